@@ -1,0 +1,10 @@
+//! The KMS, IAM and STS domain: what kmsd does, with no HTTP, sockets or files.
+//!
+//! State lives in memory (so a hot key needs no store read) and every change is
+//! written through the [`store::Store`] trait before it is acknowledged. All
+//! operations are synchronous; the binary bridges them into its async shell.
+
+pub mod clock;
+pub mod error;
+pub mod principal;
+pub mod store;

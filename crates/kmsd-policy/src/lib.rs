@@ -1,0 +1,25 @@
+//! The IAM policy language and AWS's authorization decisions for KMS, STS and IAM.
+//!
+//! This crate is pure: no I/O, no clock, no randomness. Callers build a
+//! [`RequestContext`] and hand in the policies that apply; the crate answers
+//! with a [`Decision`] and, on request, an [`Explanation`] that walks the
+//! flowchart of the AWS KMS guide "Troubleshooting key access".
+//!
+//! Policies are parsed and compiled once ([`Policy::parse`]); evaluation works
+//! on the compiled form only.
+
+pub mod caller;
+pub mod context;
+pub mod decision;
+pub mod grant;
+pub mod policy;
+
+pub use caller::Caller;
+pub use context::{ContextValue, RequestContext};
+pub use decision::{
+    decide_assume_role, decide_identity, decide_kms, explain_assume_role, explain_identity,
+    explain_kms, AssumeRoleRequest, Because, Decision, DenyReason, Explanation, IdentityRequest,
+    KmsRequest, Node, Outcome, PathStep, PolicySet,
+};
+pub use grant::{Grant, GrantConstraints};
+pub use policy::{Policy, PolicyError, PolicyKind, PolicySourceType, SourcedPolicy};
