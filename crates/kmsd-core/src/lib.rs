@@ -4,7 +4,11 @@
 //! written through the [`store::Store`] trait before it is acknowledged. All
 //! operations are synchronous; the binary bridges them into its async shell.
 
+pub mod audit;
+pub mod bootstrap;
 pub mod clock;
 pub mod error;
+pub mod iam;
+pub mod kms;
 pub mod principal;
 pub mod store;

@@ -85,3 +85,13 @@ pub fn format_iso8601(secs: i64) -> String {
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
+
+/// What the KMS layer needs to know about IAM entities (rule K5: principals in a key
+/// policy or grant must exist). Implemented by the IAM module.
+pub trait PrincipalDirectory: Send + Sync {
+    /// True if the account exists on this server.
+    fn account_exists(&self, account: &str) -> bool;
+    /// True if the principal exists: an account id or `arn:aws:iam::ACCT:root` of a known
+    /// account, an existing user or role ARN, or an assumed-role session ARN of an existing role.
+    fn principal_exists(&self, arn: &str) -> bool;
+}

@@ -1,0 +1,1 @@
+//! The bootstrap (world) file: parse, validate completely, then apply idempotently.
