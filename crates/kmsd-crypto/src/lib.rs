@@ -1,1 +1,21 @@
-//! kmsd-crypto
+//! Cryptography for kmsd, and the only crate that links `ring`.
+//!
+//! - [`KeyMaterial`]: 256-bit symmetric key material, zeroized on drop, redacted in `Debug`.
+//! - [`RootKey`]: the key outside the store that wraps every [`KeyMaterial`] at rest
+//!   ([`RootKey::wrap`] / [`RootKey::unwrap`], format in `docs/ciphertext-format.md`).
+//! - [`blob`]: the versioned, self-describing ciphertext blob returned by `Encrypt`.
+//! - [`random_bytes`]: the system CSPRNG.
+//! - [`CryptoError`]: every failure; none of them carries secret bytes.
+
+mod aead;
+pub mod blob;
+mod error;
+mod random;
+mod root_key;
+mod secret;
+mod uuid_text;
+
+pub use error::CryptoError;
+pub use random::random_bytes;
+pub use root_key::{wrap_aad, RootKey, WRAPPED_KEY_LEN, WRAPPED_KEY_VERSION_V1};
+pub use secret::KeyMaterial;

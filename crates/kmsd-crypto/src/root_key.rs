@@ -1,0 +1,317 @@
+//! [`RootKey`]: the key kept outside the store that wraps key material at rest.
+//!
+//! Wrapped key format v1 (61 bytes, see `docs/ciphertext-format.md`):
+//! `0x81 | nonce (12) | AES-256-GCM(material) (32) | tag (16)`, with
+//! AAD = `0x81 || caller AAD`. [`wrap_aad`] builds the caller AAD that binds
+//! the material to its key id and material version.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::aead::{self, NONCE_LEN, TAG_LEN};
+use crate::uuid_text::hex_val;
+use crate::{random, CryptoError, KeyMaterial};
+
+/// Version byte of the wrapped key format.
+pub const WRAPPED_KEY_VERSION_V1: u8 = 0x81;
+/// Length of a v1 wrapped key: version + nonce + 32 bytes + tag.
+pub const WRAPPED_KEY_LEN: usize = 1 + NONCE_LEN + 32 + TAG_LEN;
+
+/// The recommended AAD for [`RootKey::wrap`]: binds wrapped material to one
+/// key and one material version.
+///
+/// Layout: `"kmsd-key-material" | u32 BE len(key_id) | key_id UTF-8 | u32 BE material_version`.
+pub fn wrap_aad(key_id: &str, material_version: u32) -> Vec<u8> {
+    const LABEL: &[u8] = b"kmsd-key-material";
+    let id = key_id.as_bytes();
+    let mut out = Vec::with_capacity(LABEL.len() + 8 + id.len());
+    out.extend_from_slice(LABEL);
+    out.extend_from_slice(&len_u32(id.len()).to_be_bytes());
+    out.extend_from_slice(id);
+    out.extend_from_slice(&material_version.to_be_bytes());
+    out
+}
+
+fn len_u32(n: usize) -> u32 {
+    // Key ids are tens of bytes; saturate rather than wrap for absurd inputs.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The 256-bit root key. Zeroized on drop; `Debug` prints `RootKey(<redacted>)`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct RootKey([u8; 32]);
+
+impl std::fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RootKey(<redacted>)")
+    }
+}
+
+impl RootKey {
+    /// A root key from raw bytes.
+    pub fn from_bytes(b: [u8; 32]) -> RootKey {
+        RootKey(b)
+    }
+
+    /// A fresh random root key (ephemeral uses such as offline `explain`).
+    pub fn generate() -> Result<RootKey, CryptoError> {
+        let mut k = RootKey([0u8; 32]);
+        random::fill(&mut k.0)?;
+        Ok(k)
+    }
+
+    /// Parse the environment-variable form: exactly 64 hex digits (either case),
+    /// surrounding whitespace ignored. Error messages never echo the input.
+    pub fn from_hex(s: &str) -> Result<RootKey, CryptoError> {
+        let t = s.trim().as_bytes();
+        if t.len() != 64 {
+            return Err(CryptoError::BadRootKey(format!(
+                "expected 64 hex digits, got {} characters",
+                t.len()
+            )));
+        }
+        let mut k = RootKey([0u8; 32]);
+        for (i, pair) in t.chunks_exact(2).enumerate() {
+            let (Some(hi), Some(lo)) = (
+                pair.first().copied().and_then(hex_val),
+                pair.get(1).copied().and_then(hex_val),
+            ) else {
+                return Err(CryptoError::BadRootKey(
+                    "root key contains a non-hex character".into(),
+                ));
+            };
+            if let Some(slot) = k.0.get_mut(i) {
+                *slot = (hi << 4) | lo;
+            }
+        }
+        Ok(k)
+    }
+
+    /// Load the root key file at `path`, creating it (32 random bytes, mode 0600)
+    /// if it does not exist.
+    ///
+    /// Creation is atomic: the key is written to a temporary file in the same
+    /// directory, fsynced, linked into place (never replacing an existing file),
+    /// and the directory is fsynced. An existing file is refused if it grants any
+    /// group/other permission, is not a regular file, or is neither 32 raw bytes
+    /// nor 64 hex digits (optionally followed by a newline).
+    pub fn load_or_create(path: &Path) -> Result<RootKey, CryptoError> {
+        match File::open(path) {
+            Ok(f) => Self::load_file(path, f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create_file(path),
+            Err(e) => Err(io_err("cannot open root key file", path, &e)),
+        }
+    }
+
+    fn load_file(path: &Path, mut f: File) -> Result<RootKey, CryptoError> {
+        let meta = f
+            .metadata()
+            .map_err(|e| io_err("cannot stat root key file", path, &e))?;
+        if !meta.is_file() {
+            return Err(CryptoError::BadRootKey(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        check_mode(path, &meta)?;
+        // Read at most 66 bytes: enough to see "64 hex + CRLF" and to detect longer files.
+        let mut buf = Zeroizing::new(Vec::with_capacity(67));
+        (&mut f)
+            .take(67)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_err("cannot read root key file", path, &e))?;
+        if buf.len() == 32 {
+            let mut k = RootKey([0u8; 32]);
+            k.0.copy_from_slice(&buf);
+            return Ok(k);
+        }
+        let text = buf
+            .strip_suffix(b"\r\n")
+            .or_else(|| buf.strip_suffix(b"\n"))
+            .unwrap_or(&buf);
+        if text.len() == 64 {
+            let s = std::str::from_utf8(text).map_err(|_| {
+                CryptoError::BadRootKey(format!(
+                    "{} is not 32 bytes or 64 hex digits",
+                    path.display()
+                ))
+            })?;
+            return Self::from_hex(s).map_err(|_| {
+                CryptoError::BadRootKey(format!("{} contains a non-hex character", path.display()))
+            });
+        }
+        Err(CryptoError::BadRootKey(format!(
+            "{} has the wrong length ({} bytes): expected 32 raw bytes or 64 hex digits",
+            path.display(),
+            buf.len()
+        )))
+    }
+
+    fn create_file(path: &Path) -> Result<RootKey, CryptoError> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir).map_err(|e| io_err("cannot create directory", &dir, &e))?;
+        let key = RootKey::generate()?;
+        let suffix = random::random_bytes(8)?
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "root-key".into());
+        let tmp = dir.join(format!(".{file_name}.tmp-{suffix}"));
+        let result = Self::write_and_link(&key, &tmp, path, &dir);
+        // The temporary name is gone after a successful link+unlink; clean up on failure.
+        let _ = fs::remove_file(&tmp);
+        match result {
+            Ok(()) => Ok(key),
+            Err(LinkOutcome::Exists) => {
+                // Another process created it first: use theirs.
+                let f =
+                    File::open(path).map_err(|e| io_err("cannot open root key file", path, &e))?;
+                Self::load_file(path, f)
+            }
+            Err(LinkOutcome::Failed(e)) => Err(e),
+        }
+    }
+
+    fn write_and_link(
+        key: &RootKey,
+        tmp: &Path,
+        path: &Path,
+        dir: &Path,
+    ) -> Result<(), LinkOutcome> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(tmp)
+            .map_err(|e| LinkOutcome::Failed(io_err("cannot create root key file", tmp, &e)))?;
+        f.write_all(&key.0)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| LinkOutcome::Failed(io_err("cannot write root key file", tmp, &e)))?;
+        drop(f);
+        match fs::hard_link(tmp, path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(LinkOutcome::Exists)
+            }
+            Err(_) => {
+                // Filesystems without hard links: fall back to rename (not exclusive).
+                if path.exists() {
+                    return Err(LinkOutcome::Exists);
+                }
+                fs::rename(tmp, path).map_err(|e| {
+                    LinkOutcome::Failed(io_err("cannot move root key file into place", path, &e))
+                })?;
+            }
+        }
+        let _ = fs::remove_file(tmp);
+        sync_dir(dir).map_err(|e| LinkOutcome::Failed(io_err("cannot fsync directory", dir, &e)))
+    }
+
+    /// Wrap `material` under this root key (AES-256-GCM, fresh random nonce).
+    /// `aad` must be presented again to [`RootKey::unwrap`]; use [`wrap_aad`].
+    pub fn wrap(&self, material: &KeyMaterial, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let nonce = random::nonce()?;
+        let full_aad = wrapped_aad(aad);
+        let mut out = Vec::with_capacity(WRAPPED_KEY_LEN);
+        out.push(WRAPPED_KEY_VERSION_V1);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(material.as_bytes());
+        let body = out
+            .get_mut(1 + NONCE_LEN..)
+            .ok_or(CryptoError::InvalidWrappedKey)?;
+        let tag = aead::seal_in_place(&self.0, nonce, &full_aad, body)?;
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// Unwrap bytes produced by [`RootKey::wrap`] with the same `aad`.
+    pub fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<KeyMaterial, CryptoError> {
+        if wrapped.len() != WRAPPED_KEY_LEN || wrapped.first() != Some(&WRAPPED_KEY_VERSION_V1) {
+            return Err(CryptoError::InvalidWrappedKey);
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(
+            wrapped
+                .get(1..1 + NONCE_LEN)
+                .ok_or(CryptoError::InvalidWrappedKey)?,
+        );
+        let mut buf = Zeroizing::new(
+            wrapped
+                .get(1 + NONCE_LEN..)
+                .ok_or(CryptoError::InvalidWrappedKey)?
+                .to_vec(),
+        );
+        let n = aead::open_in_place(&self.0, nonce, &wrapped_aad(aad), &mut buf)?;
+        let pt = buf.get(..n).ok_or(CryptoError::InvalidWrappedKey)?;
+        let mut raw = [0u8; 32];
+        if pt.len() != 32 {
+            return Err(CryptoError::InvalidWrappedKey);
+        }
+        raw.copy_from_slice(pt);
+        let m = KeyMaterial::from_bytes(raw);
+        raw.zeroize();
+        Ok(m)
+    }
+
+    /// Constant-time equality of two root keys.
+    pub fn ct_eq(&self, other: &RootKey) -> bool {
+        crate::secret::ct_eq(&self.0, &other.0)
+    }
+}
+
+enum LinkOutcome {
+    Exists,
+    Failed(CryptoError),
+}
+
+fn wrapped_aad(aad: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + aad.len());
+    v.push(WRAPPED_KEY_VERSION_V1);
+    v.extend_from_slice(aad);
+    v
+}
+
+fn io_err(what: &str, path: &Path, e: &std::io::Error) -> CryptoError {
+    CryptoError::Io(format!("{what} {}: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn check_mode(path: &Path, meta: &fs::Metadata) -> Result<(), CryptoError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(CryptoError::BadRootKey(format!(
+            "{} has mode {mode:04o}; it must not be readable or writable by group or others (chmod 600)",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_mode(_path: &Path, _meta: &fs::Metadata) -> Result<(), CryptoError> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! UUID text <-> 16 raw bytes, hyphenated form only (`8-4-4-4-12` hex digits).
+
+use crate::CryptoError;
+
+/// Parse hyphenated UUID text (either hex case) into 16 bytes.
+pub(crate) fn parse(s: &str) -> Result<[u8; 16], CryptoError> {
+    let bad = || CryptoError::InvalidKeyId("key id must be a UUID (8-4-4-4-12 hex digits)".into());
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 16];
+    let mut n = 0usize;
+    let mut i = 0usize;
+    while i < 36 {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b[i] != b'-' {
+                return Err(bad());
+            }
+            i += 1;
+            continue;
+        }
+        let hi = hex_val(b[i]).ok_or_else(bad)?;
+        let lo = hex_val(b[i + 1]).ok_or_else(bad)?;
+        out[n] = (hi << 4) | lo;
+        n += 1;
+        i += 2;
+    }
+    Ok(out)
+}
+
+/// Format 16 bytes as lowercase hyphenated UUID text.
+pub(crate) fn format(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(HEX[usize::from(byte >> 4)]));
+        s.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    s
+}
+
+pub(crate) fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_rejects() {
+        let t = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let b = parse(t).unwrap_or([0; 16]);
+        assert_eq!(format(&b), t);
+        assert_eq!(format(&parse(&t.to_uppercase()).unwrap_or([0; 16])), t);
+        for bad in [
+            "",
+            "1234abcd12ab34cd56ef1234567890ab",
+            "1234abcd-12ab-34cd-56ef-1234567890a",
+            "1234abcd-12ab-34cd-56ef-1234567890abc",
+            "1234abcd-12ab-34cd-56ef_1234567890ab",
+            "1234abcg-12ab-34cd-56ef-1234567890ab",
+            "alias/foo",
+            "1234abcd-12ab-34cd-56ef-1234567890é",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}
