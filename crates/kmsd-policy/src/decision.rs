@@ -1,10 +1,17 @@
 //! AWS's authorization decisions (§5, §6) with the flowchart trace of §5.3 and the messages of §7.1.
 //!
-//! CONTRACT STUB: the public items below are what other crates rely on. The
-//! implementation replaces the bodies; signatures may grow but not break.
+//! Each decision is written once, generic over a [`Tracer`]: the untraced `decide_*` functions use a
+//! tracer that records nothing (its evidence closures are never run, nothing is allocated), the
+//! `explain_*` functions record every flowchart step. Both therefore always agree.
 
 use std::collections::BTreeMap;
 
+use crate::arn::split_arn;
+use crate::evaluate::Req;
+use crate::policy::Effect;
+use crate::principal::{
+    is_account_id, MatchKinds, M_ACCOUNT, M_DIRECT, M_ROLE, M_SESSION, M_STAR, M_USER,
+};
 use crate::{Caller, Grant, RequestContext, SourcedPolicy};
 
 /// The final answer.
@@ -28,6 +35,19 @@ pub enum DenyReason {
     ResourceNotVisible,
 }
 
+impl DenyReason {
+    /// The policy-type phrase of §7.1 (`identity-based policy`, ...).
+    pub fn policy_type(self) -> &'static str {
+        match self {
+            DenyReason::IdentityBased => "identity-based policy",
+            DenyReason::ResourceBased | DenyReason::ResourceNotVisible => "resource-based policy",
+            DenyReason::PermissionsBoundary => "permissions boundary",
+            DenyReason::SessionPolicy => "session policy",
+            DenyReason::ServiceControlPolicy => "service control policy",
+        }
+    }
+}
+
 /// The caller's own policies (all from the caller's account).
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
@@ -36,7 +56,8 @@ pub struct PolicySet {
     pub boundary: Option<SourcedPolicy>,
     /// `None`: no session policy (no limit). `Some(list)`: the session is cut to what the list allows.
     pub session: Option<Vec<SourcedPolicy>>,
-    /// SCPs of the caller's account (usually empty).
+    /// SCPs of the caller's account (usually empty). When present, at least one must allow
+    /// (a flat list is one level of the organization) and none may deny.
     pub scps: Vec<SourcedPolicy>,
 }
 
@@ -51,7 +72,9 @@ pub struct KmsRequest<'a> {
     pub key_policy: &'a SourcedPolicy,
     pub grants: &'a [Grant],
     pub context: &'a RequestContext,
-    /// The request's encryption context, for grant constraints.
+    /// The request's encryption context, for grant constraints. For `CreateGrant`, pass the
+    /// constraint pairs of the grant being created: a constrained grant only lets its grantee
+    /// create grants with the same (Equals) or a superset (Subset) of its pairs.
     pub encryption_context: Option<&'a BTreeMap<String, String>>,
 }
 
@@ -84,11 +107,60 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An allow.
+    pub const ALLOW: Outcome = Outcome {
+        decision: Decision::Allow,
+        denied_by: None,
+    };
+
+    fn explicit(reason: DenyReason) -> Outcome {
+        Outcome {
+            decision: Decision::ExplicitDeny,
+            denied_by: Some(reason),
+        }
+    }
+
+    fn implicit(reason: DenyReason) -> Outcome {
+        Outcome {
+            decision: Decision::ImplicitDeny,
+            denied_by: Some(reason),
+        }
+    }
+
+    /// True when allowed.
+    pub fn is_allowed(&self) -> bool {
+        self.decision == Decision::Allow
+    }
+
     /// The AccessDenied message of §7.1, or `None` when allowed.
+    ///
+    /// `caller_arn` is what AWS prints after `User:` (the session ARN for role sessions).
     pub fn message(&self, caller_arn: &str, action: &str, resource: &str) -> Option<String> {
-        let reason = self.denied_by?;
-        let _ = (caller_arn, action, resource, reason);
-        None
+        if self.decision == Decision::Allow {
+            return None;
+        }
+        let reason = self.denied_by.unwrap_or(DenyReason::IdentityBased);
+        if reason == DenyReason::ResourceNotVisible {
+            return Some(format!(
+                "User: {caller_arn} is not authorized to perform: {action} on this resource because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access"
+            ));
+        }
+        let ty = reason.policy_type();
+        // AWS words an SCP denial as explicit even when no SCP allows (§7.1).
+        if self.decision == Decision::ExplicitDeny || reason == DenyReason::ServiceControlPolicy {
+            let article = if ty.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            Some(format!(
+                "User: {caller_arn} is not authorized to perform: {action} on resource: {resource} with an explicit deny in {article} {ty}"
+            ))
+        } else {
+            Some(format!(
+                "User: {caller_arn} is not authorized to perform: {action} on resource: {resource} because no {ty} allows the {action} action"
+            ))
+        }
     }
 }
 
@@ -104,6 +176,69 @@ pub enum Node {
     N6,
     T1,
     T2,
+}
+
+impl Node {
+    /// The node id as printed (`N0` … `T2`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Node::N0 => "N0",
+            Node::N1 => "N1",
+            Node::N2 => "N2",
+            Node::N3 => "N3",
+            Node::N4 => "N4",
+            Node::N5 => "N5",
+            Node::N6 => "N6",
+            Node::T1 => "T1",
+            Node::T2 => "T2",
+        }
+    }
+
+    /// The KMS flowchart question of this node (§5.3).
+    pub fn kms_question(self) -> &'static str {
+        match self {
+            Node::N0 => "Does an applicable service control policy deny, or fail to allow, the request?",
+            Node::N1 => "Does the key policy explicitly DENY the request?",
+            Node::N2 => "Does an IAM policy (identity, permissions boundary or session policy) explicitly DENY the request?",
+            Node::N3 => "Does the key policy ALLOW the caller directly (principal is the caller's user, role, session or \"*\")?",
+            Node::N4 => "Does a grant ALLOW the caller to perform this operation?",
+            Node::N5 => "Does the key policy ALLOW the caller's account to use IAM policies to control access to the key?",
+            Node::N6 => "Does an IAM policy allow the caller to perform this action?",
+            Node::T1 => "Is the caller in the same account as the key?",
+            Node::T2 => "Does an IAM policy in the caller's account allow the caller to use this key, and can the operation be used across accounts?",
+        }
+    }
+
+    /// The question of this node for `sts:AssumeRole` decisions (§6).
+    pub fn assume_role_question(self) -> &'static str {
+        match self {
+            Node::N0 => "Does an applicable service control policy deny, or fail to allow, the request?",
+            Node::N1 => "Does the role trust policy explicitly DENY the request?",
+            Node::N2 => "Does an IAM policy (identity, permissions boundary or session policy) explicitly DENY the request?",
+            Node::N3 => "Does the role trust policy ALLOW the caller directly (principal is the caller's user, role, session or \"*\")?",
+            Node::N4 => "Does a grant ALLOW the caller?",
+            Node::N5 => "Does the role trust policy ALLOW the caller's account (delegating to IAM policies)?",
+            Node::N6 => "Does an IAM policy allow the caller to perform sts:AssumeRole on the role?",
+            Node::T1 => "Is the caller in the same account as the role?",
+            Node::T2 => "Does an IAM policy in the caller's account allow the caller to assume this role?",
+        }
+    }
+
+    /// The question of this node for identity-only decisions.
+    pub fn identity_question(self) -> &'static str {
+        match self {
+            Node::N0 => "Does an applicable service control policy deny, or fail to allow, the request?",
+            Node::N2 => "Does an IAM policy (identity, permissions boundary or session policy) explicitly DENY the request?",
+            Node::N6 => "Does an IAM policy allow the caller to perform this action (after permissions boundary and session policy)?",
+            other => other.kms_question(),
+        }
+    }
+}
+
+impl std::fmt::Display for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
 }
 
 /// What stands behind a node's answer.
@@ -143,46 +278,793 @@ pub struct Explanation {
     pub message: Option<String>,
 }
 
+impl Explanation {
+    /// The path as `N0N N1N N3Y T1Y`.
+    pub fn path_string(&self) -> String {
+        self.path
+            .iter()
+            .map(|s| format!("{}{}", s.node.id(), if s.answer { 'Y' } else { 'N' }))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracing
+
+/// Receives the flowchart steps of a decision.
+trait Tracer {
+    fn step(&mut self, node: Node, answer: bool, because: impl FnOnce() -> Vec<Because>);
+}
+
+/// Records nothing; evidence closures are never run.
+struct NoTrace;
+
+impl Tracer for NoTrace {
+    #[inline(always)]
+    fn step(&mut self, _: Node, _: bool, _: impl FnOnce() -> Vec<Because>) {}
+}
+
+/// Records every step with its question text.
+struct Trace {
+    questions: fn(Node) -> &'static str,
+    path: Vec<PathStep>,
+}
+
+impl Tracer for Trace {
+    fn step(&mut self, node: Node, answer: bool, because: impl FnOnce() -> Vec<Because>) {
+        self.path.push(PathStep {
+            node,
+            question: (self.questions)(node),
+            answer,
+            because: because(),
+        });
+    }
+}
+
+fn stmt(p: &SourcedPolicy, index: usize) -> Because {
+    Because::Statement {
+        policy_id: p.id.clone(),
+        source_type: p.source_type,
+        sid: p.policy.statement_sid(index).map(str::to_string),
+        index,
+    }
+}
+
+fn note(s: impl Into<String>) -> Vec<Because> {
+    vec![Because::Note(s.into())]
+}
+
+/// Every statement of `effect` applying in `policies`, as evidence.
+fn evidence(policies: &[&SourcedPolicy], effect: Effect, req: &Req<'_>) -> Vec<Because> {
+    let mut out = Vec::new();
+    for p in policies {
+        for (i, _) in p.policy.all_applying(effect, req) {
+            out.push(stmt(p, i));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+/// The IAM side of a request (identity, boundary, session), computed lazily.
+struct Iam<'a> {
+    caller: &'a Caller,
+    set: &'a PolicySet,
+    req: Req<'a>,
+    id: Option<bool>,
+    pb: Option<bool>,
+    sp: Option<bool>,
+}
+
+impl<'a> Iam<'a> {
+    fn new(
+        caller: &'a Caller,
+        set: &'a PolicySet,
+        action: &'a str,
+        resource: &'a str,
+        ctx: &'a RequestContext,
+    ) -> Self {
+        Iam {
+            caller,
+            set,
+            req: Req {
+                caller: None,
+                action,
+                resource,
+                ctx,
+            },
+            id: None,
+            pb: None,
+            sp: None,
+        }
+    }
+
+    fn any_allow(policies: &[SourcedPolicy], req: &Req<'_>) -> bool {
+        policies
+            .iter()
+            .any(|p| p.policy.first_applying(Effect::Allow, req).is_some())
+    }
+
+    /// Identity policies allow (the root user implicitly has every identity permission, E11).
+    fn id_allow(&mut self) -> bool {
+        if let Some(v) = self.id {
+            return v;
+        }
+        let v = self.caller.is_root() || Self::any_allow(&self.set.identity, &self.req);
+        self.id = Some(v);
+        v
+    }
+
+    /// The permissions boundary allows (true without a boundary).
+    fn pb_ok(&mut self) -> bool {
+        if let Some(v) = self.pb {
+            return v;
+        }
+        let v = match &self.set.boundary {
+            None => true,
+            Some(b) => b.policy.first_applying(Effect::Allow, &self.req).is_some(),
+        };
+        self.pb = Some(v);
+        v
+    }
+
+    /// The session policies allow (true without session policies).
+    fn sp_ok(&mut self) -> bool {
+        if let Some(v) = self.sp {
+            return v;
+        }
+        let v = match &self.set.session {
+            None => true,
+            Some(list) => Self::any_allow(list, &self.req),
+        };
+        self.sp = Some(v);
+        v
+    }
+
+    fn iam_ok(&mut self) -> bool {
+        self.id_allow() && self.pb_ok() && self.sp_ok()
+    }
+
+    /// Which IAM policy type to blame for an implicit deny (§7.1 CHOICE order).
+    fn blame(&mut self) -> DenyReason {
+        if !self.pb_ok() {
+            DenyReason::PermissionsBoundary
+        } else if !self.sp_ok() {
+            DenyReason::SessionPolicy
+        } else {
+            DenyReason::IdentityBased
+        }
+    }
+
+    /// E4/E5: does a resource-side allow through these principal kinds survive the caller's
+    /// boundary and session policy? User/session entries are not limited; role entries are;
+    /// `*` is limited for role sessions only [CHOICE §5.4].
+    fn limit_ok(&mut self, kinds: MatchKinds) -> bool {
+        if kinds & (M_USER | M_SESSION) != 0 {
+            return true;
+        }
+        let role_like = kinds & M_ROLE != 0
+            || (kinds & M_STAR != 0 && matches!(self.caller, Caller::AssumedRole { .. }));
+        if role_like {
+            return self.pb_ok() && self.sp_ok();
+        }
+        kinds & M_STAR != 0
+    }
+
+    /// N2: an explicit deny in identity, boundary or session policies.
+    fn explicit_deny(&self) -> Option<(DenyReason, &'a SourcedPolicy, usize)> {
+        for p in &self.set.identity {
+            if let Some(i) = p.policy.first_applying(Effect::Deny, &self.req) {
+                return Some((DenyReason::IdentityBased, p, i));
+            }
+        }
+        if let Some(b) = &self.set.boundary {
+            if let Some(i) = b.policy.first_applying(Effect::Deny, &self.req) {
+                return Some((DenyReason::PermissionsBoundary, b, i));
+            }
+        }
+        if let Some(list) = &self.set.session {
+            for p in list {
+                if let Some(i) = p.policy.first_applying(Effect::Deny, &self.req) {
+                    return Some((DenyReason::SessionPolicy, p, i));
+                }
+            }
+        }
+        None
+    }
+
+    /// Evidence for N6 / T2: the allowing identity statements and the boundary/session verdicts.
+    fn allow_evidence(&mut self) -> Vec<Because> {
+        let mut out = Vec::new();
+        if self.caller.is_root() {
+            out.push(Because::Note(
+                "the caller is the account root user, which has every identity-based permission"
+                    .into(),
+            ));
+        } else {
+            let ids: Vec<&SourcedPolicy> = self.set.identity.iter().collect();
+            out.extend(evidence(&ids, Effect::Allow, &self.req));
+            if out.is_empty() {
+                out.push(Because::Note(
+                    "no identity-based policy allows the action".into(),
+                ));
+            }
+        }
+        if let Some(b) = &self.set.boundary {
+            let ev = evidence(&[b], Effect::Allow, &self.req);
+            if ev.is_empty() {
+                out.push(Because::Note(format!(
+                    "the permissions boundary {} does not allow the action",
+                    b.id
+                )));
+            } else {
+                out.extend(ev);
+            }
+        }
+        if let Some(list) = &self.set.session {
+            let refs: Vec<&SourcedPolicy> = list.iter().collect();
+            let ev = evidence(&refs, Effect::Allow, &self.req);
+            if ev.is_empty() {
+                out.push(Because::Note("no session policy allows the action".into()));
+            } else {
+                out.extend(ev);
+            }
+        }
+        out
+    }
+}
+
+/// N0: SCPs deny or fail to allow. Returns the evidence-producing verdict.
+fn scp_blocks(set: &PolicySet, req: &Req<'_>) -> Option<Option<(usize, usize)>> {
+    if set.scps.is_empty() {
+        return None;
+    }
+    for (pi, p) in set.scps.iter().enumerate() {
+        if let Some(i) = p.policy.first_applying(Effect::Deny, req) {
+            return Some(Some((pi, i)));
+        }
+    }
+    let allowed = set
+        .scps
+        .iter()
+        .any(|p| p.policy.first_applying(Effect::Allow, req).is_some());
+    if allowed {
+        None
+    } else {
+        Some(None)
+    }
+}
+
+fn n0<T: Tracer>(t: &mut T, set: &PolicySet, req: &Req<'_>) -> Option<Outcome> {
+    match scp_blocks(set, req) {
+        None => {
+            t.step(Node::N0, false, Vec::new);
+            None
+        }
+        Some(hit) => {
+            t.step(Node::N0, true, || match hit {
+                Some((pi, i)) => set
+                    .scps
+                    .get(pi)
+                    .map(|p| vec![stmt(p, i)])
+                    .unwrap_or_default(),
+                None => note("no service control policy allows the action"),
+            });
+            Some(Outcome::explicit(DenyReason::ServiceControlPolicy))
+        }
+    }
+}
+
+fn n2<T: Tracer>(t: &mut T, iam: &Iam<'_>) -> Option<Outcome> {
+    match iam.explicit_deny() {
+        Some((reason, p, i)) => {
+            t.step(Node::N2, true, || vec![stmt(p, i)]);
+            Some(Outcome::explicit(reason))
+        }
+        None => {
+            t.step(Node::N2, false, Vec::new);
+            None
+        }
+    }
+}
+
+/// Allow statements of a resource policy that apply, split into direct kinds and the account kind.
+fn resource_allows(p: &SourcedPolicy, req: &Req<'_>) -> (MatchKinds, bool) {
+    let kind = p.policy.kind();
+    let mut direct = 0;
+    let mut account = false;
+    for s in &p.policy.statements {
+        if s.effect != Effect::Allow {
+            continue;
+        }
+        let k = s.applies(kind, req);
+        direct |= k & M_DIRECT;
+        account |= k & M_ACCOUNT != 0;
+    }
+    (direct, account)
+}
+
+fn resource_evidence(p: &SourcedPolicy, req: &Req<'_>, mask: MatchKinds) -> Vec<Because> {
+    p.policy
+        .all_applying(Effect::Allow, req)
+        .into_iter()
+        .filter(|(_, k)| k & mask != 0)
+        .map(|(i, _)| stmt(p, i))
+        .collect()
+}
+
+fn account_of(arn: &str) -> &str {
+    split_arn(arn).map(|p| p[4]).unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------------------------
+// KMS
+
+/// E10: operations that can succeed across accounts.
+fn cross_account_capable(action: &str) -> bool {
+    let op = match action.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("kms:") => &action[4..],
+        _ => return false,
+    };
+    const OK: &[&str] = &[
+        "Encrypt",
+        "Decrypt",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "GenerateMac",
+        "VerifyMac",
+        "Sign",
+        "Verify",
+        "DeriveSharedSecret",
+        "GetPublicKey",
+        "CreateGrant",
+        "DescribeKey",
+        "GetKeyRotationStatus",
+        "ListGrants",
+        "RetireGrant",
+        "RevokeGrant",
+    ];
+    OK.iter().any(|o| o.eq_ignore_ascii_case(op))
+}
+
+/// Principal kinds through which a grantee string names the caller (GP1), without allocating.
+fn grantee_kinds(grantee: &str, caller: &Caller) -> MatchKinds {
+    if is_account_id(grantee) {
+        return if grantee == caller.account() {
+            M_ACCOUNT
+        } else {
+            0
+        };
+    }
+    let Some([arn, _partition, service, region, account, resource]) = split_arn(grantee) else {
+        return 0;
+    };
+    if arn != "arn" || !region.is_empty() || account != caller.account() {
+        return 0;
+    }
+    match (service, caller) {
+        ("iam", _) if resource == "root" => M_ACCOUNT,
+        ("iam", Caller::User { arn, .. }) if grantee == arn => M_USER,
+        ("iam", Caller::AssumedRole { role_arn, .. }) if grantee == role_arn => M_ROLE,
+        (
+            "sts",
+            Caller::AssumedRole {
+                role_name,
+                session_name,
+                ..
+            },
+        ) => match resource
+            .strip_prefix("assumed-role/")
+            .and_then(|r| r.split_once('/'))
+        {
+            Some((r, s)) if r == role_name && s == session_name => M_SESSION,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// The grant lists the operation (GP2; `ReEncrypt*` covers both halves).
+fn grant_has_operation(g: &Grant, action: &str) -> bool {
+    let op = match action.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("kms:") => &action[4..],
+        _ => return false,
+    };
+    g.operations.iter().any(|o| {
+        o.eq_ignore_ascii_case(op)
+            || (o.eq_ignore_ascii_case("ReEncrypt*")
+                && op
+                    .get(..9)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("ReEncrypt")))
+    })
+}
+
+/// GP3: encryption-context constraints (case-sensitive); ignored for DescribeKey and RetireGrant.
+fn grant_constraints_ok(g: &Grant, action: &str, ec: Option<&BTreeMap<String, String>>) -> bool {
+    let Some(c) = &g.constraints else {
+        return true;
+    };
+    let op = action.get(4..).unwrap_or("");
+    if op.eq_ignore_ascii_case("DescribeKey") || op.eq_ignore_ascii_case("RetireGrant") {
+        return true;
+    }
+    let empty = BTreeMap::new();
+    let ec = ec.unwrap_or(&empty);
+    if let Some(eq) = &c.encryption_context_equals {
+        if eq != ec {
+            return false;
+        }
+    }
+    if let Some(sub) = &c.encryption_context_subset {
+        if !sub.iter().all(|(k, v)| ec.get(k) == Some(v)) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Decide a KMS request (untraced hot path).
 pub fn decide_kms(req: &KmsRequest<'_>) -> Outcome {
-    explain_kms(req).outcome
+    kms(req, &mut NoTrace)
 }
 
 /// Decide a KMS request and trace the flowchart path.
 pub fn explain_kms(req: &KmsRequest<'_>) -> Explanation {
-    let _ = req;
-    deny_stub()
+    let mut t = Trace {
+        questions: Node::kms_question,
+        path: Vec::new(),
+    };
+    let outcome = kms(req, &mut t);
+    Explanation {
+        outcome,
+        path: t.path,
+        message: outcome.message(&req.caller.arn(), req.action, req.key_arn),
+    }
 }
+
+fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
+    let caller = q.caller;
+    let key_account = account_of(q.key_arn);
+    let same = caller.account() == key_account;
+    let r = Req {
+        caller: Some(caller),
+        action: q.action,
+        resource: q.key_arn,
+        ctx: q.context,
+    };
+    let id_req = Req { caller: None, ..r };
+    let kp = q.key_policy;
+    let mut iam = Iam::new(caller, q.caller_policies, q.action, q.key_arn, q.context);
+
+    // N0
+    if let Some(o) = n0(t, q.caller_policies, &id_req) {
+        return o;
+    }
+    // N1
+    if let Some(i) = kp.policy.first_applying(Effect::Deny, &r) {
+        t.step(Node::N1, true, || vec![stmt(kp, i)]);
+        return Outcome::explicit(DenyReason::ResourceBased);
+    }
+    t.step(Node::N1, false, Vec::new);
+    // N2
+    if let Some(o) = n2(t, &iam) {
+        return o;
+    }
+    let not_visible = || {
+        !same
+            && !kp.policy.mentions(caller)
+            && !q
+                .grants
+                .iter()
+                .any(|g| grantee_kinds(&g.grantee_principal, caller) != 0)
+    };
+    let resource_deny = |hidden: bool| {
+        Outcome::implicit(if hidden {
+            DenyReason::ResourceNotVisible
+        } else {
+            DenyReason::ResourceBased
+        })
+    };
+    // E10
+    if !same && !cross_account_capable(q.action) {
+        t.step(Node::T1, false, || {
+            note(format!(
+                "caller account {} differs from key account {key_account}",
+                caller.account()
+            ))
+        });
+        t.step(Node::T2, false, || {
+            note(format!("{} cannot be used across accounts", q.action))
+        });
+        return resource_deny(not_visible());
+    }
+
+    // Allow sources.
+    let (direct_kinds, account_allow) = resource_allows(kp, &r);
+    let direct_ok = direct_kinds != 0 && iam.limit_ok(direct_kinds);
+    let mut grant_hit: Option<usize> = None;
+    for (gi, g) in q.grants.iter().enumerate() {
+        if !grant_has_operation(g, q.action) {
+            continue;
+        }
+        let kinds = grantee_kinds(&g.grantee_principal, caller);
+        if kinds == 0 || !grant_constraints_ok(g, q.action, q.encryption_context) {
+            continue;
+        }
+        let ok = if kinds == M_ACCOUNT {
+            iam.iam_ok()
+        } else {
+            iam.limit_ok(kinds)
+        };
+        if ok {
+            grant_hit = Some(gi);
+            break;
+        }
+    }
+    let grant_evidence = || -> Vec<Because> {
+        match grant_hit {
+            Some(gi) => q
+                .grants
+                .get(gi)
+                .map(|g| {
+                    vec![Because::Grant {
+                        grant_id: g.grant_id.clone(),
+                        name: g.name.clone(),
+                    }]
+                })
+                .unwrap_or_default(),
+            None => {
+                note("no grant for the caller allows this operation with this encryption context")
+            }
+        }
+    };
+
+    // N3
+    t.step(Node::N3, direct_ok, || {
+        if direct_kinds != 0 && !direct_ok {
+            let mut v = resource_evidence(kp, &r, M_DIRECT);
+            v.push(Because::Note(
+                "the statement names the role (or \"*\" for a role session), so the permissions boundary and session policy limit it, and they do not allow the action".into(),
+            ));
+            v
+        } else {
+            resource_evidence(kp, &r, M_DIRECT)
+        }
+    });
+    if direct_ok {
+        if same {
+            t.step(Node::T1, true, Vec::new);
+            return Outcome::ALLOW;
+        }
+        if iam.iam_ok() {
+            t.step(Node::T1, false, || {
+                note(format!(
+                    "caller account {} differs from key account {key_account}",
+                    caller.account()
+                ))
+            });
+            t.step(Node::T2, true, || iam_evidence(q));
+            return Outcome::ALLOW;
+        }
+        if grant_hit.is_some() {
+            t.step(Node::N4, true, grant_evidence);
+            return Outcome::ALLOW;
+        }
+        t.step(Node::T1, false, || {
+            note(format!(
+                "caller account {} differs from key account {key_account}",
+                caller.account()
+            ))
+        });
+        t.step(Node::T2, false, || iam_evidence(q));
+        return Outcome::implicit(iam.blame());
+    }
+    // N4
+    t.step(Node::N4, grant_hit.is_some(), grant_evidence);
+    if grant_hit.is_some() {
+        return Outcome::ALLOW;
+    }
+    // N5
+    t.step(Node::N5, account_allow, || {
+        resource_evidence(kp, &r, M_ACCOUNT)
+    });
+    if !account_allow {
+        return resource_deny(not_visible());
+    }
+    // N6
+    let iam_ok = iam.iam_ok();
+    t.step(Node::N6, iam_ok, || iam_evidence(q));
+    if !iam_ok {
+        return Outcome::implicit(iam.blame());
+    }
+    // T1 / T2
+    if same {
+        t.step(Node::T1, true, Vec::new);
+        return Outcome::ALLOW;
+    }
+    t.step(Node::T1, false, || {
+        note(format!(
+            "caller account {} differs from key account {key_account}",
+            caller.account()
+        ))
+    });
+    t.step(Node::T2, true, || iam_evidence(q));
+    Outcome::ALLOW
+}
+
+fn iam_evidence(q: &KmsRequest<'_>) -> Vec<Because> {
+    Iam::new(q.caller, q.caller_policies, q.action, q.key_arn, q.context).allow_evidence()
+}
+
+// ---------------------------------------------------------------------------------------------
+// STS AssumeRole
 
 /// Decide `sts:AssumeRole` (trust policy plus the caller's identity policy).
 pub fn decide_assume_role(req: &AssumeRoleRequest<'_>) -> Outcome {
-    explain_assume_role(req).outcome
+    assume_role(req, &mut NoTrace)
 }
 
 /// Traced AssumeRole decision.
 pub fn explain_assume_role(req: &AssumeRoleRequest<'_>) -> Explanation {
-    let _ = req;
-    deny_stub()
+    let mut t = Trace {
+        questions: Node::assume_role_question,
+        path: Vec::new(),
+    };
+    let outcome = assume_role(req, &mut t);
+    Explanation {
+        outcome,
+        path: t.path,
+        message: outcome.message(&req.caller.arn(), ASSUME_ROLE, req.role_arn),
+    }
 }
+
+const ASSUME_ROLE: &str = "sts:AssumeRole";
+
+fn assume_role<T: Tracer>(q: &AssumeRoleRequest<'_>, t: &mut T) -> Outcome {
+    let caller = q.caller;
+    let role_account = account_of(q.role_arn);
+    let same = caller.account() == role_account;
+    let r = Req {
+        caller: Some(caller),
+        action: ASSUME_ROLE,
+        resource: q.role_arn,
+        ctx: q.context,
+    };
+    let id_req = Req { caller: None, ..r };
+    let tp = q.trust_policy;
+    let mut iam = Iam::new(
+        caller,
+        q.caller_policies,
+        ASSUME_ROLE,
+        q.role_arn,
+        q.context,
+    );
+    let evid = |q: &AssumeRoleRequest<'_>| {
+        Iam::new(
+            q.caller,
+            q.caller_policies,
+            ASSUME_ROLE,
+            q.role_arn,
+            q.context,
+        )
+        .allow_evidence()
+    };
+
+    if let Some(o) = n0(t, q.caller_policies, &id_req) {
+        return o;
+    }
+    if let Some(i) = tp.policy.first_applying(Effect::Deny, &r) {
+        t.step(Node::N1, true, || vec![stmt(tp, i)]);
+        return Outcome::explicit(DenyReason::ResourceBased);
+    }
+    t.step(Node::N1, false, Vec::new);
+    if let Some(o) = n2(t, &iam) {
+        return o;
+    }
+    if caller.is_root() {
+        // AWS does not let the root user assume roles.
+        t.step(Node::N3, false, || {
+            note("the account root user cannot assume roles")
+        });
+        return Outcome::implicit(DenyReason::ResourceBased);
+    }
+    let (direct_kinds, account_allow) = resource_allows(tp, &r);
+    let direct_ok = direct_kinds != 0 && iam.limit_ok(direct_kinds);
+    t.step(Node::N3, direct_ok, || resource_evidence(tp, &r, M_DIRECT));
+    if direct_ok {
+        if same {
+            t.step(Node::T1, true, Vec::new);
+            return Outcome::ALLOW;
+        }
+        let ok = iam.iam_ok();
+        t.step(Node::T1, false, || {
+            note(format!(
+                "caller account {} differs from role account {role_account}",
+                caller.account()
+            ))
+        });
+        t.step(Node::T2, ok, || evid(q));
+        return if ok {
+            Outcome::ALLOW
+        } else {
+            Outcome::implicit(iam.blame())
+        };
+    }
+    t.step(Node::N5, account_allow, || {
+        resource_evidence(tp, &r, M_ACCOUNT)
+    });
+    if !account_allow {
+        return Outcome::implicit(DenyReason::ResourceBased);
+    }
+    let ok = iam.iam_ok();
+    t.step(Node::N6, ok, || evid(q));
+    if !ok {
+        return Outcome::implicit(iam.blame());
+    }
+    if same {
+        t.step(Node::T1, true, Vec::new);
+    } else {
+        t.step(Node::T1, false, || {
+            note(format!(
+                "caller account {} differs from role account {role_account}",
+                caller.account()
+            ))
+        });
+        t.step(Node::T2, true, || evid(q));
+    }
+    Outcome::ALLOW
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity-only (IAM, STS)
 
 /// Decide an identity-only request (IAM and STS actions in the caller's own account).
 pub fn decide_identity(req: &IdentityRequest<'_>) -> Outcome {
-    explain_identity(req).outcome
+    identity(req, &mut NoTrace)
 }
 
 /// Traced identity-only decision.
 pub fn explain_identity(req: &IdentityRequest<'_>) -> Explanation {
-    let _ = req;
-    deny_stub()
+    let mut t = Trace {
+        questions: Node::identity_question,
+        path: Vec::new(),
+    };
+    let outcome = identity(req, &mut t);
+    Explanation {
+        outcome,
+        path: t.path,
+        message: outcome.message(&req.caller.arn(), req.action, req.resource),
+    }
 }
 
-fn deny_stub() -> Explanation {
-    Explanation {
-        outcome: Outcome {
-            decision: Decision::ImplicitDeny,
-            denied_by: Some(DenyReason::IdentityBased),
-        },
-        path: Vec::new(),
-        message: None,
+fn identity<T: Tracer>(q: &IdentityRequest<'_>, t: &mut T) -> Outcome {
+    let id_req = Req {
+        caller: None,
+        action: q.action,
+        resource: q.resource,
+        ctx: q.context,
+    };
+    let mut iam = Iam::new(q.caller, q.caller_policies, q.action, q.resource, q.context);
+    if let Some(o) = n0(t, q.caller_policies, &id_req) {
+        return o;
+    }
+    if let Some(o) = n2(t, &iam) {
+        return o;
+    }
+    let ok = iam.iam_ok();
+    t.step(Node::N6, ok, || {
+        Iam::new(q.caller, q.caller_policies, q.action, q.resource, q.context).allow_evidence()
+    });
+    if ok {
+        Outcome::ALLOW
+    } else {
+        Outcome::implicit(iam.blame())
     }
 }

@@ -7,12 +7,25 @@
 //!
 //! Policies are parsed and compiled once ([`Policy::parse`]); evaluation works
 //! on the compiled form only.
+//!
+//! Modules: [`policy`] (grammar, validation, compilation), [`decision`] (KMS, STS and IAM
+//! decisions with traces), [`simulate`] (IAM policy simulator), [`caller`], [`context`],
+//! [`grant`]; internal: `json` (span-keeping reader), `pattern` (globs, variables), `arn`,
+//! `principal`, `condition`, `evaluate`.
 
 pub mod caller;
 pub mod context;
 pub mod decision;
 pub mod grant;
 pub mod policy;
+pub mod simulate;
+
+mod arn;
+mod condition;
+mod evaluate;
+mod json;
+mod pattern;
+mod principal;
 
 pub use caller::Caller;
 pub use context::{ContextValue, RequestContext};
@@ -22,4 +35,7 @@ pub use decision::{
     KmsRequest, Node, Outcome, PathStep, PolicySet,
 };
 pub use grant::{Grant, GrantConstraints};
-pub use policy::{Policy, PolicyError, PolicyKind, PolicySourceType, SourcedPolicy};
+pub use policy::{
+    Effect, Policy, PolicyError, PolicyKind, PolicySourceType, SourcedPolicy, KEY_POLICY_MAX_BYTES,
+};
+pub use simulate::{simulate, EvalDecision, MatchedStatement, SimulationRequest, SimulationResult};
