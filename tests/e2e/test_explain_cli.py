@@ -1,0 +1,243 @@
+"""`kmsd explain` (offline, from a world file) on the seed examples.
+
+Exit status 0 allowed / 1 denied / 2 bad input; `--format json` prints
+{decision, path:[{node, question, answer, because}], message}. Node ids follow
+shared/spec/iam-evaluation.md §5.3.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kmsd_harness import run_explain
+from worlds import (
+    ACCT_A,
+    ALICE_ARN,
+    ALICE_KEY_ARN,
+    ROLE_ARN,
+    ROLE_POLICY_NAME,
+    SEED_ALIAS_ARN,
+    SEED_KEY_ARN,
+    account,
+    allow,
+    deny,
+    doc,
+    seed_world,
+    user,
+    write_world,
+)
+
+SESSION_ARN = f"arn:aws:sts::{ACCT_A}:assumed-role/ExampleRole/s1"
+
+
+@pytest.fixture(scope="module")
+def world_file(tmp_path_factory) -> Path:
+    return write_world(tmp_path_factory.mktemp("explain"), seed_world())
+
+
+def explain(world: Path, principal: str, action: str, key: str, *extra: str):
+    proc = run_explain(["--bootstrap", str(world), "--principal", principal, "--action", action,
+                        "--key", key, "--format", "json", *extra])
+    assert proc.returncode in (0, 1), f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
+    try:
+        out = json.loads(proc.stdout)
+    except json.JSONDecodeError as e:
+        raise AssertionError(f"explain --format json printed non-JSON: {proc.stdout!r}") from e
+    return proc.returncode, out
+
+
+def node(out: dict, node_id: str) -> dict:
+    for step in out["path"]:
+        if step["node"] == node_id:
+            return step
+    raise AssertionError(f"node {node_id} not in path {[s['node'] for s in out['path']]}")
+
+
+def test_alice_implicit_deny_at_n6(world_file):
+    rc, out = explain(world_file, ALICE_ARN, "kms:Encrypt", ALICE_KEY_ARN)
+    assert rc == 1
+    assert out["decision"] == "ImplicitDeny"
+    last = out["path"][-1]
+    assert last["node"] == "N6"
+    assert last["answer"] == "no"
+    assert "IAM policy allow" in last["question"]
+    # The key policy delegates to the account (N5 yes), naming the default statement.
+    n5 = node(out, "N5")
+    assert n5["answer"] == "yes"
+    assert n5["because"], "N5 'yes' must cite the key policy statement"
+    for step in out["path"]:
+        assert set(step) >= {"node", "question", "answer", "because"}
+        assert step["answer"] in ("yes", "no")
+    assert out["message"] == (
+        f"User: {ALICE_ARN} is not authorized to perform: kms:Encrypt on resource: {ALICE_KEY_ARN} "
+        "because no identity-based policy allows the kms:Encrypt action")
+
+
+def test_alice_decrypt_same_path(world_file):
+    rc, out = explain(world_file, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN)
+    assert rc == 1
+    assert [s["node"] for s in out["path"]][-2:] == ["N5", "N6"]
+    assert "kms:Decrypt" in out["message"]
+
+
+@pytest.mark.parametrize("principal", [SESSION_ARN, ROLE_ARN])
+def test_bob_role_allowed_via_t2(world_file, principal):
+    rc, out = explain(world_file, principal, "kms:Encrypt", SEED_KEY_ARN)
+    assert rc == 0, out
+    assert out["decision"] == "Allow"
+    assert "message" not in out or not out["message"]
+    t1 = node(out, "T1")
+    assert t1["answer"] == "no"
+    t2 = node(out, "T2")
+    assert t2["answer"] == "yes"
+    cited = json.dumps(t2["because"]) + json.dumps(node(out, "N6")["because"])
+    assert ROLE_POLICY_NAME in json.dumps(t2["because"]), t2
+    assert "statement" in cited
+    assert node(out, "N6")["answer"] == "yes"
+    n5 = node(out, "N5")
+    assert n5["answer"] == "yes"
+    assert "Allow account 1 to use this CMK" in json.dumps(n5["because"])
+
+
+def test_bob_role_via_alias_arn(world_file):
+    rc, out = explain(world_file, SESSION_ARN, "kms:Decrypt", SEED_ALIAS_ARN)
+    assert rc == 0, out
+    assert out["decision"] == "Allow"
+
+
+def test_role_action_not_in_key_policy_denied(world_file):
+    rc, out = explain(world_file, SESSION_ARN, "kms:ScheduleKeyDeletion", SEED_KEY_ARN)
+    assert rc == 1
+    assert out["decision"] == "ImplicitDeny"
+    assert out["message"].startswith(f"User: {SESSION_ARN} is not authorized to perform: kms:ScheduleKeyDeletion")
+
+
+def test_without_role_policy_denied(tmp_path):
+    world = write_world(tmp_path, seed_world(role_policy=False))
+    rc, out = explain(world, SESSION_ARN, "kms:Encrypt", SEED_KEY_ARN)
+    assert rc == 1
+    assert out["decision"] == "ImplicitDeny"
+    assert node(out, "N6")["answer"] == "no"
+
+
+def test_without_key_policy_statement_denied(tmp_path):
+    world = write_world(tmp_path, seed_world(key_policy_trusts_a=False))
+    rc, out = explain(world, SESSION_ARN, "kms:Encrypt", SEED_KEY_ARN)
+    assert rc == 1
+    assert out["decision"] == "ImplicitDeny"
+    assert node(out, "N5")["answer"] == "no"
+
+
+def test_explicit_deny_in_identity_policy(tmp_path):
+    w = seed_world()
+    a = w["accounts"][0]
+    a["users"][0] = user(ACCT_A, "alice", inline={
+        "AllowAll": doc(allow("kms:*")),
+        "NoDecrypt": doc(deny("kms:Decrypt")),
+    })
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN)
+    assert rc == 1
+    assert out["decision"] == "ExplicitDeny"
+    n2 = node(out, "N2")
+    assert n2["answer"] == "yes"
+    assert "NoDecrypt" in json.dumps(n2["because"])
+    assert out["message"].endswith("with an explicit deny in an identity-based policy")
+    rc, out = explain(world, ALICE_ARN, "kms:Encrypt", ALICE_KEY_ARN)
+    assert rc == 0 and out["decision"] == "Allow"
+    assert node(out, "T1")["answer"] == "yes"
+
+
+def test_encryption_context_flag_reaches_conditions(tmp_path):
+    w = seed_world()
+    w["accounts"][0]["users"][0] = user(ACCT_A, "alice", inline={
+        "DeptOnly": doc(allow("kms:Decrypt", condition={
+            "StringEquals": {"kms:EncryptionContext:Dept": "Finance"}})),
+    })
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--encryption-context", "Dept=Finance")
+    assert rc == 0 and out["decision"] == "Allow"
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--encryption-context", "Dept=HR")
+    assert rc == 1 and out["decision"] == "ImplicitDeny"
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN)
+    assert rc == 1
+
+
+def test_text_format_names_nodes(world_file):
+    proc = run_explain(["--bootstrap", str(world_file), "--principal", ALICE_ARN,
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 1, proc.stderr
+    assert "N6" in proc.stdout
+    assert "no identity-based policy allows the kms:Encrypt action" in proc.stdout
+
+
+# --------------------------------------------------------------------------- exit 2
+
+
+def test_bad_action_flag_exit_2(world_file):
+    proc = run_explain(["--bootstrap", str(world_file), "--principal", ALICE_ARN,
+                        "--action", "Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert proc.stderr.strip(), "a bad flag must be explained on stderr"
+    assert proc.stdout.strip() == ""
+
+
+def test_missing_required_flag_exit_2(world_file):
+    proc = run_explain(["--bootstrap", str(world_file), "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert "--principal" in proc.stderr
+
+
+def test_principal_not_an_arn_exit_2(world_file):
+    proc = run_explain(["--bootstrap", str(world_file), "--principal", "alice",
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert proc.stderr.strip()
+
+
+def test_unknown_principal_exit_2(world_file):
+    proc = run_explain(["--bootstrap", str(world_file), "--principal", f"arn:aws:iam::{ACCT_A}:user/nobody",
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2, proc.stdout
+    assert "nobody" in proc.stderr
+
+
+def test_missing_world_file_exit_2(tmp_path):
+    missing = tmp_path / "nope.json"
+    proc = run_explain(["--bootstrap", str(missing), "--principal", ALICE_ARN,
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert "nope.json" in proc.stderr
+
+
+def test_malformed_world_json_exit_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"accounts": [ {"id": "111122223333", }')
+    proc = run_explain(["--bootstrap", str(bad), "--principal", ALICE_ARN,
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert "bad.json" in proc.stderr
+
+
+def test_world_with_unknown_field_exit_2(tmp_path):
+    w = seed_world()
+    w["accounts"][0]["users"][0]["favourite_colour"] = "blue"
+    world = write_world(tmp_path, w)
+    proc = run_explain(["--bootstrap", str(world), "--principal", ALICE_ARN,
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert "favourite_colour" in proc.stderr
+
+
+def test_world_with_malformed_policy_exit_2(tmp_path):
+    w = {"accounts": [account(ACCT_A, users=[user(ACCT_A, "alice", inline={
+        "Broken": {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": "kms:*", "Resource": "*"}]}
+    })])]}
+    world = write_world(tmp_path, w)
+    proc = run_explain(["--bootstrap", str(world), "--principal", ALICE_ARN,
+                        "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
+    assert proc.returncode == 2
+    assert "alice" in proc.stderr or "Broken" in proc.stderr

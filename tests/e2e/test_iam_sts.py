@@ -1,0 +1,350 @@
+"""IAM and STS through boto3, and their effect on KMS authorization.
+
+The account root creates users, groups, roles and managed policies at runtime; the
+new identities' credentials are then used against KMS, so each test checks both the
+IAM API shape and the authorization it produces.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from kmsd_harness import aws_error, session_creds
+from worlds import ACCT_A, Creds, account, allow, deny, doc, root_creds
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def server(module_launch):
+    return module_launch({"accounts": [account(ACCT_A), account("444455556666")]})
+
+
+@pytest.fixture(scope="module")
+def iam(server):
+    return server.client("iam", root_creds(ACCT_A))
+
+
+@pytest.fixture(scope="module")
+def root_kms(server):
+    return server.client("kms", root_creds(ACCT_A))
+
+
+@pytest.fixture(scope="module")
+def key(root_kms):
+    return root_kms.create_key(Description="iam tests")["KeyMetadata"]
+
+
+def new_user(iam, prefix: str) -> tuple[str, Creds]:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    u = iam.create_user(UserName=name)["User"]
+    assert u["UserName"] == name
+    assert u["Arn"] == f"arn:aws:iam::{ACCT_A}:user/{name}"
+    assert u["UserId"].startswith("AIDA")
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    assert ak["AccessKeyId"].startswith("AKIA") and len(ak["AccessKeyId"]) == 20
+    assert len(ak["SecretAccessKey"]) == 40
+    assert ak["Status"] == "Active"
+    return name, Creds(ak["AccessKeyId"], ak["SecretAccessKey"])
+
+
+def denied_because(principal: str, action: str, resource: str, what: str) -> str:
+    return (f"User: {principal} is not authorized to perform: {action} on resource: {resource} "
+            f"because no {what} allows the {action} action")
+
+
+# --------------------------------------------------------------------------- users
+
+
+def test_user_with_inline_policy(server, iam, key):
+    name, creds = new_user(iam, "inline")
+    arn = f"arn:aws:iam::{ACCT_A}:user/{name}"
+    kms = server.client("kms", creds)
+    with aws_error("AccessDeniedException") as err:
+        kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert err["Message"] == denied_because(arn, "kms:Encrypt", key["Arn"], "identity-based policy")
+
+    pol = doc(allow(["kms:Encrypt", "kms:Decrypt"], key["Arn"]))
+    iam.put_user_policy(UserName=name, PolicyName="UseKey", PolicyDocument=json.dumps(pol))
+    got = iam.get_user_policy(UserName=name, PolicyName="UseKey")
+    assert got["PolicyDocument"] == pol  # botocore URL-decodes and parses the document
+    assert iam.list_user_policies(UserName=name)["PolicyNames"] == ["UseKey"]
+
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"mine")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"mine"
+    with aws_error("AccessDeniedException") as err:
+        kms.schedule_key_deletion(KeyId=key["Arn"])
+    assert err["Message"] == denied_because(arn, "kms:ScheduleKeyDeletion", key["Arn"], "identity-based policy")
+    with aws_error("AccessDenied", 403):
+        server.client("iam", creds).list_users()
+
+    iam.delete_user_policy(UserName=name, PolicyName="UseKey")
+    with aws_error("AccessDeniedException"):
+        kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_user_errors_and_listing(iam):
+    name, _ = new_user(iam, "dup")
+    with aws_error("EntityAlreadyExists", 409):
+        iam.create_user(UserName=name)
+    with aws_error("NoSuchEntity", 404):
+        iam.get_user(UserName="no-such-user-here")
+    assert iam.get_user(UserName=name)["User"]["UserName"] == name
+    assert name in {u["UserName"] for u in iam.list_users()["Users"]}
+    keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+    assert len(keys) == 1
+    with aws_error("DeleteConflict", 409):
+        iam.delete_user(UserName=name)
+    iam.delete_access_key(UserName=name, AccessKeyId=keys[0]["AccessKeyId"])
+    iam.delete_user(UserName=name)
+    with aws_error("NoSuchEntity", 404):
+        iam.get_user(UserName=name)
+    mal, _ = new_user(iam, "mal")
+    with aws_error("MalformedPolicyDocument", 400):
+        iam.put_user_policy(UserName=mal, PolicyName="bad", PolicyDocument="{nope")
+
+
+def test_deleted_access_key_stops_working(server, iam):
+    name, creds = new_user(iam, "revoked")
+    assert server.client("sts", creds).get_caller_identity()["Arn"].endswith(f"user/{name}")
+    iam.delete_access_key(UserName=name, AccessKeyId=creds.access_key_id)
+    with aws_error("InvalidClientTokenId", 403):
+        server.client("sts", creds).get_caller_identity()
+
+
+def test_explicit_deny_in_identity_policy(server, iam, key):
+    name, creds = new_user(iam, "denied")
+    arn = f"arn:aws:iam::{ACCT_A}:user/{name}"
+    iam.put_user_policy(UserName=name, PolicyName="All", PolicyDocument=json.dumps(doc(allow("kms:*"))))
+    iam.put_user_policy(UserName=name, PolicyName="NoDecrypt", PolicyDocument=json.dumps(doc(deny("kms:Decrypt"))))
+    kms = server.client("kms", creds)
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
+    with aws_error("AccessDeniedException") as err:
+        kms.decrypt(CiphertextBlob=blob)
+    assert err["Message"] == (f"User: {arn} is not authorized to perform: kms:Decrypt on resource: {key['Arn']} "
+                              "with an explicit deny in an identity-based policy")
+
+
+# -------------------------------------------------------------------------- groups
+
+
+def test_group_policy(server, iam, key):
+    name, creds = new_user(iam, "grouped")
+    group = f"g-{uuid.uuid4().hex[:6]}"
+    g = iam.create_group(GroupName=group)["Group"]
+    assert g["Arn"] == f"arn:aws:iam::{ACCT_A}:group/{group}"
+    assert g["GroupId"].startswith("AGPA")
+    iam.put_group_policy(GroupName=group, PolicyName="DataKeys",
+                         PolicyDocument=json.dumps(doc(allow("kms:GenerateDataKey", key["Arn"]))))
+    kms = server.client("kms", creds)
+    with aws_error("AccessDeniedException"):
+        kms.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+    iam.add_user_to_group(GroupName=group, UserName=name)
+    assert len(kms.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")["Plaintext"]) == 32
+    iam.remove_user_from_group(GroupName=group, UserName=name)
+    with aws_error("AccessDeniedException"):
+        kms.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+
+
+# ---------------------------------------------------------------- managed policies
+
+
+def test_managed_policy_versions(server, iam, key):
+    name, creds = new_user(iam, "managed")
+    pname = f"KmsUse-{uuid.uuid4().hex[:6]}"
+    p = iam.create_policy(PolicyName=pname, PolicyDocument=json.dumps(doc(allow("kms:Encrypt", key["Arn"]))))["Policy"]
+    assert p["Arn"] == f"arn:aws:iam::{ACCT_A}:policy/{pname}"
+    assert p["DefaultVersionId"] == "v1"
+    assert p["PolicyId"].startswith("ANPA")
+    iam.attach_user_policy(UserName=name, PolicyArn=p["Arn"])
+    attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+    assert attached == [{"PolicyName": pname, "PolicyArn": p["Arn"]}]
+
+    kms = server.client("kms", creds)
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"v1")["CiphertextBlob"]
+    with aws_error("AccessDeniedException"):
+        kms.decrypt(CiphertextBlob=blob)
+
+    v2_doc = doc(allow(["kms:Encrypt", "kms:Decrypt"], key["Arn"]))
+    v2 = iam.create_policy_version(PolicyArn=p["Arn"], PolicyDocument=json.dumps(v2_doc), SetAsDefault=False)
+    assert v2["PolicyVersion"]["VersionId"] == "v2"
+    assert v2["PolicyVersion"]["IsDefaultVersion"] is False
+    with aws_error("AccessDeniedException"):
+        kms.decrypt(CiphertextBlob=blob)
+
+    v3 = iam.create_policy_version(PolicyArn=p["Arn"], PolicyDocument=json.dumps(v2_doc), SetAsDefault=True)
+    assert v3["PolicyVersion"]["VersionId"] == "v3"
+    assert iam.get_policy(PolicyArn=p["Arn"])["Policy"]["DefaultVersionId"] == "v3"
+    got = iam.get_policy_version(PolicyArn=p["Arn"], VersionId="v3")["PolicyVersion"]
+    assert got["Document"] == v2_doc and got["IsDefaultVersion"] is True
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"v1"
+
+    with aws_error("DeleteConflict", 409):
+        iam.delete_policy(PolicyArn=p["Arn"])  # still attached
+    iam.detach_user_policy(UserName=name, PolicyArn=p["Arn"])
+    assert iam.list_attached_user_policies(UserName=name)["AttachedPolicies"] == []
+    with aws_error("AccessDeniedException"):
+        kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_permissions_boundary_cuts_permissions(server, iam, key):
+    name, creds = new_user(iam, "bounded")
+    arn = f"arn:aws:iam::{ACCT_A}:user/{name}"
+    iam.put_user_policy(UserName=name, PolicyName="All", PolicyDocument=json.dumps(doc(allow("kms:*"))))
+    bname = f"EncryptOnly-{uuid.uuid4().hex[:6]}"
+    boundary = iam.create_policy(PolicyName=bname, PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))["Policy"]
+    kms = server.client("kms", creds)
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"bounded")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"bounded"
+
+    iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary["Arn"])
+    assert iam.get_user(UserName=name)["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary["Arn"]
+    assert kms.encrypt(KeyId=key["Arn"], Plaintext=b"still")["KeyId"] == key["Arn"]
+    with aws_error("AccessDeniedException") as err:
+        kms.decrypt(CiphertextBlob=blob)
+    assert err["Message"] == denied_because(arn, "kms:Decrypt", key["Arn"], "permissions boundary")
+
+    iam.delete_user_permissions_boundary(UserName=name)
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"bounded"
+
+
+# --------------------------------------------------------------------- roles / STS
+
+
+@pytest.fixture(scope="module")
+def role(server, iam, key):
+    """A role trusting the account with an ExternalId condition; role policy allows crypto."""
+    name = "ExtRole"
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"},
+                 "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "ext-123"}}})
+    r = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=3600)["Role"]
+    assert r["Arn"] == f"arn:aws:iam::{ACCT_A}:role/{name}"
+    assert r["RoleId"].startswith("AROA")
+    got = iam.get_role(RoleName=name)["Role"]
+    assert got["AssumeRolePolicyDocument"] == trust
+    iam.put_role_policy(RoleName=name, PolicyName="Crypto",
+                        PolicyDocument=json.dumps(doc(allow(["kms:Encrypt", "kms:Decrypt"], key["Arn"]))))
+    return r
+
+
+@pytest.fixture(scope="module")
+def assumer(iam, role):
+    name, creds = new_user(iam, "assumer")
+    iam.put_user_policy(UserName=name, PolicyName="Assume",
+                        PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", role["Arn"]))))
+    return creds
+
+
+def test_assume_role_external_id(server, role, assumer, key):
+    sts = server.client("sts", assumer)
+    with aws_error("AccessDenied", 403):
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="noext")
+    with aws_error("AccessDenied", 403):
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="badext", ExternalId="ext-999")
+    resp = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="ok", ExternalId="ext-123")
+    assert resp["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCT_A}:assumed-role/ExtRole/ok"
+    assert resp["AssumedRoleUser"]["AssumedRoleId"] == f"{role['RoleId']}:ok"
+    kms = server.client("kms", session_creds(resp))
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"as role")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"as role"
+    with aws_error("AccessDeniedException"):
+        kms.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+
+
+def test_assume_role_needs_identity_policy_when_trust_names_account(server, iam, role):
+    _, creds = new_user(iam, "nopolicy")
+    with aws_error("AccessDenied", 403):
+        server.client("sts", creds).assume_role(RoleArn=role["Arn"], RoleSessionName="x", ExternalId="ext-123")
+
+
+def test_session_policy_cuts_permissions(server, role, assumer, key):
+    sts = server.client("sts", assumer)
+    resp = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="scoped", ExternalId="ext-123",
+                           Policy=json.dumps(doc(allow("kms:Encrypt"))))
+    session_arn = f"arn:aws:sts::{ACCT_A}:assumed-role/ExtRole/scoped"
+    kms = server.client("kms", session_creds(resp))
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"scoped")["CiphertextBlob"]
+    with aws_error("AccessDeniedException") as err:
+        kms.decrypt(CiphertextBlob=blob)
+    assert err["Message"] == denied_because(session_arn, "kms:Decrypt", key["Arn"], "session policy")
+
+
+def test_duration_seconds_bounds(server, role, assumer):
+    sts = server.client("sts", assumer, validate=False)
+    with aws_error("ValidationError", 400) as err:
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="long", ExternalId="ext-123", DurationSeconds=7200)
+    assert "DurationSeconds" in err["Message"]
+    with aws_error("ValidationError", 400):
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="short", ExternalId="ext-123", DurationSeconds=100)
+    ok = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="exact", ExternalId="ext-123", DurationSeconds=900)
+    import datetime
+    exp = ok["Credentials"]["Expiration"]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert now + datetime.timedelta(seconds=800) < exp < now + datetime.timedelta(seconds=1000)
+
+
+def test_role_session_name_validation(server, role, assumer):
+    sts = server.client("sts", assumer, validate=False)
+    with aws_error("ValidationError", 400):
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="bad name!", ExternalId="ext-123")
+
+
+def test_role_boundary_and_managed_policy(server, iam, key):
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"}, "Action": "sts:AssumeRole"})
+    rname = f"Bounded-{uuid.uuid4().hex[:6]}"
+    role = iam.create_role(RoleName=rname, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    pol = iam.create_policy(PolicyName=f"RoleAll-{rname}", PolicyDocument=json.dumps(doc(allow("kms:*"))))["Policy"]
+    iam.attach_role_policy(RoleName=rname, PolicyArn=pol["Arn"])
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=rname)["AttachedPolicies"]] == [pol["Arn"]]
+    b = iam.create_policy(PolicyName=f"RoleEnc-{rname}", PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))["Policy"]
+    iam.put_role_permissions_boundary(RoleName=rname, PermissionsBoundary=b["Arn"])
+    # The account root may assume a role whose trust policy names the account.
+    resp = server.client("sts", root_creds(ACCT_A)).assume_role(RoleArn=role["Arn"], RoleSessionName="b")
+    kms = server.client("kms", session_creds(resp))
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
+    with aws_error("AccessDeniedException") as err:
+        kms.decrypt(CiphertextBlob=blob)
+    assert err["Message"].endswith("because no permissions boundary allows the kms:Decrypt action")
+
+
+def test_update_assume_role_policy(server, iam, role, assumer):
+    name = role["RoleName"]
+    old = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    deny_all = doc({"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(deny_all))
+    try:
+        with aws_error("AccessDenied", 403):
+            server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="x", ExternalId="ext-123")
+    finally:
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(old))
+    assert server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="y", ExternalId="ext-123")
+
+
+def test_cross_account_role_assumption_needs_both_sides(server, iam):
+    """A role in 444455556666 trusting 111122223333: a user there needs its own IAM allow too."""
+    b_iam = server.client("iam", root_creds("444455556666"))
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"}, "Action": "sts:AssumeRole"})
+    r = b_iam.create_role(RoleName="FromA", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    assert r["Arn"] == "arn:aws:iam::444455556666:role/FromA"
+    name, creds = new_user(iam, "xacct")
+    sts = server.client("sts", creds)
+    with aws_error("AccessDenied", 403):
+        sts.assume_role(RoleArn=r["Arn"], RoleSessionName="x")
+    iam.put_user_policy(UserName=name, PolicyName="AssumeB",
+                        PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", r["Arn"]))))
+    resp = sts.assume_role(RoleArn=r["Arn"], RoleSessionName="x")
+    assert resp["AssumedRoleUser"]["Arn"] == "arn:aws:sts::444455556666:assumed-role/FromA/x"
+    ident = server.client("sts", session_creds(resp)).get_caller_identity()
+    assert ident["Account"] == "444455556666"
+
+
+def test_simulate_principal_policy(server, iam, key):
+    name, _ = new_user(iam, "sim")
+    iam.put_user_policy(UserName=name, PolicyName="Enc", PolicyDocument=json.dumps(doc(allow("kms:Encrypt", key["Arn"]))))
+    res = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCT_A}:user/{name}",
+                                        ActionNames=["kms:Encrypt", "kms:Decrypt"], ResourceArns=[key["Arn"]])
+    decisions = {r["EvalActionName"]: r["EvalDecision"] for r in res["EvaluationResults"]}
+    assert decisions == {"kms:Encrypt": "allowed", "kms:Decrypt": "implicitDeny"}
