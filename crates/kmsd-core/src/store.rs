@@ -92,9 +92,21 @@ pub mod conformance {
         assert!(store.load("t1").unwrap().is_empty());
         store
             .commit(&[
-                Mutation::Put { table: "t1", key: "b".into(), value: b"2".to_vec() },
-                Mutation::Put { table: "t1", key: "a".into(), value: b"1".to_vec() },
-                Mutation::Put { table: "t2", key: "a".into(), value: b"x".to_vec() },
+                Mutation::Put {
+                    table: "t1",
+                    key: "b".into(),
+                    value: b"2".to_vec(),
+                },
+                Mutation::Put {
+                    table: "t1",
+                    key: "a".into(),
+                    value: b"1".to_vec(),
+                },
+                Mutation::Put {
+                    table: "t2",
+                    key: "a".into(),
+                    value: b"x".to_vec(),
+                },
             ])
             .unwrap();
         assert_eq!(
@@ -103,9 +115,19 @@ pub mod conformance {
         );
         store
             .commit(&[
-                Mutation::Put { table: "t1", key: "a".into(), value: b"3".to_vec() },
-                Mutation::Delete { table: "t1", key: "b".into() },
-                Mutation::Delete { table: "t1", key: "missing".into() },
+                Mutation::Put {
+                    table: "t1",
+                    key: "a".into(),
+                    value: b"3".to_vec(),
+                },
+                Mutation::Delete {
+                    table: "t1",
+                    key: "b".into(),
+                },
+                Mutation::Delete {
+                    table: "t1",
+                    key: "missing".into(),
+                },
             ])
             .unwrap();
         assert_eq!(store.load("t1").unwrap(), vec![("a".into(), b"3".to_vec())]);
@@ -113,9 +135,118 @@ pub mod conformance {
         store.commit(&[]).unwrap();
         let big = vec![7u8; 1 << 20];
         store
-            .commit(&[Mutation::Put { table: "t3", key: "big".into(), value: big.clone() }])
+            .commit(&[Mutation::Put {
+                table: "t3",
+                key: "big".into(),
+                value: big.clone(),
+            }])
             .unwrap();
         assert_eq!(store.load("t3").unwrap(), vec![("big".into(), big)]);
+        run_ordering_and_overwrites(store);
+    }
+
+    /// Mutations inside one commit apply in order; keys sort bytewise; empty
+    /// values and non-ASCII keys round-trip; a fully deleted table loads empty.
+    #[allow(clippy::unwrap_used)]
+    fn run_ordering_and_overwrites(store: &dyn Store) {
+        let put = |t: &'static str, k: &str, v: &[u8]| Mutation::Put {
+            table: t,
+            key: k.into(),
+            value: v.to_vec(),
+        };
+        let del = |t: &'static str, k: &str| Mutation::Delete {
+            table: t,
+            key: k.into(),
+        };
+        store
+            .commit(&[
+                put("t4", "gone", b"1"),
+                del("t4", "gone"),
+                del("t4", "back"),
+                put("t4", "back", b"2"),
+                put("t4", "twice", b"first"),
+                put("t4", "twice", b"second"),
+                put("t4", "empty", b""),
+                put("t4", "\u{e9}t\u{e9}", b"u"),
+                put("t4", "B", b"upper"),
+            ])
+            .unwrap();
+        assert_eq!(
+            store.load("t4").unwrap(),
+            vec![
+                ("B".into(), b"upper".to_vec()),
+                ("back".into(), b"2".to_vec()),
+                ("empty".into(), Vec::new()),
+                ("twice".into(), b"second".to_vec()),
+                ("\u{e9}t\u{e9}".into(), b"u".to_vec()),
+            ]
+        );
+        let keys: Vec<String> = (0..1000).map(|i| format!("k{:04}", 999 - i)).collect();
+        let many: Vec<Mutation> = keys.iter().map(|k| put("t5", k, k.as_bytes())).collect();
+        store.commit(&many).unwrap();
+        let loaded = store.load("t5").unwrap();
+        assert_eq!(loaded.len(), 1000);
+        assert!(loaded.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(loaded.iter().all(|(k, v)| k.as_bytes() == v.as_slice()));
+        let all_gone: Vec<Mutation> = keys.iter().map(|k| del("t5", k)).collect();
+        store.commit(&all_gone).unwrap();
+        assert!(store.load("t5").unwrap().is_empty());
+        assert!(store.load("never-written").unwrap().is_empty());
+    }
+
+    /// Durable backends: what one instance commits, the next instance opened on
+    /// the same location loads. `open` must return a new handle on the same data
+    /// each time (the previous handle is dropped first). Panics on failure.
+    #[allow(clippy::unwrap_used)]
+    pub fn run_persistence(open: &dyn Fn() -> Box<dyn Store>) {
+        {
+            let s = open();
+            assert!(s.load("p1").unwrap().is_empty());
+            s.commit(&[
+                Mutation::Put {
+                    table: "p1",
+                    key: "a".into(),
+                    value: b"1".to_vec(),
+                },
+                Mutation::Put {
+                    table: "p1",
+                    key: "b".into(),
+                    value: b"2".to_vec(),
+                },
+                Mutation::Put {
+                    table: "p2",
+                    key: "x".into(),
+                    value: vec![0u8; 100_000],
+                },
+            ])
+            .unwrap();
+        }
+        {
+            let s = open();
+            assert_eq!(
+                s.load("p1").unwrap(),
+                vec![("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())]
+            );
+            assert_eq!(
+                s.load("p2").unwrap(),
+                vec![("x".into(), vec![0u8; 100_000])]
+            );
+            s.commit(&[
+                Mutation::Delete {
+                    table: "p1",
+                    key: "a".into(),
+                },
+                Mutation::Put {
+                    table: "p2",
+                    key: "x".into(),
+                    value: b"small".to_vec(),
+                },
+            ])
+            .unwrap();
+        }
+        let s = open();
+        assert_eq!(s.load("p1").unwrap(), vec![("b".into(), b"2".to_vec())]);
+        assert_eq!(s.load("p2").unwrap(), vec![("x".into(), b"small".to_vec())]);
     }
 }
 

@@ -1,1 +1,15 @@
-//! kmsd-store
+//! The durable [`kmsd_core::store::Store`] implementation on redb, and the only
+//! crate that links redb.
+//!
+//! - [`RedbStore`]: one redb file `kmsd.redb` in the data directory; every
+//!   commit is fsynced before it returns; concurrent commits share one fsync
+//!   (group commit).
+//! - [`schema`]: the on-disk layout (table naming, encodings, schema version);
+//!   described for operators in `docs/store-format.md`.
+
+mod group;
+mod redb_store;
+pub mod schema;
+
+pub use kmsd_core::store::StoreError;
+pub use redb_store::{RedbStore, StoreStats};
