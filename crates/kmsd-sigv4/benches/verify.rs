@@ -1,7 +1,10 @@
 //! Verification of a typical KMS `Encrypt` request with a cached signing key.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use kmsd_sigv4::{sign, HttpRequest, Payload, RequestAuth, SigningParams, SigningSettings, Verifier, VerifyOptions};
+use kmsd_sigv4::{
+    sign, HttpRequest, Payload, RequestAuth, SigningParams, SigningSettings, Verifier,
+    VerifyOptions,
+};
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDexampletoken";
@@ -14,7 +17,10 @@ fn bench_verify(c: &mut Criterion) {
         ("Content-Type", "application/x-amz-json-1.1"),
         ("X-Amz-Target", "TrentService.Encrypt"),
         ("Content-Length", "113"),
-        ("User-Agent", "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux"),
+        (
+            "User-Agent",
+            "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux",
+        ),
     ];
     let params = SigningParams {
         access_key_id: "ASIAEXAMPLEKEY123456",
@@ -25,13 +31,25 @@ fn bench_verify(c: &mut Criterion) {
         time: NOW,
         settings: SigningSettings::default(),
     };
-    let unsigned = HttpRequest { method: "POST", uri: "/", headers: &base, payload: Payload::Bytes(body) };
-    let Ok(signed) = sign(&unsigned, &params) else { return };
+    let unsigned = HttpRequest {
+        method: "POST",
+        uri: "/",
+        headers: &base,
+        payload: Payload::Bytes(body),
+    };
+    let Ok(signed) = sign(&unsigned, &params) else {
+        return;
+    };
     let mut headers = base.clone();
     headers.extend(signed.headers.iter().map(|(n, v)| (*n, v.as_str())));
-    let req = HttpRequest { headers: &headers, ..unsigned };
+    let req = HttpRequest {
+        headers: &headers,
+        ..unsigned
+    };
     let verifier = Verifier::new(VerifyOptions::default(), 1024);
-    let Ok(auth) = RequestAuth::from_request(&req) else { return };
+    let Ok(auth) = RequestAuth::from_request(&req) else {
+        return;
+    };
     assert!(verifier.verify(&req, &auth, SECRET, NOW).is_ok());
 
     c.bench_function("verify_kms_encrypt_cached_key", |b| {

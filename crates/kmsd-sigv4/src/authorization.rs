@@ -92,7 +92,7 @@ fn missing_param_messages(raw: &RawAuthHeader<'_>) -> String {
 
 fn parse_raw(header: &str) -> Result<RawAuthHeader<'_>, SigV4Error> {
     let h = header.trim();
-    let (algorithm, rest) = match h.find(|c: char| c == ' ' || c == '\t') {
+    let (algorithm, rest) = match h.find([' ', '\t']) {
         Some(i) => (&h[..i], &h[i..]),
         None => (h, ""),
     };
@@ -110,7 +110,7 @@ fn parse_raw(header: &str) -> Result<RawAuthHeader<'_>, SigV4Error> {
         // Not SigV4 at all: report every parameter as missing, as AWS does.
         return Ok(raw);
     }
-    for part in rest.split(|c: char| c == ',' || c == ' ' || c == '\t') {
+    for part in rest.split([',', ' ', '\t']) {
         if part.is_empty() {
             continue;
         }
@@ -246,7 +246,9 @@ pub fn parse_presigned_query(query: &str) -> Result<PresignedQuery, SigV4Error> 
         ("X-Amz-Expires", &expires),
     ] {
         if v.is_none() {
-            missing.push_str(&format!("AWS query-string parameters must include '{name}'. "));
+            missing.push_str(&format!(
+                "AWS query-string parameters must include '{name}'. "
+            ));
         }
     }
     let (Some(alg), Some(cred), Some(date), Some(expires), Some(signed), Some(sig)) =
@@ -399,7 +401,9 @@ impl RequestAuth {
             amz_date,
             request_time,
             date_source,
-            security_token: req.header("x-amz-security-token").map(|s| s.trim().to_owned()),
+            security_token: req
+                .header("x-amz-security-token")
+                .map(|s| s.trim().to_owned()),
         })
     }
 
@@ -433,7 +437,10 @@ mod tests {
     fn parses_botocore_header() {
         let h = parse_authorization("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa0").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.credential.access_key_id, "AKIDEXAMPLE");
-        assert_eq!(h.credential.scope(), "20150830/us-east-1/service/aws4_request");
+        assert_eq!(
+            h.credential.scope(),
+            "20150830/us-east-1/service/aws4_request"
+        );
         assert_eq!(h.signed_headers, "host;x-amz-date");
         assert_eq!(h.signature, "5fa0");
     }
@@ -468,14 +475,22 @@ mod tests {
             msg(parse_authorization("Bearer xyz")),
             "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=Bearer xyz"
         );
-        assert!(msg(parse_authorization("AWS4-HMAC-SHA512 Credential=x")).contains("Unsupported AWS 'algorithm'"));
-        assert!(msg(parse_authorization("AWS4-HMAC-SHA256 Credential")).starts_with("Invalid key=value pair (missing equal-sign)"));
-        assert!(msg(parse_authorization("AWS4-HMAC-SHA256 Credential=A/20150830/r/s, SignedHeaders=host, Signature=ab")).starts_with("Credential must have exactly 5 slash-delimited elements"));
+        assert!(msg(parse_authorization("AWS4-HMAC-SHA512 Credential=x"))
+            .contains("Unsupported AWS 'algorithm'"));
+        assert!(msg(parse_authorization("AWS4-HMAC-SHA256 Credential"))
+            .starts_with("Invalid key=value pair (missing equal-sign)"));
+        assert!(msg(parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=A/20150830/r/s, SignedHeaders=host, Signature=ab"
+        ))
+        .starts_with("Credential must have exactly 5 slash-delimited elements"));
         assert_eq!(
             msg(parse_authorization("AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws5_request, SignedHeaders=host, Signature=ab")),
             "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5_request'. "
         );
-        assert!(msg(parse_authorization("AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request, SignedHeaders=, Signature=ab")).starts_with("SignedHeaders must be"));
+        assert!(msg(parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request, SignedHeaders=, Signature=ab"
+        ))
+        .starts_with("SignedHeaders must be"));
     }
 
     #[test]
@@ -489,10 +504,13 @@ mod tests {
         let base = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2F20150830%2Fr%2Fs%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=ab";
         assert!(parse_presigned_query(&format!("{base}&X-Amz-Expires=604800")).is_ok());
         for bad in ["604801", "-1", "+5", "abc", ""] {
-            assert!(matches!(
-                parse_presigned_query(&format!("{base}&X-Amz-Expires={bad}")),
-                Err(SigV4Error::IncompleteSignature { .. })
-            ), "{bad}");
+            assert!(
+                matches!(
+                    parse_presigned_query(&format!("{base}&X-Amz-Expires={bad}")),
+                    Err(SigV4Error::IncompleteSignature { .. })
+                ),
+                "{bad}"
+            );
         }
     }
 }

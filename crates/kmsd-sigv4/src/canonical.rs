@@ -176,7 +176,7 @@ pub fn write_canonical_query(query: &str, exclude_signature: bool, out: &mut Str
 /// one space.
 fn push_trimmed(value: &str, out: &mut String) {
     let mut first = true;
-    for word in value.split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n')) {
+    for word in value.split([' ', '\t', '\r', '\n']) {
         if word.is_empty() {
             continue;
         }
@@ -192,11 +192,7 @@ fn push_trimmed(value: &str, out: &mut String) {
 /// list, used in the given order): all request values of that name, trimmed
 /// and collapsed, joined by `,`. A signed header absent from the request
 /// yields an empty value (and so, normally, a signature mismatch).
-pub fn write_canonical_headers(
-    headers: &[(&str, &str)],
-    signed_headers: &str,
-    out: &mut String,
-) {
+pub fn write_canonical_headers(headers: &[(&str, &str)], signed_headers: &str, out: &mut String) {
     for name in signed_headers.split(';') {
         out.push_str(name);
         out.push(':');

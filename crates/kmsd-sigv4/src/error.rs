@@ -57,7 +57,9 @@ pub enum SigV4Error {
         expected: String,
     },
     /// Request time more than 5 minutes before server time.
-    #[error("Signature expired: {request_time} is now earlier than {earliest} ({server_time} - 5 min.)")]
+    #[error(
+        "Signature expired: {request_time} is now earlier than {earliest} ({server_time} - 5 min.)"
+    )]
     SignatureExpired {
         /// Request timestamp.
         request_time: String,

@@ -157,7 +157,10 @@ fn body_hash(req: &HttpRequest<'_>) -> String {
 /// must include `Host`; any `Authorization`, `X-Amz-Date`,
 /// `X-Amz-Security-Token` or `X-Amz-Content-Sha256` already present are
 /// ignored and replaced by the returned headers.
-pub fn sign(req: &HttpRequest<'_>, params: &SigningParams<'_>) -> Result<SignedHeaders, SigV4Error> {
+pub fn sign(
+    req: &HttpRequest<'_>,
+    params: &SigningParams<'_>,
+) -> Result<SignedHeaders, SigV4Error> {
     let s = params.settings;
     let amz_date = format_amz_date(params.time);
     let date = &amz_date[..8];
@@ -178,9 +181,14 @@ pub fn sign(req: &HttpRequest<'_>, params: &SigningParams<'_>) -> Result<SignedH
         .headers
         .iter()
         .filter(|(n, _)| {
-            !["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"]
-                .iter()
-                .any(|x| n.eq_ignore_ascii_case(x))
+            ![
+                "authorization",
+                "x-amz-date",
+                "x-amz-security-token",
+                "x-amz-content-sha256",
+            ]
+            .iter()
+            .any(|x| n.eq_ignore_ascii_case(x))
         })
         .copied()
         .collect();
@@ -195,7 +203,12 @@ pub fn sign(req: &HttpRequest<'_>, params: &SigningParams<'_>) -> Result<SignedH
     let creq = canonical_request(&view, &signed, &payload_hash, s.normalize_uri_path, false);
     let scope = credential_scope(date, params.region, params.service);
     let sts = string_to_sign(&amz_date, &scope, &creq);
-    let key = SigningKey::derive(params.secret_access_key, date, params.region, params.service);
+    let key = SigningKey::derive(
+        params.secret_access_key,
+        date,
+        params.region,
+        params.service,
+    );
     let signature = key.sign(&sts);
     if let (Some(t), false) = (params.session_token, sign_token) {
         added.push(("X-Amz-Security-Token", t.to_owned()));
@@ -250,7 +263,11 @@ pub fn presign(
         uri.pop();
     }
     push_param(&mut uri, "X-Amz-Algorithm", ALGORITHM);
-    push_param(&mut uri, "X-Amz-Credential", &format!("{}/{scope}", params.access_key_id));
+    push_param(
+        &mut uri,
+        "X-Amz-Credential",
+        &format!("{}/{scope}", params.access_key_id),
+    );
     push_param(&mut uri, "X-Amz-Date", &amz_date);
     push_param(&mut uri, "X-Amz-SignedHeaders", &signed);
     push_param(&mut uri, "X-Amz-Expires", &expires_secs.to_string());
@@ -266,7 +283,12 @@ pub fn presign(
     let view = HttpRequest { uri: &uri, ..*req };
     let creq = canonical_request(&view, &signed, &payload_hash, s.normalize_uri_path, true);
     let sts = string_to_sign(&amz_date, &scope, &creq);
-    let key = SigningKey::derive(params.secret_access_key, date, params.region, params.service);
+    let key = SigningKey::derive(
+        params.secret_access_key,
+        date,
+        params.region,
+        params.service,
+    );
     let signature = key.sign(&sts);
     if let (Some(t), false) = (params.session_token, sign_token) {
         push_param(&mut uri, "X-Amz-Security-Token", t);

@@ -92,8 +92,9 @@ impl SigningKeyCache {
     }
 
     fn cache_key(access_key_id: &str, date: &str, region: &str, service: &str) -> String {
-        let mut k =
-            String::with_capacity(access_key_id.len() + date.len() + region.len() + service.len() + 3);
+        let mut k = String::with_capacity(
+            access_key_id.len() + date.len() + region.len() + service.len() + 3,
+        );
         for (i, p) in [access_key_id, date, region, service].iter().enumerate() {
             if i > 0 {
                 k.push('\0');
@@ -201,7 +202,10 @@ mod tests {
         // Different secret under the same key id: fresh derivation.
         let d = c.get("AKID", "other", "20150830", "us-east-1", "kms");
         assert_ne!(a.0, d.0);
-        assert_eq!(d.0, SigningKey::derive("other", "20150830", "us-east-1", "kms").0);
+        assert_eq!(
+            d.0,
+            SigningKey::derive("other", "20150830", "us-east-1", "kms").0
+        );
         c.get("AKID", SECRET, "20150831", "us-east-1", "kms");
         c.get("AKID", SECRET, "20150901", "us-east-1", "kms");
         assert_eq!(c.len(), 2);

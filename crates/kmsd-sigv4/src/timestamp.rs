@@ -56,7 +56,12 @@ fn to_epoch(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> {
         return None;
     }
     // A leap second is folded onto the next second.
-    Some(days_from_civil(y, mo, d) * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s))
+    Some(
+        days_from_civil(y, mo, d) * 86_400
+            + i64::from(h) * 3600
+            + i64::from(mi) * 60
+            + i64::from(s),
+    )
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` (ISO 8601 basic, UTC) into epoch seconds.

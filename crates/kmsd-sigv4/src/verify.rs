@@ -4,7 +4,9 @@
 use subtle::ConstantTimeEq;
 
 use crate::authorization::{AuthKind, DateSource, RequestAuth};
-use crate::canonical::{canonical_request, sha256_hex, string_to_sign, HttpRequest, Payload, UNSIGNED_PAYLOAD};
+use crate::canonical::{
+    canonical_request, sha256_hex, string_to_sign, HttpRequest, Payload, UNSIGNED_PAYLOAD,
+};
 use crate::error::SigV4Error;
 use crate::signing_key::{SigningKey, SigningKeyCache};
 use crate::timestamp::format_amz_date;
@@ -199,9 +201,13 @@ impl Verifier {
     ) -> Result<(), SigV4Error> {
         check_time_and_scope(auth, now_epoch_secs)?;
         let c = &auth.credential;
-        let key = self
-            .cache
-            .get(&c.access_key_id, secret_access_key, &c.date, &c.region, &c.service);
+        let key = self.cache.get(
+            &c.access_key_id,
+            secret_access_key,
+            &c.date,
+            &c.region,
+            &c.service,
+        );
         verify_with_key(req, auth, &key, &self.options)
     }
 }

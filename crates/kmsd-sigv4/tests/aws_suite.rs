@@ -152,9 +152,21 @@ fn header_signing_stages() {
             payload: Payload::Bytes(&raw.body),
         };
         let out = sign(&req, &params(&ctx)).unwrap_or_else(|e| panic!("{n}: {e}"));
-        assert_eq!(out.canonical_request, read(&dir, "header-canonical-request.txt"), "{n}: creq");
-        assert_eq!(out.string_to_sign, read(&dir, "header-string-to-sign.txt"), "{n}: sts");
-        assert_eq!(out.signature, read(&dir, "header-signature.txt"), "{n}: signature");
+        assert_eq!(
+            out.canonical_request,
+            read(&dir, "header-canonical-request.txt"),
+            "{n}: creq"
+        );
+        assert_eq!(
+            out.string_to_sign,
+            read(&dir, "header-string-to-sign.txt"),
+            "{n}: sts"
+        );
+        assert_eq!(
+            out.signature,
+            read(&dir, "header-signature.txt"),
+            "{n}: signature"
+        );
         let expected = RawRequest::parse(&read(&dir, "header-signed-request.txt"));
         let want_authz = expected
             .headers
@@ -201,13 +213,34 @@ fn header_verification_stages() {
         assert_eq!(auth.kind, AuthKind::Header);
         assert_eq!(auth.credential.access_key_id, ctx.akid);
         let creq = canonical_request_for(&req, &auth, &opts).unwrap_or_else(|e| panic!("{n}: {e}"));
-        assert_eq!(creq, read(&dir, "header-canonical-request.txt"), "{n}: creq");
-        let sts = kmsd_sigv4::canonical::string_to_sign(&auth.amz_date, &auth.credential.scope(), &creq);
+        assert_eq!(
+            creq,
+            read(&dir, "header-canonical-request.txt"),
+            "{n}: creq"
+        );
+        let sts =
+            kmsd_sigv4::canonical::string_to_sign(&auth.amz_date, &auth.credential.scope(), &creq);
         assert_eq!(sts, read(&dir, "header-string-to-sign.txt"), "{n}: sts");
-        assert_eq!(auth.signature, read(&dir, "header-signature.txt"), "{n}: authz signature");
-        assert_eq!(verify(&req, &auth, &ctx.secret, ctx.time, &opts), Ok(()), "{n}");
-        assert_eq!(verify(&req, &auth, &ctx.secret, ctx.time + 300, &opts), Ok(()), "{n}");
-        assert_eq!(verify(&req, &auth, &ctx.secret, ctx.time - 300, &opts), Ok(()), "{n}");
+        assert_eq!(
+            auth.signature,
+            read(&dir, "header-signature.txt"),
+            "{n}: authz signature"
+        );
+        assert_eq!(
+            verify(&req, &auth, &ctx.secret, ctx.time, &opts),
+            Ok(()),
+            "{n}"
+        );
+        assert_eq!(
+            verify(&req, &auth, &ctx.secret, ctx.time + 300, &opts),
+            Ok(()),
+            "{n}"
+        );
+        assert_eq!(
+            verify(&req, &auth, &ctx.secret, ctx.time - 300, &opts),
+            Ok(()),
+            "{n}"
+        );
         assert!(matches!(
             verify(&req, &auth, &ctx.secret, ctx.time + 301, &opts),
             Err(SigV4Error::SignatureExpired { .. })
@@ -238,9 +271,21 @@ fn presigned_stages() {
             payload: Payload::Bytes(&raw.body),
         };
         let out = presign(&req, &params(&ctx), ctx.expires).unwrap_or_else(|e| panic!("{n}: {e}"));
-        assert_eq!(out.canonical_request, read(&dir, "query-canonical-request.txt"), "{n}: creq");
-        assert_eq!(out.string_to_sign, read(&dir, "query-string-to-sign.txt"), "{n}: sts");
-        assert_eq!(out.signature, read(&dir, "query-signature.txt"), "{n}: signature");
+        assert_eq!(
+            out.canonical_request,
+            read(&dir, "query-canonical-request.txt"),
+            "{n}: creq"
+        );
+        assert_eq!(
+            out.string_to_sign,
+            read(&dir, "query-string-to-sign.txt"),
+            "{n}: sts"
+        );
+        assert_eq!(
+            out.signature,
+            read(&dir, "query-signature.txt"),
+            "{n}: signature"
+        );
         let expected = RawRequest::parse(&read(&dir, "query-signed-request.txt"));
         assert_eq!(out.uri, expected.uri, "{n}: presigned uri");
     }
@@ -265,7 +310,12 @@ fn presigned_verification() {
             allow_unsigned_payload: false,
         };
         let auth = RequestAuth::from_request(&req).unwrap_or_else(|e| panic!("{n}: {e}"));
-        assert_eq!(auth.kind, AuthKind::Presigned { expires_secs: ctx.expires });
+        assert_eq!(
+            auth.kind,
+            AuthKind::Presigned {
+                expires_secs: ctx.expires
+            }
+        );
         assert_eq!(auth.security_token, ctx.token, "{n}: token");
         let creq = canonical_request_for(&req, &auth, &opts).unwrap_or_else(|e| panic!("{n}: {e}"));
         let res = verify(&req, &auth, &ctx.secret, ctx.time, &opts);
