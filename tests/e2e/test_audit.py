@@ -1,0 +1,129 @@
+"""The audit log: one CloudTrail-shaped JSON line per request, and never any plaintext.
+
+A distinctive marker is encrypted; afterwards the whole data directory and the
+server's stdout/stderr are searched for the marker, its base64 and hex forms, and for
+the plaintext data key returned by GenerateDataKey.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+
+import pytest
+
+from kmsd_harness import aws_error
+from worlds import ACCT_A, account, allow, doc, user, user_creds
+
+ADMIN_ARN = f"arn:aws:iam::{ACCT_A}:user/admin"
+
+
+def world() -> dict:
+    return {"accounts": [account(ACCT_A, users=[
+        user(ACCT_A, "admin", inline={"All": doc(allow("kms:*"))}),
+        user(ACCT_A, "carol"),
+    ])]}
+
+
+def forms(secret: bytes) -> list[bytes]:
+    out = [secret, base64.b64encode(secret), secret.hex().encode(), secret.hex().upper().encode(),
+           base64.urlsafe_b64encode(secret)]
+    # base64 of the secret at any of the 3 alignments inside a longer base64 text
+    for pad in (1, 2):
+        out.append(base64.b64encode(b"\x00" * pad + secret)[4:-4])
+    return out
+
+
+def grep_tree(root, needles: list[bytes]) -> list[str]:
+    hits = []
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            path = os.path.join(dirpath, f)
+            with open(path, "rb") as fh:
+                data = fh.read()
+            for n in needles:
+                if n in data:
+                    hits.append(f"{path}: {n[:24]!r}")
+    return hits
+
+
+@pytest.fixture(scope="module")
+def run(module_launch):
+    """Make a known sequence of requests, then stop the server (flushes the log)."""
+    server = module_launch(world())
+    admin = server.client("kms", user_creds(ACCT_A, "admin"))
+    carol = server.client("kms", user_creds(ACCT_A, "carol"))
+    marker = f"KMSD-AUDIT-MARKER-{uuid.uuid4().hex}".encode()
+    requests = []
+
+    key = admin.create_key(Description="audit")["KeyMetadata"]
+    requests.append(("CreateKey", None))
+    blob = admin.encrypt(KeyId=key["KeyId"], Plaintext=marker, EncryptionContext={"purpose": "audit"})["CiphertextBlob"]
+    requests.append(("Encrypt", None))
+    assert admin.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "audit"})["Plaintext"] == marker
+    requests.append(("Decrypt", None))
+    dk = admin.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256")
+    requests.append(("GenerateDataKey", None))
+    rnd = admin.generate_random(NumberOfBytes=48)["Plaintext"]
+    requests.append(("GenerateRandom", None))
+    with aws_error("AccessDeniedException"):
+        carol.encrypt(KeyId=key["Arn"], Plaintext=marker)
+    requests.append(("Encrypt", "AccessDeniedException"))
+    with aws_error("NotFoundException"):
+        admin.describe_key(KeyId="00000000-0000-4000-8000-00000000dead")
+    requests.append(("DescribeKey", "NotFoundException"))
+    server.terminate_ok()
+    return {"server": server, "key": key, "marker": marker, "data_key": dk["Plaintext"], "random": rnd,
+            "requests": requests}
+
+
+def audit_events(server) -> list[dict]:
+    path = server.data_dir / "audit" / "audit.log"
+    assert path.exists(), f"no audit log at {path}; data dir has {sorted(os.listdir(server.data_dir))}"
+    lines = [l for l in path.read_text().splitlines() if l.strip()]
+    events = []
+    for line in lines:
+        events.append(json.loads(line))  # every line is one JSON object
+    return events
+
+
+def test_one_line_per_request(run):
+    events = audit_events(run["server"])
+    names = [(e.get("eventName"), e.get("errorCode")) for e in events]
+    assert names == run["requests"], names
+
+
+def test_event_shape(run):
+    events = audit_events(run["server"])
+    for e in events:
+        for field in ("eventTime", "eventName", "userIdentity", "sourceIPAddress", "requestParameters"):
+            assert field in e, f"{field} missing in {e}"
+        assert e["sourceIPAddress"] == "127.0.0.1"
+    for e in events[:6]:  # requests that reached authorization carry the decision
+        assert e.get("decision"), f"no decision in {e}"
+    enc_ok = events[1]
+    assert enc_ok["eventName"] == "Encrypt"
+    assert enc_ok["userIdentity"]["arn"] == ADMIN_ARN
+    assert "errorCode" not in enc_ok or enc_ok["errorCode"] in (None, "")
+    assert "allow" in str(enc_ok["decision"]).lower()
+    assert enc_ok["requestParameters"]["encryptionContext"] == {"purpose": "audit"}
+    assert run["key"]["KeyId"] in json.dumps(enc_ok["requestParameters"]) or run["key"]["Arn"] in json.dumps(enc_ok)
+
+    denied = events[5]
+    assert denied["errorCode"] == "AccessDeniedException"
+    assert denied["userIdentity"]["arn"] == f"arn:aws:iam::{ACCT_A}:user/carol"
+    assert "deny" in str(denied["decision"]).lower()
+    assert "is not authorized to perform: kms:Encrypt" in denied["errorMessage"]
+
+
+def test_no_plaintext_anywhere(run):
+    server = run["server"]
+    needles = forms(run["marker"]) + forms(run["data_key"]) + forms(run["random"])
+    hits = grep_tree(server.data_dir, needles)
+    logs = server.all_logs()
+    hits += [f"server output: {n[:24]!r}" for n in needles if n in logs]
+    assert not hits, "plaintext found:\n" + "\n".join(hits)
+    # The marker is genuinely distinctive: it is absent even as a substring.
+    assert run["marker"][:18] not in logs

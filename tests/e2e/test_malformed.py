@@ -1,0 +1,137 @@
+"""Malformed requests (signed correctly, so authentication passes) get AWS error codes and
+4xx statuses — never a 500 — and the server keeps serving afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmsd_harness import kms_raw, query_raw, signed_request
+from worlds import ACCT_A, account, root_creds
+
+CREDS = root_creds(ACCT_A)
+
+
+@pytest.fixture(scope="module")
+def server(module_launch):
+    return module_launch({"accounts": [account(ACCT_A)]})
+
+
+@pytest.fixture(autouse=True)
+def still_serving(server):
+    yield
+    assert server.running(), f"kmsd died:\n{server.stderr()}"
+    r = kms_raw(server.endpoint, CREDS, "ListKeys", {})
+    assert r.status == 200, f"server no longer serves after a malformed request: {r.status} {r.text()}"
+
+
+def kms_error(r):
+    assert r.status != 500 and r.status < 500, f"HTTP {r.status}: {r.text()}"
+    body = r.json()
+    assert "__type" in body, body
+    return r.kms_error_code()
+
+
+def test_bad_json_body(server):
+    r = kms_raw(server.endpoint, CREDS, "ListKeys", b'{"Limit": 5,')
+    assert r.status == 400, r.text()
+    assert kms_error(r) == "SerializationException"
+
+
+def test_json_not_an_object(server):
+    r = kms_raw(server.endpoint, CREDS, "ListKeys", b'[1, 2, 3]')
+    assert r.status == 400, r.text()
+    assert kms_error(r) == "SerializationException"
+
+
+def test_wrong_member_type(server):
+    r = kms_raw(server.endpoint, CREDS, "GenerateRandom", {"NumberOfBytes": "thirty-two"})
+    assert r.status == 400, r.text()
+    assert kms_error(r) == "SerializationException"
+
+
+def test_blob_not_base64(server):
+    key = kms_raw(server.endpoint, CREDS, "CreateKey", {}).json()["KeyMetadata"]["KeyId"]
+    r = kms_raw(server.endpoint, CREDS, "Encrypt", {"KeyId": key, "Plaintext": "***not base64***"})
+    assert r.status == 400, r.text()
+    assert kms_error(r) == "SerializationException"
+
+
+def test_missing_required_member(server):
+    r = kms_raw(server.endpoint, CREDS, "Encrypt", {"Plaintext": "aGVsbG8="})
+    assert r.status == 400, r.text()
+    assert kms_error(r) == "ValidationException"
+    assert "keyId" in r.kms_error_message()
+
+
+def test_unknown_operation(server):
+    r = kms_raw(server.endpoint, CREDS, "MakeMeASandwich", {})
+    assert r.status == 400, r.text()
+    assert kms_error(r) == "UnknownOperationException"
+
+
+def test_wrong_content_type(server):
+    r = kms_raw(server.endpoint, CREDS, "ListKeys", {}, content_type="text/plain")
+    assert 400 <= r.status < 500, r.text()
+    assert r.status != 200
+
+
+def test_missing_target_header(server):
+    r = signed_request(server.endpoint, "kms", CREDS, b"{}", {"Content-Type": "application/x-amz-json-1.1"})
+    assert 400 <= r.status < 500, r.text()
+
+
+def test_oversize_body(server):
+    big = b'{"Plaintext": "' + b"A" * (8 * 1024 * 1024) + b'"}'
+    r = kms_raw(server.endpoint, CREDS, "Encrypt", big)
+    assert r.status in (400, 413), f"HTTP {r.status}: {r.text()[:300]}"
+
+
+def test_plaintext_too_long_is_validation(server):
+    import base64
+    key = kms_raw(server.endpoint, CREDS, "CreateKey", {}).json()["KeyMetadata"]["KeyId"]
+    r = kms_raw(server.endpoint, CREDS, "Encrypt", {"KeyId": key, "Plaintext": base64.b64encode(b"x" * 5000).decode()})
+    assert r.status == 400
+    assert kms_error(r) == "ValidationException"
+    assert "plaintext" in r.kms_error_message()
+
+
+def test_query_without_action(server):
+    r = query_raw(server.endpoint, CREDS, "iam", {"Version": "2010-05-08", "UserName": "x"})
+    assert r.status == 400, r.text()
+    assert "<ErrorResponse" in r.text()
+    assert r.query_error_code() in ("MissingAction", "InvalidAction")
+
+
+def test_query_unknown_action(server):
+    r = query_raw(server.endpoint, CREDS, "iam", {"Action": "LaunchRockets", "Version": "2010-05-08"})
+    assert r.status == 400, r.text()
+    assert r.query_error_code() == "InvalidAction"
+
+
+def test_query_missing_parameter(server):
+    r = query_raw(server.endpoint, CREDS, "iam", {"Action": "CreateUser", "Version": "2010-05-08"})
+    assert r.status == 400, r.text()
+    assert r.query_error_code() == "ValidationError"
+
+
+def test_sts_unknown_action(server):
+    r = query_raw(server.endpoint, CREDS, "sts", {"Action": "GetSomething", "Version": "2011-06-15"})
+    assert r.status == 400, r.text()
+    assert r.query_error_code() == "InvalidAction"
+
+
+def test_garbage_authorization_header(server):
+    import urllib3
+    r = urllib3.PoolManager().request(
+        "POST", server.endpoint + "/", body=b"{}",
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys",
+                 "Authorization": "AWS4-HMAC-SHA256 garbage", "X-Amz-Date": "20200101T000000Z"},
+        retries=False)
+    assert 400 <= r.status < 500, r.data
+    assert b"__type" in r.data
+
+
+def test_get_root_path(server):
+    import urllib3
+    r = urllib3.PoolManager().request("GET", server.endpoint + "/nothing/here", retries=False)
+    assert 400 <= r.status < 500
