@@ -241,3 +241,19 @@ def test_world_with_malformed_policy_exit_2(tmp_path):
                         "--action", "kms:Encrypt", "--key", ALICE_KEY_ARN])
     assert proc.returncode == 2
     assert "alice" in proc.stderr or "Broken" in proc.stderr
+
+
+def test_shipped_seed_world_explains_both_examples():
+    seed_file = Path(__file__).resolve().parents[2] / "examples" / "seed-world.json"
+    assert seed_file.exists(), f"{seed_file} is missing: the repository ships the seed world"
+    world = json.loads(seed_file.read_text())
+    a = next(x for x in world["accounts"] if x["id"] == ACCT_A)
+    assert a.get("keys"), f"{seed_file} declares no key in {ACCT_A} for example 1"
+    k = a["keys"][0]
+    a_key = f"arn:aws:kms:{k.get('region', 'us-west-2')}:{ACCT_A}:key/{k['id']}"
+    rc, out = explain(seed_file, ALICE_ARN, "kms:Encrypt", a_key)
+    assert rc == 1 and out["decision"] == "ImplicitDeny"
+    assert out["path"][-1]["node"] == "N6" and out["path"][-1]["answer"] == "no"
+    rc, out = explain(seed_file, SESSION_ARN, "kms:Encrypt", SEED_KEY_ARN)
+    assert rc == 0 and out["decision"] == "Allow"
+    assert node(out, "T2")["answer"] == "yes"

@@ -9,6 +9,9 @@ allowed, and only while both the key policy (account 2) and the role's IAM polic
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from kmsd_harness import aws_error, denied_message, session_creds
@@ -23,6 +26,7 @@ from worlds import (
     SEED_KEY_ARN,
     root_creds,
     seed_world,
+    Creds,
     user_creds,
 )
 
@@ -162,3 +166,53 @@ def test_without_key_policy_statement_for_account_a_access_denied(launch):
     assert f"arn:aws:sts::{ACCT_A}:assumed-role/ExampleRole/no-kp" in err["Message"]
     assert "kms:Encrypt" in err["Message"]
     assert "identity-based" not in err["Message"]
+
+
+# ------------------------------------------------------- the shipped examples/seed-world.json
+
+SEED_FILE = Path(__file__).resolve().parents[2] / "examples" / "seed-world.json"
+
+
+def _shipped_world() -> dict:
+    assert SEED_FILE.exists(), f"{SEED_FILE} is missing: the repository ships the seed world"
+    return json.loads(SEED_FILE.read_text())
+
+
+def _find(items, name):
+    for it in items or []:
+        if it.get("name") == name or it.get("id") == name:
+            return it
+    raise AssertionError(f"{name} not declared in {SEED_FILE}")
+
+
+def _user_key(acct: dict, name: str) -> Creds:
+    u = _find(acct.get("users"), name)
+    assert u.get("access_keys"), f"user {name} in {SEED_FILE} has no access key"
+    k = u["access_keys"][0]
+    return Creds(k["access_key_id"], k["secret_access_key"])
+
+
+def test_shipped_seed_world_examples(launch):
+    world = _shipped_world()
+    accounts = {a["id"]: a for a in world["accounts"]}
+    a, b = accounts[ACCT_A], accounts["444455556666"]
+    server = launch(SEED_FILE, region=REGION)
+
+    # Example 1: alice is denied on a key of her own account.
+    a_keys = a.get("keys") or []
+    assert a_keys, f"{SEED_FILE} declares no key in {ACCT_A} for example 1"
+    k = a_keys[0]
+    a_key_arn = f"arn:aws:kms:{k.get('region', REGION)}:{ACCT_A}:key/{k['id']}"
+    alice = server.client("kms", _user_key(a, "alice"), k.get("region", REGION))
+    with aws_error("AccessDeniedException") as err:
+        alice.encrypt(KeyId=a_key_arn, Plaintext=b"x")
+    assert err["Message"] == denied_message(ALICE_ARN, "kms:Encrypt", a_key_arn,
+                                            "because no identity-based policy allows the kms:Encrypt action")
+
+    # Example 2: bob assumes ExampleRole and uses the key in 444455556666.
+    _find(b.get("keys"), SEED_KEY_ARN.split("/")[-1])
+    sts = server.client("sts", _user_key(a, "bob"), REGION)
+    creds = session_creds(sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="shipped"))
+    kms = server.client("kms", creds, REGION)
+    blob = kms.encrypt(KeyId=SEED_KEY_ARN, Plaintext=b"shipped seed")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob, KeyId=SEED_KEY_ARN)["Plaintext"] == b"shipped seed"
