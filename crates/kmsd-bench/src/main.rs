@@ -1,0 +1,296 @@
+//! `kmsd-bench`: command-line front end of the load generator (flags, setup
+//! calls such as CreateKey and the Encrypt that Decrypt mode needs, runtime
+//! construction, output).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
+use clap::{Parser, ValueEnum};
+
+use kmsd_bench::load::{self, Connection, LoadPlan};
+use kmsd_bench::report::{render_json, render_table, OpReport, OpStats, Report};
+use kmsd_bench::request::{
+    ciphertext_from_encrypt, create_key_body, decrypt_body, encrypt_body, error_code,
+    error_message, generate_data_key_body, key_id_from_create_key, Endpoint, Op, RequestBuilder,
+};
+use kmsd_bench::sign::{Credentials, Signer};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Encrypt,
+    Decrypt,
+    GenerateDataKey,
+    Mixed,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Encrypt => "encrypt",
+            Mode::Decrypt => "decrypt",
+            Mode::GenerateDataKey => "generate-data-key",
+            Mode::Mixed => "mixed",
+        }
+    }
+
+    fn ops(self) -> Vec<Op> {
+        match self {
+            Mode::Encrypt => vec![Op::Encrypt],
+            Mode::Decrypt => vec![Op::Decrypt],
+            Mode::GenerateDataKey => vec![Op::GenerateDataKey],
+            Mode::Mixed => vec![Op::Encrypt, Op::Decrypt, Op::GenerateDataKey],
+        }
+    }
+}
+
+/// Load generator for AWS-KMS-compatible endpoints (kmsd, moto, ...).
+///
+/// Sends SigV4-signed awsJson1_1 KMS calls over N keep-alive HTTP/1.1
+/// connections, each connection sending its next request when the previous
+/// response has arrived, and reports requests/s, latency percentiles (HDR
+/// histogram) and errors by code.
+#[derive(Debug, Parser)]
+#[command(name = "kmsd-bench", version)]
+struct Cli {
+    /// Endpoint URL (plain http).
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4599"
+    )]
+    endpoint: String,
+    /// Region of the SigV4 credential scope.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    access_key: String,
+    /// Secret access key (prefer the environment variable: arguments are visible to other users).
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// Session token of temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    session_token: Option<String>,
+    /// Key to use (id, ARN, alias name or alias ARN).
+    #[arg(
+        long,
+        required_unless_present = "create_key",
+        conflicts_with = "create_key"
+    )]
+    key_id: Option<String>,
+    /// Create a symmetric key with CreateKey first and use it.
+    #[arg(long)]
+    create_key: bool,
+    /// Operation to drive; `mixed` cycles Encrypt, Decrypt, GenerateDataKey.
+    #[arg(long, value_enum, default_value = "encrypt")]
+    op: Mode,
+    /// Concurrent keep-alive connections (one task each).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Measured duration (e.g. 10s, 500ms, 1m).
+    #[arg(long, default_value = "10s", value_parser = kmsd_bench::parse_duration)]
+    duration: Duration,
+    /// Unmeasured warm-up before the measured window.
+    #[arg(long, default_value = "1s", value_parser = kmsd_bench::parse_duration)]
+    warmup: Duration,
+    /// Plaintext bytes per Encrypt (1..=4096).
+    #[arg(long, default_value_t = 32)]
+    plaintext_size: usize,
+    /// Sign ONE request per operation and send it again and again (reported as replay).
+    #[arg(long)]
+    replay: bool,
+    /// Load generator runtime threads (1 = single-threaded runtime).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+    /// Sample this server process's CPU (from /proc/PID/stat) over the measured window.
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// Sends one setup call and returns the 2xx body, or an error
+/// naming the AWS error code and message.
+async fn setup_call(
+    signer: &Signer,
+    endpoint: &Endpoint,
+    op: Op,
+    body: bytes::Bytes,
+) -> anyhow::Result<bytes::Bytes> {
+    // A fresh connection per call: some servers close after each response.
+    let mut conn = Connection::open(endpoint).await?;
+    let mut b = RequestBuilder::new(signer.clone(), endpoint, op, body, false);
+    let req = b.build(SystemTime::now())?;
+    let (status, headers, body) = conn.call(req).await?;
+    if !status.is_success() {
+        bail!(
+            "{} failed: HTTP {} {}: {}",
+            op.name(),
+            status.as_u16(),
+            error_code(status.as_u16(), &headers, &body),
+            error_message(&body).unwrap_or_default()
+        );
+    }
+    Ok(body)
+}
+
+fn plaintext(size: usize) -> Vec<u8> {
+    // A fixed, non-trivial pattern: the content does not matter to the server.
+    (0..size)
+        .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
+        .collect()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<bool> {
+    if !(1..=4096).contains(&cli.plaintext_size) {
+        bail!("--plaintext-size must be between 1 and 4096 (the KMS limit)");
+    }
+    if cli.connections == 0 {
+        bail!("--connections must be at least 1");
+    }
+    let endpoint = Endpoint::parse(&cli.endpoint)?;
+    let signer = Signer::new(
+        Credentials::new(
+            cli.access_key.clone(),
+            cli.secret_key.clone(),
+            cli.session_token.clone(),
+        ),
+        &cli.region,
+        "kms",
+    );
+    let key_id = match &cli.key_id {
+        Some(k) => k.clone(),
+        None => {
+            let body = setup_call(
+                &signer,
+                &endpoint,
+                Op::CreateKey,
+                create_key_body("kmsd-bench"),
+            )
+            .await?;
+            let k = key_id_from_create_key(&body)?;
+            eprintln!("kmsd-bench: created key {k}");
+            k
+        }
+    };
+    let pt = plaintext(cli.plaintext_size);
+    let ops = cli.op.ops();
+    let ciphertext = if ops.contains(&Op::Decrypt) {
+        let body = setup_call(&signer, &endpoint, Op::Encrypt, encrypt_body(&key_id, &pt))
+            .await
+            .context("encrypting the ciphertext that Decrypt mode decrypts")?;
+        Some(ciphertext_from_encrypt(&body)?)
+    } else {
+        None
+    };
+
+    let builders = ops
+        .iter()
+        .map(|&op| {
+            let body = match op {
+                Op::Decrypt => decrypt_body(&key_id, ciphertext.as_deref().unwrap_or_default()),
+                Op::GenerateDataKey => generate_data_key_body(&key_id),
+                _ => encrypt_body(&key_id, &pt),
+            };
+            RequestBuilder::new(signer.clone(), &endpoint, op, body, cli.replay)
+        })
+        .collect();
+
+    let result = load::run(LoadPlan {
+        endpoint: endpoint.clone(),
+        builders,
+        connections: cli.connections,
+        warmup: cli.warmup,
+        duration: cli.duration,
+        server_pid: cli.server_pid,
+    })
+    .await?;
+
+    let dur = result.measured_s;
+    let mut total = OpStats::default();
+    for s in &result.per_op {
+        total.merge(s);
+    }
+    let total_name = if ops.len() == 1 {
+        ops.first().map_or("total", |o| o.name())
+    } else {
+        "total"
+    };
+    let total_report = OpReport::new(total_name, &total, dur);
+    let requests = total_report.requests;
+    let report = Report {
+        tool: "kmsd-bench",
+        endpoint: cli.endpoint.clone(),
+        region: cli.region.clone(),
+        mode: cli.op.label().to_owned(),
+        signing: if cli.replay { "replay" } else { "per-request" },
+        key_id,
+        connections: cli.connections,
+        threads: cli.threads.max(1),
+        plaintext_size: cli.plaintext_size,
+        warmup_s: cli.warmup.as_secs_f64(),
+        duration_s: dur,
+        per_op: ops
+            .iter()
+            .zip(result.per_op.iter())
+            .map(|(op, s)| OpReport::new(op.name(), s, dur))
+            .collect(),
+        total: total_report,
+        server_cpu: result
+            .server_cpu_s
+            .map(|(pid, s)| load::cpu_report(pid, s, dur, requests)),
+        client_cpu: result
+            .client_cpu_s
+            .map(|s| load::cpu_report(std::process::id(), s, dur, requests)),
+    };
+    let json = render_json(&report);
+    if let Some(path) = &cli.json_out {
+        std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if cli.json {
+        println!("{json}");
+    } else {
+        print!("{}", render_table(&report));
+    }
+    Ok(report.total.ok > 0)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let threads = cli.threads.max(1);
+    let rt = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kmsd-bench: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("kmsd-bench: no request succeeded");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("kmsd-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
