@@ -1,2 +1,374 @@
 //! KMS: keys, aliases, key policies, grants, tags, rotation and the cryptographic operations,
 //! each authorized through the decision engine.
+//!
+//! All state lives in memory behind one `parking_lot::RwLock` (keys with their material
+//! unwrapped, compiled key policies, grants, aliases, tags), so a hot `Encrypt` takes a read
+//! lock and never touches the store. Every mutation is written with one atomic
+//! [`Store::commit`] while the write lock is held, *before* memory changes; if the commit
+//! fails the operation fails with `KMSInternalException` and nothing changes.
+//! [`Kms::open`] reloads everything from the store.
+//!
+//! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
+//! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
+//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `grants`,
+//! `tags`, `rotation` (the operations), `declared` (bootstrap keys, explain, access views).
+
+mod aliases;
+mod api;
+mod authz;
+mod crypto_ops;
+mod declared;
+mod grants;
+mod ids;
+pub mod key;
+mod lifecycle;
+mod persist;
+mod policy_ops;
+mod rotation;
+mod tags;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use kmsd_crypto::RootKey;
+use parking_lot::RwLock;
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::principal::{Principal, PrincipalDirectory, RequestMeta};
+use crate::store::{Mutation, Store};
+
+pub use declared::{DeclaredGrant, DeclaredKey, KeyAuthzView};
+
+use aliases::AliasRecord;
+use key::KeyEntry;
+
+/// The KMS service state and operations.
+pub struct Kms {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    root_key: Arc<RootKey>,
+    directory: Arc<dyn PrincipalDirectory>,
+    state: RwLock<State>,
+    /// Earliest instant (epoch ms) at which a deletion or automatic rotation falls due.
+    next_due: AtomicI64,
+}
+
+impl std::fmt::Debug for Kms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.state.read();
+        f.debug_struct("Kms")
+            .field("keys", &st.keys.len())
+            .field("aliases", &st.aliases.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// (account, region, alias name).
+pub(crate) type AliasKey = (String, String, String);
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// By key id (key ids are unique on a server).
+    keys: HashMap<String, KeyEntry>,
+    aliases: BTreeMap<AliasKey, AliasRecord>,
+}
+
+/// The answer to one KMS call, with what the audit log records about it.
+#[derive(Debug, Clone)]
+pub struct KmsCall {
+    pub result: Result<Value, ApiError>,
+    pub audit: KmsAudit,
+}
+
+/// What a KMS call contributes to its audit event. Never holds plaintext or key material.
+#[derive(Debug, Clone, Default)]
+pub struct KmsAudit {
+    /// Resource of the request when known (key ARN).
+    pub key_arn: Option<String>,
+    /// `None` when no authorization ran (e.g. a validation error came first).
+    pub decision: Option<kmsd_policy::Decision>,
+    /// Statements/grants behind the decision.
+    pub deciding: Vec<kmsd_policy::Because>,
+    /// The input without `Plaintext` or any secret (camelCase, CloudTrail style).
+    pub request_parameters: Value,
+    /// Non-secret outputs; `None` for cryptographic operations and failures.
+    pub response_elements: Option<Value>,
+}
+
+/// One request in flight: who, the transport facts, and the audit record being filled.
+pub(crate) struct Req<'a> {
+    pub p: &'a Principal,
+    pub meta: &'a RequestMeta,
+    pub audit: KmsAudit,
+}
+
+impl Req<'_> {
+    pub(crate) fn account(&self) -> &str {
+        self.p.caller.account()
+    }
+    pub(crate) fn region(&self) -> &str {
+        &self.meta.region
+    }
+}
+
+/// Operations in the KMS model that this server does not implement.
+const UNSUPPORTED: &[&str] = &[
+    "ConnectCustomKeyStore",
+    "CreateCustomKeyStore",
+    "DeleteCustomKeyStore",
+    "DisconnectCustomKeyStore",
+    "UpdateCustomKeyStore",
+    "ReplicateKey",
+    "UpdatePrimaryRegion",
+    "GetKeyLastUsage",
+    "GetPublicKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+];
+
+/// Operations that need a key of another type than the symmetric keys this server makes.
+const WRONG_USAGE: &[&str] = &[
+    "Sign",
+    "Verify",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
+];
+
+/// Import-material operations (EXTERNAL keys only).
+const IMPORT_OPS: &[&str] = &[
+    "GetParametersForImport",
+    "ImportKeyMaterial",
+    "DeleteImportedKeyMaterial",
+];
+
+/// Cryptographic operations: their responses are never copied into the audit record.
+const CRYPTO_OPS: &[&str] = &[
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateRandom",
+];
+
+impl Kms {
+    /// Load every key, material version, grant and alias from the store.
+    pub fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        root_key: Arc<RootKey>,
+        directory: Arc<dyn PrincipalDirectory>,
+    ) -> Result<Kms, ApiError> {
+        let state = persist::load(store.as_ref(), &root_key)?;
+        let kms = Kms {
+            store,
+            clock,
+            root_key,
+            directory,
+            state: RwLock::new(state),
+            next_due: AtomicI64::new(i64::MAX),
+        };
+        kms.recompute_due(&kms.state.read());
+        Ok(kms)
+    }
+
+    /// One KMS API call. `op` = X-Amz-Target operation name; `input` = decoded JSON body.
+    pub fn call(
+        &self,
+        op: &str,
+        principal: &Principal,
+        meta: &RequestMeta,
+        input: &Value,
+    ) -> KmsCall {
+        let mut req = Req {
+            p: principal,
+            meta,
+            audit: KmsAudit {
+                request_parameters: api::sanitize(input),
+                ..KmsAudit::default()
+            },
+        };
+        if let Err(e) = self.maintain_if_due() {
+            return KmsCall {
+                result: Err(e),
+                audit: req.audit,
+            };
+        }
+        let result = self.dispatch(op, &mut req, input);
+        let mut audit = req.audit;
+        if let Ok(v) = &result {
+            if !CRYPTO_OPS.contains(&op) {
+                audit.response_elements = Some(api::sanitize(v));
+            }
+        }
+        KmsCall { result, audit }
+    }
+
+    fn dispatch(&self, op: &str, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        match op {
+            "CreateKey" => self.create_key(req, input),
+            "DescribeKey" => self.describe_key(req, input),
+            "ListKeys" => self.list_keys(req, input),
+            "EnableKey" => self.set_enabled(req, input, true),
+            "DisableKey" => self.set_enabled(req, input, false),
+            "ScheduleKeyDeletion" => self.schedule_key_deletion(req, input),
+            "CancelKeyDeletion" => self.cancel_key_deletion(req, input),
+            "UpdateKeyDescription" => self.update_key_description(req, input),
+            "CreateAlias" => self.create_alias(req, input),
+            "UpdateAlias" => self.update_alias(req, input),
+            "DeleteAlias" => self.delete_alias(req, input),
+            "ListAliases" => self.list_aliases(req, input),
+            "GetKeyPolicy" => self.get_key_policy(req, input),
+            "PutKeyPolicy" => self.put_key_policy(req, input),
+            "ListKeyPolicies" => self.list_key_policies(req, input),
+            "Encrypt" => self.encrypt(req, input),
+            "Decrypt" => self.decrypt(req, input),
+            "ReEncrypt" => self.re_encrypt(req, input),
+            "GenerateDataKey" => self.generate_data_key(req, input, true),
+            "GenerateDataKeyWithoutPlaintext" => self.generate_data_key(req, input, false),
+            "GenerateRandom" => self.generate_random(req, input),
+            "CreateGrant" => self.create_grant(req, input),
+            "ListGrants" => self.list_grants(req, input),
+            "ListRetirableGrants" => self.list_retirable_grants(req, input),
+            "RetireGrant" => self.retire_grant(req, input),
+            "RevokeGrant" => self.revoke_grant(req, input),
+            "TagResource" => self.tag_resource(req, input),
+            "UntagResource" => self.untag_resource(req, input),
+            "ListResourceTags" => self.list_resource_tags(req, input),
+            "EnableKeyRotation" => self.enable_key_rotation(req, input),
+            "DisableKeyRotation" => self.disable_key_rotation(req, input),
+            "GetKeyRotationStatus" => self.get_key_rotation_status(req, input),
+            "RotateKeyOnDemand" => self.rotate_key_on_demand(req, input),
+            "ListKeyRotations" => self.list_key_rotations(req, input),
+            "DescribeCustomKeyStores" => Ok(serde_json::json!({
+                "CustomKeyStores": [], "Truncated": false
+            })),
+            o if WRONG_USAGE.contains(&o) => self.wrong_key_usage(req, o, input),
+            o if IMPORT_OPS.contains(&o) => self.import_op(req, o, input),
+            o if UNSUPPORTED.contains(&o) => Err(ApiError::new(
+                "UnsupportedOperationException",
+                format!("{o} is not supported by this server."),
+            )),
+            o => Err(ApiError::new(
+                "UnknownOperationException",
+                format!("Unknown operation {o}"),
+            )),
+        }
+    }
+
+    /// Delete every key whose deletion window has ended (and run automatic rotations that
+    /// fell due). Returns the number of keys deleted.
+    pub fn run_due_deletions(&self) -> Result<usize, ApiError> {
+        self.maintain()
+    }
+
+    /// Every key ARN on this server.
+    pub fn list_key_arns(&self) -> Vec<String> {
+        let st = self.state.read();
+        let mut v: Vec<String> = st.keys.values().map(|k| k.arn.clone()).collect();
+        v.sort();
+        v
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+
+    /// Commit mutations; a store failure becomes `KMSInternalException`.
+    fn commit(&self, muts: &[Mutation]) -> Result<(), ApiError> {
+        self.store.commit(muts).map_err(|_| ids::internal())
+    }
+
+    fn maintain_if_due(&self) -> Result<(), ApiError> {
+        if self.now() >= self.next_due.load(Ordering::Acquire) {
+            self.maintain()?;
+        }
+        Ok(())
+    }
+
+    /// Deletions and automatic rotations whose time has come.
+    fn maintain(&self) -> Result<usize, ApiError> {
+        let now = self.now();
+        let mut st = self.state.write();
+        let due_delete: Vec<String> = st
+            .keys
+            .values()
+            .filter(|k| {
+                k.rec.state == key::KeyState::PendingDeletion
+                    && k.rec.deletion_millis.is_some_and(|d| d <= now)
+            })
+            .map(|k| k.rec.id.clone())
+            .collect();
+        let mut deleted = 0;
+        for id in due_delete {
+            self.delete_key_now(&mut st, &id)?;
+            deleted += 1;
+        }
+        let due_rotate: Vec<String> = st
+            .keys
+            .values()
+            .filter(|k| {
+                k.rec.rotation_enabled
+                    && k.rec.state != key::KeyState::PendingDeletion
+                    && k.rec.next_rotation_millis.is_some_and(|d| d <= now)
+            })
+            .map(|k| k.rec.id.clone())
+            .collect();
+        for id in due_rotate {
+            self.rotate_now(&mut st, &id, key::MaterialOrigin::Automatic)?;
+        }
+        self.recompute_due(&st);
+        Ok(deleted)
+    }
+
+    fn recompute_due(&self, st: &State) {
+        let mut due = i64::MAX;
+        for k in st.keys.values() {
+            if k.rec.state == key::KeyState::PendingDeletion {
+                if let Some(d) = k.rec.deletion_millis {
+                    due = due.min(d);
+                }
+            } else if k.rec.rotation_enabled {
+                if let Some(d) = k.rec.next_rotation_millis {
+                    due = due.min(d);
+                }
+            }
+        }
+        self.next_due.store(due, Ordering::Release);
+    }
+
+    /// Remove a key with its material, grants and aliases (one commit).
+    fn delete_key_now(&self, st: &mut State, id: &str) -> Result<(), ApiError> {
+        let Some(k) = st.keys.get(id) else {
+            return Ok(());
+        };
+        let mut muts = vec![persist::delete_key(id)];
+        for m in &k.rec.materials {
+            muts.push(persist::delete_material(id, m.version));
+        }
+        for g in k.grants.keys() {
+            muts.push(persist::delete_grant(id, g));
+        }
+        let alias_keys: Vec<AliasKey> = st
+            .aliases
+            .iter()
+            .filter(|(_, a)| a.target_key_id == id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for ak in &alias_keys {
+            muts.push(persist::delete_alias(ak));
+        }
+        self.commit(&muts)?;
+        st.keys.remove(id);
+        for ak in alias_keys {
+            st.aliases.remove(&ak);
+        }
+        Ok(())
+    }
+}

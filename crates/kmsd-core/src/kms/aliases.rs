@@ -1,0 +1,253 @@
+//! Aliases (§4.2): CreateAlias, UpdateAlias, DeleteAlias, ListAliases. Alias operations are
+//! authorized twice, as AWS documents: on the alias ARN (IAM policies) and on the key
+//! (key policy), for UpdateAlias on both the old and the new key.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::api::{ts, Input};
+use super::authz::{base_context, Forms};
+use super::ids::{alias_arn, internal};
+use super::lifecycle::{limit_marker, page, paginate};
+use super::{persist, AliasKey, Kms, Req};
+use crate::error::ApiError;
+
+/// One alias (table `kms_aliases`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AliasRecord {
+    pub account: String,
+    pub region: String,
+    /// `alias/NAME`.
+    pub name: String,
+    pub target_key_id: String,
+    pub creation_millis: i64,
+    pub last_updated_millis: i64,
+}
+
+impl AliasRecord {
+    pub(crate) fn key(&self) -> AliasKey {
+        (self.account.clone(), self.region.clone(), self.name.clone())
+    }
+
+    fn entry(&self) -> Value {
+        json!({
+            "AliasName": self.name,
+            "AliasArn": alias_arn(&self.region, &self.account, &self.name),
+            "TargetKeyId": self.target_key_id,
+            "CreationDate": ts(self.creation_millis),
+            "LastUpdatedDate": ts(self.last_updated_millis),
+        })
+    }
+}
+
+/// Validate an alias name as AWS does (model pattern, `alias/` prefix, reserved `alias/aws/`).
+pub(crate) fn check_alias_name(i: &mut Input<'_>, name: &str) -> Result<(), ApiError> {
+    if !name.is_empty() {
+        let ok = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/_-".contains(c));
+        i.pattern_check("AliasName", Some(name), ok, "^[a-zA-Z0-9:/_-]+$");
+    }
+    i.finish()?;
+    alias_name_rules(name)
+}
+
+/// The semantic alias-name rules (after the model pattern).
+pub(crate) fn alias_name_rules(name: &str) -> Result<(), ApiError> {
+    let Some(rest) = name.strip_prefix("alias/") else {
+        return Err(ApiError::validation(
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+        ));
+    };
+    if name.starts_with("alias/aws/") {
+        return Err(ApiError::bare("NotAuthorizedException"));
+    }
+    if rest.is_empty() || rest.contains(':') {
+        return Err(ApiError::validation(format!(
+            "{name} contains invalid characters for an alias"
+        )));
+    }
+    Ok(())
+}
+
+fn target_is_alias(t: &str) -> bool {
+    t.starts_with("alias/") || (t.starts_with("arn:") && t.contains(":alias/"))
+}
+
+impl Kms {
+    fn authorize_alias_arn(
+        &self,
+        req: &mut Req<'_>,
+        action: &str,
+        name: &str,
+    ) -> Result<String, ApiError> {
+        let arn = alias_arn(req.region(), req.account(), name);
+        let ctx = base_context(req);
+        self.authorize_identity(req, action, &arn, &ctx)?;
+        Ok(arn)
+    }
+
+    pub(crate) fn create_alias(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let name = i.str_req("AliasName", 1, 256)?;
+        let target = i.str_req("TargetKeyId", 1, 2048)?;
+        check_alias_name(&mut i, name)?;
+        if target_is_alias(target) {
+            return Err(ApiError::validation(
+                "Aliases must refer to keys. Not aliases",
+            ));
+        }
+        let mut st = self.state.write();
+        let arn = alias_arn(req.region(), req.account(), name);
+        let ak = (
+            req.account().to_string(),
+            req.region().to_string(),
+            name.to_string(),
+        );
+        let r = self.gate(
+            &st,
+            req,
+            target,
+            Forms::KeyLocal,
+            "kms:CreateAlias",
+            "CreateAlias",
+            |_| {},
+        )?;
+        self.authorize_alias_arn(req, "kms:CreateAlias", name)?;
+        if st.aliases.contains_key(&ak) {
+            return Err(ApiError::new(
+                "AlreadyExistsException",
+                format!("An alias with the name {arn} already exists"),
+            ));
+        }
+        let now = self.now();
+        let rec = AliasRecord {
+            account: ak.0.clone(),
+            region: ak.1.clone(),
+            name: name.to_string(),
+            target_key_id: r.id.clone(),
+            creation_millis: now,
+            last_updated_millis: now,
+        };
+        self.commit(&[persist::put_alias(&rec)?])?;
+        st.aliases.insert(ak, rec);
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        key.aliases.push(name.to_string());
+        key.aliases.sort();
+        Ok(json!({}))
+    }
+
+    pub(crate) fn update_alias(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let name = i.str_req("AliasName", 1, 256)?;
+        let target = i.str_req("TargetKeyId", 1, 2048)?;
+        check_alias_name(&mut i, name)?;
+        if target_is_alias(target) {
+            return Err(ApiError::validation(
+                "Aliases must refer to keys. Not aliases",
+            ));
+        }
+        let mut st = self.state.write();
+        let arn = alias_arn(req.region(), req.account(), name);
+        let ak = (
+            req.account().to_string(),
+            req.region().to_string(),
+            name.to_string(),
+        );
+        let old_id = match st.aliases.get(&ak) {
+            Some(a) => a.target_key_id.clone(),
+            None => {
+                return Err(ApiError::new(
+                    "NotFoundException",
+                    format!("Alias {arn} is not found."),
+                ))
+            }
+        };
+        let old = st.keys.get(&old_id).ok_or_else(internal)?;
+        let ctx = super::authz::key_context(req, old, None);
+        self.authorize(req, old, "kms:UpdateAlias", &ctx, None)?;
+        let r = self.gate(
+            &st,
+            req,
+            target,
+            Forms::KeyLocal,
+            "kms:UpdateAlias",
+            "UpdateAliasTarget",
+            |_| {},
+        )?;
+        self.authorize_alias_arn(req, "kms:UpdateAlias", name)?;
+        if r.id == old_id {
+            return Ok(json!({}));
+        }
+        let mut rec = st.aliases.get(&ak).cloned().ok_or_else(internal)?;
+        rec.target_key_id = r.id.clone();
+        rec.last_updated_millis = self.now();
+        self.commit(&[persist::put_alias(&rec)?])?;
+        st.aliases.insert(ak, rec);
+        if let Some(k) = st.keys.get_mut(&old_id) {
+            k.aliases.retain(|a| a != name);
+        }
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        key.aliases.push(name.to_string());
+        key.aliases.sort();
+        Ok(json!({}))
+    }
+
+    pub(crate) fn delete_alias(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let name = i.str_req("AliasName", 1, 256)?;
+        check_alias_name(&mut i, name)?;
+        let mut st = self.state.write();
+        let arn = alias_arn(req.region(), req.account(), name);
+        let ak = (
+            req.account().to_string(),
+            req.region().to_string(),
+            name.to_string(),
+        );
+        let target = match st.aliases.get(&ak) {
+            Some(a) => a.target_key_id.clone(),
+            None => {
+                return Err(ApiError::new(
+                    "NotFoundException",
+                    format!("Alias {arn} is not found."),
+                ))
+            }
+        };
+        let key = st.keys.get(&target).ok_or_else(internal)?;
+        let ctx = super::authz::key_context(req, key, None);
+        self.authorize(req, key, "kms:DeleteAlias", &ctx, None)?;
+        self.authorize_alias_arn(req, "kms:DeleteAlias", name)?;
+        self.commit(&[persist::delete_alias(&ak)])?;
+        st.aliases.remove(&ak);
+        if let Some(k) = st.keys.get_mut(&target) {
+            k.aliases.retain(|a| a != name);
+        }
+        Ok(json!({}))
+    }
+
+    pub(crate) fn list_aliases(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_opt("KeyId", 1, 2048)?;
+        let (limit, marker) = limit_marker(&mut i, 50, 100)?;
+        i.finish()?;
+        let ctx = base_context(req);
+        self.authorize_identity(req, "kms:ListAliases", "*", &ctx)?;
+        let st = self.state.read();
+        let filter = match key_id {
+            Some(k) => Some(
+                self.resolve(&st, req, k, Forms::KeyLocal, "kms:ListAliases")?
+                    .id,
+            ),
+            None => None,
+        };
+        let items: Vec<(String, Value)> = st
+            .aliases
+            .values()
+            .filter(|a| a.account == req.account() && a.region == req.region())
+            .filter(|a| filter.as_ref().is_none_or(|f| &a.target_key_id == f))
+            .map(|a| (a.name.clone(), a.entry()))
+            .collect();
+        let (items, next) = paginate(items, marker, limit)?;
+        Ok(page("Aliases", items, next))
+    }
+}

@@ -1,0 +1,319 @@
+//! Authorization: resolving the key a request names (§2.1, with cross-account rules),
+//! building the request context AWS builds (§7.2/§7.3), and asking the decision engine —
+//! `explain_kms` for key operations (key policy + grants + the caller's policies),
+//! `explain_identity` for operations without a key. Denials become `AccessDeniedException`
+//! with the engine's message; the decision and the deciding statements go to the audit.
+
+use std::collections::BTreeMap;
+
+use kmsd_policy::{
+    explain_identity, explain_kms, Decision, DenyReason, Explanation, IdentityRequest, KmsRequest,
+    Outcome, RequestContext, SourcedPolicy,
+};
+
+use super::ids::{alias_arn, key_arn, parse_key_ref, KeyRef};
+use super::key::KeyEntry;
+use super::{Kms, Req, State};
+use crate::error::ApiError;
+
+/// Which identifier forms an operation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Forms {
+    /// Key id, key ARN, alias name, alias ARN; other accounts by ARN.
+    Any,
+    /// Key id or key ARN; other accounts by key ARN.
+    KeyCross,
+    /// Key id or key ARN in the caller's account only.
+    KeyLocal,
+}
+
+/// A key found for a request.
+pub(crate) struct Resolved {
+    pub id: String,
+    /// The alias name (`alias/...`) when the request named the key by alias.
+    pub alias: Option<String>,
+}
+
+fn key_not_found(arn: &str) -> ApiError {
+    ApiError::new("NotFoundException", format!("Key '{arn}' does not exist"))
+}
+
+fn alias_not_found(arn: &str) -> ApiError {
+    ApiError::new("NotFoundException", format!("Alias {arn} is not found."))
+}
+
+/// AWS's generic AccessDenied text when the engine has none.
+pub(crate) fn denied_text(
+    caller_arn: &str,
+    action: &str,
+    resource: &str,
+    reason: Option<DenyReason>,
+) -> String {
+    let why = match reason {
+        Some(DenyReason::ResourceBased) => {
+            format!(" because no resource-based policy allows the {action} action")
+        }
+        Some(DenyReason::IdentityBased) | None => {
+            format!(" because no identity-based policy allows the {action} action")
+        }
+        Some(DenyReason::PermissionsBoundary) => {
+            format!(" because no permissions boundary allows the {action} action")
+        }
+        Some(DenyReason::SessionPolicy) => {
+            format!(" because no session policy allows the {action} action")
+        }
+        Some(DenyReason::ServiceControlPolicy) => {
+            format!(" because no service control policy allows the {action} action")
+        }
+        Some(DenyReason::ResourceNotVisible) => String::new(),
+    };
+    format!(
+        "User: {caller_arn} is not authorized to perform: {action} on resource: {resource}{why}"
+    )
+}
+
+/// The AccessDenied a cross-account caller gets for a key it cannot see (existing or not).
+pub(crate) fn not_visible(req: &Req<'_>, action: &str, resource: &str) -> ApiError {
+    let outcome = Outcome {
+        decision: Decision::ImplicitDeny,
+        denied_by: Some(DenyReason::ResourceNotVisible),
+    };
+    let caller = req.p.caller.arn();
+    let msg = outcome
+        .message(&caller, action, resource)
+        .unwrap_or_else(|| {
+            denied_text(
+                &caller,
+                action,
+                resource,
+                Some(DenyReason::ResourceNotVisible),
+            )
+        });
+    ApiError::new("AccessDeniedException", msg)
+}
+
+impl Kms {
+    /// Find the key `raw` names, for `action` (used for the not-visible denial).
+    pub(crate) fn resolve(
+        &self,
+        st: &State,
+        req: &Req<'_>,
+        raw: &str,
+        forms: Forms,
+        action: &str,
+    ) -> Result<Resolved, ApiError> {
+        let kref = parse_key_ref(raw)?;
+        if kref.is_alias() && forms != Forms::Any {
+            return Err(ApiError::new(
+                "NotFoundException",
+                format!("Invalid keyId '{raw}'"),
+            ));
+        }
+        let caller_acct = req.account();
+        let region = req.region();
+        match kref {
+            KeyRef::Id(id) => match st.keys.get(&id) {
+                Some(k) if k.rec.account == caller_acct && k.rec.region == region => {
+                    Ok(Resolved { id, alias: None })
+                }
+                _ => Err(key_not_found(&key_arn(region, caller_acct, &id))),
+            },
+            KeyRef::KeyArn {
+                region: r,
+                account,
+                id,
+            } => {
+                if r != region {
+                    return Err(ApiError::new(
+                        "NotFoundException",
+                        format!("Invalid arn {r}"),
+                    ));
+                }
+                let arn = key_arn(&r, &account, &id);
+                let found = st
+                    .keys
+                    .get(&id)
+                    .filter(|k| k.rec.account == account && k.rec.region == r);
+                if account != caller_acct {
+                    if forms == Forms::KeyLocal {
+                        return Err(key_not_found(&arn));
+                    }
+                    return match found {
+                        Some(_) => Ok(Resolved { id, alias: None }),
+                        None => Err(not_visible(req, action, &arn)),
+                    };
+                }
+                match found {
+                    Some(_) => Ok(Resolved { id, alias: None }),
+                    None => Err(key_not_found(&arn)),
+                }
+            }
+            KeyRef::AliasName(name) => {
+                let k = (caller_acct.to_string(), region.to_string(), name.clone());
+                match st.aliases.get(&k) {
+                    Some(a) if st.keys.contains_key(&a.target_key_id) => Ok(Resolved {
+                        id: a.target_key_id.clone(),
+                        alias: Some(name),
+                    }),
+                    _ => Err(alias_not_found(&alias_arn(region, caller_acct, &name))),
+                }
+            }
+            KeyRef::AliasArn {
+                region: r,
+                account,
+                name,
+            } => {
+                if r != region {
+                    return Err(ApiError::new(
+                        "NotFoundException",
+                        format!("Invalid arn {r}"),
+                    ));
+                }
+                let arn = alias_arn(&r, &account, &name);
+                let k = (account.clone(), r.clone(), name.clone());
+                match st.aliases.get(&k) {
+                    Some(a) if st.keys.contains_key(&a.target_key_id) => Ok(Resolved {
+                        id: a.target_key_id.clone(),
+                        alias: Some(name),
+                    }),
+                    _ if account != caller_acct => Err(not_visible(req, action, &arn)),
+                    _ => Err(alias_not_found(&arn)),
+                }
+            }
+        }
+    }
+
+    /// Authorize `action` on a key; on denial the AccessDenied message of the engine.
+    pub(crate) fn authorize(
+        &self,
+        req: &mut Req<'_>,
+        key: &KeyEntry,
+        action: &str,
+        ctx: &RequestContext,
+        ec: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), ApiError> {
+        self.authorize_with(req, key, &key.policy, action, ctx, ec)
+            .map(|_| ())
+    }
+
+    /// Authorize against a given key policy (the lockout check uses the new policy).
+    pub(crate) fn authorize_with(
+        &self,
+        req: &mut Req<'_>,
+        key: &KeyEntry,
+        policy: &SourcedPolicy,
+        action: &str,
+        ctx: &RequestContext,
+        ec: Option<&BTreeMap<String, String>>,
+    ) -> Result<Explanation, ApiError> {
+        req.audit.key_arn = Some(key.arn.clone());
+        let x = explain_kms(&KmsRequest {
+            caller: &req.p.caller,
+            caller_policies: &req.p.policies,
+            action,
+            key_arn: &key.arn,
+            key_policy: policy,
+            grants: &key.grant_view,
+            context: ctx,
+            encryption_context: ec,
+        });
+        record(req, &x);
+        if x.outcome.decision == Decision::Allow {
+            Ok(x)
+        } else {
+            Err(denial(req, &x, action, &key.arn))
+        }
+    }
+
+    /// Authorize an operation that has no key (IAM policies only).
+    pub(crate) fn authorize_identity(
+        &self,
+        req: &mut Req<'_>,
+        action: &str,
+        resource: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), ApiError> {
+        let x = explain_identity(&IdentityRequest {
+            caller: &req.p.caller,
+            caller_policies: &req.p.policies,
+            action,
+            resource,
+            context: ctx,
+        });
+        record(req, &x);
+        if x.outcome.decision == Decision::Allow {
+            Ok(())
+        } else {
+            Err(denial(req, &x, action, resource))
+        }
+    }
+}
+
+fn record(req: &mut Req<'_>, x: &Explanation) {
+    // A later decision in the same call (ReEncrypt's second key, alias + key) keeps the
+    // strictest answer and adds its reasons.
+    let d = x.outcome.decision;
+    req.audit.decision = Some(match req.audit.decision {
+        Some(prev) if prev != Decision::Allow => prev,
+        _ => d,
+    });
+    for step in &x.path {
+        for b in &step.because {
+            if !req.audit.deciding.contains(b) {
+                req.audit.deciding.push(b.clone());
+            }
+        }
+    }
+}
+
+fn denial(req: &Req<'_>, x: &Explanation, action: &str, resource: &str) -> ApiError {
+    let caller = req.p.caller.arn();
+    let msg = x
+        .message
+        .clone()
+        .or_else(|| x.outcome.message(&caller, action, resource))
+        .unwrap_or_else(|| denied_text(&caller, action, resource, x.outcome.denied_by));
+    ApiError::new("AccessDeniedException", msg)
+}
+
+/// The principal and request keys plus `kms:CallerAccount`.
+pub(crate) fn base_context(req: &Req<'_>) -> RequestContext {
+    let mut ctx = RequestContext::new();
+    req.p.add_to_context(&mut ctx);
+    req.meta.add_to_context(&mut ctx);
+    ctx.set("kms:CallerAccount", req.account());
+    ctx
+}
+
+/// The context of a request on a key: base keys, the key's properties, its aliases and tags,
+/// and `kms:RequestAlias` when the key was named by alias.
+pub(crate) fn key_context(req: &Req<'_>, key: &KeyEntry, alias: Option<&str>) -> RequestContext {
+    let mut ctx = base_context(req);
+    key_facts(&mut ctx, key, alias);
+    ctx
+}
+
+/// The key-resource keys (§7.2) and `kms:RequestAlias`.
+pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<&str>) {
+    ctx.set("kms:KeySpec", "SYMMETRIC_DEFAULT");
+    ctx.set("kms:KeyUsage", "ENCRYPT_DECRYPT");
+    ctx.set("kms:CustomerMasterKeySpec", "SYMMETRIC_DEFAULT");
+    ctx.set("kms:CustomerMasterKeyUsage", "ENCRYPT_DECRYPT");
+    ctx.set("kms:KeyOrigin", "AWS_KMS");
+    ctx.set("kms:MultiRegion", "false");
+    ctx.set_multi("kms:ResourceAliases", key.aliases.clone());
+    for (k, v) in &key.rec.tags {
+        ctx.set(&format!("aws:ResourceTag/{k}"), v.clone());
+    }
+    if let Some(a) = alias {
+        ctx.set("kms:RequestAlias", a);
+    }
+}
+
+/// `kms:EncryptionContext:<k>` and `kms:EncryptionContextKeys`.
+pub(crate) fn add_encryption_context(ctx: &mut RequestContext, ec: &BTreeMap<String, String>) {
+    for (k, v) in ec {
+        ctx.set(&format!("kms:EncryptionContext:{k}"), v.clone());
+    }
+    ctx.set_multi("kms:EncryptionContextKeys", ec.keys().cloned().collect());
+}

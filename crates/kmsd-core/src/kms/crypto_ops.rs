@@ -1,0 +1,452 @@
+//! The symmetric cryptographic operations (§4.4, §5): Encrypt, Decrypt, ReEncrypt,
+//! GenerateDataKey(WithoutPlaintext), GenerateRandom; and the answers for operations that
+//! need key types or origins this server does not create.
+//!
+//! These run under the state *read* lock: no store access, material already unwrapped.
+//! Plaintext and data keys live in `Zeroizing` buffers until they are base64-encoded
+//! into the response.
+
+use std::collections::BTreeMap;
+
+use kmsd_crypto::blob;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use super::api::{b64, Input};
+use super::authz::{add_encryption_context, base_context, key_context, Forms};
+use super::grants::grant_tokens;
+use super::ids::internal;
+use super::key::{check_state, KeyEntry};
+use super::{Kms, Req};
+use crate::error::ApiError;
+
+const ALGORITHMS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "SM2PKE",
+];
+
+fn invalid_ciphertext() -> ApiError {
+    ApiError::bare("InvalidCiphertextException")
+}
+
+fn incorrect_key() -> ApiError {
+    ApiError::new(
+        "IncorrectKeyException",
+        "The key ID in the request does not identify a CMK that can perform this operation.",
+    )
+}
+
+fn unknown_ciphertext_key() -> ApiError {
+    ApiError::new(
+        "AccessDeniedException",
+        "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
+    )
+}
+
+fn dry_run() -> ApiError {
+    ApiError::new(
+        "DryRunOperationException",
+        "The request would have succeeded, but the DryRun option is set.",
+    )
+}
+
+fn check_algorithm(alg: Option<&str>, arn: &str, op: &str) -> Result<(), ApiError> {
+    match alg {
+        None | Some("SYMMETRIC_DEFAULT") => Ok(()),
+        Some(a) => Err(ApiError::new(
+            "InvalidKeyUsageException",
+            format!(
+                "Algorithm {a} is incompatible with key spec SYMMETRIC_DEFAULT for {op} on {arn}."
+            ),
+        )),
+    }
+}
+
+fn no_recipient(i: &Input<'_>) -> Result<(), ApiError> {
+    if i.has("Recipient") {
+        return Err(ApiError::new(
+            "UnsupportedOperationException",
+            "Recipient attestation is not supported by this server.",
+        ));
+    }
+    Ok(())
+}
+
+fn ignore_ciphertext(i: &mut Input<'_>) -> Result<bool, ApiError> {
+    let mods = i
+        .str_list_opt("DryRunModifiers", 0, 64, 0, 1)?
+        .unwrap_or_default();
+    for m in &mods {
+        if *m != "IGNORE_CIPHERTEXT" {
+            i.violate(
+                Some(m),
+                "dryRunModifiers.member",
+                "Member must satisfy enum value set: [IGNORE_CIPHERTEXT]",
+            );
+        }
+    }
+    Ok(mods.contains(&"IGNORE_CIPHERTEXT"))
+}
+
+/// Seal under the key's current material.
+fn seal(
+    key: &KeyEntry,
+    ec: &BTreeMap<String, String>,
+    plaintext: &[u8],
+) -> Result<(Vec<u8>, String), ApiError> {
+    let info = key.rec.current().ok_or_else(internal)?;
+    let m = key.material(info.version).ok_or_else(internal)?;
+    let ct = blob::seal(m, &key.rec.id, info.version, ec, plaintext).map_err(|_| internal())?;
+    Ok((ct, info.material_id.clone()))
+}
+
+/// Open a blob with the material version it names.
+fn open(
+    key: &KeyEntry,
+    version: u32,
+    ec: &BTreeMap<String, String>,
+    ct: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, String), ApiError> {
+    let m = key.material(version).ok_or_else(invalid_ciphertext)?;
+    let id = key
+        .rec
+        .materials
+        .get(
+            usize::try_from(version)
+                .unwrap_or(usize::MAX)
+                .wrapping_sub(1),
+        )
+        .map(|m| m.material_id.clone())
+        .ok_or_else(invalid_ciphertext)?;
+    let pt = blob::open(m, ct, ec).map_err(|_| invalid_ciphertext())?;
+    Ok((pt, id))
+}
+
+impl Kms {
+    pub(crate) fn encrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let pt = i.blob_opt("Plaintext", 1, 4096)?;
+        if pt.is_none() {
+            i.null("Plaintext");
+        }
+        let ec = i.map_opt("EncryptionContext")?.unwrap_or_default();
+        grant_tokens(&mut i)?;
+        let alg = i.enum_opt("EncryptionAlgorithm", ALGORITHMS)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        i.finish()?;
+        let pt = pt.ok_or_else(internal)?;
+        let st = self.state.read();
+        let r = self.resolve(&st, req, key_id, Forms::Any, "kms:Encrypt")?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let mut ctx = key_context(req, key, r.alias.as_deref());
+        add_encryption_context(&mut ctx, &ec);
+        ctx.set(
+            "kms:EncryptionAlgorithm",
+            alg.unwrap_or("SYMMETRIC_DEFAULT"),
+        );
+        self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
+        check_state("Encrypt", key.rec.state, &key.arn)?;
+        check_algorithm(alg, &key.arn, "Encrypt")?;
+        if dry {
+            return Err(dry_run());
+        }
+        let (ct, _) = seal(key, &ec, &pt)?;
+        Ok(json!({
+            "CiphertextBlob": b64(&ct),
+            "KeyId": key.arn,
+            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        }))
+    }
+
+    pub(crate) fn decrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let ct = i.blob_opt("CiphertextBlob", 1, 6144)?;
+        let ec = i.map_opt("EncryptionContext")?.unwrap_or_default();
+        grant_tokens(&mut i)?;
+        let key_id = i.str_opt("KeyId", 1, 2048)?;
+        let alg = i.enum_opt("EncryptionAlgorithm", ALGORITHMS)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        let ignore_ct = ignore_ciphertext(&mut i)?;
+        if ct.is_none() && !(dry && ignore_ct) {
+            i.null("CiphertextBlob");
+        }
+        i.finish()?;
+        no_recipient(&i)?;
+        let st = self.state.read();
+        let named = match key_id {
+            Some(k) => Some(self.resolve(&st, req, k, Forms::Any, "kms:Decrypt")?),
+            None => None,
+        };
+        let (key, version) = match &ct {
+            Some(ct) => {
+                let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
+                let key = st
+                    .keys
+                    .get(&h.key_id)
+                    .filter(|k| k.rec.region == req.region())
+                    .ok_or_else(unknown_ciphertext_key)?;
+                if let Some(n) = &named {
+                    if n.id != key.rec.id {
+                        return Err(incorrect_key());
+                    }
+                }
+                (key, Some(h.material_version))
+            }
+            None => {
+                // DryRun with IGNORE_CIPHERTEXT: the key comes from KeyId.
+                let Some(n) = &named else {
+                    return Err(ApiError::validation(
+                        "KeyId is required when the DryRun modifier IGNORE_CIPHERTEXT is set.",
+                    ));
+                };
+                (st.keys.get(&n.id).ok_or_else(internal)?, None)
+            }
+        };
+        let alias = named.as_ref().and_then(|n| n.alias.as_deref());
+        let mut ctx = key_context(req, key, alias);
+        add_encryption_context(&mut ctx, &ec);
+        ctx.set(
+            "kms:EncryptionAlgorithm",
+            alg.unwrap_or("SYMMETRIC_DEFAULT"),
+        );
+        self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
+        check_state("Decrypt", key.rec.state, &key.arn)?;
+        check_algorithm(alg, &key.arn, "Decrypt")?;
+        if dry {
+            return Err(dry_run());
+        }
+        let (Some(ct), Some(version)) = (&ct, version) else {
+            return Err(internal());
+        };
+        let (pt, material_id) = open(key, version, &ec, ct)?;
+        Ok(json!({
+            "KeyId": key.arn,
+            "Plaintext": b64(&pt),
+            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            "KeyMaterialId": material_id,
+        }))
+    }
+
+    pub(crate) fn re_encrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let ct = i.blob_opt("CiphertextBlob", 1, 6144)?;
+        let src_ec = i.map_opt("SourceEncryptionContext")?.unwrap_or_default();
+        let src_id = i.str_opt("SourceKeyId", 1, 2048)?;
+        let dst_id = i.str_req("DestinationKeyId", 1, 2048)?;
+        let dst_ec = i
+            .map_opt("DestinationEncryptionContext")?
+            .unwrap_or_default();
+        let src_alg = i.enum_opt("SourceEncryptionAlgorithm", ALGORITHMS)?;
+        let dst_alg = i.enum_opt("DestinationEncryptionAlgorithm", ALGORITHMS)?;
+        grant_tokens(&mut i)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        let _ignore = ignore_ciphertext(&mut i)?;
+        if ct.is_none() {
+            i.null("CiphertextBlob");
+        }
+        i.finish()?;
+        let ct = ct.ok_or_else(internal)?;
+        let st = self.state.read();
+        let named_src = match src_id {
+            Some(k) => Some(self.resolve(&st, req, k, Forms::Any, "kms:ReEncryptFrom")?),
+            None => None,
+        };
+        let dst = self.resolve(&st, req, dst_id, Forms::Any, "kms:ReEncryptTo")?;
+        let h = blob::parse_header(&ct).map_err(|_| invalid_ciphertext())?;
+        let src = st
+            .keys
+            .get(&h.key_id)
+            .filter(|k| k.rec.region == req.region())
+            .ok_or_else(unknown_ciphertext_key)?;
+        if let Some(n) = &named_src {
+            if n.id != src.rec.id {
+                return Err(incorrect_key());
+            }
+        }
+        let dkey = st.keys.get(&dst.id).ok_or_else(internal)?;
+        let same = if src.rec.id == dkey.rec.id {
+            "true"
+        } else {
+            "false"
+        };
+        let mut sctx = key_context(
+            req,
+            src,
+            named_src.as_ref().and_then(|n| n.alias.as_deref()),
+        );
+        add_encryption_context(&mut sctx, &src_ec);
+        sctx.set(
+            "kms:EncryptionAlgorithm",
+            src_alg.unwrap_or("SYMMETRIC_DEFAULT"),
+        );
+        sctx.set("kms:ReEncryptOnSameKey", same);
+        self.authorize(req, src, "kms:ReEncryptFrom", &sctx, Some(&src_ec))?;
+        let mut dctx = key_context(req, dkey, dst.alias.as_deref());
+        add_encryption_context(&mut dctx, &dst_ec);
+        dctx.set(
+            "kms:EncryptionAlgorithm",
+            dst_alg.unwrap_or("SYMMETRIC_DEFAULT"),
+        );
+        dctx.set("kms:ReEncryptOnSameKey", same);
+        self.authorize(req, dkey, "kms:ReEncryptTo", &dctx, Some(&dst_ec))?;
+        req.audit.key_arn = Some(src.arn.clone());
+        check_state("ReEncrypt", src.rec.state, &src.arn)?;
+        check_state("ReEncrypt", dkey.rec.state, &dkey.arn)?;
+        check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
+        check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
+        if dry {
+            return Err(dry_run());
+        }
+        let (pt, src_material) = open(src, h.material_version, &src_ec, &ct)?;
+        let (out, dst_material) = seal(dkey, &dst_ec, &pt)?;
+        Ok(json!({
+            "CiphertextBlob": b64(&out),
+            "SourceKeyId": src.arn,
+            "KeyId": dkey.arn,
+            "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+            "SourceKeyMaterialId": src_material,
+            "DestinationKeyMaterialId": dst_material,
+        }))
+    }
+
+    pub(crate) fn generate_data_key(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+        with_plaintext: bool,
+    ) -> Result<Value, ApiError> {
+        let (action, op) = if with_plaintext {
+            ("kms:GenerateDataKey", "GenerateDataKey")
+        } else {
+            (
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "GenerateDataKeyWithoutPlaintext",
+            )
+        };
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let ec = i.map_opt("EncryptionContext")?.unwrap_or_default();
+        let n = i.int_opt("NumberOfBytes", 1, 1024)?;
+        let spec = i.enum_opt("KeySpec", &["AES_256", "AES_128"])?;
+        grant_tokens(&mut i)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        i.finish()?;
+        if with_plaintext {
+            no_recipient(&i)?;
+        }
+        let len = match (n, spec) {
+            (Some(n), None) => usize::try_from(n).map_err(|_| internal())?,
+            (None, Some("AES_128")) => 16,
+            (None, Some(_)) => 32,
+            _ => {
+                return Err(ApiError::validation(
+                    "Please specify either number of bytes or key spec.",
+                ))
+            }
+        };
+        let st = self.state.read();
+        let r = self.resolve(&st, req, key_id, Forms::Any, action)?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let mut ctx = key_context(req, key, r.alias.as_deref());
+        add_encryption_context(&mut ctx, &ec);
+        ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+        self.authorize(req, key, action, &ctx, Some(&ec))?;
+        check_state(op, key.rec.state, &key.arn)?;
+        if dry {
+            return Err(dry_run());
+        }
+        let dk = Zeroizing::new(kmsd_crypto::random_bytes(len).map_err(|_| internal())?);
+        let (ct, material_id) = seal(key, &ec, &dk)?;
+        let mut out = json!({
+            "CiphertextBlob": b64(&ct),
+            "KeyId": key.arn,
+            "KeyMaterialId": material_id,
+        });
+        if with_plaintext {
+            if let Value::Object(o) = &mut out {
+                o.insert("Plaintext".into(), b64(&dk));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn generate_random(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let n = i.int_opt("NumberOfBytes", 1, 1024)?;
+        let store = i.str_opt("CustomKeyStoreId", 1, 64)?;
+        i.finish()?;
+        let Some(n) = n else {
+            return Err(ApiError::validation("NumberOfBytes is required."));
+        };
+        no_recipient(&i)?;
+        let ctx = base_context(req);
+        self.authorize_identity(req, "kms:GenerateRandom", "*", &ctx)?;
+        if let Some(s) = store {
+            return Err(ApiError::new(
+                "CustomKeyStoreNotFoundException",
+                format!("Custom key store {s} does not exist."),
+            ));
+        }
+        let bytes = Zeroizing::new(
+            kmsd_crypto::random_bytes(usize::try_from(n).map_err(|_| internal())?)
+                .map_err(|_| internal())?,
+        );
+        Ok(json!({ "Plaintext": b64(&bytes) }))
+    }
+
+    /// Operations that need an asymmetric, HMAC or key-agreement key: every key here is a
+    /// symmetric encryption key, so after authorization and the state check AWS's answer is
+    /// `InvalidKeyUsageException`.
+    pub(crate) fn wrong_key_usage(
+        &self,
+        req: &mut Req<'_>,
+        op: &str,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let action = format!("kms:{op}");
+        let st = self.state.read();
+        let r = self.gate(&st, req, key_id, Forms::Any, &action, op, |_| {})?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        Err(ApiError::new(
+            "InvalidKeyUsageException",
+            format!(
+                "{} key usage is ENCRYPT_DECRYPT which is not valid for {op}.",
+                key.arn
+            ),
+        ))
+    }
+
+    /// Import-material operations: only EXTERNAL keys, which this server does not create.
+    pub(crate) fn import_op(
+        &self,
+        req: &mut Req<'_>,
+        op: &str,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let action = format!("kms:{op}");
+        let st = self.state.read();
+        let r = self.gate(&st, req, key_id, Forms::KeyLocal, &action, op, |_| {})?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        Err(ApiError::new(
+            "UnsupportedOperationException",
+            format!(
+                "{} origin is AWS_KMS which is not valid for this operation.",
+                key.arn
+            ),
+        ))
+    }
+}

@@ -1,0 +1,649 @@
+//! Grants (§4.5, §6): the grant record, grant tokens, and CreateGrant (with Name
+//! idempotency and the rule that a grantee may only delegate a subset of its grant),
+//! ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
+//!
+//! A grant token is `base64url("kmsd-grant-token-1:<key id>:<grant id>:<nonce>")`: opaque to
+//! clients, new on every CreateGrant, and it names its grant so RetireGrant can find it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use kmsd_policy::{decide_kms, Decision, Grant, GrantConstraints, KmsRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::api::{map_of_strings, ts, Input};
+use super::authz::{add_encryption_context, base_context, key_context, Forms};
+use super::ids::{hex, internal, is_grant_id, random_hex64};
+use super::key::check_state;
+use super::lifecycle::{limit_marker, page, paginate};
+use super::{persist, Kms, Req};
+use crate::error::ApiError;
+
+/// Every grant operation of the model.
+pub(crate) const GRANT_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
+];
+
+/// Grant operations a symmetric encryption key does not support.
+const NOT_FOR_SYMMETRIC: &[&str] = &[
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
+];
+
+const TOKEN_PREFIX: &str = "kmsd-grant-token-1:";
+
+/// Encryption-context constraints as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub(crate) struct ConstraintsRecord {
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+}
+
+/// One grant as stored (table `kms_grants`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct GrantRecord {
+    pub grant_id: String,
+    pub key_id: String,
+    pub name: Option<String>,
+    pub grantee_principal: String,
+    pub retiring_principal: Option<String>,
+    pub operations: Vec<String>,
+    pub constraints: Option<ConstraintsRecord>,
+    pub issuing_account: String,
+    pub creation_millis: i64,
+}
+
+impl GrantRecord {
+    /// The grant as the decision engine sees it.
+    pub(crate) fn to_policy(&self) -> Grant {
+        Grant {
+            grant_id: self.grant_id.clone(),
+            name: self.name.clone(),
+            grantee_principal: self.grantee_principal.clone(),
+            operations: self.operations.clone(),
+            constraints: self.constraints.as_ref().map(|c| GrantConstraints {
+                encryption_context_equals: c.encryption_context_equals.clone(),
+                encryption_context_subset: c.encryption_context_subset.clone(),
+            }),
+        }
+    }
+
+    /// A `GrantListEntry`.
+    pub(crate) fn entry(&self, key_arn: &str) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("KeyId".into(), Value::from(key_arn));
+        m.insert("GrantId".into(), Value::from(self.grant_id.clone()));
+        if let Some(n) = &self.name {
+            m.insert("Name".into(), Value::from(n.clone()));
+        }
+        m.insert("CreationDate".into(), ts(self.creation_millis));
+        m.insert(
+            "GranteePrincipal".into(),
+            Value::from(self.grantee_principal.clone()),
+        );
+        if let Some(r) = &self.retiring_principal {
+            m.insert("RetiringPrincipal".into(), Value::from(r.clone()));
+        }
+        m.insert(
+            "IssuingAccount".into(),
+            Value::from(format!("arn:aws:iam::{}:root", self.issuing_account)),
+        );
+        m.insert("Operations".into(), json!(self.operations));
+        if let Some(c) = &self.constraints {
+            let mut cm = serde_json::Map::new();
+            if let Some(e) = &c.encryption_context_equals {
+                cm.insert("EncryptionContextEquals".into(), json!(e));
+            }
+            if let Some(s) = &c.encryption_context_subset {
+                cm.insert("EncryptionContextSubset".into(), json!(s));
+            }
+            m.insert("Constraints".into(), Value::Object(cm));
+        }
+        Value::Object(m)
+    }
+
+    fn same_parameters(&self, other: &GrantRecord) -> bool {
+        let mut a = self.operations.clone();
+        let mut b = other.operations.clone();
+        a.sort();
+        b.sort();
+        a == b
+            && self.grantee_principal == other.grantee_principal
+            && self.retiring_principal == other.retiring_principal
+            && self.constraints == other.constraints
+    }
+}
+
+/// A new token for a grant.
+pub(crate) fn make_token(key_id: &str, grant_id: &str) -> Result<String, ApiError> {
+    let nonce = kmsd_crypto::random_bytes(16).map_err(|_| internal())?;
+    let raw = format!("{TOKEN_PREFIX}{key_id}:{grant_id}:{}", hex(&nonce));
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw.as_bytes()))
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::new("InvalidGrantTokenException", "Grant token is invalid.")
+}
+
+/// (key id, grant id) named by a token.
+pub(crate) fn parse_token(token: &str) -> Result<(String, String), ApiError> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.as_bytes())
+        .map_err(|_| invalid_token())?;
+    let s = String::from_utf8(raw).map_err(|_| invalid_token())?;
+    let rest = s.strip_prefix(TOKEN_PREFIX).ok_or_else(invalid_token)?;
+    let parts: Vec<&str> = rest.split(':').collect();
+    let [key_id, grant_id, _nonce] = parts.as_slice() else {
+        return Err(invalid_token());
+    };
+    if !super::ids::is_key_id(key_id) || !is_grant_id(grant_id) {
+        return Err(invalid_token());
+    }
+    Ok(((*key_id).to_string(), (*grant_id).to_string()))
+}
+
+/// Validate `GrantTokens` (0..10 tokens of 1..8192 characters, each one we issued).
+pub(crate) fn grant_tokens(i: &mut Input<'_>) -> Result<(), ApiError> {
+    let tokens = i.str_list_opt("GrantTokens", 1, 8192, 0, 10)?;
+    i.finish()?;
+    for t in tokens.unwrap_or_default() {
+        parse_token(t)?;
+    }
+    Ok(())
+}
+
+fn principal_pattern_ok(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c))
+}
+
+fn parse_constraints(v: &Value) -> Result<ConstraintsRecord, ApiError> {
+    let Value::Object(m) = v else {
+        return Err(ApiError::new(
+            "SerializationException",
+            "Unexpected value type for field Constraints",
+        ));
+    };
+    let mut c = ConstraintsRecord::default();
+    for (k, v) in m {
+        match k.as_str() {
+            "EncryptionContextEquals" if !v.is_null() => {
+                c.encryption_context_equals = Some(map_of_strings(v, k)?)
+            }
+            "EncryptionContextSubset" if !v.is_null() => {
+                c.encryption_context_subset = Some(map_of_strings(v, k)?)
+            }
+            "EncryptionContextEquals" | "EncryptionContextSubset" => {}
+            other => {
+                return Err(ApiError::new(
+                    "SerializationException",
+                    format!("Unknown field {other} in Constraints"),
+                ))
+            }
+        }
+    }
+    for map in [&c.encryption_context_equals, &c.encryption_context_subset]
+        .into_iter()
+        .flatten()
+    {
+        if map.len() > 8 {
+            return Err(ApiError::validation(
+                "The grant constraint may contain at most 8 encryption context pairs.",
+            ));
+        }
+        if map.values().any(|v| v.chars().count() > 384) {
+            return Err(ApiError::validation(
+                "Encryption context values in a grant constraint must be at most 384 characters.",
+            ));
+        }
+    }
+    Ok(c)
+}
+
+/// Does a caller match a grant principal (account root/id, user, role or session ARN)?
+fn caller_is(req: &Req<'_>, principal: &str) -> bool {
+    let c = &req.p.caller;
+    principal == c.arn()
+        || principal == c.principal_arn()
+        || (c.is_root()
+            && (principal == c.account()
+                || principal == format!("arn:aws:iam::{}:root", c.account())))
+}
+
+impl Kms {
+    pub(crate) fn create_grant(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let grantee = i.str_opt("GranteePrincipal", 1, 256)?;
+        let retiring = i.str_opt("RetiringPrincipal", 1, 256)?;
+        for (n, v) in [
+            ("GranteePrincipal", grantee),
+            ("RetiringPrincipal", retiring),
+        ] {
+            if let Some(v) = v {
+                i.pattern_check(n, Some(v), principal_pattern_ok(v), "^[\\w+=,.@:/-]+$");
+            }
+        }
+        let ops = i.str_list_opt("Operations", 0, 64, 0, usize::MAX)?;
+        match &ops {
+            None => i.null("Operations"),
+            Some(list) => {
+                for (n, o) in list.iter().enumerate() {
+                    if !GRANT_OPERATIONS.contains(o) {
+                        i.violate(
+                            Some(o),
+                            &format!("operations.{}.member", n + 1),
+                            &format!(
+                                "Member must satisfy enum value set: [{}]",
+                                GRANT_OPERATIONS.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let name = i.str_opt("Name", 1, 256)?;
+        if let Some(n) = name {
+            let ok = n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":/_-".contains(c));
+            i.pattern_check("Name", Some(n), ok, "^[a-zA-Z0-9:/_-]+$");
+        }
+        let svc_grantee = i.str_opt("GranteeServicePrincipal", 1, 128)?;
+        let svc_retiring = i.str_opt("RetiringServicePrincipal", 1, 128)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        let constraints = match i.value("Constraints") {
+            Some(v) => Some(parse_constraints(v)?),
+            None => None,
+        };
+        grant_tokens(&mut i)?;
+        i.finish()?;
+        if svc_grantee.is_some() || svc_retiring.is_some() {
+            return Err(ApiError::new(
+                "UnsupportedOperationException",
+                "Grants for AWS service principals are not supported by this server.",
+            ));
+        }
+        let Some(grantee) = grantee else {
+            return Err(ApiError::validation(
+                "Either GranteePrincipal or GranteeServicePrincipal must be specified.",
+            ));
+        };
+        let mut ops: Vec<String> = ops
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect();
+        if ops.is_empty() {
+            return Err(ApiError::validation("1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+        }
+        ops.dedup();
+        let bad: Vec<&str> = ops
+            .iter()
+            .map(String::as_str)
+            .filter(|o| NOT_FOR_SYMMETRIC.contains(o))
+            .collect();
+        if !bad.is_empty() {
+            return Err(ApiError::validation(format!(
+                "Grant operations {} are not valid for a KMS key with KeySpec SYMMETRIC_DEFAULT.",
+                bad.join(", ")
+            )));
+        }
+        let constraints = constraints.filter(|c| {
+            c.encryption_context_equals.is_some() || c.encryption_context_subset.is_some()
+        });
+        let mut st = self.state.write();
+        let r = self.resolve(&st, req, key_id, Forms::KeyCross, "kms:CreateGrant")?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let mut ctx = key_context(req, key, None);
+        ctx.set_multi("kms:GrantOperations", ops.clone());
+        ctx.set("kms:GranteePrincipal", grantee);
+        if let Some(rp) = retiring {
+            ctx.set("kms:RetiringPrincipal", rp);
+        }
+        ctx.set("kms:GrantIsForAWSResource", "false");
+        let mut constraint_ec: Option<BTreeMap<String, String>> = None;
+        if let Some(c) = &constraints {
+            if let Some(e) = &c.encryption_context_equals {
+                ctx.set("kms:GrantConstraintType", "EncryptionContextEquals");
+                add_encryption_context(&mut ctx, e);
+                constraint_ec = Some(e.clone());
+            } else if let Some(s) = &c.encryption_context_subset {
+                ctx.set("kms:GrantConstraintType", "EncryptionContextSubset");
+                add_encryption_context(&mut ctx, s);
+                constraint_ec = Some(s.clone());
+            }
+        }
+        self.authorize(req, key, "kms:CreateGrant", &ctx, constraint_ec.as_ref())?;
+        // A caller allowed only through a grant may delegate a subset of that grant.
+        let without_grants = decide_kms(&KmsRequest {
+            caller: &req.p.caller,
+            caller_policies: &req.p.policies,
+            action: "kms:CreateGrant",
+            key_arn: &key.arn,
+            key_policy: &key.policy,
+            grants: &[],
+            context: &ctx,
+            encryption_context: constraint_ec.as_ref(),
+        });
+        if without_grants.decision != Decision::Allow {
+            let covered = key.grants.values().any(|g| {
+                caller_is(req, &g.grantee_principal)
+                    && g.operations.iter().any(|o| o == "CreateGrant")
+                    && ops.iter().all(|o| g.operations.contains(o))
+                    && stricter_or_equal(&constraints, &g.constraints)
+            });
+            if !covered {
+                return Err(ApiError::new(
+                    "AccessDeniedException",
+                    format!(
+                        "User: {} is not authorized to perform: kms:CreateGrant on resource: {} because the requested grant is not a subset of the caller's grant",
+                        req.p.caller.arn(),
+                        key.arn
+                    ),
+                ));
+            }
+        }
+        check_state("CreateGrant", key.rec.state, &key.arn)?;
+        if !self.directory.principal_exists(grantee) {
+            return Err(ApiError::new(
+                "InvalidArnException",
+                format!("ARN does not refer to a valid principal: {grantee}"),
+            ));
+        }
+        if let Some(rp) = retiring {
+            if !self.directory.principal_exists(rp) {
+                return Err(ApiError::new(
+                    "InvalidArnException",
+                    format!("ARN does not refer to a valid principal: {rp}"),
+                ));
+            }
+        }
+        if dry {
+            return Err(ApiError::new(
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            ));
+        }
+        let rec = GrantRecord {
+            grant_id: random_hex64()?,
+            key_id: key.rec.id.clone(),
+            name: name.map(str::to_string),
+            grantee_principal: grantee.to_string(),
+            retiring_principal: retiring.map(str::to_string),
+            operations: ops,
+            constraints,
+            issuing_account: key.rec.account.clone(),
+            creation_millis: self.now(),
+        };
+        if name.is_some() {
+            if let Some(existing) = key
+                .grants
+                .values()
+                .find(|g| g.name == rec.name && g.same_parameters(&rec))
+            {
+                let token = make_token(&key.rec.id, &existing.grant_id)?;
+                return Ok(json!({ "GrantToken": token, "GrantId": existing.grant_id }));
+            }
+        }
+        if key.grants.len() >= 50_000 {
+            return Err(ApiError::new(
+                "LimitExceededException",
+                "The request was rejected because the grant quota for this KMS key was exceeded.",
+            ));
+        }
+        self.commit(&[persist::put_grant(&rec)?])?;
+        let token = make_token(&rec.key_id, &rec.grant_id)?;
+        let gid = rec.grant_id.clone();
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        key.grants.insert(gid.clone(), rec);
+        key.refresh_grants();
+        Ok(json!({ "GrantToken": token, "GrantId": gid }))
+    }
+
+    pub(crate) fn list_grants(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let (limit, marker) = limit_marker(&mut i, 50, 100)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let grant_id = i.str_opt("GrantId", 1, 128)?;
+        let grantee = i.str_opt("GranteePrincipal", 1, 256)?;
+        let _svc = i.str_opt("GranteeServicePrincipal", 1, 128)?;
+        i.finish()?;
+        if let Some(g) = grant_id {
+            if !is_grant_id(g) {
+                return Err(ApiError::new(
+                    "InvalidGrantIdException",
+                    format!("Grant ID {g} is invalid."),
+                ));
+            }
+        }
+        let st = self.state.read();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyCross,
+            "kms:ListGrants",
+            "ListGrants",
+            |c| c.set("kms:GrantIsForAWSResource", "false"),
+        )?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let items: Vec<(String, Value)> = key
+            .grants
+            .values()
+            .filter(|g| grant_id.is_none_or(|id| g.grant_id == id))
+            .filter(|g| grantee.is_none_or(|p| g.grantee_principal == p))
+            .map(|g| (g.grant_id.clone(), g.entry(&key.arn)))
+            .collect();
+        let (items, next) = paginate(items, marker, limit)?;
+        Ok(page("Grants", items, next))
+    }
+
+    pub(crate) fn list_retirable_grants(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let (limit, marker) = limit_marker(&mut i, 50, 100)?;
+        let rp = i.str_opt("RetiringPrincipal", 1, 256)?;
+        let svc = i.str_opt("RetiringServicePrincipal", 1, 128)?;
+        if let Some(v) = rp {
+            i.pattern_check(
+                "RetiringPrincipal",
+                Some(v),
+                principal_pattern_ok(v),
+                "^[\\w+=,.@:/-]+$",
+            );
+        }
+        if rp.is_none() && svc.is_none() {
+            i.null("RetiringPrincipal");
+        }
+        i.finish()?;
+        let ctx = base_context(req);
+        self.authorize_identity(req, "kms:ListRetirableGrants", "*", &ctx)?;
+        let st = self.state.read();
+        let mut items: Vec<(String, Value)> = Vec::new();
+        if let Some(rp) = rp {
+            for k in st.keys.values() {
+                for g in k.grants.values() {
+                    if g.retiring_principal.as_deref() == Some(rp) {
+                        items.push((format!("{}#{}", k.rec.id, g.grant_id), g.entry(&k.arn)));
+                    }
+                }
+            }
+        }
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let (items, next) = paginate(items, marker, limit)?;
+        Ok(page("Grants", items, next))
+    }
+
+    pub(crate) fn retire_grant(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let token = i.str_opt("GrantToken", 1, 8192)?;
+        let key_id = i.str_opt("KeyId", 1, 2048)?;
+        let grant_id = i.str_opt("GrantId", 1, 128)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        i.finish()?;
+        let mut st = self.state.write();
+        let (kid, gid) = match (token, key_id, grant_id) {
+            (Some(t), _, _) => {
+                let (k, g) = parse_token(t)?;
+                if let Some(gi) = grant_id {
+                    if gi != g {
+                        return Err(ApiError::new(
+                            "InvalidGrantIdException",
+                            "The grant ID does not match the grant token.",
+                        ));
+                    }
+                }
+                (k, g)
+            }
+            (None, Some(k), Some(g)) => {
+                if !is_grant_id(g) {
+                    return Err(ApiError::new(
+                        "InvalidGrantIdException",
+                        format!("Grant ID {g} is invalid."),
+                    ));
+                }
+                let r = self.resolve(&st, req, k, Forms::KeyCross, "kms:RetireGrant")?;
+                (r.id, g.to_string())
+            }
+            _ => {
+                return Err(ApiError::validation(
+                    "Grant token OR (grant ID, key ID) must be specified",
+                ))
+            }
+        };
+        let key = st.keys.get(&kid).ok_or_else(|| {
+            ApiError::new("NotFoundException", format!("Grant ID {gid} not found"))
+        })?;
+        req.audit.key_arn = Some(key.arn.clone());
+        let g = key.grants.get(&gid).ok_or_else(|| {
+            ApiError::new("NotFoundException", format!("Grant ID {gid} not found"))
+        })?;
+        // Who may retire: the retiring principal, the grantee when the grant allows
+        // RetireGrant, or a principal of the key's account allowed kms:RetireGrant.
+        let by_grant = g
+            .retiring_principal
+            .as_deref()
+            .is_some_and(|rp| caller_is(req, rp))
+            || (caller_is(req, &g.grantee_principal)
+                && g.operations.iter().any(|o| o == "RetireGrant"));
+        if by_grant {
+            req.audit.decision = Some(Decision::Allow);
+            req.audit.deciding.push(kmsd_policy::Because::Grant {
+                grant_id: g.grant_id.clone(),
+                name: g.name.clone(),
+            });
+        } else if req.account() == key.rec.account {
+            let ctx = key_context(req, key, None);
+            self.authorize(req, key, "kms:RetireGrant", &ctx, None)?;
+        } else {
+            return Err(ApiError::new(
+                "AccessDeniedException",
+                format!(
+                    "User: {} is not authorized to perform: kms:RetireGrant on resource: {}",
+                    req.p.caller.arn(),
+                    key.arn
+                ),
+            ));
+        }
+        if dry {
+            return Err(ApiError::new(
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            ));
+        }
+        self.commit(&[persist::delete_grant(&kid, &gid)])?;
+        let key = st.keys.get_mut(&kid).ok_or_else(internal)?;
+        key.grants.remove(&gid);
+        key.refresh_grants();
+        Ok(json!({}))
+    }
+
+    pub(crate) fn revoke_grant(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let grant_id = i.str_req("GrantId", 1, 128)?;
+        let dry = i.bool_opt("DryRun")?.unwrap_or(false);
+        i.finish()?;
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyCross,
+            "kms:RevokeGrant",
+            "RevokeGrant",
+            |c| c.set("kms:GrantIsForAWSResource", "false"),
+        )?;
+        if !is_grant_id(grant_id) {
+            return Err(ApiError::new(
+                "InvalidGrantIdException",
+                format!("Grant ID {grant_id} is invalid."),
+            ));
+        }
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        if !key.grants.contains_key(grant_id) {
+            return Err(ApiError::new(
+                "NotFoundException",
+                format!("Grant ID {grant_id} not found"),
+            ));
+        }
+        if dry {
+            return Err(ApiError::new(
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            ));
+        }
+        self.commit(&[persist::delete_grant(&r.id, grant_id)])?;
+        key.grants.remove(grant_id);
+        key.refresh_grants();
+        Ok(json!({}))
+    }
+}
+
+/// Is `new` at least as strict as `parent` (AWS: equal-or-stricter constraints)?
+fn stricter_or_equal(new: &Option<ConstraintsRecord>, parent: &Option<ConstraintsRecord>) -> bool {
+    let Some(p) = parent else {
+        return true;
+    };
+    let Some(n) = new else {
+        return false;
+    };
+    if let Some(pe) = &p.encryption_context_equals {
+        return n.encryption_context_equals.as_ref() == Some(pe);
+    }
+    if let Some(ps) = &p.encryption_context_subset {
+        let contains = |m: &BTreeMap<String, String>| ps.iter().all(|(k, v)| m.get(k) == Some(v));
+        return n.encryption_context_equals.as_ref().is_some_and(contains)
+            || n.encryption_context_subset.as_ref().is_some_and(contains);
+    }
+    true
+}

@@ -1,0 +1,521 @@
+//! Key lifecycle operations: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
+//! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription; and the shared gate
+//! (resolve → authorize → key-state check) most key operations start with.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kmsd_crypto::KeyMaterial;
+use kmsd_policy::RequestContext;
+use serde_json::{json, Value};
+
+use super::api::{ts, Input};
+use super::authz::{base_context, key_context, Forms, Resolved};
+use super::ids::{internal, is_key_id, new_key_id, random_hex64};
+use super::key::{
+    check_state, default_policy, KeyEntry, KeyRecord, KeyState, MaterialInfo, MaterialOrigin,
+};
+use super::policy_ops::{check_lockout, check_principals, validate_policy};
+use super::tags::{add_request_tags, parse_tags};
+use super::{persist, Kms, Req, State};
+use crate::error::ApiError;
+
+const KEY_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "ECC_NIST_EDWARDS25519",
+    "ML_KEM_512",
+    "ML_KEM_768",
+    "ML_KEM_1024",
+];
+const CMK_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+];
+const KEY_USAGES: &[&str] = &[
+    "SIGN_VERIFY",
+    "ENCRYPT_DECRYPT",
+    "GENERATE_VERIFY_MAC",
+    "KEY_AGREEMENT",
+    "ENCAPSULATE_DECAPSULATE",
+];
+const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+
+/// Which usages a key spec allows (first = implied default, `None` = must be given).
+fn usages_for(spec: &str) -> (&'static [&'static str], bool) {
+    match spec {
+        "SYMMETRIC_DEFAULT" => (&["ENCRYPT_DECRYPT"], true),
+        s if s.starts_with("RSA_") => (&["ENCRYPT_DECRYPT", "SIGN_VERIFY"], false),
+        "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" => {
+            (&["SIGN_VERIFY", "KEY_AGREEMENT"], false)
+        }
+        "ECC_SECG_P256K1" | "ECC_NIST_EDWARDS25519" => (&["SIGN_VERIFY"], false),
+        "SM2" => (&["ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"], false),
+        s if s.starts_with("HMAC_") => (&["GENERATE_VERIFY_MAC"], false),
+        s if s.starts_with("ML_DSA_") => (&["SIGN_VERIFY"], false),
+        s if s.starts_with("ML_KEM_") => (&["ENCAPSULATE_DECAPSULATE"], false),
+        _ => (&[], false),
+    }
+}
+
+/// Fresh material and its info record.
+pub(crate) fn new_material(
+    version: u32,
+    now: i64,
+    origin: MaterialOrigin,
+) -> Result<(KeyMaterial, MaterialInfo), ApiError> {
+    let m = KeyMaterial::generate().map_err(|_| internal())?;
+    Ok((
+        m,
+        MaterialInfo {
+            version,
+            material_id: random_hex64()?,
+            created_millis: now,
+            origin,
+        },
+    ))
+}
+
+/// Pagination of a sorted list by an opaque marker (the first item of the next page).
+pub(crate) fn paginate<T>(
+    items: Vec<(String, T)>,
+    marker: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let start = match marker {
+        None => 0,
+        Some(m) => items
+            .iter()
+            .position(|(k, _)| k.as_str() == m)
+            .ok_or_else(|| ApiError::new("InvalidMarkerException", "Invalid marker."))?,
+    };
+    let mut rest: Vec<(String, T)> = items.into_iter().skip(start).collect();
+    let next = if rest.len() > limit {
+        rest.get(limit).map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    rest.truncate(limit);
+    Ok((rest.into_iter().map(|(_, v)| v).collect(), next))
+}
+
+/// `{<list>: [...], Truncated, NextMarker?}`.
+pub(crate) fn page(field: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert(field.into(), Value::Array(items));
+    m.insert("Truncated".into(), Value::Bool(next.is_some()));
+    if let Some(n) = next {
+        m.insert("NextMarker".into(), Value::String(n));
+    }
+    Value::Object(m)
+}
+
+/// Limit and Marker of a list operation (model range 1..1000, service maximum `cap`).
+pub(crate) fn limit_marker<'a>(
+    i: &mut Input<'a>,
+    default: usize,
+    cap: usize,
+) -> Result<(usize, Option<&'a str>), ApiError> {
+    let limit = i.int_opt("Limit", 1, 1000)?;
+    let marker = i.str_opt("Marker", 1, 1024)?;
+    if let Some(m) = marker {
+        let ok = m.chars().all(|c| ('\u{20}'..='\u{ff}').contains(&c));
+        i.pattern_check("Marker", Some(m), ok, "[\\u0020-\\u00FF]*");
+    }
+    let limit = limit
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(default)
+        .min(cap);
+    Ok((limit, marker))
+}
+
+impl Kms {
+    /// Resolve the key `raw` names, authorize `action` with `extra` context, check the key
+    /// state for `state_op`. The standard opening of a key operation.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn gate(
+        &self,
+        st: &State,
+        req: &mut Req<'_>,
+        raw: &str,
+        forms: Forms,
+        action: &str,
+        state_op: &str,
+        extra: impl FnOnce(&mut RequestContext),
+    ) -> Result<Resolved, ApiError> {
+        let r = self.resolve(st, req, raw, forms, action)?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        req.audit.key_arn = Some(key.arn.clone());
+        let mut ctx = key_context(req, key, r.alias.as_deref());
+        extra(&mut ctx);
+        self.authorize(req, key, action, &ctx, None)?;
+        check_state(state_op, key.rec.state, &key.arn)?;
+        Ok(r)
+    }
+
+    pub(crate) fn create_key(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let policy_text = i.str_opt("Policy", 1, 131_072)?;
+        let description = i.str_opt("Description", 0, 8192)?.unwrap_or("");
+        let usage = i.enum_opt("KeyUsage", KEY_USAGES)?;
+        let cmk_spec = i.enum_opt("CustomerMasterKeySpec", CMK_SPECS)?;
+        let key_spec = i.enum_opt("KeySpec", KEY_SPECS)?;
+        let origin = i.enum_opt("Origin", ORIGINS)?.unwrap_or("AWS_KMS");
+        let store_id = i.str_opt("CustomKeyStoreId", 1, 64)?;
+        let bypass = i
+            .bool_opt("BypassPolicyLockoutSafetyCheck")?
+            .unwrap_or(false);
+        let multi = i.bool_opt("MultiRegion")?.unwrap_or(false);
+        let _xks = i.str_opt("XksKeyId", 1, 128)?;
+        let tags = parse_tags(&mut i, "Tags")?;
+        if let Some(p) = policy_text {
+            super::policy_ops::policy_pattern(&mut i, p);
+        }
+        i.finish()?;
+        if cmk_spec.is_some() && key_spec.is_some() {
+            return Err(ApiError::validation(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec parameter instead.",
+            ));
+        }
+        let spec = key_spec.or(cmk_spec).unwrap_or("SYMMETRIC_DEFAULT");
+        let (allowed, implied) = usages_for(spec);
+        let usage = match usage {
+            Some(u) => u,
+            None if implied => "ENCRYPT_DECRYPT",
+            None => {
+                return Err(ApiError::validation(
+                    "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+                ))
+            }
+        };
+        if !allowed.contains(&usage) {
+            return Err(ApiError::validation(format!(
+                "KeyUsage {usage} is not compatible with KeySpec {spec}"
+            )));
+        }
+        let tags = tags.unwrap_or_default();
+        let mut ctx = base_context(req);
+        ctx.set("kms:KeySpec", spec);
+        ctx.set("kms:KeyUsage", usage);
+        ctx.set("kms:CustomerMasterKeySpec", spec);
+        ctx.set("kms:CustomerMasterKeyUsage", usage);
+        ctx.set("kms:KeyOrigin", origin);
+        ctx.set("kms:MultiRegion", if multi { "true" } else { "false" });
+        if multi {
+            ctx.set("kms:MultiRegionKeyType", "PRIMARY");
+        }
+        ctx.set(
+            "kms:BypassPolicyLockoutSafetyCheck",
+            if bypass { "true" } else { "false" },
+        );
+        add_request_tags(&mut ctx, &tags);
+        self.authorize_identity(req, "kms:CreateKey", "*", &ctx)?;
+        if !tags.is_empty() {
+            self.authorize_identity(req, "kms:TagResource", "*", &ctx)?;
+        }
+        if let Some(sid) = store_id {
+            return Err(ApiError::new(
+                "CustomKeyStoreNotFoundException",
+                format!("Custom key store {sid} does not exist."),
+            ));
+        }
+        if matches!(origin, "AWS_CLOUDHSM" | "EXTERNAL_KEY_STORE") {
+            return Err(ApiError::validation(format!(
+                "A CustomKeyStoreId is required for keys with origin {origin}."
+            )));
+        }
+        if spec != "SYMMETRIC_DEFAULT" || origin != "AWS_KMS" || multi {
+            let what = if spec != "SYMMETRIC_DEFAULT" {
+                format!("KeySpec {spec}")
+            } else if origin != "AWS_KMS" {
+                format!("Origin {origin}")
+            } else {
+                "Multi-Region keys".to_string()
+            };
+            return Err(ApiError::new(
+                "UnsupportedOperationException",
+                format!("{what} is not supported by this server; only symmetric encryption keys (SYMMETRIC_DEFAULT, AWS_KMS) are."),
+            ));
+        }
+        let account = req.account().to_string();
+        let region = req.region().to_string();
+        let id = new_key_id();
+        let text = match policy_text {
+            Some(p) => p.to_string(),
+            None => default_policy(&account),
+        };
+        let policy = validate_policy(&text)?;
+        if policy_text.is_some() {
+            check_principals(self.directory.as_ref(), &policy)?;
+        }
+        let now = self.now();
+        let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
+        let rec = KeyRecord {
+            id: id.clone(),
+            account: account.clone(),
+            region: region.clone(),
+            description: description.to_string(),
+            creation_millis: now,
+            state: KeyState::Enabled,
+            deletion_millis: None,
+            pending_window_days: None,
+            policy: text,
+            tags,
+            rotation_enabled: false,
+            rotation_period_days: None,
+            next_rotation_millis: None,
+            materials: vec![info],
+            on_demand_rotations: 0,
+        };
+        let entry = KeyEntry {
+            arn: rec.arn(),
+            rec,
+            materials: vec![Arc::new(material)],
+            policy,
+            grants: BTreeMap::new(),
+            grant_view: Arc::new(Vec::new()),
+            aliases: Vec::new(),
+        };
+        if !bypass {
+            check_lockout(req, &entry, &entry.policy)?;
+        }
+        let muts = vec![
+            persist::put_key(&entry.rec)?,
+            persist::put_material(&self.root_key, &id, 1, &entry.materials[0])?,
+        ];
+        let mut st = self.state.write();
+        self.commit(&muts)?;
+        req.audit.key_arn = Some(entry.arn.clone());
+        let out = json!({ "KeyMetadata": entry.metadata() });
+        st.keys.insert(id, entry);
+        Ok(out)
+    }
+
+    pub(crate) fn describe_key(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        super::grants::grant_tokens(&mut i)?;
+        i.finish()?;
+        let st = self.state.read();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::Any,
+            "kms:DescribeKey",
+            "DescribeKey",
+            |_| {},
+        )?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        Ok(json!({ "KeyMetadata": key.metadata() }))
+    }
+
+    pub(crate) fn list_keys(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let (limit, marker) = limit_marker(&mut i, 100, 1000)?;
+        if let Some(owners) = i.str_list_opt("ResourceOwners", 0, 64, 1, 2)? {
+            for o in owners {
+                if !matches!(o, "SELF" | "OTHER_ACCOUNTS_VIA_RAM") {
+                    i.violate(
+                        Some(o),
+                        "resourceOwners.member",
+                        "Member must satisfy enum value set: [SELF, OTHER_ACCOUNTS_VIA_RAM]",
+                    );
+                }
+            }
+        }
+        i.finish()?;
+        if let Some(m) = marker {
+            if !is_key_id(m) {
+                return Err(ApiError::new("InvalidMarkerException", "Invalid marker."));
+            }
+        }
+        let ctx = base_context(req);
+        self.authorize_identity(req, "kms:ListKeys", "*", &ctx)?;
+        let st = self.state.read();
+        let mut items: Vec<(String, Value)> = st
+            .keys
+            .values()
+            .filter(|k| k.rec.account == req.account() && k.rec.region == req.region())
+            .map(|k| {
+                (
+                    k.rec.id.clone(),
+                    json!({"KeyId": k.rec.id, "KeyArn": k.arn}),
+                )
+            })
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let (items, next) = paginate(items, marker, limit)?;
+        Ok(page("Keys", items, next))
+    }
+
+    pub(crate) fn set_enabled(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+        enable: bool,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let (action, op) = if enable {
+            ("kms:EnableKey", "EnableKey")
+        } else {
+            ("kms:DisableKey", "DisableKey")
+        };
+        let mut st = self.state.write();
+        let r = self.gate(&st, req, key_id, Forms::KeyLocal, action, op, |_| {})?;
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let target = if enable {
+            KeyState::Enabled
+        } else {
+            KeyState::Disabled
+        };
+        if matches!(key.rec.state, KeyState::Enabled | KeyState::Disabled)
+            && key.rec.state != target
+        {
+            let mut rec = key.rec.clone();
+            rec.state = target;
+            self.commit(&[persist::put_key(&rec)?])?;
+            key.rec = rec;
+        }
+        Ok(json!({}))
+    }
+
+    pub(crate) fn schedule_key_deletion(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let days = i.int_opt("PendingWindowInDays", 1, 365)?;
+        i.finish()?;
+        if let Some(d) = days {
+            if !(7..=30).contains(&d) {
+                let c = if d < 7 {
+                    "Member must have value greater than or equal to 7"
+                } else {
+                    "Member must have value less than or equal to 30"
+                };
+                i.violate(Some(&d.to_string()), "pendingWindowInDays", c);
+                i.finish()?;
+            }
+        }
+        let days = days.unwrap_or(30);
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:ScheduleKeyDeletion",
+            "ScheduleKeyDeletion",
+            |c| {
+                c.set(
+                    "kms:ScheduleKeyDeletionPendingWindowInDays",
+                    days.to_string(),
+                )
+            },
+        )?;
+        let now = self.now();
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let mut rec = key.rec.clone();
+        let when = now + days * 86_400_000;
+        rec.state = KeyState::PendingDeletion;
+        rec.deletion_millis = Some(when);
+        rec.pending_window_days = u32::try_from(days).ok();
+        self.commit(&[persist::put_key(&rec)?])?;
+        key.rec = rec;
+        let arn = key.arn.clone();
+        self.recompute_due(&st);
+        Ok(json!({
+            "KeyId": arn,
+            "DeletionDate": ts(when),
+            "KeyState": "PendingDeletion",
+            "PendingWindowInDays": days,
+        }))
+    }
+
+    pub(crate) fn cancel_key_deletion(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:CancelKeyDeletion",
+            "CancelKeyDeletion",
+            |_| {},
+        )?;
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let mut rec = key.rec.clone();
+        rec.state = KeyState::Disabled;
+        rec.deletion_millis = None;
+        rec.pending_window_days = None;
+        self.commit(&[persist::put_key(&rec)?])?;
+        key.rec = rec;
+        let arn = key.arn.clone();
+        self.recompute_due(&st);
+        Ok(json!({ "KeyId": arn }))
+    }
+
+    pub(crate) fn update_key_description(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let desc = i.str_req("Description", 0, 8192)?;
+        i.finish()?;
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:UpdateKeyDescription",
+            "UpdateKeyDescription",
+            |_| {},
+        )?;
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let mut rec = key.rec.clone();
+        rec.description = desc.to_string();
+        self.commit(&[persist::put_key(&rec)?])?;
+        key.rec = rec;
+        Ok(json!({}))
+    }
+}

@@ -1,0 +1,180 @@
+//! Persistence of KMS state: table names, record encodings (serde_json), the mutations each
+//! change writes, and loading everything back at start.
+//!
+//! Tables: `kms_keys` (key id → [`KeyRecord`]), `kms_material` (`<key id>#<version>` → the
+//! material wrapped by the root key with AAD binding key id and version), `kms_grants`
+//! (`<key id>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
+//! [`AliasRecord`]). Key material is never stored unwrapped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use kmsd_crypto::{wrap_aad, KeyMaterial, RootKey};
+
+use super::aliases::AliasRecord;
+use super::grants::GrantRecord;
+use super::key::{KeyEntry, KeyRecord};
+use super::policy_ops::compile_key_policy;
+use super::{AliasKey, State};
+use crate::error::ApiError;
+use crate::store::{Mutation, Store};
+
+pub(crate) const KEYS: &str = "kms_keys";
+pub(crate) const MATERIAL: &str = "kms_material";
+pub(crate) const GRANTS: &str = "kms_grants";
+pub(crate) const ALIASES: &str = "kms_aliases";
+
+fn store_err(what: &str) -> ApiError {
+    ApiError::new(
+        "KMSInternalException",
+        format!("cannot load KMS state: {what}"),
+    )
+}
+
+fn material_key(id: &str, version: u32) -> String {
+    format!("{id}#{version:010}")
+}
+
+fn alias_key(k: &AliasKey) -> String {
+    format!("{}|{}|{}", k.0, k.1, k.2)
+}
+
+pub(crate) fn put_key(rec: &KeyRecord) -> Result<Mutation, ApiError> {
+    Ok(Mutation::Put {
+        table: KEYS,
+        key: rec.id.clone(),
+        value: serde_json::to_vec(rec).map_err(|_| super::ids::internal())?,
+    })
+}
+
+pub(crate) fn delete_key(id: &str) -> Mutation {
+    Mutation::Delete {
+        table: KEYS,
+        key: id.to_string(),
+    }
+}
+
+/// The material wrapped under the root key, AAD = key id + version.
+pub(crate) fn put_material(
+    root: &RootKey,
+    id: &str,
+    version: u32,
+    m: &KeyMaterial,
+) -> Result<Mutation, ApiError> {
+    let wrapped = root
+        .wrap(m, &wrap_aad(id, version))
+        .map_err(|_| super::ids::internal())?;
+    Ok(Mutation::Put {
+        table: MATERIAL,
+        key: material_key(id, version),
+        value: wrapped,
+    })
+}
+
+pub(crate) fn delete_material(id: &str, version: u32) -> Mutation {
+    Mutation::Delete {
+        table: MATERIAL,
+        key: material_key(id, version),
+    }
+}
+
+pub(crate) fn put_grant(g: &GrantRecord) -> Result<Mutation, ApiError> {
+    Ok(Mutation::Put {
+        table: GRANTS,
+        key: format!("{}#{}", g.key_id, g.grant_id),
+        value: serde_json::to_vec(g).map_err(|_| super::ids::internal())?,
+    })
+}
+
+pub(crate) fn delete_grant(key_id: &str, grant_id: &str) -> Mutation {
+    Mutation::Delete {
+        table: GRANTS,
+        key: format!("{key_id}#{grant_id}"),
+    }
+}
+
+pub(crate) fn put_alias(a: &AliasRecord) -> Result<Mutation, ApiError> {
+    Ok(Mutation::Put {
+        table: ALIASES,
+        key: alias_key(&a.key()),
+        value: serde_json::to_vec(a).map_err(|_| super::ids::internal())?,
+    })
+}
+
+pub(crate) fn delete_alias(k: &AliasKey) -> Mutation {
+    Mutation::Delete {
+        table: ALIASES,
+        key: alias_key(k),
+    }
+}
+
+/// Read every KMS table back into memory, unwrapping material with the root key.
+pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError> {
+    let mut wrapped: HashMap<String, Vec<u8>> = HashMap::new();
+    for (k, v) in store
+        .load(MATERIAL)
+        .map_err(|e| store_err(&e.to_string()))?
+    {
+        wrapped.insert(k, v);
+    }
+    let mut keys: HashMap<String, KeyEntry> = HashMap::new();
+    for (id, bytes) in store.load(KEYS).map_err(|e| store_err(&e.to_string()))? {
+        let rec: KeyRecord =
+            serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("key {id}: {e}")))?;
+        let mut materials = Vec::with_capacity(rec.materials.len());
+        for (i, m) in rec.materials.iter().enumerate() {
+            let expected = u32::try_from(i + 1).map_err(|_| store_err("material versions"))?;
+            if m.version != expected {
+                return Err(store_err(&format!(
+                    "key {id}: material versions out of order"
+                )));
+            }
+            let w = wrapped
+                .get(&material_key(&rec.id, m.version))
+                .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
+            let mat = root.unwrap(w, &wrap_aad(&rec.id, m.version)).map_err(|_| {
+                store_err(&format!(
+                    "key {id}: material v{} does not unwrap (wrong root key?)",
+                    m.version
+                ))
+            })?;
+            materials.push(Arc::new(mat));
+        }
+        let policy = compile_key_policy(&rec.policy)
+            .map_err(|e| store_err(&format!("key {id}: stored policy: {e}")))?;
+        let arn = rec.arn();
+        keys.insert(
+            rec.id.clone(),
+            KeyEntry {
+                rec,
+                arn,
+                materials,
+                policy,
+                grants: BTreeMap::new(),
+                grant_view: Arc::new(Vec::new()),
+                aliases: Vec::new(),
+            },
+        );
+    }
+    for (k, bytes) in store.load(GRANTS).map_err(|e| store_err(&e.to_string()))? {
+        let g: GrantRecord =
+            serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("grant {k}: {e}")))?;
+        if let Some(key) = keys.get_mut(&g.key_id) {
+            key.grants.insert(g.grant_id.clone(), g);
+        }
+    }
+    let mut aliases = BTreeMap::new();
+    for (k, bytes) in store.load(ALIASES).map_err(|e| store_err(&e.to_string()))? {
+        let a: AliasRecord =
+            serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("alias {k}: {e}")))?;
+        if let Some(key) = keys.get_mut(&a.target_key_id) {
+            key.aliases.push(a.name.clone());
+        }
+        aliases.insert(a.key(), a);
+    }
+    for key in keys.values_mut() {
+        key.refresh_grants();
+        key.aliases.sort();
+    }
+    Ok(State { keys, aliases })
+}

@@ -1,0 +1,247 @@
+//! Rotation (§4.7, §5): automatic rotation (EnableKeyRotation, DisableKeyRotation,
+//! GetKeyRotationStatus; rotations run when the clock passes the next rotation date),
+//! RotateKeyOnDemand, ListKeyRotations. Rotation adds a material version; every earlier
+//! version stays, so every earlier ciphertext still decrypts.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::api::{ts, Input};
+use super::authz::Forms;
+use super::ids::internal;
+use super::key::MaterialOrigin;
+use super::lifecycle::{limit_marker, new_material, page, paginate};
+use super::{persist, Kms, Req, State};
+use crate::error::ApiError;
+
+const DAY_MS: i64 = 86_400_000;
+/// Most on-demand rotations per key.
+pub(crate) const MAX_ON_DEMAND: u32 = 25;
+
+impl Kms {
+    /// Add a new material version and make it current (one commit).
+    pub(crate) fn rotate_now(
+        &self,
+        st: &mut State,
+        id: &str,
+        origin: MaterialOrigin,
+    ) -> Result<(), ApiError> {
+        let now = self.now();
+        let key = st.keys.get_mut(id).ok_or_else(internal)?;
+        let version = u32::try_from(key.rec.materials.len() + 1).map_err(|_| internal())?;
+        let (material, info) = new_material(version, now, origin)?;
+        let mut rec = key.rec.clone();
+        rec.materials.push(info);
+        match origin {
+            MaterialOrigin::OnDemand => rec.on_demand_rotations += 1,
+            MaterialOrigin::Automatic => {
+                let period = i64::from(rec.rotation_period_days.unwrap_or(365));
+                let mut next = rec.next_rotation_millis.unwrap_or(now);
+                while next <= now {
+                    next += period * DAY_MS;
+                }
+                rec.next_rotation_millis = Some(next);
+            }
+            MaterialOrigin::Creation => {}
+        }
+        self.commit(&[
+            persist::put_key(&rec)?,
+            persist::put_material(&self.root_key, id, version, &material)?,
+        ])?;
+        key.rec = rec;
+        key.materials.push(Arc::new(material));
+        Ok(())
+    }
+
+    pub(crate) fn enable_key_rotation(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let period = i.int_opt("RotationPeriodInDays", 90, 2560)?;
+        i.finish()?;
+        let period = period.unwrap_or(365);
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:EnableKeyRotation",
+            "EnableKeyRotation",
+            |c| c.set("kms:RotationPeriodInDays", period.to_string()),
+        )?;
+        let now = self.now();
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let mut rec = key.rec.clone();
+        rec.rotation_enabled = true;
+        rec.rotation_period_days = u32::try_from(period).ok();
+        rec.next_rotation_millis = Some(now + period * DAY_MS);
+        self.commit(&[persist::put_key(&rec)?])?;
+        key.rec = rec;
+        self.recompute_due(&st);
+        Ok(json!({}))
+    }
+
+    pub(crate) fn disable_key_rotation(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:DisableKeyRotation",
+            "DisableKeyRotation",
+            |_| {},
+        )?;
+        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let mut rec = key.rec.clone();
+        rec.rotation_enabled = false;
+        rec.next_rotation_millis = None;
+        self.commit(&[persist::put_key(&rec)?])?;
+        key.rec = rec;
+        self.recompute_due(&st);
+        Ok(json!({}))
+    }
+
+    pub(crate) fn get_key_rotation_status(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let st = self.state.read();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyCross,
+            "kms:GetKeyRotationStatus",
+            "GetKeyRotationStatus",
+            |_| {},
+        )?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let mut out = json!({ "KeyRotationEnabled": key.rec.rotation_enabled, "KeyId": key.arn });
+        if key.rec.rotation_enabled {
+            if let Value::Object(o) = &mut out {
+                if let Some(p) = key.rec.rotation_period_days {
+                    o.insert("RotationPeriodInDays".into(), Value::from(p));
+                }
+                if let Some(n) = key.rec.next_rotation_millis {
+                    o.insert("NextRotationDate".into(), ts(n));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn rotate_key_on_demand(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        i.finish()?;
+        let mut st = self.state.write();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:RotateKeyOnDemand",
+            "RotateKeyOnDemand",
+            |_| {},
+        )?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let arn = key.arn.clone();
+        if key.rec.on_demand_rotations >= MAX_ON_DEMAND {
+            return Err(ApiError::new(
+                "LimitExceededException",
+                format!("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"),
+            ));
+        }
+        self.rotate_now(&mut st, &r.id, MaterialOrigin::OnDemand)?;
+        Ok(json!({ "KeyId": arn }))
+    }
+
+    pub(crate) fn list_key_rotations(
+        &self,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let mut i = Input::new(input)?;
+        let key_id = i.str_req("KeyId", 1, 2048)?;
+        let include = i.enum_opt(
+            "IncludeKeyMaterial",
+            &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"],
+        )?;
+        let (limit, marker) = limit_marker(&mut i, 100, 1000)?;
+        i.finish()?;
+        let all = include == Some("ALL_KEY_MATERIAL");
+        let st = self.state.read();
+        let r = self.gate(
+            &st,
+            req,
+            key_id,
+            Forms::KeyLocal,
+            "kms:ListKeyRotations",
+            "ListKeyRotations",
+            |_| {},
+        )?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        let current = key.rec.current().map(|m| m.version);
+        let items: Vec<(String, Value)> = key
+            .rec
+            .materials
+            .iter()
+            .filter(|m| all || m.origin != MaterialOrigin::Creation)
+            .map(|m| {
+                let mut e = serde_json::Map::new();
+                e.insert("KeyId".into(), Value::from(key.rec.id.clone()));
+                e.insert("KeyMaterialId".into(), Value::from(m.material_id.clone()));
+                e.insert(
+                    "KeyMaterialState".into(),
+                    Value::from(if Some(m.version) == current {
+                        "CURRENT"
+                    } else {
+                        "NON_CURRENT"
+                    }),
+                );
+                e.insert(
+                    "ExpirationModel".into(),
+                    Value::from("KEY_MATERIAL_DOES_NOT_EXPIRE"),
+                );
+                match m.origin {
+                    MaterialOrigin::Creation => {}
+                    MaterialOrigin::Automatic | MaterialOrigin::OnDemand => {
+                        e.insert("RotationDate".into(), ts(m.created_millis));
+                        e.insert(
+                            "RotationType".into(),
+                            Value::from(if m.origin == MaterialOrigin::Automatic {
+                                "AUTOMATIC"
+                            } else {
+                                "ON_DEMAND"
+                            }),
+                        );
+                    }
+                }
+                (format!("{:010}", m.version), Value::Object(e))
+            })
+            .collect();
+        let (items, next) = paginate(items, marker, limit)?;
+        Ok(page("Rotations", items, next))
+    }
+}
