@@ -1,1 +1,287 @@
-//! kmsd-wire
+//! Everything a client sees on the wire, without sockets: routing by protocol, the SigV4
+//! gate, awsJson1_1 (KMS) and awsQuery (IAM, STS) codecs and AWS-shaped error rendering.
+//!
+//! [`handle`] takes one buffered HTTP request and returns the response to send plus the
+//! audit event to record. It never panics on client input and never answers a client
+//! mistake with a 5xx.
+
+pub mod auth;
+pub mod backend;
+pub mod error;
+pub mod explain;
+pub mod kms;
+pub mod query;
+pub mod route;
+
+use std::net::IpAddr;
+
+use kmsd_core::audit::{AuditEvent, AuditResource, UserIdentity};
+use kmsd_core::principal::RequestMeta;
+use kmsd_core::service::Service;
+
+pub use backend::{Backend, Credential, KmsOutcome};
+use error::{Protocol, QueryService, WireError, JSON_CONTENT_TYPE, XML_CONTENT_TYPE};
+use route::Route;
+
+/// One buffered HTTP request.
+#[derive(Debug, Clone)]
+pub struct WireRequest {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+    pub source_ip: Option<IpAddr>,
+    /// True when the request came over TLS (`aws:SecureTransport`).
+    pub secure: bool,
+    /// Server time when the request arrived, epoch milliseconds.
+    pub now_millis: i64,
+}
+
+/// The response to send and the audit event of the request.
+#[derive(Debug, Clone)]
+pub struct WireResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Sent as `x-amzn-RequestId`.
+    pub request_id: String,
+    pub audit: AuditEvent,
+}
+
+/// Route, authenticate and dispatch one request against the service.
+pub fn handle(service: &Service, req: WireRequest) -> WireResponse {
+    handle_with(service, req)
+}
+
+/// [`handle`] over any [`Backend`] (tests use a fake one).
+pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireResponse {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let user_agent = req
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+
+    let mut audit = AuditEvent::new(
+        req.now_millis,
+        "kms.amazonaws.com",
+        "Unknown",
+        backend.default_region(),
+        &request_id,
+    );
+    audit.source_ip_address = req.source_ip.map(|ip| ip.to_string());
+    audit.user_agent = user_agent.clone();
+
+    // 1. Size, then protocol.
+    if req.body.len() > route::MAX_BODY_BYTES {
+        let protocol = guess_protocol(&req);
+        let err = WireError::new(
+            "RequestEntityTooLarge",
+            format!(
+                "Request body of {} bytes exceeds the limit of {} bytes",
+                req.body.len(),
+                route::MAX_BODY_BYTES
+            ),
+            413,
+        );
+        set_source(&mut audit, protocol);
+        audit.event_name = "RequestEntityTooLarge".to_string();
+        return error_response(protocol, &err, request_id, audit);
+    }
+    let route = match route::classify(&req) {
+        Ok(r) => r,
+        Err(u) => {
+            set_source(&mut audit, u.protocol);
+            audit.event_name = u.event_name;
+            return error_response(u.protocol, &u.error, request_id, audit);
+        }
+    };
+
+    // 2. Who is calling.
+    let (protocol, event_name) = match &route {
+        Route::Kms { operation } => (Protocol::Json, operation.clone()),
+        Route::Query {
+            action, guessed, ..
+        } => (Protocol::Query(*guessed), action.clone()),
+    };
+    set_source(&mut audit, protocol);
+    audit.event_name = event_name;
+
+    let authed = match auth::authenticate(backend, &req, protocol) {
+        Ok(a) => a,
+        Err(fail) => {
+            if let Some(region) = &fail.region {
+                audit.aws_region = region.clone();
+            }
+            audit.user_identity = UserIdentity::unknown(fail.access_key_id.as_deref());
+            let protocol = match (protocol, fail.service) {
+                (Protocol::Query(_), Some(s)) => Protocol::Query(s),
+                (p, _) => p,
+            };
+            set_source(&mut audit, protocol);
+            return error_response(protocol, &fail.error, request_id, audit);
+        }
+    };
+    audit.aws_region = authed.region.clone();
+    audit.user_identity =
+        UserIdentity::from_principal(&authed.principal, Some(&authed.access_key_id));
+    audit.recipient_account_id = Some(authed.principal.caller.account().to_string());
+
+    let meta = RequestMeta {
+        source_ip: req.source_ip,
+        secure_transport: req.secure,
+        time_millis: req.now_millis,
+        region: authed.region.clone(),
+        user_agent,
+        request_id: request_id.clone(),
+    };
+
+    // 3. Dispatch.
+    match route {
+        Route::Kms { operation } => {
+            if !kms::is_known_operation(&operation) {
+                let err = WireError {
+                    code: "UnknownOperationException".to_string(),
+                    message: None,
+                    status: 400,
+                };
+                return error_response(Protocol::Json, &err, request_id, audit);
+            }
+            let input = match kms::decode_body(&req.body) {
+                Ok(v) => v,
+                Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
+            };
+            let out = backend.kms_call(&operation, &authed.principal, &meta, &input);
+            audit.set_decision(out.decision, &out.deciding);
+            audit.request_parameters = out.request_parameters;
+            audit.response_elements = out.response_elements;
+            if let Some(arn) = &out.key_arn {
+                let res = AuditResource::kms_key(arn);
+                if !res.account_id.is_empty() {
+                    audit.recipient_account_id = Some(res.account_id.clone());
+                }
+                audit.resources.push(res);
+            }
+            match out.result {
+                Ok(value) => WireResponse {
+                    status: 200,
+                    content_type: JSON_CONTENT_TYPE,
+                    body: kms::encode_success(&value),
+                    request_id,
+                    audit,
+                },
+                Err(api) => {
+                    error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
+                }
+            }
+        }
+        Route::Query { params, .. } => {
+            let service = authed.service.unwrap_or(QueryService::Iam);
+            set_source(&mut audit, Protocol::Query(service));
+            let out = backend.query(&authed.principal, &meta, service.name(), &params);
+            audit.event_name = out.action.clone();
+            audit.set_decision(out.decision, &[]);
+            audit.request_parameters = out.request_parameters;
+            if let Some(code) = &out.error_code {
+                audit.set_error(code, out.error_message.as_deref());
+            }
+            WireResponse {
+                status: out.status,
+                content_type: XML_CONTENT_TYPE,
+                body: out.body.into_bytes(),
+                request_id,
+                audit,
+            }
+        }
+    }
+}
+
+fn set_source(audit: &mut AuditEvent, protocol: Protocol) {
+    audit.event_source = match protocol {
+        Protocol::Json => "kms.amazonaws.com",
+        Protocol::Query(s) => s.event_source(),
+    }
+    .to_string();
+}
+
+/// Best guess at the protocol of a request that is rejected before routing.
+fn guess_protocol(req: &WireRequest) -> Protocol {
+    if req.headers.contains_key("x-amz-target") {
+        return Protocol::Json;
+    }
+    let ct = req
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if kms::is_json_content_type(ct) {
+        Protocol::Json
+    } else {
+        Protocol::Query(QueryService::Iam)
+    }
+}
+
+/// Render an error in the protocol's shape and record it in the audit event.
+pub(crate) fn error_response(
+    protocol: Protocol,
+    err: &WireError,
+    request_id: String,
+    mut audit: AuditEvent,
+) -> WireResponse {
+    audit.set_error(&err.code, err.message.as_deref());
+    let (content_type, body) = match protocol {
+        Protocol::Json => (JSON_CONTENT_TYPE, error::json_error_body(err)),
+        Protocol::Query(s) => (XML_CONTENT_TYPE, error::xml_error_body(err, s, &request_id)),
+    };
+    WireResponse {
+        status: err.status,
+        content_type,
+        body,
+        request_id,
+        audit,
+    }
+}
+
+/// The response for a request whose audit record could not be written: the operation's
+/// own answer is withheld and the client gets the service's internal-failure error.
+pub fn audit_failure_response(resp: &WireResponse) -> WireResponse {
+    let (code, content_type, body) = if resp.content_type == XML_CONTENT_TYPE {
+        let service = if resp.audit.event_source == "sts.amazonaws.com" {
+            QueryService::Sts
+        } else {
+            QueryService::Iam
+        };
+        let err = WireError::new(
+            "ServiceFailure",
+            "The request was rejected because of an internal failure.",
+            500,
+        );
+        (
+            "ServiceFailure",
+            XML_CONTENT_TYPE,
+            error::xml_error_body(&err, service, &resp.request_id),
+        )
+    } else {
+        let err = WireError::new(
+            "KMSInternalException",
+            "The request was rejected because an internal exception occurred.",
+            500,
+        );
+        (
+            "KMSInternalException",
+            JSON_CONTENT_TYPE,
+            error::json_error_body(&err),
+        )
+    };
+    let mut audit = resp.audit.clone();
+    audit.set_error(code, Some("audit log write failed"));
+    WireResponse {
+        status: 500,
+        content_type,
+        body,
+        request_id: resp.request_id.clone(),
+        audit,
+    }
+}
+
+#[cfg(test)]
+mod tests;

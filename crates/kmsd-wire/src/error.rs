@@ -1,0 +1,216 @@
+//! Error rendering for both protocols: awsJson1_1 `{"__type", "message"}` bodies for KMS and
+//! awsQuery `<ErrorResponse>` XML for IAM and STS, with AWS's HTTP statuses.
+
+use kmsd_core::error::ApiError;
+
+/// `application/x-amz-json-1.1`
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// `text/xml`
+pub const XML_CONTENT_TYPE: &str = "text/xml";
+
+/// The protocol a response is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// KMS, awsJson1_1.
+    Json,
+    /// IAM or STS, awsQuery; the value is the service (`iam` or `sts`).
+    Query(QueryService),
+}
+
+/// The awsQuery services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryService {
+    Iam,
+    Sts,
+}
+
+impl QueryService {
+    /// `iam` / `sts` (credential-scope service name).
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryService::Iam => "iam",
+            QueryService::Sts => "sts",
+        }
+    }
+
+    /// CloudTrail `eventSource`.
+    pub fn event_source(self) -> &'static str {
+        match self {
+            QueryService::Iam => "iam.amazonaws.com",
+            QueryService::Sts => "sts.amazonaws.com",
+        }
+    }
+
+    /// XML namespace of responses.
+    pub fn xml_namespace(self) -> &'static str {
+        match self {
+            QueryService::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
+            QueryService::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+        }
+    }
+}
+
+/// An error ready to render: code, message, HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    pub code: String,
+    pub message: Option<String>,
+    pub status: u16,
+}
+
+impl WireError {
+    /// An error with an explicit status.
+    pub fn new(code: &str, message: impl Into<String>, status: u16) -> WireError {
+        WireError {
+            code: code.to_string(),
+            message: Some(message.into()),
+            status,
+        }
+    }
+
+    /// A KMS error from a domain error, with the KMS status of its code.
+    pub fn kms(err: &ApiError) -> WireError {
+        WireError {
+            code: err.code.to_string(),
+            message: err.message.clone(),
+            status: kms_status(err.code),
+        }
+    }
+}
+
+/// HTTP status of a KMS error code (kms-api.md §1.1): every client error is 400.
+pub fn kms_status(code: &str) -> u16 {
+    match code {
+        "KMSInternalException" | "KeyUnavailableException" | "InternalFailure" => 500,
+        "DependencyTimeoutException" | "ServiceUnavailable" => 503,
+        "ConflictException" => 409,
+        "RequestEntityTooLarge" => 413,
+        _ => 400,
+    }
+}
+
+/// HTTP status of an awsQuery (IAM/STS) error code.
+pub fn query_status(code: &str) -> u16 {
+    match code {
+        "NoSuchEntity" => 404,
+        "EntityAlreadyExists"
+        | "LimitExceeded"
+        | "DeleteConflict"
+        | "ConcurrentModification"
+        | "EntityTemporarilyUnmodifiable" => 409,
+        "ServiceFailure" | "PolicyEvaluation" | "InternalFailure" => 500,
+        "ServiceUnavailable" => 503,
+        "AccessDenied"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "MissingAuthenticationToken"
+        | "RegionDisabledException"
+        | "IDPRejectedClaim"
+        | "OptInRequired" => 403,
+        "RequestEntityTooLarge" => 413,
+        _ => 400,
+    }
+}
+
+/// The awsJson1_1 error body `{"__type": code, "message": text}` (no `message` when `None`).
+pub fn json_error_body(err: &WireError) -> Vec<u8> {
+    let mut obj = serde_json::Map::new();
+    obj.insert(
+        "__type".to_string(),
+        serde_json::Value::String(err.code.clone()),
+    );
+    if let Some(m) = &err.message {
+        obj.insert("message".to_string(), serde_json::Value::String(m.clone()));
+    }
+    serde_json::Value::Object(obj).to_string().into_bytes()
+}
+
+/// The awsQuery `<ErrorResponse>` body.
+pub fn xml_error_body(err: &WireError, service: QueryService, request_id: &str) -> Vec<u8> {
+    let fault = if err.status >= 500 {
+        "Receiver"
+    } else {
+        "Sender"
+    };
+    let mut out = String::with_capacity(256);
+    out.push_str("<ErrorResponse xmlns=\"");
+    out.push_str(service.xml_namespace());
+    out.push_str("\">\n  <Error>\n    <Type>");
+    out.push_str(fault);
+    out.push_str("</Type>\n    <Code>");
+    out.push_str(&xml_escape(&err.code));
+    out.push_str("</Code>\n");
+    if let Some(m) = &err.message {
+        out.push_str("    <Message>");
+        out.push_str(&xml_escape(m));
+        out.push_str("</Message>\n");
+    }
+    out.push_str("  </Error>\n  <RequestId>");
+    out.push_str(&xml_escape(request_id));
+    out.push_str("</RequestId>\n</ErrorResponse>\n");
+    out.into_bytes()
+}
+
+/// Escape text for XML element content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_error_omits_missing_message() {
+        let e = WireError::kms(&ApiError::bare("InvalidCiphertextException"));
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            String::from_utf8(json_error_body(&e)).unwrap(),
+            r#"{"__type":"InvalidCiphertextException"}"#
+        );
+        let e = WireError::kms(&ApiError::new("KMSInternalException", "x"));
+        assert_eq!(e.status, 500);
+        assert_eq!(
+            String::from_utf8(json_error_body(&e)).unwrap(),
+            r#"{"__type":"KMSInternalException","message":"x"}"#
+        );
+    }
+
+    #[test]
+    fn xml_error_shape() {
+        let e = WireError::new("InvalidClientTokenId", "a < b", 403);
+        let body = String::from_utf8(xml_error_body(&e, QueryService::Sts, "rid")).unwrap();
+        assert!(
+            body.starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">")
+        );
+        assert!(body.contains("<Type>Sender</Type>"));
+        assert!(body.contains("<Code>InvalidClientTokenId</Code>"));
+        assert!(body.contains("<Message>a &lt; b</Message>"));
+        assert!(body.contains("<RequestId>rid</RequestId>"));
+        let e = WireError::new("ServiceFailure", "boom", 500);
+        let body = String::from_utf8(xml_error_body(&e, QueryService::Iam, "r")).unwrap();
+        assert!(body.contains("<Type>Receiver</Type>"));
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(query_status("NoSuchEntity"), 404);
+        assert_eq!(query_status("EntityAlreadyExists"), 409);
+        assert_eq!(query_status("AccessDenied"), 403);
+        assert_eq!(query_status("ValidationError"), 400);
+        assert_eq!(kms_status("AccessDeniedException"), 400);
+        assert_eq!(kms_status("DependencyTimeoutException"), 503);
+    }
+}

@@ -1,0 +1,155 @@
+//! awsJson1_1 for KMS: operation names, request body decoding and response encoding.
+
+use crate::error::WireError;
+
+/// `TrentService.` — the `X-Amz-Target` prefix of KMS.
+pub const TARGET_PREFIX: &str = "TrentService.";
+
+/// Every operation of the KMS model (botocore 2014-11-01); anything else is
+/// `UnknownOperationException`.
+pub const OPERATIONS: &[&str] = &[
+    "CancelKeyDeletion",
+    "ConnectCustomKeyStore",
+    "CreateAlias",
+    "CreateCustomKeyStore",
+    "CreateGrant",
+    "CreateKey",
+    "Decapsulate",
+    "Decrypt",
+    "DeleteAlias",
+    "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret",
+    "DescribeCustomKeyStores",
+    "DescribeKey",
+    "DisableKey",
+    "DisableKeyRotation",
+    "DisconnectCustomKeyStore",
+    "EnableKey",
+    "EnableKeyRotation",
+    "Encapsulate",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac",
+    "GenerateRandom",
+    "GetKeyLastUsage",
+    "GetKeyPolicy",
+    "GetKeyRotationStatus",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "ListAliases",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListKeyRotations",
+    "ListKeys",
+    "ListResourceTags",
+    "ListRetirableGrants",
+    "PutKeyPolicy",
+    "ReEncrypt",
+    "ReplicateKey",
+    "RetireGrant",
+    "RevokeGrant",
+    "RotateKeyOnDemand",
+    "ScheduleKeyDeletion",
+    "Sign",
+    "TagResource",
+    "UntagResource",
+    "UpdateAlias",
+    "UpdateCustomKeyStore",
+    "UpdateKeyDescription",
+    "UpdatePrimaryRegion",
+    "Verify",
+    "VerifyMac",
+];
+
+/// True if `op` is an operation of the KMS model.
+pub fn is_known_operation(op: &str) -> bool {
+    OPERATIONS.contains(&op)
+}
+
+/// True for the content types an awsJson1_1 request may carry (parameters such as
+/// `charset` are ignored).
+pub fn is_json_content_type(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let media = ct.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/x-amz-json-1.1")
+        || media.eq_ignore_ascii_case("application/x-amz-json-1.0")
+}
+
+/// Decode a request body: a JSON object (an empty body counts as `{}`).
+/// Anything else is `SerializationException` (400), as AWS answers.
+pub fn decode_body(body: &[u8]) -> Result<serde_json::Value, WireError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Value::Object(serde_json::Map::new()));
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err(WireError::new(
+            "SerializationException",
+            "Start of structure or map found where not expected.",
+            400,
+        )),
+        Err(_) => Err(WireError {
+            code: "SerializationException".to_string(),
+            message: None,
+            status: 400,
+        }),
+    }
+}
+
+/// Encode a success body (`{}` for operations without output).
+pub fn encode_success(value: &serde_json::Value) -> Vec<u8> {
+    match value {
+        serde_json::Value::Null => b"{}".to_vec(),
+        v => v.to_string().into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(is_json_content_type(Some("application/x-amz-json-1.1")));
+        assert!(is_json_content_type(Some(
+            "application/x-amz-json-1.1; charset=utf-8"
+        )));
+        assert!(!is_json_content_type(Some("application/json")));
+        assert!(!is_json_content_type(Some("text/plain")));
+        assert!(!is_json_content_type(None));
+    }
+
+    #[test]
+    fn bodies() {
+        assert_eq!(decode_body(b"").unwrap(), serde_json::json!({}));
+        assert_eq!(
+            decode_body(br#"{"KeyId":"k"}"#).unwrap(),
+            serde_json::json!({"KeyId":"k"})
+        );
+        assert_eq!(
+            decode_body(b"{not json").unwrap_err().code,
+            "SerializationException"
+        );
+        assert_eq!(
+            decode_body(b"[1]").unwrap_err().code,
+            "SerializationException"
+        );
+        assert_eq!(decode_body(&[0xff, 0xfe]).unwrap_err().status, 400);
+        assert_eq!(encode_success(&serde_json::Value::Null), b"{}");
+    }
+
+    #[test]
+    fn operations() {
+        assert_eq!(OPERATIONS.len(), 56);
+        assert!(is_known_operation("Encrypt"));
+        assert!(!is_known_operation("encrypt"));
+        assert!(!is_known_operation("Frobnicate"));
+    }
+}

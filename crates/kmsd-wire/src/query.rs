@@ -1,0 +1,445 @@
+//! awsQuery (IAM and STS): form parameters in, XML out.
+//!
+//! [`handle`] decodes the parameters of one call, dispatches it to the IAM/STS domain
+//! ([`kmsd_core::iam::Iam`]) with the authenticated caller, and renders AWS's XML:
+//! `<OpResponse xmlns=…><OpResult>…</OpResult><ResponseMetadata>…`, `member` lists,
+//! URL-encoded policy documents, ISO-8601 dates — or an `<ErrorResponse>` with AWS's wire
+//! error code and HTTP status. Submodules: `params` (form decoding), `xml` (writer,
+//! envelope), `render` (result shapes).
+
+pub mod params;
+pub mod render;
+pub mod xml;
+
+use kmsd_core::error::ApiError;
+use kmsd_core::iam::{Actor, AssumeRoleInput, CreateRoleInput, EntityKind, Iam};
+use kmsd_core::principal::{Principal, RequestMeta};
+use kmsd_core::service::Service;
+use kmsd_policy::Decision;
+
+use crate::error::{query_status, xml_error_body, QueryService, WireError};
+use params::Params;
+use xml::{envelope, Xml};
+
+/// The result of one IAM or STS call.
+#[derive(Debug, Clone)]
+pub struct QueryOutcome {
+    pub status: u16,
+    /// XML body.
+    pub body: String,
+    pub action: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub decision: Option<Decision>,
+    /// Request parameters without secrets.
+    pub request_parameters: serde_json::Value,
+}
+
+/// IAM API version.
+pub const IAM_VERSION: &str = "2010-05-08";
+/// STS API version.
+pub const STS_VERSION: &str = "2011-06-15";
+
+/// One IAM (`service_name == "iam"`) or STS (`"sts"`) call.
+pub fn handle(
+    service: &Service,
+    principal: &Principal,
+    meta: &RequestMeta,
+    service_name: &str,
+    params: &[(String, String)],
+) -> QueryOutcome {
+    handle_iam(&service.iam, principal, meta, service_name, params)
+}
+
+/// [`handle`] over the IAM/STS state alone.
+pub fn handle_iam(
+    iam: &Iam,
+    principal: &Principal,
+    meta: &RequestMeta,
+    service_name: &str,
+    pairs: &[(String, String)],
+) -> QueryOutcome {
+    let p = Params::new(pairs);
+    let action = p.get("Action").unwrap_or_default().to_string();
+    let service = if service_name == "sts" {
+        QueryService::Sts
+    } else {
+        QueryService::Iam
+    };
+    let actor = Actor::new(principal, meta);
+    let result = match service {
+        QueryService::Iam => iam_call(iam, &actor, &action, &p),
+        QueryService::Sts => sts_call(iam, &actor, &action, &p),
+    };
+    let request_parameters = p.to_json();
+    match result {
+        Ok(body) => QueryOutcome {
+            status: 200,
+            body: envelope(
+                &action,
+                service.xml_namespace(),
+                body.as_deref(),
+                &meta.request_id,
+            ),
+            action,
+            error_code: None,
+            error_message: None,
+            decision: actor.decision(),
+            request_parameters,
+        },
+        Err(e) => {
+            let err = WireError {
+                code: e.code.to_string(),
+                message: e.message.clone(),
+                status: query_status(e.code),
+            };
+            let body = String::from_utf8_lossy(&xml_error_body(&err, service, &meta.request_id))
+                .into_owned();
+            QueryOutcome {
+                status: err.status,
+                body,
+                action,
+                error_code: Some(err.code),
+                error_message: err.message,
+                decision: actor.decision(),
+                request_parameters,
+            }
+        }
+    }
+}
+
+fn invalid_action(action: &str, version: &str) -> ApiError {
+    ApiError::new(
+        "InvalidAction",
+        format!("Could not find operation {action} for version {version}"),
+    )
+}
+
+type CallResult = Result<Option<String>, ApiError>;
+
+fn done(x: Xml) -> CallResult {
+    Ok(Some(x.finish()))
+}
+
+fn kind_of(action: &str) -> EntityKind {
+    if action.contains("Group") {
+        EntityKind::Group
+    } else if action.contains("Role") {
+        EntityKind::Role
+    } else {
+        EntityKind::User
+    }
+}
+
+fn name_param(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::User => "UserName",
+        EntityKind::Group => "GroupName",
+        EntityKind::Role => "RoleName",
+    }
+}
+
+fn not_truncated(x: &mut Xml) {
+    x.boolean("IsTruncated", false);
+}
+
+fn iam_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResult {
+    let mut x = Xml::new();
+    match action {
+        "CreateUser" => {
+            let u = iam.create_user(
+                actor,
+                p.required("UserName")?,
+                p.get("Path"),
+                p.get("PermissionsBoundary"),
+                p.tags("Tags")?,
+            )?;
+            render::user(&mut x, &u, true);
+            done(x)
+        }
+        "GetUser" => {
+            let u = iam.get_user(actor, p.get("UserName"))?;
+            render::user(&mut x, &u, true);
+            done(x)
+        }
+        "DeleteUser" => {
+            iam.delete_user(actor, p.required("UserName")?)?;
+            Ok(None)
+        }
+        "ListUsers" => {
+            let users = iam.list_users(actor, p.get("PathPrefix"))?;
+            x.members("Users", &users, |x, u| {
+                // `member` holds the User's fields directly.
+                let mut inner = Xml::new();
+                render::user(&mut inner, u, false);
+                let s = inner.finish();
+                let body = s
+                    .strip_prefix("<User>")
+                    .and_then(|s| s.strip_suffix("</User>"))
+                    .unwrap_or(&s)
+                    .to_string();
+                x.raw(&body);
+            });
+            not_truncated(&mut x);
+            done(x)
+        }
+        "CreateAccessKey" => {
+            let k = iam.create_access_key(actor, p.get("UserName"))?;
+            let name = match &k.owner {
+                kmsd_core::iam::model::KeyOwner::User(n) => n.clone(),
+                kmsd_core::iam::model::KeyOwner::Root => String::new(),
+            };
+            render::access_key(&mut x, &name, &k);
+            done(x)
+        }
+        "DeleteAccessKey" => {
+            iam.delete_access_key(actor, p.get("UserName"), p.required("AccessKeyId")?)?;
+            Ok(None)
+        }
+        "ListAccessKeys" => {
+            let (name, keys) = iam.list_access_keys(actor, p.get("UserName"))?;
+            x.members("AccessKeyMetadata", &keys, |x, k| {
+                render::access_key_metadata(x, &name, k);
+            });
+            not_truncated(&mut x);
+            done(x)
+        }
+        "CreateGroup" => {
+            let g = iam.create_group(actor, p.required("GroupName")?, p.get("Path"))?;
+            render::group(&mut x, &g);
+            done(x)
+        }
+        "AddUserToGroup" | "RemoveUserFromGroup" => {
+            iam.set_group_membership(
+                actor,
+                p.required("GroupName")?,
+                p.required("UserName")?,
+                action == "AddUserToGroup",
+            )?;
+            Ok(None)
+        }
+        "CreateRole" => {
+            let input = CreateRoleInput {
+                name: p.required("RoleName")?.to_string(),
+                path: p.get("Path").map(str::to_string),
+                assume_role_policy: p.required("AssumeRolePolicyDocument")?.to_string(),
+                description: p.get("Description").map(str::to_string),
+                max_session_duration: p.int("MaxSessionDuration")?,
+                permissions_boundary: p.get("PermissionsBoundary").map(str::to_string),
+                tags: p.tags("Tags")?,
+            };
+            let r = iam.create_role(actor, input)?;
+            render::role(&mut x, &r, false);
+            done(x)
+        }
+        "GetRole" => {
+            let r = iam.get_role(actor, p.required("RoleName")?)?;
+            render::role(&mut x, &r, true);
+            done(x)
+        }
+        "DeleteRole" => {
+            iam.delete_role(actor, p.required("RoleName")?)?;
+            Ok(None)
+        }
+        "UpdateAssumeRolePolicy" => {
+            iam.update_assume_role_policy(
+                actor,
+                p.required("RoleName")?,
+                p.required("PolicyDocument")?,
+            )?;
+            Ok(None)
+        }
+        "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy" => {
+            let kind = kind_of(action);
+            iam.put_inline_policy(
+                actor,
+                kind,
+                p.required(name_param(kind))?,
+                p.required("PolicyName")?,
+                p.required("PolicyDocument")?,
+            )?;
+            Ok(None)
+        }
+        "GetUserPolicy" | "GetGroupPolicy" | "GetRolePolicy" => {
+            let kind = kind_of(action);
+            let (entity, name, doc) = iam.get_inline_policy(
+                actor,
+                kind,
+                p.required(name_param(kind))?,
+                p.required("PolicyName")?,
+            )?;
+            x.text(name_param(kind), &entity)
+                .text("PolicyName", &name)
+                .document("PolicyDocument", &doc);
+            done(x)
+        }
+        "DeleteUserPolicy" | "DeleteGroupPolicy" | "DeleteRolePolicy" => {
+            let kind = kind_of(action);
+            iam.delete_inline_policy(
+                actor,
+                kind,
+                p.required(name_param(kind))?,
+                p.required("PolicyName")?,
+            )?;
+            Ok(None)
+        }
+        "ListUserPolicies" | "ListGroupPolicies" | "ListRolePolicies" => {
+            let kind = kind_of(action);
+            let names = iam.list_inline_policies(actor, kind, p.required(name_param(kind))?)?;
+            x.open("PolicyNames");
+            for n in &names {
+                x.text("member", n);
+            }
+            x.close("PolicyNames");
+            not_truncated(&mut x);
+            done(x)
+        }
+        "CreatePolicy" => {
+            let v = iam.create_policy(
+                actor,
+                p.required("PolicyName")?,
+                p.get("Path"),
+                p.required("PolicyDocument")?,
+                p.get("Description"),
+                p.tags("Tags")?,
+            )?;
+            render::policy(&mut x, &v);
+            done(x)
+        }
+        "GetPolicy" => {
+            let v = iam.get_policy(actor, p.required("PolicyArn")?)?;
+            render::policy(&mut x, &v);
+            done(x)
+        }
+        "CreatePolicyVersion" => {
+            let (v, is_default) = iam.create_policy_version(
+                actor,
+                p.required("PolicyArn")?,
+                p.required("PolicyDocument")?,
+                p.bool("SetAsDefault")?.unwrap_or(false),
+            )?;
+            render::policy_version(&mut x, &v, is_default, false);
+            done(x)
+        }
+        "GetPolicyVersion" => {
+            let (v, is_default) = iam.get_policy_version(
+                actor,
+                p.required("PolicyArn")?,
+                p.required("VersionId")?,
+            )?;
+            render::policy_version(&mut x, &v, is_default, true);
+            done(x)
+        }
+        "DeletePolicy" => {
+            iam.delete_policy(actor, p.required("PolicyArn")?)?;
+            Ok(None)
+        }
+        "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" | "DetachUserPolicy"
+        | "DetachGroupPolicy" | "DetachRolePolicy" => {
+            let kind = kind_of(action);
+            iam.set_attached_policy(
+                actor,
+                kind,
+                p.required(name_param(kind))?,
+                p.required("PolicyArn")?,
+                action.starts_with("Attach"),
+            )?;
+            Ok(None)
+        }
+        "ListAttachedUserPolicies" | "ListAttachedGroupPolicies" | "ListAttachedRolePolicies" => {
+            let kind = kind_of(action);
+            let list = iam.list_attached_policies(actor, kind, p.required(name_param(kind))?)?;
+            x.members("AttachedPolicies", &list, |x, (name, arn)| {
+                x.text("PolicyName", name).text("PolicyArn", arn);
+            });
+            not_truncated(&mut x);
+            done(x)
+        }
+        "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary" => {
+            let kind = kind_of(action);
+            iam.set_permissions_boundary(
+                actor,
+                kind,
+                p.required(name_param(kind))?,
+                Some(p.required("PermissionsBoundary")?),
+            )?;
+            Ok(None)
+        }
+        "DeleteUserPermissionsBoundary" | "DeleteRolePermissionsBoundary" => {
+            let kind = kind_of(action);
+            iam.set_permissions_boundary(actor, kind, p.required(name_param(kind))?, None)?;
+            Ok(None)
+        }
+        "TagUser" | "TagRole" => {
+            let kind = kind_of(action);
+            let tags = p.tags("Tags")?;
+            if tags.is_empty() {
+                return Err(p.required("Tags").err().unwrap_or_else(|| {
+                    ApiError::new("ValidationError", "Tags must not be empty")
+                }));
+            }
+            iam.tag_entity(actor, kind, p.required(name_param(kind))?, tags)?;
+            Ok(None)
+        }
+        "UntagUser" | "UntagRole" => {
+            let kind = kind_of(action);
+            let keys = p.list("TagKeys");
+            if keys.is_empty() {
+                return Err(p.required("TagKeys").err().unwrap_or_else(|| {
+                    ApiError::new("ValidationError", "TagKeys must not be empty")
+                }));
+            }
+            iam.untag_entity(actor, kind, p.required(name_param(kind))?, &keys)?;
+            Ok(None)
+        }
+        "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => Err(ApiError::new(
+            "NotImplemented",
+            format!("{action} is not implemented by this server yet; use `kmsd explain` to explain a KMS decision."),
+        )),
+        _ => Err(invalid_action(action, IAM_VERSION)),
+    }
+}
+
+fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResult {
+    let mut x = Xml::new();
+    match action {
+        "GetCallerIdentity" => {
+            let id = iam.get_caller_identity(actor);
+            x.text("Arn", &id.arn)
+                .text("UserId", &id.user_id)
+                .text("Account", &id.account);
+            done(x)
+        }
+        "AssumeRole" => {
+            let input = AssumeRoleInput {
+                role_arn: p.required("RoleArn")?.to_string(),
+                role_session_name: p.required("RoleSessionName")?.to_string(),
+                duration_seconds: p.int("DurationSeconds")?,
+                policy: p.get("Policy").map(str::to_string),
+                policy_arns: p.struct_list("PolicyArns", "arn"),
+                tags: p.tags("Tags")?,
+                transitive_tag_keys: p.list("TransitiveTagKeys"),
+                external_id: p.get("ExternalId").map(str::to_string),
+            };
+            let out = iam.assume_role(actor, &input)?;
+            x.open("AssumedRoleUser")
+                .text("AssumedRoleId", &out.assumed_role_id)
+                .text("Arn", &out.arn)
+                .close("AssumedRoleUser")
+                .open("Credentials")
+                .text("AccessKeyId", &out.access_key_id)
+                .text("SecretAccessKey", out.secret_access_key.as_str())
+                .text("SessionToken", out.session_token.as_str())
+                .date("Expiration", out.expiration)
+                .close("Credentials");
+            if let Some(n) = out.packed_policy_size {
+                x.text("PackedPolicySize", &n.to_string());
+            }
+            done(x)
+        }
+        _ => Err(invalid_action(action, STS_VERSION)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
