@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Runs the same KMS Encrypt load against moto_server and against kmsd on this
+# machine and prints both reports and the throughput ratio.
+#
+#   scripts/bench-vs-moto.sh
+#
+# Environment (all optional):
+#   DURATION=10s  WARMUP=1s  CONNECTIONS=64  PLAINTEXT_SIZE=32  THREADS=1
+#   KMSD_EXTRA_OPS="decrypt generate-data-key"  also load kmsd with these ops
+#   MOTO_VENV=DIR        reuse a venv that already has moto[server] (else a temp one is made)
+#   SKIP_BUILD=1         use the existing target/release binaries
+#   KMSD_BIN=PATH BENCH_BIN=PATH  use these binaries instead of target/release/*
+#   OUT_DIR=DIR          keep the JSON reports there (default: removed with the temp dir)
+#
+# What it does: builds kmsd and kmsd-bench in release, installs moto[server]
+# from PyPI into a temporary venv, starts `moto_server` and
+# `kmsd serve --bootstrap examples/seed-world.json` (or a one-account world
+# written here when that file is absent) on free 127.0.0.1 ports, creates a
+# key through the API on each, runs kmsd-bench against each, and removes
+# everything it started or wrote, also when a step fails. All load goes to
+# 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-1s}
+CONNECTIONS=${CONNECTIONS:-64}
+PLAINTEXT_SIZE=${PLAINTEXT_SIZE:-32}
+THREADS=${THREADS:-1}
+KMSD_EXTRA_OPS=${KMSD_EXTRA_OPS:-}
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kmsd-bench-vs-moto.XXXXXX")
+MOTO_PID=""
+KMSD_PID=""
+
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  stop_pid "$KMSD_PID"
+  stop_pid "$MOTO_PID"
+  if [ "$rc" -ne 0 ]; then
+    for log in "$TMP/moto.log" "$TMP/kmsd.log"; do
+      if [ -s "$log" ]; then
+        echo "---- last lines of $(basename "$log")" >&2
+        tail -n 20 "$log" >&2 || true
+      fi
+    done
+  fi
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_port() {
+  local port=$1 what=$2 pid=$3
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$what exited before listening" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  echo "$what did not listen on 127.0.0.1:$port within 60 s" >&2
+  return 1
+}
+
+# ---- build
+if [ "${SKIP_BUILD:-0}" != "1" ]; then
+  echo "== building kmsd and kmsd-bench (release)"
+  cargo build --release -p kmsd -p kmsd-bench
+fi
+KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
+BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
+[ -x "$KMSD" ] || { echo "missing $KMSD" >&2; exit 1; }
+[ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
+
+# ---- moto
+if [ -n "${MOTO_VENV:-}" ]; then
+  VENV=$MOTO_VENV
+else
+  echo "== installing moto[server] into a temporary venv"
+  VENV="$TMP/venv"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]'
+fi
+[ -x "$VENV/bin/moto_server" ] || { echo "no moto_server in $VENV" >&2; exit 1; }
+MOTO_VERSION=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))')
+
+MOTO_PORT=$(free_port)
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$TMP/moto.log" 2>&1 &
+MOTO_PID=$!
+wait_for_port "$MOTO_PORT" moto_server "$MOTO_PID"
+
+# ---- kmsd
+WORLD="$ROOT/examples/seed-world.json"
+if [ ! -f "$WORLD" ]; then
+  WORLD="$TMP/world.json"
+  cat >"$WORLD" <<'EOF'
+{
+  "accounts": [
+    {
+      "id": "111122223333",
+      "root_access_key": {
+        "access_key_id": "AKIAEXAMPLE111ROOT01",
+        "secret_access_key": "root-secret-of-111122223333"
+      }
+    }
+  ]
+}
+EOF
+fi
+# Root credentials of the first account in the world that has them.
+read -r KMSD_AK KMSD_SK < <(python3 - "$WORLD" <<'EOF'
+import json, sys
+world = json.load(open(sys.argv[1]))
+for acct in world.get("accounts", []):
+    k = acct.get("root_access_key")
+    if k:
+        print(k["access_key_id"], k["secret_access_key"])
+        break
+else:
+    sys.exit("no account with root_access_key in " + sys.argv[1])
+EOF
+)
+
+[ -n "${KMSD_AK:-}" ] && [ -n "${KMSD_SK:-}" ] || { echo "no root credentials in $WORLD" >&2; exit 1; }
+
+KMSD_PORT=$(free_port)
+mkdir -p "$TMP/data"
+"$KMSD" serve --listen "127.0.0.1:$KMSD_PORT" --data-dir "$TMP/data" --bootstrap "$WORLD" \
+  >"$TMP/kmsd.log" 2>&1 &
+KMSD_PID=$!
+for _ in $(seq 1 300); do
+  grep -q "kmsd listening on" "$TMP/kmsd.log" 2>/dev/null && break
+  kill -0 "$KMSD_PID" 2>/dev/null || { echo "kmsd exited before listening" >&2; exit 1; }
+  sleep 0.2
+done
+grep -q "kmsd listening on" "$TMP/kmsd.log" || { echo "kmsd did not start within 60 s" >&2; exit 1; }
+
+# ---- load
+COMMON=(--connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
+        --plaintext-size "$PLAINTEXT_SIZE" --threads "$THREADS" --create-key --region us-east-1)
+
+echo
+echo "== moto ${MOTO_VERSION} (moto_server, pid $MOTO_PID): Encrypt"
+AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+  "$BENCH" --endpoint "http://127.0.0.1:$MOTO_PORT" --op encrypt "${COMMON[@]}" \
+  --server-pid "$MOTO_PID" --json-out "$TMP/moto-encrypt.json"
+
+echo
+echo "== kmsd (pid $KMSD_PID): Encrypt"
+AWS_ACCESS_KEY_ID=$KMSD_AK AWS_SECRET_ACCESS_KEY=$KMSD_SK \
+  "$BENCH" --endpoint "http://127.0.0.1:$KMSD_PORT" --op encrypt "${COMMON[@]}" \
+  --server-pid "$KMSD_PID" --json-out "$TMP/kmsd-encrypt.json"
+
+for op in $KMSD_EXTRA_OPS; do
+  echo
+  echo "== kmsd (pid $KMSD_PID): $op"
+  AWS_ACCESS_KEY_ID=$KMSD_AK AWS_SECRET_ACCESS_KEY=$KMSD_SK \
+    "$BENCH" --endpoint "http://127.0.0.1:$KMSD_PORT" --op "$op" "${COMMON[@]}" \
+    --server-pid "$KMSD_PID" --json-out "$TMP/kmsd-$op.json"
+done
+
+echo
+echo "== summary: Encrypt, $CONNECTIONS connections, $PLAINTEXT_SIZE B plaintext, $DURATION"
+python3 - "$TMP/moto-encrypt.json" "$TMP/kmsd-encrypt.json" <<'EOF'
+import json, sys
+moto, kmsd = (json.load(open(p)) for p in sys.argv[1:3])
+def line(name, r):
+    t = r["total"]
+    cpu = r.get("server_cpu") or {}
+    print(f"  {name:<5} {t['ok_per_sec']:>10.0f} ok/s  p50 {t['latency']['p50_us']/1000:8.3f} ms"
+          f"  p99 {t['latency']['p99_us']/1000:8.3f} ms  errors {t['errors']:>6}"
+          f"  server CPU {cpu.get('us_per_request', float('nan')):8.1f} us/request")
+line("moto", moto)
+line("kmsd", kmsd)
+m = moto["total"]["ok_per_sec"]
+k = kmsd["total"]["ok_per_sec"]
+print(f"  ratio kmsd/moto (successful requests per second): {k / m:.1f}x" if m > 0 else
+      "  ratio: moto completed no request")
+EOF
+
+if [ -n "${OUT_DIR:-}" ]; then
+  mkdir -p "$OUT_DIR"
+  cp "$TMP"/*.json "$OUT_DIR"/
+  echo "JSON reports copied to $OUT_DIR"
+fi
