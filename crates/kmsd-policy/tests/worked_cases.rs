@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use common::*;
 use kmsd_policy::{
-    decide_kms, explain_kms, Caller, Decision, DenyReason, Grant, GrantConstraints, KmsRequest, PolicyKind,
-    PolicySet, PolicySourceType, SourcedPolicy,
+    decide_kms, explain_kms, Caller, Decision, DenyReason, Grant, GrantConstraints, KmsRequest,
+    PolicyKind, PolicySet, PolicySourceType, SourcedPolicy,
 };
 
 use Decision::{Allow as A_, ExplicitDeny as ED, ImplicitDeny as ID};
@@ -44,7 +44,12 @@ fn case(name: &'static str, caller: Caller, key_policy: SourcedPolicy, set: Poli
 }
 
 impl Case {
-    fn expect(mut self, decision: Decision, path: &'static str, reason: Option<DenyReason>) -> Self {
+    fn expect(
+        mut self,
+        decision: Decision,
+        path: &'static str,
+        reason: Option<DenyReason>,
+    ) -> Self {
         self.decision = decision;
         self.path = path;
         self.reason = reason;
@@ -75,7 +80,9 @@ fn carol() -> Caller {
 }
 
 fn stmt(effect: &str, principal: &str, action: &str, extra: &str) -> String {
-    format!(r#"{{"Effect":"{effect}","Principal":{principal},"Action":{action},"Resource":"*"{extra}}}"#)
+    format!(
+        r#"{{"Effect":"{effect}","Principal":{principal},"Action":{action},"Resource":"*"{extra}}}"#
+    )
 }
 
 fn aws(arn: &str) -> String {
@@ -98,15 +105,22 @@ fn cases() -> Vec<Case> {
     let decrypt_k = allow(r#""kms:Decrypt""#, K);
     let mut v = Vec::new();
 
-    v.push(case("1", alice(), key_policy(&[KP_DEFAULT]), none()).expect(
-        ID,
-        "N0N N1N N2N N3N N4N N5Y N6N",
-        Some(DenyReason::IdentityBased),
-    ));
+    v.push(
+        case("1", alice(), key_policy(&[KP_DEFAULT]), none()).expect(
+            ID,
+            "N0N N1N N2N N3N N4N N5Y N6N",
+            Some(DenyReason::IdentityBased),
+        ),
+    );
 
     // 2: Bob's role session in A, key in B.
     let kp2 = key_policy(&[
-        &stmt("Allow", &aws("arn:aws:iam::444455556666:root"), r#""kms:*""#, ""),
+        &stmt(
+            "Allow",
+            &aws("arn:aws:iam::444455556666:root"),
+            r#""kms:*""#,
+            "",
+        ),
         &stmt(
             "Allow",
             &aws("arn:aws:iam::111122223333:root"),
@@ -118,25 +132,41 @@ fn cases() -> Vec<Case> {
         r#"["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey"]"#,
         K2,
     );
-    let mut c2 = case("2", session(A, "Engineering", "bob"), kp2, iam(&[&role_policy])).expect(
-        A_,
-        "N0N N1N N2N N3N N4N N5Y N6Y T1N T2Y",
-        None,
-    );
+    let mut c2 = case(
+        "2",
+        session(A, "Engineering", "bob"),
+        kp2,
+        iam(&[&role_policy]),
+    )
+    .expect(A_, "N0N N1N N2N N3N N4N N5Y N6Y T1N T2Y", None);
     c2.key_arn = K2;
     v.push(c2);
 
-    v.push(case("3", alice(), key_policy(&[KP_DEFAULT]), iam(&[&decrypt_k])).expect(A_, "N3N N4N N5Y N6Y T1Y", None));
     v.push(
-        case("4", alice(), key_policy(&[&stmt("Allow", &aws(alice_arn), r#""kms:Decrypt""#, "")]), none())
-            .expect(A_, "N3Y T1Y", None),
+        case("3", alice(), key_policy(&[KP_DEFAULT]), iam(&[&decrypt_k])).expect(
+            A_,
+            "N3N N4N N5Y N6Y T1Y",
+            None,
+        ),
+    );
+    v.push(
+        case(
+            "4",
+            alice(),
+            key_policy(&[&stmt("Allow", &aws(alice_arn), r#""kms:Decrypt""#, "")]),
+            none(),
+        )
+        .expect(A_, "N3Y T1Y", None),
     );
     v.push(
         case(
             "5",
             alice(),
             key_policy(&[KP_DEFAULT]),
-            iam(&[&kms_all, r#"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}"#]),
+            iam(&[
+                &kms_all,
+                r#"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}"#,
+            ]),
         )
         .expect(ED, "N2Y", Some(DenyReason::IdentityBased)),
     );
@@ -144,7 +174,10 @@ fn cases() -> Vec<Case> {
         case(
             "6",
             alice(),
-            key_policy(&[KP_DEFAULT, &stmt("Deny", &aws(alice_arn), r#""kms:Decrypt""#, "")]),
+            key_policy(&[
+                KP_DEFAULT,
+                &stmt("Deny", &aws(alice_arn), r#""kms:Decrypt""#, ""),
+            ]),
             iam(&[&kms_all]),
         )
         .expect(ED, "N1Y", Some(DenyReason::ResourceBased)),
@@ -153,14 +186,24 @@ fn cases() -> Vec<Case> {
         case(
             "7",
             alice(),
-            key_policy(&[&stmt("Allow", &aws("arn:aws:iam::111122223333:user/Bob"), r#""kms:*""#, "")]),
+            key_policy(&[&stmt(
+                "Allow",
+                &aws("arn:aws:iam::111122223333:user/Bob"),
+                r#""kms:*""#,
+                "",
+            )]),
             iam(&[&allow(r#""*""#, "*")]),
         )
         .expect(ID, "N3N N4N N5N", Some(DenyReason::ResourceBased)),
     );
     v.push(
-        case("8", s1(), key_policy(&[&stmt("Allow", &aws(role_arn), r#""kms:Decrypt""#, "")]), none())
-            .expect(A_, "N3Y T1Y", None),
+        case(
+            "8",
+            s1(),
+            key_policy(&[&stmt("Allow", &aws(role_arn), r#""kms:Decrypt""#, "")]),
+            none(),
+        )
+        .expect(A_, "N3Y T1Y", None),
     );
     let kp9 = || key_policy(&[&stmt("Allow", &aws(s1_arn), r#""kms:Decrypt""#, "")]);
     v.push(case("9a", s1(), kp9(), none()).expect(A_, "N3Y T1Y", None));
@@ -179,20 +222,33 @@ fn cases() -> Vec<Case> {
     };
     let admins = r#"["arn:aws:iam::111122223333:user/Admin","arn:aws:iam::111122223333:root"]"#;
     v.push(
-        case("10a", alice(), key_policy(&[KP_DEFAULT, &np(admins)]), iam(&[&kms_all]))
-            .action("kms:ScheduleKeyDeletion")
-            .expect(ED, "N1Y", Some(DenyReason::ResourceBased)),
+        case(
+            "10a",
+            alice(),
+            key_policy(&[KP_DEFAULT, &np(admins)]),
+            iam(&[&kms_all]),
+        )
+        .action("kms:ScheduleKeyDeletion")
+        .expect(ED, "N1Y", Some(DenyReason::ResourceBased)),
     );
     v.push(
-        case("10b", user(A, "Admin"), key_policy(&[KP_DEFAULT, &np(admins)]), iam(&[&kms_all]))
-            .action("kms:ScheduleKeyDeletion")
-            .expect(A_, "N1N N5Y N6Y T1Y", None),
+        case(
+            "10b",
+            user(A, "Admin"),
+            key_policy(&[KP_DEFAULT, &np(admins)]),
+            iam(&[&kms_all]),
+        )
+        .action("kms:ScheduleKeyDeletion")
+        .expect(A_, "N1N N5Y N6Y T1Y", None),
     );
     v.push(
         case(
             "10c",
             user(A, "Admin"),
-            key_policy(&[KP_DEFAULT, &np(r#"["arn:aws:iam::111122223333:user/Admin"]"#)]),
+            key_policy(&[
+                KP_DEFAULT,
+                &np(r#"["arn:aws:iam::111122223333:user/Admin"]"#),
+            ]),
             iam(&[&kms_all]),
         )
         .action("kms:ScheduleKeyDeletion")
@@ -200,9 +256,19 @@ fn cases() -> Vec<Case> {
     );
 
     v.push(
-        case("11", session(B, "AppRole", "x"), key_policy(&[KP_DEFAULT]), none())
-            .grants(vec![grant("g11", "arn:aws:iam::444455556666:role/AppRole", &["Decrypt"], None)])
-            .expect(A_, "N3N N4Y", None),
+        case(
+            "11",
+            session(B, "AppRole", "x"),
+            key_policy(&[KP_DEFAULT]),
+            none(),
+        )
+        .grants(vec![grant(
+            "g11",
+            "arn:aws:iam::444455556666:role/AppRole",
+            &["Decrypt"],
+            None,
+        )])
+        .expect(A_, "N3N N4Y", None),
     );
 
     let kp12 = || {
@@ -262,14 +328,27 @@ fn cases() -> Vec<Case> {
         )])
     };
     v.push(
-        case("14", alice(), cond_kp("StringEquals", "kms:EncryptionContext:Department", r#""IT""#), none())
-            .expect(ID, "N3N N4N N5N", Some(DenyReason::ResourceBased)),
+        case(
+            "14",
+            alice(),
+            cond_kp(
+                "StringEquals",
+                "kms:EncryptionContext:Department",
+                r#""IT""#,
+            ),
+            none(),
+        )
+        .expect(ID, "N3N N4N N5N", Some(DenyReason::ResourceBased)),
     );
     v.push(
         case(
             "15a",
             alice(),
-            cond_kp("StringEqualsIfExists", "kms:EncryptionContext:Department", r#""IT""#),
+            cond_kp(
+                "StringEqualsIfExists",
+                "kms:EncryptionContext:Department",
+                r#""IT""#,
+            ),
             none(),
         )
         .expect(A_, "N3Y T1Y", None),
@@ -278,7 +357,11 @@ fn cases() -> Vec<Case> {
         case(
             "15b",
             alice(),
-            cond_kp("StringEqualsIfExists", "kms:EncryptionContext:Department", r#""IT""#),
+            cond_kp(
+                "StringEqualsIfExists",
+                "kms:EncryptionContext:Department",
+                r#""IT""#,
+            ),
             none(),
         )
         .ec(&[("Department", "HR")])
@@ -288,7 +371,11 @@ fn cases() -> Vec<Case> {
         case(
             "16a",
             alice(),
-            cond_kp("ForAnyValue:StringEquals", "kms:EncryptionContextKeys", r#"["Department"]"#),
+            cond_kp(
+                "ForAnyValue:StringEquals",
+                "kms:EncryptionContextKeys",
+                r#"["Department"]"#,
+            ),
             none(),
         )
         .expect(ID, "N3N N4N N5N", Some(DenyReason::ResourceBased)),
@@ -297,7 +384,11 @@ fn cases() -> Vec<Case> {
         case(
             "16b",
             alice(),
-            cond_kp("ForAllValues:StringEquals", "kms:EncryptionContextKeys", r#"["Department"]"#),
+            cond_kp(
+                "ForAllValues:StringEquals",
+                "kms:EncryptionContextKeys",
+                r#"["Department"]"#,
+            ),
             none(),
         )
         .expect(A_, "N3Y T1Y", None),
@@ -330,14 +421,22 @@ fn cases() -> Vec<Case> {
         set
     };
     v.push(
-        case("18", alice(), key_policy(&[KP_DEFAULT]), boundary(iam(&[&kms_all])))
-            .expect(ID, "N5Y N6N", Some(DenyReason::PermissionsBoundary)),
+        case(
+            "18",
+            alice(),
+            key_policy(&[KP_DEFAULT]),
+            boundary(iam(&[&kms_all])),
+        )
+        .expect(ID, "N5Y N6N", Some(DenyReason::PermissionsBoundary)),
     );
     v.push(
         case(
             "19a",
             alice(),
-            key_policy(&[KP_DEFAULT, &stmt("Allow", &aws(alice_arn), r#""kms:Decrypt""#, "")]),
+            key_policy(&[
+                KP_DEFAULT,
+                &stmt("Allow", &aws(alice_arn), r#""kms:Decrypt""#, ""),
+            ]),
             boundary(iam(&[&kms_all])),
         )
         .expect(A_, "N3Y T1Y", None),
@@ -346,7 +445,10 @@ fn cases() -> Vec<Case> {
         case(
             "19b",
             s1(),
-            key_policy(&[KP_DEFAULT, &stmt("Allow", &aws(role_arn), r#""kms:Decrypt""#, "")]),
+            key_policy(&[
+                KP_DEFAULT,
+                &stmt("Allow", &aws(role_arn), r#""kms:Decrypt""#, ""),
+            ]),
             boundary(iam(&[&kms_all])),
         )
         .expect(ID, "N3N N4N N5Y N6N", Some(DenyReason::PermissionsBoundary)),
@@ -362,19 +464,32 @@ fn cases() -> Vec<Case> {
         set
     };
     v.push(
-        case("20a", s1(), key_policy(&[KP_DEFAULT]), with_session(iam(&[&kms_all])))
-            .expect(ID, "N5Y N6N", Some(DenyReason::SessionPolicy)),
+        case(
+            "20a",
+            s1(),
+            key_policy(&[KP_DEFAULT]),
+            with_session(iam(&[&kms_all])),
+        )
+        .expect(ID, "N5Y N6N", Some(DenyReason::SessionPolicy)),
     );
     v.push(
-        case("20b", s1(), key_policy(&[KP_DEFAULT]), with_session(iam(&[&kms_all])))
-            .action("kms:Encrypt")
-            .expect(A_, "N5Y N6Y T1Y", None),
+        case(
+            "20b",
+            s1(),
+            key_policy(&[KP_DEFAULT]),
+            with_session(iam(&[&kms_all])),
+        )
+        .action("kms:Encrypt")
+        .expect(A_, "N5Y N6Y T1Y", None),
     );
     v.push(
         case(
             "21",
             s1(),
-            key_policy(&[KP_DEFAULT, &stmt("Allow", &aws(s1_arn), r#""kms:Decrypt""#, "")]),
+            key_policy(&[
+                KP_DEFAULT,
+                &stmt("Allow", &aws(s1_arn), r#""kms:Decrypt""#, ""),
+            ]),
             with_session(iam(&[&kms_all])),
         )
         .expect(A_, "N3Y T1Y", None),
@@ -385,7 +500,12 @@ fn cases() -> Vec<Case> {
             session(B, "AppRole", "x"),
             key_policy(&[
                 KP_DEFAULT,
-                &stmt("Allow", &aws("arn:aws:iam::444455556666:role/AppRole"), r#""kms:Decrypt""#, ""),
+                &stmt(
+                    "Allow",
+                    &aws("arn:aws:iam::444455556666:role/AppRole"),
+                    r#""kms:Decrypt""#,
+                    "",
+                ),
             ]),
             none(),
         )
@@ -407,17 +527,20 @@ fn cases() -> Vec<Case> {
         )])
     };
     v.push(case("24a", alice(), kp24(), none()).expect(A_, "N3Y T1Y", None));
-    v.push(
-        case("24b", carol(), kp24(), iam(&[&decrypt_k])).expect(
-            ID,
-            "N3N N4N N5N",
-            Some(DenyReason::ResourceBased),
-        ),
-    );
+    v.push(case("24b", carol(), kp24(), iam(&[&decrypt_k])).expect(
+        ID,
+        "N3N N4N N5N",
+        Some(DenyReason::ResourceBased),
+    ));
     v.push(case("25a", root(A), key_policy(&[KP_DEFAULT]), none()).expect(A_, "N5Y N6Y T1Y", None));
     v.push(
-        case("25b", root(A), key_policy(&[&stmt("Allow", &aws(alice_arn), r#""kms:*""#, "")]), none())
-            .expect(ID, "N3N N4N N5N", Some(DenyReason::ResourceBased)),
+        case(
+            "25b",
+            root(A),
+            key_policy(&[&stmt("Allow", &aws(alice_arn), r#""kms:*""#, "")]),
+            none(),
+        )
+        .expect(ID, "N3N N4N N5N", Some(DenyReason::ResourceBased)),
     );
     let mut set26 = iam(&[&kms_all]);
     set26.scps = vec![sourced(
@@ -485,12 +608,19 @@ fn cases() -> Vec<Case> {
                 r#""kms:*""#,
                 r#","Condition":{"StringNotEquals":{"aws:PrincipalAccount":["111122223333","444455556666"]}}"#,
             ),
-            &stmt("Allow", &aws("arn:aws:iam::444455556666:root"), r#""kms:Decrypt""#, ""),
+            &stmt(
+                "Allow",
+                &aws("arn:aws:iam::444455556666:root"),
+                r#""kms:Decrypt""#,
+                "",
+            ),
         ])
     };
-    v.push(
-        case("29a", carol(), kp29(), iam(&[&decrypt_k])).expect(A_, "N1N N5Y N6Y T1N T2Y", None),
-    );
+    v.push(case("29a", carol(), kp29(), iam(&[&decrypt_k])).expect(
+        A_,
+        "N1N N5Y N6Y T1N T2Y",
+        None,
+    ));
     v.push(
         case("29b", user(C, "Dave"), kp29(), iam(&[&decrypt_k])).expect(
             ED,
@@ -502,7 +632,15 @@ fn cases() -> Vec<Case> {
         case(
             "30",
             carol(),
-            key_policy(&[KP_DEFAULT, &stmt("Allow", &aws("arn:aws:iam::444455556666:root"), r#""kms:*""#, "")]),
+            key_policy(&[
+                KP_DEFAULT,
+                &stmt(
+                    "Allow",
+                    &aws("arn:aws:iam::444455556666:root"),
+                    r#""kms:*""#,
+                    "",
+                ),
+            ]),
             iam(&[&allow(r#""kms:ScheduleKeyDeletion""#, K)]),
         )
         .action("kms:ScheduleKeyDeletion")
@@ -513,7 +651,10 @@ fn cases() -> Vec<Case> {
             "31",
             alice(),
             key_policy(&[KP_DEFAULT]),
-            iam(&[&allow(r#""kms:Decrypt""#, "arn:aws:kms:us-west-2:111122223333:alias/app")]),
+            iam(&[&allow(
+                r#""kms:Decrypt""#,
+                "arn:aws:kms:us-west-2:111122223333:alias/app",
+            )]),
         )
         .expect(ID, "N6N", Some(DenyReason::IdentityBased)),
     );
@@ -533,7 +674,12 @@ fn run(c: &Case) -> kmsd_policy::Explanation {
         encryption_context: c.ec.as_ref(),
     };
     let e = explain_kms(&req);
-    assert_eq!(decide_kms(&req), e.outcome, "case {}: traced and untraced differ", c.name);
+    assert_eq!(
+        decide_kms(&req),
+        e.outcome,
+        "case {}: traced and untraced differ",
+        c.name
+    );
     e
 }
 
@@ -544,32 +690,66 @@ fn worked_cases_of_section_8() {
     for c in &all {
         let e = run(c);
         let path = e.path_string();
-        assert_eq!(e.outcome.decision, c.decision, "case {}: decision (path {path})", c.name);
-        assert_eq!(e.outcome.denied_by, c.reason, "case {}: reason (path {path})", c.name);
+        assert_eq!(
+            e.outcome.decision, c.decision,
+            "case {}: decision (path {path})",
+            c.name
+        );
+        assert_eq!(
+            e.outcome.denied_by, c.reason,
+            "case {}: reason (path {path})",
+            c.name
+        );
         // The expected steps appear in order, and the last is the final step.
         let actual: Vec<&str> = path.split(' ').collect();
         let mut pos = 0;
         for want in c.path.split(' ') {
             match actual[pos..].iter().position(|s| *s == want) {
                 Some(i) => pos += i + 1,
-                None => panic!("case {}: step {want} missing or out of order in {path}", c.name),
+                None => panic!(
+                    "case {}: step {want} missing or out of order in {path}",
+                    c.name
+                ),
             }
         }
-        assert_eq!(pos, actual.len(), "case {}: path continues after {}: {path}", c.name, c.path);
+        assert_eq!(
+            pos,
+            actual.len(),
+            "case {}: path continues after {}: {path}",
+            c.name,
+            c.path
+        );
         // Every path starts at N0 and each node appears at most once.
         assert!(path.starts_with("N0"), "case {}: {path}", c.name);
         let mut seen = std::collections::HashSet::new();
-        assert!(e.path.iter().all(|s| seen.insert(s.node)), "case {}: repeated node", c.name);
-        assert_eq!(e.message.is_some(), c.decision != Decision::Allow, "case {}", c.name);
+        assert!(
+            e.path.iter().all(|s| seen.insert(s.node)),
+            "case {}: repeated node",
+            c.name
+        );
+        assert_eq!(
+            e.message.is_some(),
+            c.decision != Decision::Allow,
+            "case {}",
+            c.name
+        );
     }
 }
 
 #[test]
 fn complete_paths_for_the_documented_examples() {
     let all = cases();
-    let get = |n: &str| all.iter().find(|c| c.name == n).map(run).map(|e| e.path_string());
+    let get = |n: &str| {
+        all.iter()
+            .find(|c| c.name == n)
+            .map(run)
+            .map(|e| e.path_string())
+    };
     assert_eq!(get("1").as_deref(), Some("N0N N1N N2N N3N N4N N5Y N6N"));
-    assert_eq!(get("2").as_deref(), Some("N0N N1N N2N N3N N4N N5Y N6Y T1N T2Y"));
+    assert_eq!(
+        get("2").as_deref(),
+        Some("N0N N1N N2N N3N N4N N5Y N6Y T1N T2Y")
+    );
     assert_eq!(get("4").as_deref(), Some("N0N N1N N2N N3Y T1Y"));
     assert_eq!(get("22").as_deref(), Some("N0N N1N N2N N3Y T1N T2N"));
     assert_eq!(get("30").as_deref(), Some("N0N N1N N2N T1N T2N"));
@@ -579,11 +759,17 @@ fn complete_paths_for_the_documented_examples() {
 fn explicit_denies_name_the_deny_statement() {
     for c in cases().iter().filter(|c| c.decision == ED) {
         let e = run(c);
-        let last = e.path.last().unwrap_or_else(|| panic!("case {}: empty path", c.name));
+        let last = e
+            .path
+            .last()
+            .unwrap_or_else(|| panic!("case {}: empty path", c.name));
         assert!(last.answer);
         assert!(!last.because.is_empty(), "case {}: no evidence", c.name);
         for b in &last.because {
-            if let kmsd_policy::Because::Statement { policy_id, index, .. } = b {
+            if let kmsd_policy::Because::Statement {
+                policy_id, index, ..
+            } = b
+            {
                 let pol = if policy_id == "key-policy" {
                     c.key_policy.policy.clone()
                 } else {
@@ -595,7 +781,12 @@ fn explicit_denies_name_the_deny_statement() {
                         .map(|p| p.policy.clone())
                         .unwrap_or_else(|| panic!("case {}: unknown policy {policy_id}", c.name))
                 };
-                assert_eq!(pol.statement_effect(*index), Some(kmsd_policy::Effect::Deny), "case {}", c.name);
+                assert_eq!(
+                    pol.statement_effect(*index),
+                    Some(kmsd_policy::Effect::Deny),
+                    "case {}",
+                    c.name
+                );
             }
         }
     }

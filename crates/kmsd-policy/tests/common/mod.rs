@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kmsd_policy::{
-    Caller, Grant, GrantConstraints, Policy, PolicyKind, PolicySet, PolicySourceType, RequestContext,
-    SourcedPolicy,
+    Caller, Grant, GrantConstraints, Policy, PolicyKind, PolicySet, PolicySourceType,
+    RequestContext, SourcedPolicy,
 };
 
 pub const A: &str = "111122223333";
@@ -74,7 +74,12 @@ pub fn sourced(id: &str, text: &str, kind: PolicyKind, st: PolicySourceType) -> 
 }
 
 pub fn identity(id: &str, statements: &[&str]) -> SourcedPolicy {
-    sourced(id, &doc(statements), PolicyKind::Identity, PolicySourceType::User)
+    sourced(
+        id,
+        &doc(statements),
+        PolicyKind::Identity,
+        PolicySourceType::User,
+    )
 }
 
 pub fn allow(actions: &str, resource: &str) -> String {
@@ -117,7 +122,12 @@ pub fn ec(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn grant(id: &str, grantee: &str, ops: &[&str], constraints: Option<GrantConstraints>) -> Grant {
+pub fn grant(
+    id: &str,
+    grantee: &str,
+    ops: &[&str],
+    constraints: Option<GrantConstraints>,
+) -> Grant {
     Grant {
         grant_id: id.into(),
         name: None,
