@@ -197,14 +197,16 @@ pub struct PresignedQuery {
     pub security_token: Option<String>,
 }
 
-/// Whether a query string carries presigned SigV4 parameters.
+/// Whether a query string carries presigned SigV4 parameters
+/// (`X-Amz-Algorithm`, `X-Amz-Credential` or `X-Amz-Signature`).
 pub fn is_presigned_query(query: &str) -> bool {
     query.split('&').any(|p| {
         let k = p.split('=').next().unwrap_or_default();
         let k: Vec<u8> = percent_decode_str(k).collect();
-        k.starts_with(b"X-Amz-Algorithm")
-            || k.starts_with(b"X-Amz-Signature")
-            || k.starts_with(b"X-Amz-Credential")
+        matches!(
+            k.as_slice(),
+            b"X-Amz-Algorithm" | b"X-Amz-Credential" | b"X-Amz-Signature"
+        )
     })
 }
 
@@ -222,14 +224,15 @@ pub fn parse_presigned_query(query: &str) -> Result<PresignedQuery, SigV4Error> 
             Some(i) => (&piece[..i], &piece[i + 1..]),
             None => (piece, ""),
         };
-        let slot = match k {
-            "X-Amz-Algorithm" => &mut alg,
-            "X-Amz-Credential" => &mut cred,
-            "X-Amz-Date" => &mut date,
-            "X-Amz-Expires" => &mut expires,
-            "X-Amz-SignedHeaders" => &mut signed,
-            "X-Amz-Signature" => &mut sig,
-            "X-Amz-Security-Token" => &mut token,
+        let k: Vec<u8> = percent_decode_str(k).collect();
+        let slot = match k.as_slice() {
+            b"X-Amz-Algorithm" => &mut alg,
+            b"X-Amz-Credential" => &mut cred,
+            b"X-Amz-Date" => &mut date,
+            b"X-Amz-Expires" => &mut expires,
+            b"X-Amz-SignedHeaders" => &mut signed,
+            b"X-Amz-Signature" => &mut sig,
+            b"X-Amz-Security-Token" => &mut token,
             _ => continue,
         };
         if slot.is_none() {

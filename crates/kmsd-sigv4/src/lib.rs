@@ -41,6 +41,34 @@
 //!
 //! The session token is never interpreted here: it may be signed or not
 //! (some SDKs add it after signing); checking it is the caller's job.
+//!
+//! # Example
+//! ```
+//! use kmsd_sigv4::{sign, HttpRequest, Payload, RequestAuth, SigningParams, SigningSettings,
+//!                  Verifier, VerifyOptions};
+//! let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+//! let now = 1_724_195_282; // the caller's clock, epoch seconds
+//! let body = br#"{"KeyId":"alias/x","Plaintext":"aGk="}"#;
+//! let base = [("Host", "kms.us-east-1.amazonaws.com"),
+//!             ("X-Amz-Target", "TrentService.Encrypt"),
+//!             ("Content-Type", "application/x-amz-json-1.1")];
+//! let req = HttpRequest { method: "POST", uri: "/", headers: &base, payload: Payload::Bytes(body) };
+//! let params = SigningParams { access_key_id: "AKIAEXAMPLE", secret_access_key: secret,
+//!     session_token: None, region: "us-east-1", service: "kms", time: now,
+//!     settings: SigningSettings::default() };
+//! let signed = sign(&req, &params)?;
+//!
+//! // Server side.
+//! let mut headers = base.to_vec();
+//! headers.extend(signed.headers.iter().map(|(n, v)| (*n, v.as_str())));
+//! let req = HttpRequest { headers: &headers, ..req };
+//! let auth = RequestAuth::from_request(&req)?;
+//! assert_eq!(auth.credential.access_key_id, "AKIAEXAMPLE"); // look up its secret
+//! let verifier = Verifier::new(VerifyOptions::default(), 1024);
+//! verifier.verify(&req, &auth, secret, now + 10)?;
+//! # Ok::<(), kmsd_sigv4::SigV4Error>(())
+//! ```
+//!
 //! Error codes: see [`SigV4Error`] (KMS `…Exception` codes via
 //! [`SigV4Error::kms_code`], IAM/STS codes via [`SigV4Error::query_code`]).
 
