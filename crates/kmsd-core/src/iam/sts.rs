@@ -1,0 +1,317 @@
+//! STS: GetCallerIdentity and AssumeRole (trust policy plus the caller's identity policies,
+//! `sts:ExternalId`, `sts:RoleSessionName`, duration limits and role chaining, session
+//! policies and session tags), issuing ASIA credentials that expire on the [`Clock`](crate::clock::Clock).
+
+use kmsd_policy::{AssumeRoleRequest, Caller, Decision, PolicyKind, PolicySourceType};
+use zeroize::Zeroizing;
+
+use super::model::{
+    check_tags, policy_size, random_access_key_id, random_secret, random_session_token, role_arn,
+    validation_error, SessionRec, Tags,
+};
+use super::{access_denied_message, resolve, Actor, Change, Iam};
+use crate::error::ApiError;
+
+/// GetCallerIdentity's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub user_id: String,
+    pub account: String,
+    pub arn: String,
+}
+
+/// AssumeRole's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct AssumeRoleInput {
+    pub role_arn: String,
+    pub role_session_name: String,
+    pub duration_seconds: Option<i64>,
+    /// Inline session policy (JSON text).
+    pub policy: Option<String>,
+    /// Managed policies that also cut the session.
+    pub policy_arns: Vec<String>,
+    pub tags: Tags,
+    pub transitive_tag_keys: Vec<String>,
+    pub external_id: Option<String>,
+}
+
+/// AssumeRole's answer (the secret and token are shown once, to the caller).
+#[derive(Debug, Clone)]
+pub struct AssumeRoleOutput {
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    pub session_token: Zeroizing<String>,
+    /// Epoch seconds.
+    pub expiration: i64,
+    /// `AROA…:SESSION`.
+    pub assumed_role_id: String,
+    /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`.
+    pub arn: String,
+    /// Percentage of the packed-policy allowance used, when a policy, ARNs or tags were given.
+    pub packed_policy_size: Option<u32>,
+}
+
+/// Sessions expired longer than this are dropped from the store when a new one is issued.
+const SESSION_RETENTION_SECS: i64 = 86_400;
+
+fn check_len(value: &str, field: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let n = value.chars().count();
+    if n < min {
+        return Err(validation_error(
+            Some(value),
+            field,
+            &format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    if n > max {
+        return Err(validation_error(
+            Some(value),
+            field,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_pattern(value: &str, field: &str, extra: &str, pattern: &str) -> Result<(), ApiError> {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) || extra.contains(c))
+    {
+        Ok(())
+    } else {
+        Err(validation_error(
+            Some(value),
+            field,
+            &format!("Member must satisfy regular expression pattern: {pattern}"),
+        ))
+    }
+}
+
+impl Iam {
+    /// GetCallerIdentity: always allowed.
+    pub fn get_caller_identity(&self, actor: &Actor<'_>) -> CallerIdentity {
+        actor.record(Decision::Allow);
+        let c = &actor.principal.caller;
+        CallerIdentity {
+            user_id: c.userid(),
+            account: c.account().to_string(),
+            arn: c.arn(),
+        }
+    }
+
+    /// AssumeRole.
+    pub fn assume_role(
+        &self,
+        actor: &Actor<'_>,
+        input: &AssumeRoleInput,
+    ) -> Result<AssumeRoleOutput, ApiError> {
+        // Input constraints (ValidationError), in the order of the model.
+        check_len(&input.role_arn, "roleArn", 20, 2048)?;
+        check_len(&input.role_session_name, "roleSessionName", 2, 64)?;
+        check_pattern(
+            &input.role_session_name,
+            "roleSessionName",
+            "",
+            "[\\w+=,.@-]*",
+        )?;
+        if let Some(d) = input.duration_seconds {
+            if d < 900 {
+                return Err(validation_error(
+                    Some(&d.to_string()),
+                    "durationSeconds",
+                    "Member must have value greater than or equal to 900",
+                ));
+            }
+            if d > 43200 {
+                return Err(validation_error(
+                    Some(&d.to_string()),
+                    "durationSeconds",
+                    "Member must have value less than or equal to 43200",
+                ));
+            }
+        }
+        if let Some(p) = &input.policy {
+            check_len(p, "policy", 1, 2048)?;
+        }
+        if input.policy_arns.len() > 10 {
+            return Err(validation_error(
+                None,
+                "policyArns",
+                "Member must have length less than or equal to 10",
+            ));
+        }
+        for (i, arn) in input.policy_arns.iter().enumerate() {
+            check_len(arn, &format!("policyArns.{}.member.arn", i + 1), 20, 2048)?;
+        }
+        check_tags(&input.tags)?;
+        if let Some(x) = &input.external_id {
+            check_len(x, "externalId", 2, 1224)?;
+            check_pattern(x, "externalId", ":/", "[\\w+=,.@:\\/-]*")?;
+        }
+        if let Some(p) = &input.policy {
+            super::ops::check_document(p, PolicyKind::Session)?;
+        }
+
+        let caller = &actor.principal.caller;
+        let denied_plain = || {
+            ApiError::new(
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+                    caller.arn(),
+                    input.role_arn
+                ),
+            )
+        };
+        if caller.is_root() {
+            actor.record(Decision::ImplicitDeny);
+            return Err(ApiError::new(
+                "AccessDenied",
+                "Roles may not be assumed by root accounts.",
+            ));
+        }
+
+        let mut st = self.write();
+        let Some(role) = st.role_by_arn(&input.role_arn).cloned() else {
+            actor.record(Decision::ImplicitDeny);
+            return Err(denied_plain());
+        };
+        let trust = match resolve::compile(
+            "AssumeRolePolicyDocument",
+            PolicySourceType::Resource,
+            &role.trust,
+            PolicyKind::Trust,
+        ) {
+            Ok(t) => t,
+            Err(_) => {
+                actor.record(Decision::ImplicitDeny);
+                return Err(denied_plain());
+            }
+        };
+        let mut ctx = actor.context();
+        ctx.set("sts:RoleSessionName", input.role_session_name.clone());
+        if let Some(x) = &input.external_id {
+            ctx.set("sts:ExternalId", x.clone());
+        }
+        if !input.tags.is_empty() {
+            for (k, v) in &input.tags {
+                ctx.set(&format!("aws:RequestTag/{k}"), v.clone());
+            }
+            ctx.set_multi(
+                "aws:TagKeys",
+                input.tags.iter().map(|(k, _)| k.clone()).collect(),
+            );
+        }
+        if !input.transitive_tag_keys.is_empty() {
+            ctx.set_multi("sts:TransitiveTagKeys", input.transitive_tag_keys.clone());
+        }
+        let role_arn_full = role_arn(&role.account, &role.path, &role.name);
+        let explanation = kmsd_policy::explain_assume_role(&AssumeRoleRequest {
+            caller,
+            caller_policies: &actor.principal.policies,
+            role_arn: &role_arn_full,
+            trust_policy: &trust,
+            context: &ctx,
+        });
+        actor.record(explanation.outcome.decision);
+        if explanation.outcome.decision != Decision::Allow {
+            let message = explanation.message.clone().unwrap_or_else(|| {
+                access_denied_message(
+                    &caller.arn(),
+                    "sts:AssumeRole",
+                    &input.role_arn,
+                    explanation.outcome.decision,
+                    explanation.outcome.denied_by,
+                )
+            });
+            return Err(ApiError::new("AccessDenied", message));
+        }
+
+        // Duration: 900 .. role maximum; role chaining caps at one hour.
+        let duration = input.duration_seconds.unwrap_or(3600);
+        if matches!(caller, Caller::AssumedRole { .. }) && duration > 3600 {
+            return Err(ApiError::new(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ));
+        }
+        if duration > role.max_session {
+            return Err(ApiError::new(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ));
+        }
+        for arn in &input.policy_arns {
+            if st
+                .policy_by_arn(arn)
+                .is_none_or(|p| p.account != role.account)
+            {
+                return Err(ApiError::new(
+                    "MalformedPolicyDocument",
+                    format!("Policy {arn} does not exist or is not attachable."),
+                ));
+            }
+        }
+
+        let now = self.clock.now_secs();
+        let mut id = random_access_key_id("ASIA")?;
+        while st.keys.contains_key(&id) || st.sessions.contains_key(&id) {
+            id = random_access_key_id("ASIA")?;
+        }
+        let session = SessionRec {
+            access_key_id: id.clone(),
+            secret: random_secret()?,
+            token: random_session_token()?,
+            account: role.account.clone(),
+            role_name: role.name.clone(),
+            session_name: input.role_session_name.clone(),
+            issued: now,
+            expires: now + duration,
+            policy: input.policy.clone(),
+            policy_arns: input.policy_arns.clone(),
+            tags: input.tags.clone(),
+        };
+        // The session's principal must be buildable (its policies compile) before it is issued.
+        resolve::role_session_principal(
+            &st,
+            &role,
+            &session.session_name,
+            Some(now),
+            session.policy.as_deref(),
+            &session.policy_arns,
+            &session.tags,
+        )?;
+        let mut changes: Vec<Change> = st
+            .sessions
+            .values()
+            .filter(|s| s.expires + SESSION_RETENTION_SECS < now)
+            .map(|s| Change::DelSession(s.access_key_id.clone()))
+            .collect();
+        changes.push(Change::Session(session.clone()));
+        self.commit(&mut st, changes)?;
+
+        let packed =
+            if input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty() {
+                let tag_chars: usize = input.tags.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let used = input.policy.as_deref().map(policy_size).unwrap_or(0)
+                    + input.policy_arns.iter().map(String::len).sum::<usize>()
+                    + tag_chars;
+                Some(u32::try_from((used * 100).div_ceil(2048)).unwrap_or(u32::MAX))
+            } else {
+                None
+            };
+        Ok(AssumeRoleOutput {
+            access_key_id: id,
+            secret_access_key: session.secret.clone(),
+            session_token: session.token.clone(),
+            expiration: session.expires,
+            assumed_role_id: format!("{}:{}", role.role_id, session.session_name),
+            arn: format!(
+                "arn:aws:sts::{}:assumed-role/{}/{}",
+                role.account, role.name, session.session_name
+            ),
+            packed_policy_size: packed,
+        })
+    }
+}
