@@ -252,7 +252,6 @@ impl RequestBuilder {
         let sig = self.signer.sign(
             "POST",
             "/",
-            "",
             &[
                 ("content-type", CONTENT_TYPE),
                 ("host", &self.authority),

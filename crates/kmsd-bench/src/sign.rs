@@ -4,22 +4,17 @@
 //! headers are `content-type`, `host`, `x-amz-date`, `x-amz-target` (and
 //! `x-amz-security-token` for temporary credentials), the payload hash is the
 //! hex SHA-256 of the body, and the credential scope is
-//! `DATE/REGION/SERVICE/aws4_request`. The derived signing key is cached per
-//! day, so a signature costs two SHA-256 hashes and one HMAC.
-//!
-//! This module owns only the client side; verification lives in `kmsd-sigv4`.
+//! `DATE/REGION/SERVICE/aws4_request`. Canonicalization, the string to sign
+//! and key derivation come from `kmsd-sigv4`; this module adds a per-day
+//! cache of the derived signing key (so a signature costs two SHA-256 hashes
+//! and one HMAC, not five HMACs) and the header assembly.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use kmsd_sigv4::canonical::{canonical_request, credential_scope, string_to_sign, ALGORITHM};
+use kmsd_sigv4::{format_amz_date, HttpRequest, Payload, SigningKey};
 use zeroize::{Zeroize, Zeroizing};
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// The SigV4 algorithm name.
-pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// AWS credentials. The secret is zeroized on drop and never printed.
 #[derive(Clone)]
@@ -48,6 +43,11 @@ impl Credentials {
         &self.access_key_id
     }
 
+    /// The secret access key.
+    pub fn secret_access_key(&self) -> &str {
+        &self.secret_access_key
+    }
+
     /// The session token of temporary credentials.
     pub fn session_token(&self) -> Option<&str> {
         self.session_token.as_deref()
@@ -67,38 +67,6 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// HMAC-SHA256 of `data` under `key`.
-pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = match HmacSha256::new_from_slice(key) {
-        Ok(m) => m,
-        // HMAC accepts keys of any length.
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
-}
-
-/// Lower-case hex SHA-256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// Derives `kSigning` from a secret and a scope (`DATE`, `REGION`, `SERVICE`).
-pub fn derive_signing_key(
-    secret_access_key: &str,
-    date: &str,
-    region: &str,
-    service: &str,
-) -> Zeroizing<[u8; 32]> {
-    let mut k = Zeroizing::new(Vec::with_capacity(4 + secret_access_key.len()));
-    k.extend_from_slice(b"AWS4");
-    k.extend_from_slice(secret_access_key.as_bytes());
-    let k_date = Zeroizing::new(hmac_sha256(&k, date.as_bytes()));
-    let k_region = Zeroizing::new(hmac_sha256(&*k_date, region.as_bytes()));
-    let k_service = Zeroizing::new(hmac_sha256(&*k_region, service.as_bytes()));
-    Zeroizing::new(hmac_sha256(&*k_service, b"aws4_request"))
-}
-
 /// An `X-Amz-Date` timestamp (`YYYYMMDDTHHMMSSZ`) for a point in time.
 ///
 /// Times before the Unix epoch are clamped to the epoch.
@@ -107,34 +75,7 @@ pub fn amz_date(t: SystemTime) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    amz_date_from_unix(secs)
-}
-
-/// An `X-Amz-Date` timestamp for Unix seconds.
-pub fn amz_date_from_unix(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    format_amz_date(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// What a signature adds to a request.
@@ -148,12 +89,12 @@ pub struct Signature {
 
 /// Signs requests for one (credentials, region, service), caching the
 /// signing key of the current day. One per connection, so no locking.
+#[derive(Clone)]
 pub struct Signer {
     credentials: Credentials,
     region: String,
     service: String,
-    cached_date: String,
-    cached_key: Zeroizing<[u8; 32]>,
+    cached: Option<(String, SigningKey)>,
 }
 
 impl fmt::Debug for Signer {
@@ -166,14 +107,11 @@ impl fmt::Debug for Signer {
     }
 }
 
-impl Clone for Signer {
-    fn clone(&self) -> Self {
-        Signer {
-            credentials: self.credentials.clone(),
-            region: self.region.clone(),
-            service: self.service.clone(),
-            cached_date: self.cached_date.clone(),
-            cached_key: self.cached_key.clone(),
+impl Drop for Signer {
+    fn drop(&mut self) {
+        if let Some((date, _key)) = self.cached.as_mut() {
+            // The key zeroizes itself on drop.
+            date.zeroize();
         }
     }
 }
@@ -185,8 +123,7 @@ impl Signer {
             credentials,
             region: region.to_owned(),
             service: service.to_owned(),
-            cached_date: String::new(),
-            cached_key: Zeroizing::new([0u8; 32]),
+            cached: None,
         }
     }
 
@@ -200,32 +137,36 @@ impl Signer {
         &self.region
     }
 
-    fn key_for(&mut self, date: &str) -> &[u8; 32] {
-        if self.cached_date != date {
-            self.cached_key = derive_signing_key(
-                &self.credentials.secret_access_key,
+    fn key_for(&mut self, date: &str) -> &SigningKey {
+        let fresh = match &self.cached {
+            Some((d, _)) => d != date,
+            None => true,
+        };
+        if fresh {
+            let key = SigningKey::derive(
+                self.credentials.secret_access_key(),
                 date,
                 &self.region,
                 &self.service,
             );
-            self.cached_date.zeroize();
-            self.cached_date.push_str(date);
+            self.cached = Some((date.to_owned(), key));
         }
-        &self.cached_key
+        match &self.cached {
+            Some((_, k)) => k,
+            None => unreachable!("the cache was filled above"),
+        }
     }
 
     /// Signs a request.
     ///
     /// `headers` are the headers to sign as (lower-case name, value) pairs,
     /// *without* `x-amz-date` and `x-amz-security-token`, which the signer
-    /// adds itself. `canonical_query` must already be in canonical form
-    /// (sorted, URI-encoded; empty for awsJson calls). `path` must already be
-    /// URI-encoded.
+    /// adds itself (all of them are signed; `host` must be among them).
+    /// `uri` is the request target as sent (path and optional `?query`).
     pub fn sign(
         &mut self,
         method: &str,
-        path: &str,
-        canonical_query: &str,
+        uri: &str,
         headers: &[(&str, &str)],
         payload: &[u8],
         amz_date: &str,
@@ -238,21 +179,6 @@ impl Signer {
             all.push(("x-amz-security-token", t));
         }
         all.sort_by(|a, b| a.0.cmp(b.0));
-
-        let mut canonical = String::with_capacity(256);
-        canonical.push_str(method);
-        canonical.push('\n');
-        canonical.push_str(path);
-        canonical.push('\n');
-        canonical.push_str(canonical_query);
-        canonical.push('\n');
-        for (name, value) in &all {
-            canonical.push_str(name);
-            canonical.push(':');
-            canonical.push_str(value.trim());
-            canonical.push('\n');
-        }
-        canonical.push('\n');
         let mut signed_headers = String::with_capacity(64);
         for (i, (name, _)) in all.iter().enumerate() {
             if i > 0 {
@@ -260,18 +186,18 @@ impl Signer {
             }
             signed_headers.push_str(name);
         }
-        canonical.push_str(&signed_headers);
-        canonical.push('\n');
-        canonical.push_str(&sha256_hex(payload));
-
+        let req = HttpRequest {
+            method,
+            uri,
+            headers: &all,
+            payload: Payload::Bytes(payload),
+        };
+        let payload_hash = kmsd_sigv4::canonical::sha256_hex(payload);
+        let creq = canonical_request(&req, &signed_headers, &payload_hash, true, false);
         let date = amz_date.get(..8).unwrap_or(amz_date).to_owned();
-        let scope = format!("{date}/{}/{}/aws4_request", self.region, self.service);
-        let string_to_sign = format!(
-            "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-            sha256_hex(canonical.as_bytes())
-        );
-        let key = self.key_for(&date);
-        let signature = hex::encode(hmac_sha256(key, string_to_sign.as_bytes()));
+        let scope = credential_scope(&date, &self.region, &self.service);
+        let sts = string_to_sign(amz_date, &scope, &creq);
+        let signature = self.key_for(&date).sign(&sts);
         Signature {
             amz_date: amz_date.to_owned(),
             authorization: format!(
@@ -288,21 +214,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signing_key_matches_aws_documented_example() {
-        // AWS General Reference, "Examples of how to derive a signing key".
-        let k = derive_signing_key(
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "20120215",
-            "us-east-1",
-            "iam",
-        );
-        assert_eq!(
-            hex::encode(*k),
-            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
-        );
-    }
-
-    #[test]
     fn iam_list_users_example_signature() {
         // AWS General Reference, "Signature Version 4 signing process" example.
         let creds = Credentials::new(
@@ -313,8 +224,7 @@ mod tests {
         let mut signer = Signer::new(creds, "us-east-1", "iam");
         let sig = signer.sign(
             "GET",
-            "/",
-            "Action=ListUsers&Version=2010-05-08",
+            "/?Action=ListUsers&Version=2010-05-08",
             &[
                 (
                     "content-type",
@@ -335,27 +245,28 @@ mod tests {
 
     #[test]
     fn amz_date_formats_utc() {
-        assert_eq!(amz_date_from_unix(0), "19700101T000000Z");
+        let at = |s: u64| amz_date(UNIX_EPOCH + std::time::Duration::from_secs(s));
+        assert_eq!(at(0), "19700101T000000Z");
         // 2015-08-30T12:36:00Z
-        assert_eq!(amz_date_from_unix(1_440_938_160), "20150830T123600Z");
+        assert_eq!(at(1_440_938_160), "20150830T123600Z");
         // 2024-02-29T23:59:59Z (leap day)
-        assert_eq!(amz_date_from_unix(1_709_251_199), "20240229T235959Z");
-        assert_eq!(amz_date_from_unix(1_709_251_200), "20240301T000000Z");
+        assert_eq!(at(1_709_251_199), "20240229T235959Z");
+        assert_eq!(at(1_709_251_200), "20240301T000000Z");
     }
 
     #[test]
     fn session_token_is_signed_and_key_cache_follows_date() {
         let creds = Credentials::new("ASIAEXAMPLE", "s3cr3t-value", Some("t0ken-value".into()));
         let mut signer = Signer::new(creds, "eu-west-1", "kms");
-        let a = signer.sign("POST", "/", "", &[("host", "h")], b"{}", "20260101T000000Z");
+        let a = signer.sign("POST", "/", &[("host", "h")], b"{}", "20260101T000000Z");
         assert!(a
             .authorization
             .contains("SignedHeaders=host;x-amz-date;x-amz-security-token,"));
-        let b = signer.sign("POST", "/", "", &[("host", "h")], b"{}", "20260102T000000Z");
+        let b = signer.sign("POST", "/", &[("host", "h")], b"{}", "20260102T000000Z");
         assert!(b
             .authorization
             .contains("/20260102/eu-west-1/kms/aws4_request"));
-        let c = signer.sign("POST", "/", "", &[("host", "h")], b"{}", "20260101T000000Z");
+        let c = signer.sign("POST", "/", &[("host", "h")], b"{}", "20260101T000000Z");
         assert_eq!(a, c);
         assert_ne!(a.authorization, b.authorization);
         let dbg = format!("{signer:?}");
