@@ -11,4 +11,5 @@ pub mod error;
 pub mod iam;
 pub mod kms;
 pub mod principal;
+pub mod service;
 pub mod store;
