@@ -1,0 +1,145 @@
+//! The key-state table of §3: a table test over states × operations of `check_state`, and the
+//! same table driven through `Kms::call` for the states a key can reach here (Enabled,
+//! Disabled, PendingDeletion). The second test needs the decision engine (root caller,
+//! default key policy).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod kms_support;
+
+use kms_support::*;
+use kmsd_core::kms::key::{check_state, KeyState};
+use serde_json::{json, Value};
+
+/// Expected outcome: "ok" or the error code, per state in KeyState::ALL order
+/// (Enabled, Disabled, PendingDeletion, PendingImport, Unavailable).
+fn expected(op: &str) -> [&'static str; 5] {
+    const OK: &str = "ok";
+    const INV: &str = "KMSInvalidStateException";
+    const DIS: &str = "DisabledException";
+    const UNS: &str = "UnsupportedOperationException";
+    match op {
+        "Encrypt" | "Decrypt" | "ReEncrypt" | "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => [OK, DIS, INV, INV, INV],
+        "CreateGrant" => [OK, DIS, INV, INV, OK],
+        "CancelKeyDeletion" => [INV, INV, OK, INV, INV],
+        "CreateAlias" | "ScheduleKeyDeletion" | "TagResource" | "UntagResource" | "UpdateKeyDescription" => [OK, OK, INV, OK, OK],
+        "EnableKey" | "DisableKey" => [OK, OK, INV, INV, OK],
+        "EnableKeyRotation" | "DisableKeyRotation" => [OK, DIS, INV, UNS, UNS],
+        "GetKeyRotationStatus" => [OK, OK, OK, UNS, UNS],
+        "RotateKeyOnDemand" => [OK, DIS, INV, INV, UNS],
+        "DescribeKey" | "GetKeyPolicy" | "PutKeyPolicy" | "ListGrants" | "ListKeyPolicies" | "ListResourceTags"
+        | "RetireGrant" | "RevokeGrant" | "DeleteAlias" => [OK, OK, OK, OK, OK],
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+const OPS: &[&str] = &[
+    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "CreateGrant",
+    "CancelKeyDeletion", "CreateAlias", "ScheduleKeyDeletion", "TagResource", "UntagResource",
+    "UpdateKeyDescription", "EnableKey", "DisableKey", "EnableKeyRotation", "DisableKeyRotation",
+    "GetKeyRotationStatus", "RotateKeyOnDemand", "DescribeKey", "GetKeyPolicy", "PutKeyPolicy", "ListGrants",
+    "ListKeyPolicies", "ListResourceTags", "RetireGrant", "RevokeGrant", "DeleteAlias",
+];
+
+#[test]
+fn state_table() {
+    let arn = "arn:aws:kms:us-east-1:111122223333:key/k";
+    for op in OPS {
+        for (state, want) in KeyState::ALL.iter().zip(expected(op)) {
+            let got = check_state(op, *state, arn);
+            match (want, &got) {
+                ("ok", Ok(())) => {}
+                (code, Err(e)) if e.code == code => {}
+                _ => panic!("{op} in {state:?}: want {want}, got {got:?}"),
+            }
+        }
+    }
+    assert_eq!(
+        check_state("Encrypt", KeyState::Disabled, arn).unwrap_err().message.as_deref(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/k is disabled.")
+    );
+    assert_eq!(
+        check_state("Encrypt", KeyState::PendingDeletion, arn).unwrap_err().message.as_deref(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/k is pending deletion.")
+    );
+    assert_eq!(
+        check_state("Encrypt", KeyState::PendingImport, arn).unwrap_err().message.as_deref(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/k is pending import.")
+    );
+    assert_eq!(
+        check_state("CancelKeyDeletion", KeyState::Enabled, arn).unwrap_err().message.as_deref(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/k is not pending deletion.")
+    );
+}
+
+/// A request for `op` on key `id` (with a ciphertext `ct` of that key, a second key `other`
+/// and a grant `grant` on the key).
+fn request(op: &str, id: &str, ct: &str, other: &str, grant: &str) -> Value {
+    match op {
+        "Encrypt" => json!({"KeyId": id, "Plaintext": b64(b"hello")}),
+        "Decrypt" => json!({"CiphertextBlob": ct}),
+        "ReEncrypt" => json!({"CiphertextBlob": ct, "DestinationKeyId": other}),
+        "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => json!({"KeyId": id, "KeySpec": "AES_256"}),
+        "CreateGrant" => json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/alice"), "Operations": ["Decrypt"]}),
+        "CreateAlias" => json!({"AliasName": format!("alias/s-{}", &id[..8]), "TargetKeyId": id}),
+        "ScheduleKeyDeletion" => json!({"KeyId": id, "PendingWindowInDays": 7}),
+        "TagResource" => json!({"KeyId": id, "Tags": [{"TagKey": "t", "TagValue": "v"}]}),
+        "UntagResource" => json!({"KeyId": id, "TagKeys": ["t"]}),
+        "UpdateKeyDescription" => json!({"KeyId": id, "Description": "d"}),
+        "PutKeyPolicy" => json!({"KeyId": id, "Policy": default_policy_text()}),
+        "RevokeGrant" => json!({"KeyId": id, "GrantId": grant}),
+        "RetireGrant" => json!({"KeyId": arn(id), "GrantId": grant}),
+        _ => json!({"KeyId": id}),
+    }
+}
+
+fn default_policy_text() -> String {
+    json!({"Version": "2012-10-17", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "kms:*", "Resource": "*"}]})
+    .to_string()
+}
+
+/// [decision engine] Every operation in every reachable state, through `Kms::call`.
+#[test]
+fn state_table_through_calls() {
+    let states = [KeyState::Enabled, KeyState::Disabled, KeyState::PendingDeletion];
+    for (si, state) in states.iter().enumerate() {
+        for op in OPS {
+            if *op == "DeleteAlias" {
+                continue; // takes an alias, covered in kms_aliases
+            }
+            let w = World::new();
+            let id = w.key();
+            let other = w.key();
+            let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"].clone();
+            let grant = w.ok(
+                "CreateGrant",
+                json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
+            )["GrantId"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            match state {
+                KeyState::Disabled => {
+                    w.ok("DisableKey", json!({"KeyId": id}));
+                }
+                KeyState::PendingDeletion => {
+                    w.ok("ScheduleKeyDeletion", json!({"KeyId": id}));
+                }
+                _ => {}
+            }
+            let before = w.dump();
+            let got = w.call(op, &root(ACCT), request(op, &id, ct.as_str().unwrap(), &other, &grant));
+            let want = expected(op)[si];
+            match (&got, want) {
+                (Ok(_), "ok") => {}
+                (Err(e), code) if e.code == code => {
+                    assert_eq!(w.dump(), before, "{op} in {state:?} failed but changed the store");
+                    if code == "DisabledException" {
+                        assert_eq!(e.message.clone().unwrap(), format!("{} is disabled.", arn(&id)));
+                    }
+                }
+                _ => panic!("{op} in {state:?}: want {want}, got {got:?}"),
+            }
+        }
+    }
+}
