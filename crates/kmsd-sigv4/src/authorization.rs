@@ -2,6 +2,8 @@
 //! presigned query parameters, and the request timestamp, into a
 //! [`RequestAuth`] ready for [`crate::verify`].
 
+use std::fmt;
+
 use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 
@@ -180,8 +182,9 @@ fn missing_any(raw: &RawAuthHeader<'_>) -> bool {
     raw.credential.is_none() || raw.signed_headers.is_none() || raw.signature.is_none()
 }
 
-/// The presigned query parameters, percent-decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The presigned query parameters, percent-decoded. `Debug` redacts the
+/// session token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PresignedQuery {
     /// Credential and scope.
     pub credential: Credential,
@@ -313,8 +316,9 @@ pub enum AuthKind {
     },
 }
 
-/// Everything needed to verify a request, extracted from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything needed to verify a request, extracted from it. `Debug`
+/// redacts the session token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RequestAuth {
     /// Header or presigned form.
     pub kind: AuthKind,
@@ -332,6 +336,38 @@ pub struct RequestAuth {
     pub date_source: DateSource,
     /// `X-Amz-Security-Token` (header or query), for the caller to check.
     pub security_token: Option<String>,
+}
+
+fn redacted(t: &Option<String>) -> Option<&'static str> {
+    t.as_ref().map(|_| "<redacted>")
+}
+
+impl fmt::Debug for PresignedQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresignedQuery")
+            .field("credential", &self.credential)
+            .field("amz_date", &self.amz_date)
+            .field("expires_secs", &self.expires_secs)
+            .field("signed_headers", &self.signed_headers)
+            .field("signature", &self.signature)
+            .field("security_token", &redacted(&self.security_token))
+            .finish()
+    }
+}
+
+impl fmt::Debug for RequestAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestAuth")
+            .field("kind", &self.kind)
+            .field("credential", &self.credential)
+            .field("signed_headers", &self.signed_headers)
+            .field("signature", &self.signature)
+            .field("amz_date", &self.amz_date)
+            .field("request_time", &self.request_time)
+            .field("date_source", &self.date_source)
+            .field("security_token", &redacted(&self.security_token))
+            .finish()
+    }
 }
 
 fn bad_date(v: &str) -> SigV4Error {
@@ -494,6 +530,28 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request, SignedHeaders=, Signature=ab"
         ))
         .starts_with("SignedHeaders must be"));
+    }
+
+    #[test]
+    fn debug_redacts_session_token() {
+        let q = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2F20150830%2Fr%2Fs%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=ab&X-Amz-Expires=60&X-Amz-Security-Token=SESSIONTOKENVALUE";
+        let p = parse_presigned_query(q).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.security_token.as_deref(), Some("SESSIONTOKENVALUE"));
+        assert!(!format!("{p:?}").contains("SESSIONTOKENVALUE"));
+        let uri = format!("/?{q}");
+        let h = [("host", "h")];
+        let req = HttpRequest {
+            method: "GET",
+            uri: &uri,
+            headers: &h,
+            payload: crate::Payload::Bytes(b""),
+        };
+        let a = RequestAuth::from_request(&req).unwrap_or_else(|e| panic!("{e}"));
+        let d = format!("{a:?}");
+        assert!(
+            !d.contains("SESSIONTOKENVALUE") && d.contains("<redacted>"),
+            "{d}"
+        );
     }
 
     #[test]

@@ -102,8 +102,8 @@ impl std::fmt::Debug for SigningParams<'_> {
     }
 }
 
-/// Result of header signing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Result of header signing. `Debug` redacts the session token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
     /// Headers to add to the request, in this order; `Authorization` last.
     pub headers: Vec<(&'static str, String)>,
@@ -115,7 +115,28 @@ pub struct SignedHeaders {
     pub signature: String,
 }
 
-/// Result of presigning.
+impl std::fmt::Debug for SignedHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case("x-amz-security-token") {
+                    (*n, "<redacted>")
+                } else {
+                    (*n, v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("SignedHeaders")
+            .field("headers", &headers)
+            .field("signature", &self.signature)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Result of presigning. Its `uri` carries the session token, if any:
+/// treat it as a credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Presigned {
     /// The request target (path and query) carrying the signature.

@@ -66,7 +66,7 @@ struct Entry {
     #[zeroize(skip)]
     key: SigningKey,
     #[zeroize(skip)]
-    last_used: u64,
+    last_used: AtomicU64,
 }
 
 /// Cache of signing keys per (access key id, secret, date, region, service).
@@ -119,6 +119,7 @@ impl SigningKeyCache {
             let map = self.map.read();
             if let Some(e) = map.get(&ck) {
                 if bool::from(e.secret.as_slice().ct_eq(secret_access_key.as_bytes())) {
+                    e.last_used.store(stamp, Ordering::Relaxed);
                     return e.key.clone();
                 }
             }
@@ -128,7 +129,7 @@ impl SigningKeyCache {
         if map.len() >= self.capacity && !map.contains_key(&ck) {
             if let Some(oldest) = map
                 .iter()
-                .min_by_key(|(_, e)| e.last_used)
+                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
                 .map(|(k, _)| k.clone())
             {
                 map.remove(&oldest);
@@ -139,7 +140,7 @@ impl SigningKeyCache {
             Entry {
                 secret: secret_access_key.as_bytes().to_vec(),
                 key: key.clone(),
-                last_used: stamp,
+                last_used: AtomicU64::new(stamp),
             },
         );
         key
@@ -209,6 +210,19 @@ mod tests {
         c.get("AKID", SECRET, "20150831", "us-east-1", "kms");
         c.get("AKID", SECRET, "20150901", "us-east-1", "kms");
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn evicts_least_recently_used() {
+        let c = SigningKeyCache::new(2);
+        c.get("A", SECRET, "20150830", "us-east-1", "kms");
+        c.get("B", SECRET, "20150830", "us-east-1", "kms");
+        c.get("A", SECRET, "20150830", "us-east-1", "kms"); // A is now newer than B
+        c.get("C", SECRET, "20150830", "us-east-1", "kms"); // evicts B
+        let map = c.map.read();
+        let mut keys: Vec<&str> = map.keys().map(|k| &k[..1]).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["A", "C"]);
     }
 
     #[test]
