@@ -1,1 +1,41 @@
-fn main() {}
+//! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
+//! allowed or denied) and `audit` (search the audit log).
+
+mod audit_cmd;
+mod audit_log;
+mod explain;
+mod explain_online;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A self-hosted AWS KMS-compatible key management service that authorizes every request
+/// as AWS does and explains each decision.
+#[derive(Debug, Parser)]
+#[command(name = "kmsd", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve KMS, IAM and STS on one HTTP listener.
+    Serve(serve::ServeArgs),
+    /// Explain why a principal is allowed or denied an action on a key.
+    Explain(explain::ExplainArgs),
+    /// Search the audit log of a data directory.
+    Audit(audit_cmd::AuditArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Audit(args) => audit_cmd::run(args),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,476 @@
+//! `kmsd serve`: open the data directory, the root key and the service, apply the bootstrap
+//! world, and serve KMS, IAM and STS over HTTP/1.1 (keep-alive) until SIGTERM/SIGINT.
+//!
+//! Each request is buffered (bounded), handed to `kmsd_wire::handle`, its audit line is
+//! committed to the audit log, and only then is the response sent. Cryptographic and
+//! read-only KMS operations run inline on the runtime worker; everything that may commit
+//! to the store (fsync) runs on the blocking pool.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use kmsd_core::bootstrap::World;
+use kmsd_core::clock::{Clock, SystemClock};
+use kmsd_core::service::Service;
+use kmsd_core::store::Store;
+use kmsd_crypto::RootKey;
+use kmsd_wire::{WireRequest, WireResponse};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::audit_log::{AuditLog, DEFAULT_MAX_BYTES};
+
+/// Flags of `kmsd serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:4599")]
+    pub listen: SocketAddr,
+    /// Directory holding all durable state (store, root key file, audit log).
+    #[arg(long, default_value = "./kmsd-data")]
+    pub data_dir: PathBuf,
+    /// World (bootstrap) file applied at every start (idempotent).
+    #[arg(long)]
+    pub bootstrap: Option<PathBuf>,
+    /// Default region for ARNs the server prints on its own.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Root key file (32 raw bytes or 64 hex digits, mode 0600); created at first start.
+    /// Default: DATA_DIR/root.key. Ignored when KMSD_ROOT_KEY is set.
+    #[arg(long)]
+    pub root_key_file: Option<PathBuf>,
+    /// Root key as 64 hex digits; takes precedence over --root-key-file.
+    #[arg(
+        long = "root-key-hex",
+        env = "KMSD_ROOT_KEY",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub root_key_hex: Option<String>,
+    /// Rotate the audit log when it would exceed this many bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
+    pub audit_max_bytes: u64,
+}
+
+/// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often keys whose deletion window ended are deleted.
+const DELETION_SWEEP: Duration = Duration::from_secs(60);
+
+struct State {
+    service: Arc<Service>,
+    clock: Arc<dyn Clock>,
+    audit: AuditLog,
+}
+
+/// Run `kmsd serve`; returns the process exit status.
+pub fn run(args: ServeArgs) -> i32 {
+    init_tracing();
+    let service = match open_service(&args) {
+        Ok(s) => Arc::new(s),
+        Err((code, message)) => {
+            eprintln!("kmsd: {message}");
+            return code;
+        }
+    };
+    let audit_dir = args.data_dir.join("audit");
+    let (audit, writer) = match AuditLog::open(&audit_dir, "audit.log", args.audit_max_bytes) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!(
+                "kmsd: cannot open audit log in {}: {e}",
+                audit_dir.display()
+            );
+            return 1;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kmsd-worker")
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kmsd: cannot start runtime: {e}");
+            return 1;
+        }
+    };
+    let state = Arc::new(State {
+        clock: service.clock.clone(),
+        service,
+        audit,
+    });
+    let code = runtime.block_on(serve(args.listen, state));
+    drop(runtime);
+    writer.join();
+    code
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// Root key, store, service, bootstrap. Errors: (exit code, message).
+fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
+    create_private_dir(&args.data_dir).map_err(|e| {
+        (
+            1,
+            format!(
+                "cannot create data directory {}: {e}",
+                args.data_dir.display()
+            ),
+        )
+    })?;
+    let root_key = load_root_key(args)?;
+
+    // Parse the world before touching the store, so a bad file changes nothing.
+    let world = match &args.bootstrap {
+        Some(path) => Some(World::from_file(path).map_err(|e| (2, e.to_string()))?),
+        None => None,
+    };
+
+    let store: Arc<dyn Store> = Arc::new(
+        kmsd_store::RedbStore::open(&args.data_dir)
+            .map_err(|e| (1, format!("cannot open store: {e}")))?,
+    );
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let service = Service::open(store, clock, Arc::new(root_key), &args.region)
+        .map_err(|e| (1, format!("cannot open service state: {e}")))?;
+
+    if let (Some(world), Some(path)) = (&world, &args.bootstrap) {
+        world
+            .validate(&service.kms)
+            .map_err(|e| (2, e.to_string()))?;
+        world
+            .apply(&service.iam, &service.kms)
+            .map_err(|e| (1, format!("applying {}: {e}", path.display())))?;
+        tracing::info!(file = %path.display(), "bootstrap world applied");
+    }
+    Ok(service)
+}
+
+fn load_root_key(args: &ServeArgs) -> Result<RootKey, (i32, String)> {
+    if let Some(hex) = &args.root_key_hex {
+        let hex = zeroize::Zeroizing::new(hex.clone());
+        return RootKey::from_hex(&hex).map_err(|e| (2, format!("KMSD_ROOT_KEY: {e}")));
+    }
+    let path = args
+        .root_key_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("root.key"));
+    RootKey::load_or_create(&path).map_err(|e| (1, format!("root key {}: {e}", path.display())))
+}
+
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
+    let listener = match TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("kmsd: cannot listen on {listen}: {e}");
+            return 1;
+        }
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("kmsd: {e}");
+            return 1;
+        }
+    };
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "kmsd listening on http://{addr}");
+        let _ = out.flush();
+    }
+    tracing::info!(%addr, "listening");
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Every connection task holds a clone; when all are dropped, the drain is over.
+    let (conn_done_tx, mut conn_done_rx) = mpsc::channel::<()>(1);
+
+    let sweeper = tokio::spawn(deletion_sweeper(state.clone(), shutdown_rx.clone()));
+
+    let mut signals = Signals::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let mut shutdown = shutdown_rx.clone();
+                let done = conn_done_tx.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| handle_request(state.clone(), req, peer));
+                    let conn = http1::Builder::new()
+                        .keep_alive(true)
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), svc);
+                    tokio::pin!(conn);
+                    let mut draining = false;
+                    loop {
+                        tokio::select! {
+                            res = conn.as_mut() => {
+                                if let Err(e) = res {
+                                    tracing::debug!(error = %e, %peer, "connection ended with error");
+                                }
+                                break;
+                            }
+                            changed = shutdown.changed(), if !draining => {
+                                draining = true;
+                                if changed.is_ok() {
+                                    conn.as_mut().graceful_shutdown();
+                                }
+                            }
+                        }
+                    }
+                    drop(done);
+                });
+            }
+            _ = signals.recv() => {
+                tracing::info!("shutdown requested; finishing requests in flight");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    let _ = shutdown_tx.send(true);
+    drop(conn_done_tx);
+    if tokio::time::timeout(DRAIN_TIMEOUT, conn_done_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not finish within the drain timeout");
+    }
+    let _ = sweeper.await;
+    tracing::info!("stopped");
+    0
+}
+
+/// SIGTERM and SIGINT.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match self.term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn deletion_sweeper(state: Arc<State>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(DELETION_SWEEP);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let service = state.service.clone();
+                match tokio::task::spawn_blocking(move || service.kms.run_due_deletions()).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(deleted = n, "keys past their deletion date deleted"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "scheduled key deletion failed"),
+                    Err(e) => tracing::error!(error = %e, "scheduled key deletion task failed"),
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+/// KMS operations that never commit to the store: run inline on the worker.
+fn runs_inline(req: &Request<Incoming>) -> bool {
+    let Some(op) = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("TrentService."))
+    else {
+        return false;
+    };
+    matches!(
+        op,
+        "Encrypt"
+            | "Decrypt"
+            | "ReEncrypt"
+            | "GenerateDataKey"
+            | "GenerateDataKeyWithoutPlaintext"
+            | "GenerateDataKeyPair"
+            | "GenerateDataKeyPairWithoutPlaintext"
+            | "GenerateRandom"
+            | "GenerateMac"
+            | "VerifyMac"
+            | "Sign"
+            | "Verify"
+            | "GetPublicKey"
+            | "DescribeKey"
+            | "ListKeys"
+            | "ListAliases"
+            | "ListGrants"
+            | "ListRetirableGrants"
+            | "ListKeyPolicies"
+            | "ListResourceTags"
+            | "ListKeyRotations"
+            | "GetKeyPolicy"
+            | "GetKeyRotationStatus"
+    )
+}
+
+/// Read the body, stopping once it is over the wire layer's limit (which then answers
+/// with an AWS-shaped error).
+async fn read_body(mut body: Incoming) -> Result<Bytes, String> {
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if buf.len() > kmsd_wire::route::MAX_BODY_BYTES {
+                break;
+            }
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+async fn handle_request(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let inline = runs_inline(&req);
+    let (parts, body) = req.into_parts();
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(body)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, %peer, "request body could not be read");
+            return Ok(plain(400, "request body could not be read"));
+        }
+        Err(_) => return Ok(plain(408, "request body timeout")),
+    };
+    let wire_req = WireRequest {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        body,
+        source_ip: Some(peer.ip()),
+        secure: false,
+        now_millis: state.clock.now_millis(),
+    };
+    let started = std::time::Instant::now();
+    let resp = if inline {
+        kmsd_wire::handle(&state.service, wire_req)
+    } else {
+        let service = state.service.clone();
+        match tokio::task::spawn_blocking(move || kmsd_wire::handle(&service, wire_req)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "request handler failed");
+                return Ok(plain(500, "internal error"));
+            }
+        }
+    };
+    let resp = if state.audit.append(resp.audit.to_json_line()).await {
+        resp
+    } else {
+        kmsd_wire::audit_failure_response(&resp)
+    };
+    tracing::debug!(
+        source = %resp.audit.event_source,
+        event = %resp.audit.event_name,
+        status = resp.status,
+        error = resp.audit.error_code.as_deref().unwrap_or(""),
+        micros = started.elapsed().as_micros() as u64,
+        request_id = %resp.request_id,
+        "request"
+    );
+    Ok(to_http(resp))
+}
+
+fn to_http(resp: WireResponse) -> Response<Full<Bytes>> {
+    let builder = Response::builder()
+        .status(resp.status)
+        .header(http::header::CONTENT_TYPE, resp.content_type)
+        .header("x-amzn-RequestId", resp.request_id.as_str());
+    builder
+        .body(Full::new(Bytes::from(resp.body)))
+        .unwrap_or_else(|_| plain(500, "internal error"))
+}
+
+fn plain(status: u16, text: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    r
+}
