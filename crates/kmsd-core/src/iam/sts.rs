@@ -228,6 +228,34 @@ impl Iam {
             return Err(ApiError::new("AccessDenied", message));
         }
 
+        // Session tags need sts:TagSession in the trust policy.
+        if !input.tags.is_empty() {
+            let sim = kmsd_policy::simulate(&kmsd_policy::SimulationRequest {
+                policies: &[],
+                resource_policy: Some(&trust),
+                boundary: None,
+                caller: Some(caller),
+                action: "sts:TagSession",
+                resource: &role_arn_full,
+                context: &ctx,
+            });
+            if sim.decision != kmsd_policy::EvalDecision::Allowed {
+                actor.record(if sim.decision == kmsd_policy::EvalDecision::ExplicitDeny {
+                    Decision::ExplicitDeny
+                } else {
+                    Decision::ImplicitDeny
+                });
+                return Err(ApiError::new(
+                    "AccessDenied",
+                    format!(
+                        "User: {} is not authorized to perform: sts:TagSession on resource: {}",
+                        caller.arn(),
+                        input.role_arn
+                    ),
+                ));
+            }
+        }
+
         // Duration: 900 .. role maximum; role chaining caps at one hour.
         let duration = input.duration_seconds.unwrap_or(3600);
         if matches!(caller, Caller::AssumedRole { .. }) && duration > 3600 {
