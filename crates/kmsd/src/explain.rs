@@ -17,7 +17,11 @@ use serde_json::Value;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExplainArgs {
     /// World (bootstrap) file to answer from, offline.
-    #[arg(long, conflicts_with = "endpoint", required_unless_present = "endpoint")]
+    #[arg(
+        long,
+        conflicts_with = "endpoint",
+        required_unless_present = "endpoint"
+    )]
     pub bootstrap: Option<PathBuf>,
     /// URL of a running kmsd to ask (credentials from the usual AWS environment).
     #[arg(long)]
@@ -258,7 +262,10 @@ fn print_explanation(e: &Value, q: &Question, format: Format) {
                     text("question"),
                     text("answer").to_ascii_uppercase()
                 );
-                let because = step.get("because").and_then(Value::as_array).unwrap_or(&empty);
+                let because = step
+                    .get("because")
+                    .and_then(Value::as_array)
+                    .unwrap_or(&empty);
                 for b in because {
                     println!("        because: {}", because_text(b));
                 }
