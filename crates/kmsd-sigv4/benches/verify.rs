@@ -55,6 +55,17 @@ fn bench_verify(c: &mut Criterion) {
     c.bench_function("verify_kms_encrypt_cached_key", |b| {
         b.iter(|| verifier.verify(black_box(&req), black_box(&auth), SECRET, NOW))
     });
+    c.bench_function("verify_kms_encrypt_uncached_key", |b| {
+        b.iter(|| {
+            kmsd_sigv4::verify(
+                black_box(&req),
+                black_box(&auth),
+                SECRET,
+                NOW,
+                &VerifyOptions::default(),
+            )
+        })
+    });
     c.bench_function("parse_and_verify_kms_encrypt_cached_key", |b| {
         b.iter(|| {
             RequestAuth::from_request(black_box(&req))

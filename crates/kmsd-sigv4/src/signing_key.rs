@@ -50,7 +50,9 @@ impl SigningKey {
 
     /// Lower-case hex signature of a string to sign.
     pub fn sign(&self, string_to_sign: &str) -> String {
-        hex::encode(self.sign_bytes(string_to_sign))
+        let mut s = String::with_capacity(64);
+        crate::canonical::push_hex(&self.sign_bytes(string_to_sign), &mut s);
+        s
     }
 }
 
