@@ -257,7 +257,7 @@ def test_assume_role_external_id(server, role, assumer, key):
 def test_assume_role_needs_identity_policy_when_trust_names_account(server, iam, role):
     _, creds = new_user(iam, "nopolicy")
     with aws_error("AccessDenied", 403):
-        server.client("sts", creds).assume_role(RoleArn=role["Arn"], RoleSessionName="x", ExternalId="ext-123")
+        server.client("sts", creds).assume_role(RoleArn=role["Arn"], RoleSessionName="xx", ExternalId="ext-123")
 
 
 def test_session_policy_cuts_permissions(server, role, assumer, key):
@@ -301,8 +301,13 @@ def test_role_boundary_and_managed_policy(server, iam, key):
     assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=rname)["AttachedPolicies"]] == [pol["Arn"]]
     b = iam.create_policy(PolicyName=f"RoleEnc-{rname}", PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))["Policy"]
     iam.put_role_permissions_boundary(RoleName=rname, PermissionsBoundary=b["Arn"])
-    # The account root may assume a role whose trust policy names the account.
-    resp = server.client("sts", root_creds(ACCT_A)).assume_role(RoleArn=role["Arn"], RoleSessionName="b")
+    # As in AWS, the account root cannot assume roles; a user allowed sts:AssumeRole can.
+    with aws_error("AccessDenied", 403):
+        server.client("sts", root_creds(ACCT_A)).assume_role(RoleArn=role["Arn"], RoleSessionName="bb")
+    uname, ucreds = new_user(iam, "boundassumer")
+    iam.put_user_policy(UserName=uname, PolicyName="Assume",
+                        PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", role["Arn"]))))
+    resp = server.client("sts", ucreds).assume_role(RoleArn=role["Arn"], RoleSessionName="bb")
     kms = server.client("kms", session_creds(resp))
     blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
     with aws_error("AccessDeniedException") as err:
@@ -317,10 +322,10 @@ def test_update_assume_role_policy(server, iam, role, assumer):
     iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(deny_all))
     try:
         with aws_error("AccessDenied", 403):
-            server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="x", ExternalId="ext-123")
+            server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="xx", ExternalId="ext-123")
     finally:
         iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(old))
-    assert server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="y", ExternalId="ext-123")
+    assert server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="yy", ExternalId="ext-123")
 
 
 def test_cross_account_role_assumption_needs_both_sides(server, iam):
@@ -332,11 +337,11 @@ def test_cross_account_role_assumption_needs_both_sides(server, iam):
     name, creds = new_user(iam, "xacct")
     sts = server.client("sts", creds)
     with aws_error("AccessDenied", 403):
-        sts.assume_role(RoleArn=r["Arn"], RoleSessionName="x")
+        sts.assume_role(RoleArn=r["Arn"], RoleSessionName="xx")
     iam.put_user_policy(UserName=name, PolicyName="AssumeB",
                         PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", r["Arn"]))))
-    resp = sts.assume_role(RoleArn=r["Arn"], RoleSessionName="x")
-    assert resp["AssumedRoleUser"]["Arn"] == "arn:aws:sts::444455556666:assumed-role/FromA/x"
+    resp = sts.assume_role(RoleArn=r["Arn"], RoleSessionName="xx")
+    assert resp["AssumedRoleUser"]["Arn"] == "arn:aws:sts::444455556666:assumed-role/FromA/xx"
     ident = server.client("sts", session_creds(resp)).get_caller_identity()
     assert ident["Account"] == "444455556666"
 
