@@ -88,8 +88,6 @@ fn parse_endpoint(endpoint: &str) -> Result<String, String> {
 
 /// Ask the server at `endpoint` to explain `q`.
 pub fn explain_online(endpoint: &str, q: &Question) -> Result<Value, String> {
-    let authority = parse_endpoint(endpoint)?;
-    let creds = credentials()?;
     let mut context = Map::new();
     for (k, v) in q.context.iter() {
         let value = match v {
@@ -111,8 +109,15 @@ pub fn explain_online(endpoint: &str, q: &Question) -> Result<Value, String> {
     if let (Some(sp), Some(obj)) = (&q.session_policy, body.as_object_mut()) {
         obj.insert("SessionPolicy".into(), Value::String(sp.clone()));
     }
-    let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-    let target = "KmsdService.Explain";
+    call(endpoint, &q.region, "KmsdService.Explain", &body)
+}
+
+/// Send one SigV4-signed kmsd JSON operation (`X-Amz-Target: target`) and return the
+/// decoded answer; a non-200 answer becomes an error naming its AWS code and message.
+pub fn call(endpoint: &str, region: &str, target: &str, body: &Value) -> Result<Value, String> {
+    let authority = parse_endpoint(endpoint)?;
+    let creds = credentials()?;
+    let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let base = [
         ("Host", authority.as_str()),
         ("Content-Type", "application/x-amz-json-1.1"),
@@ -132,7 +137,7 @@ pub fn explain_online(endpoint: &str, q: &Question) -> Result<Value, String> {
         access_key_id: &creds.access_key_id,
         secret_access_key: &creds.secret_access_key,
         session_token: creds.session_token.as_deref(),
-        region: &q.region,
+        region,
         service: "kms",
         time: i64::try_from(now).map_err(|e| e.to_string())?,
         settings: kmsd_sigv4::SigningSettings::default(),

@@ -1,6 +1,7 @@
 //! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
 //! allowed or denied) and `audit` (search the audit log).
 
+mod access;
 mod audit_cmd;
 mod audit_log;
 mod explain;
@@ -26,6 +27,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Explain why a principal is allowed or denied an action on a key.
     Explain(explain::ExplainArgs),
+    /// Access review: who may do what with a key, and why.
+    Access(access::AccessArgs),
     /// Search the audit log of a data directory.
     Audit(audit_cmd::AuditArgs),
 }
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Access(args) => access::run(args),
         Command::Audit(args) => audit_cmd::run(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

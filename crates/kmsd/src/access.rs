@@ -1,0 +1,143 @@
+//! `kmsd access --key ARN`: access review of one key — every principal the world or server
+//! knows (account roots, users, roles, grantees) with each KMS action it may perform on the
+//! key and why; access from other accounts is flagged.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+/// Flags of `kmsd access`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AccessArgs {
+    /// World (bootstrap) file to answer from, offline.
+    #[arg(long, conflicts_with = "endpoint", required_unless_present = "endpoint")]
+    pub bootstrap: Option<PathBuf>,
+    /// URL of a running kmsd to ask (credentials from the usual AWS environment; the caller
+    /// needs kms:GetKeyPolicy on the key).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Key ARN or alias ARN.
+    #[arg(long)]
+    pub key: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::explain::Format,
+}
+
+/// Run `kmsd access`; 0 on success, 2 on bad input.
+pub fn run(args: AccessArgs) -> i32 {
+    let region = match region_of(&args.key) {
+        Some(r) => r,
+        None => {
+            eprintln!("kmsd access: --key {:?} must be a key ARN or alias ARN", args.key);
+            return 2;
+        }
+    };
+    let review = if let Some(path) = &args.bootstrap {
+        offline(path, &args.key, &region)
+    } else if let Some(endpoint) = &args.endpoint {
+        crate::explain_online::call(
+            endpoint,
+            &region,
+            "KmsdService.AccessReview",
+            &json!({ "KeyId": args.key }),
+        )
+    } else {
+        Err("one of --bootstrap or --endpoint is required".into())
+    };
+    match review {
+        Ok(review) => {
+            print(&review, args.format);
+            0
+        }
+        Err(message) => {
+            eprintln!("kmsd access: {message}");
+            2
+        }
+    }
+}
+
+fn offline(path: &std::path::Path, key: &str, region: &str) -> Result<Value, String> {
+    let world = kmsd_core::bootstrap::World::from_file(path).map_err(|e| e.to_string())?;
+    let service = kmsd_core::service::Service::from_world_in_memory(&world, region)
+        .map_err(|e| format!("{}: {}", path.display(), e))?;
+    kmsd_wire::explain::access_review(&service, key).map_err(|e| {
+        format!(
+            "--key {key}: {}",
+            e.message.unwrap_or_else(|| e.code.to_string())
+        )
+    })
+}
+
+fn region_of(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "kms", region, _, _] if !region.is_empty() => Some((*region).to_string()),
+        _ => None,
+    }
+}
+
+fn print(review: &Value, format: crate::explain::Format) {
+    if format == crate::explain::Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(review).unwrap_or_else(|_| "{}".into())
+        );
+        return;
+    }
+    let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    println!("Key:     {}", text(review, "key"));
+    println!("Account: {}", text(review, "account"));
+    let empty = Vec::new();
+    let principals = review
+        .get("principals")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    if principals.is_empty() {
+        println!("No known principal may use this key.");
+    }
+    for p in principals {
+        let cross = p.get("cross_account").and_then(Value::as_bool).unwrap_or(false);
+        println!();
+        println!(
+            "{}{}",
+            text(p, "principal"),
+            if cross { "   [CROSS-ACCOUNT]" } else { "" }
+        );
+        for a in p.get("actions").and_then(Value::as_array).unwrap_or(&empty) {
+            let why: Vec<String> = a
+                .get("why")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty)
+                .iter()
+                .map(|step| {
+                    let because: Vec<String> = step
+                        .get("because")
+                        .and_then(Value::as_array)
+                        .unwrap_or(&empty)
+                        .iter()
+                        .map(describe)
+                        .collect();
+                    format!("{} {}", text(step, "node"), because.join(", "))
+                })
+                .collect();
+            println!("  {:<38} {}", text(a, "action"), why.join("; "));
+        }
+    }
+}
+
+fn describe(b: &Value) -> String {
+    let field = |name: &str| b.get(name).and_then(Value::as_str).unwrap_or("");
+    match field("type") {
+        "statement" => match b.get("sid").and_then(Value::as_str) {
+            Some(sid) => format!("{} \"{sid}\"", field("policy")),
+            None => format!(
+                "{} #{}",
+                field("policy"),
+                b.get("index").and_then(Value::as_u64).unwrap_or(0)
+            ),
+        },
+        "grant" => format!("grant {}", field("grant_id")),
+        _ => field("text").to_string(),
+    }
+}
