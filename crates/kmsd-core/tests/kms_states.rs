@@ -18,26 +18,58 @@ fn expected(op: &str) -> [&'static str; 5] {
     const DIS: &str = "DisabledException";
     const UNS: &str = "UnsupportedOperationException";
     match op {
-        "Encrypt" | "Decrypt" | "ReEncrypt" | "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => [OK, DIS, INV, INV, INV],
+        "Encrypt"
+        | "Decrypt"
+        | "ReEncrypt"
+        | "GenerateDataKey"
+        | "GenerateDataKeyWithoutPlaintext" => [OK, DIS, INV, INV, INV],
         "CreateGrant" => [OK, DIS, INV, INV, OK],
         "CancelKeyDeletion" => [INV, INV, OK, INV, INV],
-        "CreateAlias" | "ScheduleKeyDeletion" | "TagResource" | "UntagResource" | "UpdateKeyDescription" => [OK, OK, INV, OK, OK],
+        "CreateAlias"
+        | "ScheduleKeyDeletion"
+        | "TagResource"
+        | "UntagResource"
+        | "UpdateKeyDescription" => [OK, OK, INV, OK, OK],
         "EnableKey" | "DisableKey" => [OK, OK, INV, INV, OK],
         "EnableKeyRotation" | "DisableKeyRotation" => [OK, DIS, INV, UNS, UNS],
         "GetKeyRotationStatus" => [OK, OK, OK, UNS, UNS],
         "RotateKeyOnDemand" => [OK, DIS, INV, INV, UNS],
-        "DescribeKey" | "GetKeyPolicy" | "PutKeyPolicy" | "ListGrants" | "ListKeyPolicies" | "ListResourceTags"
-        | "RetireGrant" | "RevokeGrant" | "DeleteAlias" => [OK, OK, OK, OK, OK],
+        "DescribeKey" | "GetKeyPolicy" | "PutKeyPolicy" | "ListGrants" | "ListKeyPolicies"
+        | "ListResourceTags" | "RetireGrant" | "RevokeGrant" | "DeleteAlias" => {
+            [OK, OK, OK, OK, OK]
+        }
         other => panic!("no expectation for {other}"),
     }
 }
 
 const OPS: &[&str] = &[
-    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "CreateGrant",
-    "CancelKeyDeletion", "CreateAlias", "ScheduleKeyDeletion", "TagResource", "UntagResource",
-    "UpdateKeyDescription", "EnableKey", "DisableKey", "EnableKeyRotation", "DisableKeyRotation",
-    "GetKeyRotationStatus", "RotateKeyOnDemand", "DescribeKey", "GetKeyPolicy", "PutKeyPolicy", "ListGrants",
-    "ListKeyPolicies", "ListResourceTags", "RetireGrant", "RevokeGrant", "DeleteAlias",
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "CreateGrant",
+    "CancelKeyDeletion",
+    "CreateAlias",
+    "ScheduleKeyDeletion",
+    "TagResource",
+    "UntagResource",
+    "UpdateKeyDescription",
+    "EnableKey",
+    "DisableKey",
+    "EnableKeyRotation",
+    "DisableKeyRotation",
+    "GetKeyRotationStatus",
+    "RotateKeyOnDemand",
+    "DescribeKey",
+    "GetKeyPolicy",
+    "PutKeyPolicy",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListResourceTags",
+    "RetireGrant",
+    "RevokeGrant",
+    "DeleteAlias",
 ];
 
 #[test]
@@ -54,19 +86,31 @@ fn state_table() {
         }
     }
     assert_eq!(
-        check_state("Encrypt", KeyState::Disabled, arn).unwrap_err().message.as_deref(),
+        check_state("Encrypt", KeyState::Disabled, arn)
+            .unwrap_err()
+            .message
+            .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is disabled.")
     );
     assert_eq!(
-        check_state("Encrypt", KeyState::PendingDeletion, arn).unwrap_err().message.as_deref(),
+        check_state("Encrypt", KeyState::PendingDeletion, arn)
+            .unwrap_err()
+            .message
+            .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is pending deletion.")
     );
     assert_eq!(
-        check_state("Encrypt", KeyState::PendingImport, arn).unwrap_err().message.as_deref(),
+        check_state("Encrypt", KeyState::PendingImport, arn)
+            .unwrap_err()
+            .message
+            .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is pending import.")
     );
     assert_eq!(
-        check_state("CancelKeyDeletion", KeyState::Enabled, arn).unwrap_err().message.as_deref(),
+        check_state("CancelKeyDeletion", KeyState::Enabled, arn)
+            .unwrap_err()
+            .message
+            .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is not pending deletion.")
     );
 }
@@ -78,8 +122,12 @@ fn request(op: &str, id: &str, ct: &str, other: &str, grant: &str) -> Value {
         "Encrypt" => json!({"KeyId": id, "Plaintext": b64(b"hello")}),
         "Decrypt" => json!({"CiphertextBlob": ct}),
         "ReEncrypt" => json!({"CiphertextBlob": ct, "DestinationKeyId": other}),
-        "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => json!({"KeyId": id, "KeySpec": "AES_256"}),
-        "CreateGrant" => json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/alice"), "Operations": ["Decrypt"]}),
+        "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" => {
+            json!({"KeyId": id, "KeySpec": "AES_256"})
+        }
+        "CreateGrant" => {
+            json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/alice"), "Operations": ["Decrypt"]})
+        }
         "CreateAlias" => json!({"AliasName": format!("alias/s-{}", &id[..8]), "TargetKeyId": id}),
         "ScheduleKeyDeletion" => json!({"KeyId": id, "PendingWindowInDays": 7}),
         "TagResource" => json!({"KeyId": id, "Tags": [{"TagKey": "t", "TagValue": "v"}]}),
@@ -101,7 +149,11 @@ fn default_policy_text() -> String {
 /// [decision engine] Every operation in every reachable state, through `Kms::call`.
 #[test]
 fn state_table_through_calls() {
-    let states = [KeyState::Enabled, KeyState::Disabled, KeyState::PendingDeletion];
+    let states = [
+        KeyState::Enabled,
+        KeyState::Disabled,
+        KeyState::PendingDeletion,
+    ];
     for (si, state) in states.iter().enumerate() {
         for op in OPS {
             if *op == "DeleteAlias" {
@@ -110,7 +162,9 @@ fn state_table_through_calls() {
             let w = World::new();
             let id = w.key();
             let other = w.key();
-            let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"].clone();
+            let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))
+                ["CiphertextBlob"]
+                .clone();
             let grant = w.ok(
                 "CreateGrant",
                 json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
@@ -128,14 +182,25 @@ fn state_table_through_calls() {
                 _ => {}
             }
             let before = w.dump();
-            let got = w.call(op, &root(ACCT), request(op, &id, ct.as_str().unwrap(), &other, &grant));
+            let got = w.call(
+                op,
+                &root(ACCT),
+                request(op, &id, ct.as_str().unwrap(), &other, &grant),
+            );
             let want = expected(op)[si];
             match (&got, want) {
                 (Ok(_), "ok") => {}
                 (Err(e), code) if e.code == code => {
-                    assert_eq!(w.dump(), before, "{op} in {state:?} failed but changed the store");
+                    assert_eq!(
+                        w.dump(),
+                        before,
+                        "{op} in {state:?} failed but changed the store"
+                    );
                     if code == "DisabledException" {
-                        assert_eq!(e.message.clone().unwrap(), format!("{} is disabled.", arn(&id)));
+                        assert_eq!(
+                            e.message.clone().unwrap(),
+                            format!("{} is disabled.", arn(&id))
+                        );
                     }
                 }
                 _ => panic!("{op} in {state:?}: want {want}, got {got:?}"),

@@ -15,16 +15,29 @@ fn identifier_errors() {
     let e = w.err("DescribeKey", json!({"KeyId": "fake-key-id"}));
     assert_err(&e, "NotFoundException", Some("Invalid keyId 'fake-key-id'"));
     let e = w.err("DescribeKey", json!({"KeyId": "mrk-fake-key-id"}));
-    assert_err(&e, "NotFoundException", Some("Invalid keyId 'mrk-fake-key-id'"));
+    assert_err(
+        &e,
+        "NotFoundException",
+        Some("Invalid keyId 'mrk-fake-key-id'"),
+    );
     let e = w.err("DescribeKey", json!({"KeyId": FAKE}));
-    assert_err(&e, "NotFoundException", Some(&format!("Key '{}' does not exist", arn(FAKE))));
-    let e = w.err("DescribeKey", json!({"KeyId": format!("arn:aws:kms:eu-west-1:{ACCT}:key/{FAKE}")}));
+    assert_err(
+        &e,
+        "NotFoundException",
+        Some(&format!("Key '{}' does not exist", arn(FAKE))),
+    );
+    let e = w.err(
+        "DescribeKey",
+        json!({"KeyId": format!("arn:aws:kms:eu-west-1:{ACCT}:key/{FAKE}")}),
+    );
     assert_err(&e, "NotFoundException", Some("Invalid arn eu-west-1"));
     let e = w.err("DescribeKey", json!({"KeyId": "alias/nope"}));
     assert_err(
         &e,
         "NotFoundException",
-        Some(&format!("Alias arn:aws:kms:{REGION}:{ACCT}:alias/nope is not found.")),
+        Some(&format!(
+            "Alias arn:aws:kms:{REGION}:{ACCT}:alias/nope is not found."
+        )),
     );
     // Key-id-only operations reject aliases.
     let e = w.err("EnableKey", json!({"KeyId": "alias/x"}));
@@ -38,7 +51,10 @@ fn identifier_errors() {
     );
     let long = "a".repeat(2049);
     let e = w.err("DescribeKey", json!({"KeyId": long}));
-    assert!(e.message.unwrap().ends_with("Member must have length less than or equal to 2048"));
+    assert!(e
+        .message
+        .unwrap()
+        .ends_with("Member must have length less than or equal to 2048"));
     // Wrong JSON type.
     let e = w.err("DescribeKey", json!({"KeyId": 5}));
     assert_eq!(e.code, "SerializationException");
@@ -48,38 +64,83 @@ fn identifier_errors() {
 #[test]
 fn crypto_input_limits() {
     let w = World::new();
-    let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": b64(&[0u8; 4097])}));
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": b64(&[0u8; 4097])}),
+    );
     assert_err(
         &e,
         "ValidationException",
         Some("1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"),
     );
     let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": ""}));
-    assert!(e.message.unwrap().contains("Member must have length greater than or equal to 1"));
-    let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": "!!not base64!!"}));
+    assert!(e
+        .message
+        .unwrap()
+        .contains("Member must have length greater than or equal to 1"));
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": "!!not base64!!"}),
+    );
     assert_eq!(e.code, "SerializationException");
     let e = w.err("Encrypt", json!({"KeyId": FAKE}));
     assert!(e.message.unwrap().contains("Value null at 'plaintext'"));
-    let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "EncryptionAlgorithm": "AES"}));
-    assert!(e.message.unwrap().contains("Member must satisfy enum value set: [SYMMETRIC_DEFAULT"));
-    let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "EncryptionContext": {"a": 1}}));
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "EncryptionAlgorithm": "AES"}),
+    );
+    assert!(e
+        .message
+        .unwrap()
+        .contains("Member must satisfy enum value set: [SYMMETRIC_DEFAULT"));
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "EncryptionContext": {"a": 1}}),
+    );
     assert_eq!(e.code, "SerializationException");
     let e = w.err("Decrypt", json!({"CiphertextBlob": b64(&[1u8; 6145])}));
-    assert!(e.message.unwrap().contains("Member must have length less than or equal to 6144"));
-    let e = w.err("GenerateDataKey", json!({"KeyId": FAKE, "NumberOfBytes": 2048}));
+    assert!(e
+        .message
+        .unwrap()
+        .contains("Member must have length less than or equal to 6144"));
+    let e = w.err(
+        "GenerateDataKey",
+        json!({"KeyId": FAKE, "NumberOfBytes": 2048}),
+    );
     assert_err(
         &e,
         "ValidationException",
         Some("1 validation error detected: Value '2048' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024"),
     );
     let e = w.err("GenerateDataKey", json!({"KeyId": FAKE}));
-    assert_err(&e, "ValidationException", Some("Please specify either number of bytes or key spec."));
-    let e = w.err("GenerateDataKey", json!({"KeyId": FAKE, "NumberOfBytes": 16, "KeySpec": "AES_128"}));
-    assert_err(&e, "ValidationException", Some("Please specify either number of bytes or key spec."));
-    let e = w.err("GenerateDataKeyWithoutPlaintext", json!({"KeyId": FAKE, "KeySpec": "AES_512"}));
-    assert!(e.message.unwrap().contains("Member must satisfy enum value set: [AES_256, AES_128]"));
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("Please specify either number of bytes or key spec."),
+    );
+    let e = w.err(
+        "GenerateDataKey",
+        json!({"KeyId": FAKE, "NumberOfBytes": 16, "KeySpec": "AES_128"}),
+    );
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("Please specify either number of bytes or key spec."),
+    );
+    let e = w.err(
+        "GenerateDataKeyWithoutPlaintext",
+        json!({"KeyId": FAKE, "KeySpec": "AES_512"}),
+    );
+    assert!(e
+        .message
+        .unwrap()
+        .contains("Member must satisfy enum value set: [AES_256, AES_128]"));
     let e = w.err("GenerateRandom", json!({}));
-    assert_err(&e, "ValidationException", Some("NumberOfBytes is required."));
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("NumberOfBytes is required."),
+    );
     let e = w.err("GenerateRandom", json!({"NumberOfBytes": 0}));
     assert_err(
         &e,
@@ -87,11 +148,20 @@ fn crypto_input_limits() {
         Some("1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1"),
     );
     let e = w.err("GenerateRandom", json!({"NumberOfBytes": 1025}));
-    assert!(e.message.unwrap().ends_with("Member must have value less than or equal to 1024"));
+    assert!(e
+        .message
+        .unwrap()
+        .ends_with("Member must have value less than or equal to 1024"));
     let too_many: Vec<String> = (0..11).map(|_| "t".to_string()).collect();
-    let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "GrantTokens": too_many}));
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "GrantTokens": too_many}),
+    );
     assert!(e.message.unwrap().contains("'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10"));
-    let e = w.err("Encrypt", json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "GrantTokens": ["garbage"]}));
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "GrantTokens": ["garbage"]}),
+    );
     assert_eq!(e.code, "InvalidGrantTokenException");
     assert!(w.dump().is_empty());
 }
@@ -128,22 +198,53 @@ fn create_key_parameters() {
         "ValidationException",
         Some("You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."),
     );
-    let e = w.err("CreateKey", json!({"KeySpec": "RSA_2048", "KeyUsage": "KEY_AGREEMENT"}));
-    assert_err(&e, "ValidationException", Some("KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048"));
-    let e = w.err("CreateKey", json!({"KeySpec": "SYMMETRIC_DEFAULT", "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"}));
+    let e = w.err(
+        "CreateKey",
+        json!({"KeySpec": "RSA_2048", "KeyUsage": "KEY_AGREEMENT"}),
+    );
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("KeyUsage KEY_AGREEMENT is not compatible with KeySpec RSA_2048"),
+    );
+    let e = w.err(
+        "CreateKey",
+        json!({"KeySpec": "SYMMETRIC_DEFAULT", "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT"}),
+    );
     assert_eq!(e.code, "ValidationException");
     let e = w.err("CreateKey", json!({"Description": "x".repeat(8193)}));
-    assert!(e.message.unwrap().contains("'description' failed to satisfy constraint"));
-    let e = w.err("CreateKey", json!({"Tags": [{"TagKey": "aws:x", "TagValue": "v"}]}));
-    assert_err(&e, "TagException", Some("Tags beginning with aws: are reserved"));
-    let e = w.err("CreateKey", json!({"Tags": [{"TagKey": "a", "TagValue": "1"}, {"TagKey": "a", "TagValue": "2"}]}));
+    assert!(e
+        .message
+        .unwrap()
+        .contains("'description' failed to satisfy constraint"));
+    let e = w.err(
+        "CreateKey",
+        json!({"Tags": [{"TagKey": "aws:x", "TagValue": "v"}]}),
+    );
+    assert_err(
+        &e,
+        "TagException",
+        Some("Tags beginning with aws: are reserved"),
+    );
+    let e = w.err(
+        "CreateKey",
+        json!({"Tags": [{"TagKey": "a", "TagValue": "1"}, {"TagKey": "a", "TagValue": "2"}]}),
+    );
     assert_err(&e, "TagException", Some("Duplicate tag keys"));
-    let tags: Vec<_> = (0..51).map(|i| json!({"TagKey": format!("k{i}"), "TagValue": "v"})).collect();
+    let tags: Vec<_> = (0..51)
+        .map(|i| json!({"TagKey": format!("k{i}"), "TagValue": "v"}))
+        .collect();
     let e = w.err("CreateKey", json!({"Tags": tags}));
     assert_err(&e, "TagException", Some("Too many tags"));
-    let e = w.err("CreateKey", json!({"Tags": [{"TagKey": "k".repeat(129), "TagValue": "v"}]}));
+    let e = w.err(
+        "CreateKey",
+        json!({"Tags": [{"TagKey": "k".repeat(129), "TagValue": "v"}]}),
+    );
     assert!(e.message.unwrap().contains("at 'tags.1.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128"));
-    let e = w.err("CreateKey", json!({"Policy": "{\"Version\": \"2012-10-17\u{0100}\"}"}));
+    let e = w.err(
+        "CreateKey",
+        json!({"Policy": "{\"Version\": \"2012-10-17\u{0100}\"}"}),
+    );
     assert_eq!(e.code, "ValidationException");
     assert!(w.dump().is_empty());
 }
@@ -151,25 +252,48 @@ fn create_key_parameters() {
 #[test]
 fn alias_names() {
     let w = World::new();
-    let e = w.err("CreateAlias", json!({"AliasName": "foo", "TargetKeyId": FAKE}));
+    let e = w.err(
+        "CreateAlias",
+        json!({"AliasName": "foo", "TargetKeyId": FAKE}),
+    );
     assert_err(
         &e,
         "ValidationException",
         Some("Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"),
     );
-    let e = w.err("CreateAlias", json!({"AliasName": "alias/aws/s3", "TargetKeyId": FAKE}));
+    let e = w.err(
+        "CreateAlias",
+        json!({"AliasName": "alias/aws/s3", "TargetKeyId": FAKE}),
+    );
     assert_err(&e, "NotAuthorizedException", None);
     assert_eq!(e.message, None);
-    let e = w.err("CreateAlias", json!({"AliasName": "alias/a b", "TargetKeyId": FAKE}));
+    let e = w.err(
+        "CreateAlias",
+        json!({"AliasName": "alias/a b", "TargetKeyId": FAKE}),
+    );
     assert_err(
         &e,
         "ValidationException",
         Some("1 validation error detected: Value 'alias/a b' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"),
     );
-    let e = w.err("CreateAlias", json!({"AliasName": "alias/a:b", "TargetKeyId": FAKE}));
-    assert_err(&e, "ValidationException", Some("alias/a:b contains invalid characters for an alias"));
-    let e = w.err("CreateAlias", json!({"AliasName": "alias/x", "TargetKeyId": "alias/y"}));
-    assert_err(&e, "ValidationException", Some("Aliases must refer to keys. Not aliases"));
+    let e = w.err(
+        "CreateAlias",
+        json!({"AliasName": "alias/a:b", "TargetKeyId": FAKE}),
+    );
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("alias/a:b contains invalid characters for an alias"),
+    );
+    let e = w.err(
+        "CreateAlias",
+        json!({"AliasName": "alias/x", "TargetKeyId": "alias/y"}),
+    );
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("Aliases must refer to keys. Not aliases"),
+    );
     let e = w.err("DeleteAlias", json!({"AliasName": "alias/aws/ebs"}));
     assert_err(&e, "NotAuthorizedException", None);
     assert!(w.dump().is_empty());
@@ -178,7 +302,10 @@ fn alias_names() {
 #[test]
 fn unsupported_and_unknown_operations() {
     let w = World::new();
-    let e = w.err("ReplicateKey", json!({"KeyId": FAKE, "ReplicaRegion": "eu-west-1"}));
+    let e = w.err(
+        "ReplicateKey",
+        json!({"KeyId": FAKE, "ReplicaRegion": "eu-west-1"}),
+    );
     assert_eq!(e.code, "UnsupportedOperationException");
     let e = w.err("CreateCustomKeyStore", json!({"CustomKeyStoreName": "x"}));
     assert_eq!(e.code, "UnsupportedOperationException");
@@ -200,6 +327,9 @@ fn audit_never_holds_plaintext() {
     let rp = call.audit.request_parameters.to_string();
     assert!(!rp.contains(&b64(b"top secret")), "{rp}");
     assert_eq!(call.audit.request_parameters["keyId"], FAKE);
-    assert_eq!(call.audit.request_parameters["encryptionContext"]["Dept"], "X");
+    assert_eq!(
+        call.audit.request_parameters["encryptionContext"]["Dept"],
+        "X"
+    );
     assert!(call.audit.response_elements.is_none());
 }

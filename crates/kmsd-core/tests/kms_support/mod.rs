@@ -97,12 +97,23 @@ impl World {
         let root_key = Arc::new(RootKey::generate().unwrap());
         let dir = directory();
         let kms = Kms::open(store.clone(), clock.clone(), root_key.clone(), dir.clone()).unwrap();
-        World { kms, store, clock, root_key, dir }
+        World {
+            kms,
+            store,
+            clock,
+            root_key,
+            dir,
+        }
     }
 
     /// A second Kms over the same store (what a restart sees).
     pub fn reopen(&self) -> Result<Kms, ApiError> {
-        Kms::open(self.store.clone(), self.clock.clone(), self.root_key.clone(), self.dir.clone())
+        Kms::open(
+            self.store.clone(),
+            self.clock.clone(),
+            self.root_key.clone(),
+            self.dir.clone(),
+        )
     }
 
     pub fn call_full(&self, op: &str, p: &Principal, input: Value) -> KmsCall {
@@ -160,7 +171,9 @@ pub fn meta(region: &str) -> RequestMeta {
 
 pub fn root(account: &str) -> Principal {
     Principal {
-        caller: Caller::Root { account: account.to_string() },
+        caller: Caller::Root {
+            account: account.to_string(),
+        },
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
@@ -185,7 +198,10 @@ pub fn user(account: &str, name: &str, policies: &[Value]) -> Principal {
             name: name.to_string(),
             unique_id: format!("AIDA{}", name.to_uppercase()),
         },
-        policies: Arc::new(PolicySet { identity, ..PolicySet::default() }),
+        policies: Arc::new(PolicySet {
+            identity,
+            ..PolicySet::default()
+        }),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
     }
@@ -207,7 +223,9 @@ pub fn b64(b: &[u8]) -> String {
 
 pub fn unb64(v: &Value) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
 }
 
 pub fn assert_err(e: &ApiError, code: &str, msg: Option<&str>) {
