@@ -96,8 +96,9 @@ def test_bob_assumes_role_and_uses_cross_account_key(seed):
 def test_role_session_cannot_do_what_key_policy_does_not_grant_account_a(seed):
     _, creds = assume_example_role(seed, "s2")
     kms = seed.client("kms", creds)
-    with aws_error("AccessDeniedException"):
-        kms.disable_key(KeyId=SEED_KEY_ARN)
+    with aws_error("AccessDeniedException") as err:
+        kms.create_grant(KeyId=SEED_KEY_ARN, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"])
+    assert "kms:CreateGrant" in err["Message"]
 
 
 def test_bob_himself_cannot_use_the_key(seed):

@@ -1,0 +1,254 @@
+"""Condition keys and policy features evaluated on real requests (request context as AWS builds it).
+
+Each test creates a key whose key policy (or the caller's IAM policy) depends on one
+fact of the request — source IP, transport, caller account, alias used, resource tags,
+principal tags, policy variables, encryption-context keys — and checks both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from kmsd_harness import aws_error, session_creds
+from worlds import ACCT_A, Creds, account, allow, deny, doc, user, user_creds
+
+ROOT = f"arn:aws:iam::{ACCT_A}:root"
+
+
+def arn_of(name: str) -> str:
+    return f"arn:aws:iam::{ACCT_A}:user/{name}"
+
+
+def world() -> dict:
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": arn_of("admin")},
+                 "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    return {"accounts": [account(ACCT_A,
+        users=[
+            user(ACCT_A, "admin", inline={"All": doc(allow(["kms:*", "iam:*", "sts:*"]))}),
+            user(ACCT_A, "plain"),
+            user(ACCT_A, "blue", tags={"team": "blue"}),
+            user(ACCT_A, "red", tags={"team": "red"}),
+            user(ACCT_A, "Alice"),
+        ],
+        roles=[{"name": "Tagged", "assume_role_policy": trust,
+                "inline_policies": {"Enc": doc(allow("kms:Encrypt", condition={
+                    "StringEquals": {"aws:PrincipalTag/project": "apollo"}}))}}],
+    ), account("444455556666", users=[user("444455556666", "carol", inline={
+        "UseA": doc(allow(["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ScheduleKeyDeletion"]))})])]}
+
+
+@pytest.fixture(scope="module")
+def server(module_launch):
+    return module_launch(world())
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    return server.client("kms", user_creds(ACCT_A, "admin"))
+
+
+def key_with(admin, *statements, tags=None, bypass=False) -> dict:
+    policy = doc(allow("kms:*", principal={"AWS": ROOT}, sid="Root"), *statements)
+    kwargs = {"Policy": json.dumps(policy), "BypassPolicyLockoutSafetyCheck": bypass}
+    if tags:
+        kwargs["Tags"] = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
+    return admin.create_key(**kwargs)["KeyMetadata"]
+
+
+def as_user(server, name, acct=ACCT_A):
+    return server.client("kms", user_creds(acct, name))
+
+
+def test_direct_user_principal_needs_no_iam_policy(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")}))
+    assert as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x")["KeyId"] == key["Arn"]
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+
+
+def test_source_ip_condition(server, admin):
+    ok = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                               condition={"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}))
+    assert as_user(server, "plain").encrypt(KeyId=ok["Arn"], Plaintext=b"x")
+    elsewhere = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                      condition={"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").encrypt(KeyId=elsewhere["Arn"], Plaintext=b"x")
+
+
+def test_secure_transport_deny(server, admin):
+    key = key_with(admin, deny("kms:*", principal="*", sid="TlsOnly",
+                               condition={"Bool": {"aws:SecureTransport": "false"}}), bypass=True)
+    with aws_error("AccessDeniedException") as err:
+        admin.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert err["Message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_caller_account_condition_with_star_principal(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal="*",
+                                condition={"StringEquals": {"kms:CallerAccount": ACCT_A}}))
+    assert as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    # carol (444455556666) has an IAM allow, but the key policy's condition fails for her.
+    with aws_error("AccessDeniedException"):
+        as_user(server, "carol", "444455556666").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_cross_account_needs_key_policy_and_iam(server, admin):
+    key = key_with(admin, allow(["kms:Encrypt", "kms:Decrypt", "kms:ScheduleKeyDeletion"],
+                                principal={"AWS": "arn:aws:iam::444455556666:root"}))
+    carol = as_user(server, "carol", "444455556666")
+    blob = carol.encrypt(KeyId=key["Arn"], Plaintext=b"from b")["CiphertextBlob"]
+    assert carol.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from b"
+    # Not a cross-account operation, even though both policies allow it: denied
+    # (shared/spec/iam-evaluation.md case 30, rule E10).
+    with aws_error("AccessDeniedException"):
+        carol.schedule_key_deletion(KeyId=key["Arn"], PendingWindowInDays=7)
+    assert admin.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+    # A key the other account is not trusted on.
+    private = key_with(admin)
+    with aws_error("AccessDeniedException"):
+        carol.encrypt(KeyId=private["Arn"], Plaintext=b"x")
+
+
+def test_request_alias_condition(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                condition={"StringEquals": {"kms:RequestAlias": "alias/cond-ra"}}))
+    admin.create_alias(AliasName="alias/cond-ra", TargetKeyId=key["KeyId"])
+    plain = as_user(server, "plain")
+    assert plain.encrypt(KeyId="alias/cond-ra", Plaintext=b"x")["KeyId"] == key["Arn"]
+    with aws_error("AccessDeniedException"):
+        plain.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_resource_aliases_condition(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                condition={"ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/finance-*"}}))
+    plain = as_user(server, "plain")
+    with aws_error("AccessDeniedException"):
+        plain.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    admin.create_alias(AliasName="alias/finance-cond", TargetKeyId=key["KeyId"])
+    assert plain.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_resource_tag_condition_in_iam_policy(server, admin):
+    iam = server.client("iam", user_creds(ACCT_A, "admin"))
+    name = f"tagcond-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="BlueKeys", PolicyDocument=json.dumps(doc(
+        allow("kms:Encrypt", condition={"StringEquals": {"aws:ResourceTag/team": "blue"}}))))
+    kms = server.client("kms", Creds(ak["AccessKeyId"], ak["SecretAccessKey"]))
+    blue = admin.create_key(Tags=[{"TagKey": "team", "TagValue": "blue"}])["KeyMetadata"]
+    red = admin.create_key(Tags=[{"TagKey": "team", "TagValue": "red"}])["KeyMetadata"]
+    assert kms.encrypt(KeyId=blue["Arn"], Plaintext=b"x")
+    with aws_error("AccessDeniedException"):
+        kms.encrypt(KeyId=red["Arn"], Plaintext=b"x")
+    admin.tag_resource(KeyId=red["KeyId"], Tags=[{"TagKey": "team", "TagValue": "blue"}])
+    assert kms.encrypt(KeyId=red["Arn"], Plaintext=b"x")
+
+
+def test_principal_tag_condition(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal="*", condition={
+        "StringEquals": {"aws:PrincipalTag/team": "blue", "kms:CallerAccount": ACCT_A}}))
+    assert as_user(server, "blue").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    with aws_error("AccessDeniedException"):
+        as_user(server, "red").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_session_tags_become_principal_tags(server, admin):
+    key = key_with(admin)
+    sts = server.client("sts", user_creds(ACCT_A, "admin"))
+    role_arn = f"arn:aws:iam::{ACCT_A}:role/Tagged"
+    tagged = session_creds(sts.assume_role(RoleArn=role_arn, RoleSessionName="apollo",
+                                           Tags=[{"Key": "project", "Value": "apollo"}]))
+    assert server.client("kms", tagged).encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    other = session_creds(sts.assume_role(RoleArn=role_arn, RoleSessionName="gemini",
+                                          Tags=[{"Key": "project", "Value": "gemini"}]))
+    with aws_error("AccessDeniedException"):
+        server.client("kms", other).encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_username_policy_variable(server, admin):
+    key = key_with(admin, allow(["kms:Encrypt", "kms:Decrypt"], principal="*", condition={
+        "StringEquals": {"kms:EncryptionContext:owner": "${aws:username}", "kms:CallerAccount": ACCT_A}}))
+    alice = as_user(server, "Alice")
+    blob = alice.encrypt(KeyId=key["Arn"], Plaintext=b"mine", EncryptionContext={"owner": "Alice"})["CiphertextBlob"]
+    assert alice.decrypt(CiphertextBlob=blob, EncryptionContext={"owner": "Alice"})["Plaintext"] == b"mine"
+    with aws_error("AccessDeniedException"):
+        alice.encrypt(KeyId=key["Arn"], Plaintext=b"x", EncryptionContext={"owner": "plain"})
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x", EncryptionContext={"owner": "Alice"})
+
+
+def test_encryption_context_keys_for_any_value(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")}, condition={
+        "ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["AppName"]}}))
+    plain = as_user(server, "plain")
+    assert plain.encrypt(KeyId=key["Arn"], Plaintext=b"x", EncryptionContext={"AppName": "a", "x": "y"})
+    with aws_error("AccessDeniedException"):
+        plain.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    with aws_error("AccessDeniedException"):
+        plain.encrypt(KeyId=key["Arn"], Plaintext=b"x", EncryptionContext={"Other": "a"})
+
+
+def test_key_policy_deny_not_principal(server, admin):
+    key = key_with(admin, {"Sid": "OnlyAdminDeletes", "Effect": "Deny",
+                           "NotPrincipal": {"AWS": [arn_of("admin"), ROOT]},
+                           "Action": "kms:ScheduleKeyDeletion", "Resource": "*"})
+    iam = server.client("iam", user_creds(ACCT_A, "admin"))
+    name = f"deleter-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="All", PolicyDocument=json.dumps(doc(allow("kms:*"))))
+    other = server.client("kms", Creds(ak["AccessKeyId"], ak["SecretAccessKey"]))
+    with aws_error("AccessDeniedException") as err:
+        other.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert err["Message"].endswith("with an explicit deny in a resource-based policy")
+    resp = admin.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert resp["KeyState"] == "PendingDeletion"
+
+
+def test_not_action_allow(server, admin):
+    iam = server.client("iam", user_creds(ACCT_A, "admin"))
+    name = f"notaction-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="AllButDecrypt", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": ["kms:Decrypt", "iam:*"],
+                                                 "Resource": "*"}]}))
+    kms = server.client("kms", Creds(ak["AccessKeyId"], ak["SecretAccessKey"]))
+    key = key_with(admin)
+    blob = kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
+    with aws_error("AccessDeniedException"):
+        kms.decrypt(CiphertextBlob=blob)
+
+
+def test_grant_subgrant_and_grant_token(server, admin):
+    key = key_with(admin)
+    g = admin.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_of("plain"),
+                           Operations=["Encrypt", "Decrypt", "CreateGrant"])
+    plain = as_user(server, "plain")
+    # plain may delegate a subset of its own operations...
+    sub = plain.create_grant(KeyId=key["Arn"], GranteePrincipal=arn_of("blue"), Operations=["Encrypt"],
+                             GrantTokens=[g["GrantToken"]])
+    assert as_user(server, "blue").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    # ...but not more than it has.
+    with aws_error("AccessDeniedException"):
+        plain.create_grant(KeyId=key["Arn"], GranteePrincipal=arn_of("red"), Operations=["GenerateDataKey"])
+    admin.revoke_grant(KeyId=key["KeyId"], GrantId=sub["GrantId"])
+    with aws_error("InvalidGrantTokenException"):
+        plain.encrypt(KeyId=key["Arn"], Plaintext=b"x", GrantTokens=["not a valid token"])
+
+
+def test_retire_grant_by_key_and_grant_id(server, admin):
+    key = key_with(admin)
+    g = admin.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_of("plain"),
+                           RetiringPrincipal=arn_of("blue"), Operations=["Encrypt"])
+    with aws_error("AccessDeniedException"):
+        as_user(server, "red").retire_grant(KeyId=key["Arn"], GrantId=g["GrantId"])
+    as_user(server, "blue").retire_grant(KeyId=key["Arn"], GrantId=g["GrantId"])
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x")
