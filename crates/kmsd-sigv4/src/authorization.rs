@@ -1,6 +1,6 @@
 //! Parsing of SigV4 authorization data: the `Authorization` header, the
 //! presigned query parameters, and the request timestamp, into a
-//! [`RequestAuth`] ready for [`crate::verify`].
+//! [`RequestAuth`] ready for [`crate::verify()`].
 
 use std::fmt;
 

@@ -10,6 +10,9 @@ pub const SIGNATURE_MISMATCH_MESSAGE: &str = "The request signature we calculate
 
 /// Why a request's SigV4 authentication was rejected.
 ///
+/// Render with [`SigV4Error::kms_code`] + [`SigV4Error::kms_message`] +
+/// [`SigV4Error::kms_status`] for KMS, or the `query_*` trio for IAM/STS.
+///
 /// Code mapping (see [`SigV4Error::kms_code`] / [`SigV4Error::query_code`]):
 ///
 /// | variant | KMS (awsJson, HTTP 400) | IAM/STS (awsQuery) |
@@ -108,6 +111,21 @@ impl SigV4Error {
             SigV4Error::IncompleteSignature { .. } => "IncompleteSignatureException",
             _ => "InvalidSignatureException",
         }
+    }
+
+    /// Message for KMS responses: the `Display` text, except
+    /// `MissingAuthenticationToken`, which KMS words `Missing Authentication
+    /// Token`.
+    pub fn kms_message(&self) -> String {
+        match self {
+            SigV4Error::MissingAuthenticationToken => "Missing Authentication Token".to_owned(),
+            e => e.to_string(),
+        }
+    }
+
+    /// Message for awsQuery (IAM/STS) responses: the `Display` text.
+    pub fn query_message(&self) -> String {
+        self.to_string()
     }
 
     /// HTTP status for KMS.

@@ -158,7 +158,9 @@ fn missing_authentication() {
     assert_eq!(e.kms_code(), "MissingAuthenticationTokenException");
     assert_eq!(e.query_code(), "MissingAuthenticationToken");
     assert_eq!(e.query_status(), 403);
-    assert_eq!(e.to_string(), "Request is missing Authentication Token");
+    assert_eq!(e.query_message(), "Request is missing Authentication Token");
+    assert_eq!(e.kms_message(), "Missing Authentication Token");
+    assert_eq!(e.kms_status(), 400);
 }
 
 #[test]
