@@ -193,6 +193,23 @@ proptest! {
     }
 
     #[test]
+    fn signing_never_panics(uri in "\\PC*", name in "\\PC{0,12}", value in "\\PC{0,12}", time in any::<i64>(), expires in any::<u64>()) {
+        let headers = [("Host", "h"), (name.as_str(), value.as_str())];
+        let req = HttpRequest { method: "GET", uri: &uri, headers: &headers, payload: Payload::Bytes(b"") };
+        let p = SigningParams {
+            access_key_id: "AKID",
+            secret_access_key: "s",
+            session_token: Some(&value),
+            region: "r",
+            service: "s",
+            time,
+            settings: SigningSettings::default(),
+        };
+        prop_assert!(sign(&req, &p).is_ok());
+        let _ = kmsd_sigv4::presign(&req, &p, expires);
+    }
+
+    #[test]
     fn authorization_fields_never_panic(
         cred in "[ -~]{0,60}", signed in "[ -~]{0,30}", sig in "[ -~]{0,70}", date in "[0-9TZ]{0,17}",
         expires in "[0-9]{0,8}", now in any::<i64>()
