@@ -127,3 +127,46 @@ def test_no_plaintext_anywhere(run):
     assert not hits, "plaintext found:\n" + "\n".join(hits)
     # The marker is genuinely distinctive: it is absent even as a substring.
     assert run["marker"][:18] not in logs
+
+
+def test_iam_sts_and_auth_failures_are_audited_without_secrets(launch):
+    from kmsd_harness import session_creds
+    from worlds import Creds, root_creds
+
+    w = world()
+    w["accounts"][0]["roles"] = [{"name": "Audited", "assume_role_policy": doc(
+        {"Effect": "Allow", "Principal": {"AWS": ADMIN_ARN}, "Action": "sts:AssumeRole"})}]
+    w["accounts"][0]["users"][0]["inline_policies"]["Assume"] = doc(allow("sts:AssumeRole"))
+    server = launch(w)
+    root = root_creds(ACCT_A)
+    iam = server.client("iam", root)
+    created = iam.create_user(UserName="audited")["User"]
+    ak = iam.create_access_key(UserName="audited")["AccessKey"]
+    assumed = server.client("sts", user_creds(ACCT_A, "admin")).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCT_A}:role/Audited", RoleSessionName="audit-session")
+    sess = session_creds(assumed)
+    assert server.client("sts", sess).get_caller_identity()["Arn"].endswith("/audit-session")
+    with aws_error("UnrecognizedClientException"):
+        server.client("kms", Creds("AKIAUNKNOWNAUDIT0000", "x" * 40)).list_keys()
+    with aws_error("InvalidSignatureException"):
+        server.client("kms", Creds(root.access_key_id, "y" * 40)).list_keys()
+    server.terminate_ok()
+
+    events = audit_events(server)
+    got = [(e.get("eventName"), e.get("errorCode")) for e in events]
+    assert got == [("CreateUser", None), ("CreateAccessKey", None), ("AssumeRole", None),
+                   ("GetCallerIdentity", None), ("ListKeys", "UnrecognizedClientException"),
+                   ("ListKeys", "InvalidSignatureException")], got
+    sources = [e.get("eventSource") for e in events]
+    assert sources == ["iam.amazonaws.com", "iam.amazonaws.com", "sts.amazonaws.com", "sts.amazonaws.com",
+                       "kms.amazonaws.com", "kms.amazonaws.com"], sources
+    assert events[0]["userIdentity"]["arn"] == f"arn:aws:iam::{ACCT_A}:root"
+    assert events[3]["userIdentity"]["arn"] == f"arn:aws:sts::{ACCT_A}:assumed-role/Audited/audit-session"
+    assert created["UserName"] == "audited"
+
+    secrets = [ak["SecretAccessKey"].encode(), sess.secret_access_key.encode(), sess.session_token.encode(),
+               user_creds(ACCT_A, "admin").secret_access_key.encode(), root.secret_access_key.encode()]
+    log_text = (server.data_dir / "audit" / "audit.log").read_bytes()
+    for s in secrets:
+        assert s not in log_text, f"secret {s[:6]!r}... written to the audit log"
+        assert s not in server.all_logs(), f"secret {s[:6]!r}... written to server output"

@@ -1,0 +1,56 @@
+"""Many clients at once: every request gets its own correct answer, and state stays consistent."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+
+from worlds import ACCT_A, account, allow, doc, user, user_creds
+
+
+def test_parallel_crypto_and_key_creation(launch):
+    names = [f"u{i}" for i in range(8)]
+    server = launch({"accounts": [account(ACCT_A, users=[
+        user(ACCT_A, n, inline={"K": doc(allow("kms:*"))}) for n in names])]})
+    shared = server.client("kms", user_creds(ACCT_A, "u0")).create_key()["KeyMetadata"]["Arn"]
+
+    def worker(name: str):
+        kms = server.client("kms", user_creds(ACCT_A, name))
+        created = []
+        for i in range(15):
+            pt = os.urandom(32) + name.encode()
+            ec = {"worker": name, "i": str(i)}
+            blob = kms.encrypt(KeyId=shared, Plaintext=pt, EncryptionContext=ec)["CiphertextBlob"]
+            assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=ec)["Plaintext"] == pt
+            if i % 5 == 0:
+                created.append(kms.create_key(Description=f"{name}-{i}")["KeyMetadata"]["KeyId"])
+        return created
+
+    with cf.ThreadPoolExecutor(max_workers=len(names)) as pool:
+        results = list(pool.map(worker, names))
+    created = [k for r in results for k in r]
+    assert len(created) == len(set(created)) == 3 * len(names)
+    listed = {k["KeyId"] for k in server.client("kms", user_creds(ACCT_A, "u0")).list_keys(Limit=1000)["Keys"]}
+    assert set(created) <= listed
+    assert len(listed) == len(created) + 1
+
+
+def test_parallel_alias_creation_has_one_winner(launch):
+    server = launch({"accounts": [account(ACCT_A, users=[user(ACCT_A, "a", inline={"K": doc(allow("kms:*"))})])]})
+    kms = server.client("kms", user_creds(ACCT_A, "a"))
+    keys = [kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(6)]
+
+    def claim(key_id: str) -> str:
+        c = server.client("kms", user_creds(ACCT_A, "a"))
+        try:
+            c.create_alias(AliasName="alias/contended", TargetKeyId=key_id)
+            return "ok"
+        except c.exceptions.AlreadyExistsException:
+            return "exists"
+
+    with cf.ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(claim, keys))
+    assert outcomes.count("ok") == 1, outcomes
+    assert outcomes.count("exists") == 5, outcomes
+    target = kms.describe_key(KeyId="alias/contended")["KeyMetadata"]["KeyId"]
+    assert target == keys[outcomes.index("ok")]
