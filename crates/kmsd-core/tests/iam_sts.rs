@@ -57,7 +57,11 @@ fn input(role: &str, session: &str) -> AssumeRoleInput {
     }
 }
 
-fn assume(fx: &Fixture, who: &Principal, inp: &AssumeRoleInput) -> Result<AssumeRoleOutput, kmsd_core::error::ApiError> {
+fn assume(
+    fx: &Fixture,
+    who: &Principal,
+    inp: &AssumeRoleInput,
+) -> Result<AssumeRoleOutput, kmsd_core::error::ApiError> {
     with_actor(fx, who, |a| fx.svc.iam.assume_role(a, inp))
 }
 
@@ -67,7 +71,14 @@ fn caller_identity_for_every_kind() {
     let iam = &fx.svc.iam;
     let root = fx.principal(ROOT1);
     let id = with_actor(&fx, &root, |a| iam.get_caller_identity(a));
-    assert_eq!((id.user_id.as_str(), id.account.as_str(), id.arn.as_str()), ("111122223333", "111122223333", "arn:aws:iam::111122223333:root"));
+    assert_eq!(
+        (id.user_id.as_str(), id.account.as_str(), id.arn.as_str()),
+        (
+            "111122223333",
+            "111122223333",
+            "arn:aws:iam::111122223333:root"
+        )
+    );
     let alice = fx.principal(ALICE);
     let id = with_actor(&fx, &alice, |a| {
         let id = iam.get_caller_identity(a);
@@ -84,8 +95,13 @@ fn bob_assumes_example_role_and_session_expires() {
     let bob = fx.principal(BOB);
     let out = assume(&fx, &bob, &input(EXAMPLE_ROLE, "bob-session")).unwrap();
     assert!(out.access_key_id.starts_with("ASIA") && out.access_key_id.len() == 20);
-    assert_eq!(out.arn, "arn:aws:sts::111122223333:assumed-role/ExampleRole/bob-session");
-    assert!(out.assumed_role_id.starts_with("AROA") && out.assumed_role_id.ends_with(":bob-session"));
+    assert_eq!(
+        out.arn,
+        "arn:aws:sts::111122223333:assumed-role/ExampleRole/bob-session"
+    );
+    assert!(
+        out.assumed_role_id.starts_with("AROA") && out.assumed_role_id.ends_with(":bob-session")
+    );
     assert_eq!(out.expiration, fx.clock.now_secs() + 3600);
     assert!(out.packed_policy_size.is_none());
 
@@ -108,9 +124,19 @@ fn bob_assumes_example_role_and_session_expires() {
     // Expiry follows the clock.
     assert!(!cred.is_expired(fx.clock.now_secs()));
     fx.clock.advance_secs(3599);
-    assert!(!fx.svc.iam.lookup_access_key(&out.access_key_id).unwrap().is_expired(fx.clock.now_secs()));
+    assert!(!fx
+        .svc
+        .iam
+        .lookup_access_key(&out.access_key_id)
+        .unwrap()
+        .is_expired(fx.clock.now_secs()));
     fx.clock.advance_secs(1);
-    assert!(fx.svc.iam.lookup_access_key(&out.access_key_id).unwrap().is_expired(fx.clock.now_secs()));
+    assert!(fx
+        .svc
+        .iam
+        .lookup_access_key(&out.access_key_id)
+        .unwrap()
+        .is_expired(fx.clock.now_secs()));
 
     // Sessions survive a restart.
     let svc2 = fx.reopen();
@@ -130,9 +156,20 @@ fn denials() {
     ));
     let root = fx.principal(ROOT1);
     let err = assume(&fx, &root, &input(EXAMPLE_ROLE, "s1")).unwrap_err();
-    assert_eq!((err.code, err.message.as_deref()), ("AccessDenied", Some("Roles may not be assumed by root accounts.")));
+    assert_eq!(
+        (err.code, err.message.as_deref()),
+        (
+            "AccessDenied",
+            Some("Roles may not be assumed by root accounts.")
+        )
+    );
     let bob = fx.principal(BOB);
-    let err = assume(&fx, &bob, &input("arn:aws:iam::111122223333:role/Missing", "s1")).unwrap_err();
+    let err = assume(
+        &fx,
+        &bob,
+        &input("arn:aws:iam::111122223333:role/Missing", "s1"),
+    )
+    .unwrap_err();
     assert_eq!(err.code, "AccessDenied");
 }
 
@@ -147,32 +184,116 @@ fn input_validation() {
     check(input(EXAMPLE_ROLE, "x"), "ValidationError");
     check(input(EXAMPLE_ROLE, "bad name!"), "ValidationError");
     check(input("arn:short", "s1"), "ValidationError");
-    check(AssumeRoleInput { duration_seconds: Some(899), ..input(EXAMPLE_ROLE, "s1") }, "ValidationError");
-    check(AssumeRoleInput { duration_seconds: Some(43201), ..input(EXAMPLE_ROLE, "s1") }, "ValidationError");
-    check(AssumeRoleInput { policy: Some("x".repeat(2049)), ..input(EXAMPLE_ROLE, "s1") }, "ValidationError");
-    check(AssumeRoleInput { policy: Some("{nope".into()), ..input(EXAMPLE_ROLE, "s1") }, "MalformedPolicyDocument");
-    let arns: Vec<String> = (0..11).map(|i| format!("arn:aws:iam::111122223333:policy/P{i}")).collect();
-    check(AssumeRoleInput { policy_arns: arns, ..input(EXAMPLE_ROLE, "s1") }, "ValidationError");
-    check(AssumeRoleInput { policy_arns: vec!["arn:aws:iam::111122223333:policy/Missing".into()], ..input(EXAMPLE_ROLE, "s1") }, "MalformedPolicyDocument");
-    check(AssumeRoleInput { external_id: Some("x".into()), ..input(EXAMPLE_ROLE, "s1") }, "ValidationError");
+    check(
+        AssumeRoleInput {
+            duration_seconds: Some(899),
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "ValidationError",
+    );
+    check(
+        AssumeRoleInput {
+            duration_seconds: Some(43201),
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "ValidationError",
+    );
+    check(
+        AssumeRoleInput {
+            policy: Some("x".repeat(2049)),
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "ValidationError",
+    );
+    check(
+        AssumeRoleInput {
+            policy: Some("{nope".into()),
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "MalformedPolicyDocument",
+    );
+    let arns: Vec<String> = (0..11)
+        .map(|i| format!("arn:aws:iam::111122223333:policy/P{i}"))
+        .collect();
+    check(
+        AssumeRoleInput {
+            policy_arns: arns,
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "ValidationError",
+    );
+    check(
+        AssumeRoleInput {
+            policy_arns: vec!["arn:aws:iam::111122223333:policy/Missing".into()],
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "MalformedPolicyDocument",
+    );
+    check(
+        AssumeRoleInput {
+            external_id: Some("x".into()),
+            ..input(EXAMPLE_ROLE, "s1")
+        },
+        "ValidationError",
+    );
 }
 
 #[test]
 fn durations_and_role_chaining() {
     let fx = fixture_with(&world());
     let bob = fx.principal(BOB);
-    let ok = assume(&fx, &bob, &AssumeRoleInput { duration_seconds: Some(900), ..input(EXAMPLE_ROLE, "short") }).unwrap();
+    let ok = assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            duration_seconds: Some(900),
+            ..input(EXAMPLE_ROLE, "short")
+        },
+    )
+    .unwrap();
     assert_eq!(ok.expiration, fx.clock.now_secs() + 900);
-    let err = assume(&fx, &bob, &AssumeRoleInput { duration_seconds: Some(3601), ..input(EXAMPLE_ROLE, "long") }).unwrap_err();
-    assert_eq!(err.message.as_deref(), Some("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+    let err = assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            duration_seconds: Some(3601),
+            ..input(EXAMPLE_ROLE, "long")
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.message.as_deref(),
+        Some("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    );
     // bob has no identity policy for Long, but the trust policy names him directly.
-    let long = assume(&fx, &bob, &AssumeRoleInput { duration_seconds: Some(7200), ..input("arn:aws:iam::111122223333:role/Long", "long") }).unwrap();
+    let long = assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            duration_seconds: Some(7200),
+            ..input("arn:aws:iam::111122223333:role/Long", "long")
+        },
+    )
+    .unwrap();
     assert_eq!(long.expiration, fx.clock.now_secs() + 7200);
 
     // Role chaining: ExampleRole's session assumes Chained (max 7200), capped at one hour.
-    let session = fx.svc.iam.lookup_access_key(&ok.access_key_id).unwrap().principal;
+    let session = fx
+        .svc
+        .iam
+        .lookup_access_key(&ok.access_key_id)
+        .unwrap()
+        .principal;
     let chained = "arn:aws:iam::111122223333:role/Chained";
-    let err = assume(&fx, &session, &AssumeRoleInput { duration_seconds: Some(3601), ..input(chained, "c1") }).unwrap_err();
+    let err = assume(
+        &fx,
+        &session,
+        &AssumeRoleInput {
+            duration_seconds: Some(3601),
+            ..input(chained, "c1")
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.message.as_deref(), Some("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."));
     let c = assume(&fx, &session, &input(chained, "c1")).unwrap();
     assert_eq!(c.arn, "arn:aws:sts::111122223333:assumed-role/Chained/c1");
@@ -183,9 +304,32 @@ fn external_id() {
     let fx = fixture_with(&world());
     let bob = fx.principal(BOB);
     let role = "arn:aws:iam::111122223333:role/ThirdParty";
-    assert_eq!(assume(&fx, &bob, &input(role, "s1")).unwrap_err().code, "AccessDenied");
-    assert_eq!(assume(&fx, &bob, &AssumeRoleInput { external_id: Some("ext-999".into()), ..input(role, "s1") }).unwrap_err().code, "AccessDenied");
-    assume(&fx, &bob, &AssumeRoleInput { external_id: Some("ext-123".into()), ..input(role, "s1") }).unwrap();
+    assert_eq!(
+        assume(&fx, &bob, &input(role, "s1")).unwrap_err().code,
+        "AccessDenied"
+    );
+    assert_eq!(
+        assume(
+            &fx,
+            &bob,
+            &AssumeRoleInput {
+                external_id: Some("ext-999".into()),
+                ..input(role, "s1")
+            }
+        )
+        .unwrap_err()
+        .code,
+        "AccessDenied"
+    );
+    assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            external_id: Some("ext-123".into()),
+            ..input(role, "s1")
+        },
+    )
+    .unwrap();
 }
 
 #[test]
@@ -203,12 +347,23 @@ fn cross_account_needs_both_sides() {
     });
     let bob = fx.principal(BOB);
     let out = assume(&fx, &bob, &input(role, "x1")).unwrap();
-    assert_eq!(out.arn, "arn:aws:sts::444455556666:assumed-role/CrossRole/x1");
-    let p = fx.svc.iam.lookup_access_key(&out.access_key_id).unwrap().principal;
+    assert_eq!(
+        out.arn,
+        "arn:aws:sts::444455556666:assumed-role/CrossRole/x1"
+    );
+    let p = fx
+        .svc
+        .iam
+        .lookup_access_key(&out.access_key_id)
+        .unwrap()
+        .principal;
     assert_eq!(p.caller.account(), "444455556666");
     // The role of another account cannot be assumed by a user the trust policy does not cover.
     let alice = fx.principal(ALICE);
-    assert_eq!(assume(&fx, &alice, &input(role, "x1")).unwrap_err().code, "AccessDenied");
+    assert_eq!(
+        assume(&fx, &alice, &input(role, "x1")).unwrap_err().code,
+        "AccessDenied"
+    );
 }
 
 #[test]
@@ -221,10 +376,21 @@ fn session_policies_cut_the_session() {
         ..input(EXAMPLE_ROLE, "cut")
     }).unwrap();
     assert!(out.packed_policy_size.is_some_and(|n| n > 0 && n <= 100));
-    let p = fx.svc.iam.lookup_access_key(&out.access_key_id).unwrap().principal;
+    let p = fx
+        .svc
+        .iam
+        .lookup_access_key(&out.access_key_id)
+        .unwrap()
+        .principal;
     let session = p.policies.session.as_ref().unwrap();
     let ids: Vec<&str> = session.iter().map(|s| s.id.as_str()).collect();
-    assert_eq!(ids, vec!["session-policy", "arn:aws:iam::111122223333:policy/SessionCut"]);
+    assert_eq!(
+        ids,
+        vec![
+            "session-policy",
+            "arn:aws:iam::111122223333:policy/SessionCut"
+        ]
+    );
     assert_eq!(p.policies.identity.len(), 1);
 }
 
@@ -232,13 +398,37 @@ fn session_policies_cut_the_session() {
 fn session_tags_need_tag_session_and_override_role_tags() {
     let fx = fixture_with(&world());
     let bob = fx.principal(BOB);
-    let tags = vec![("Team".to_string(), "red".to_string()), ("project".to_string(), "x".to_string())];
+    let tags = vec![
+        ("Team".to_string(), "red".to_string()),
+        ("project".to_string(), "x".to_string()),
+    ];
     // ExampleRole's trust policy does not allow sts:TagSession.
-    let err = assume(&fx, &bob, &AssumeRoleInput { tags: tags.clone(), ..input(EXAMPLE_ROLE, "t1") }).unwrap_err();
+    let err = assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            tags: tags.clone(),
+            ..input(EXAMPLE_ROLE, "t1")
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.code, "AccessDenied");
     assert!(err.message.unwrap().contains("sts:TagSession"));
-    let out = assume(&fx, &bob, &AssumeRoleInput { tags, ..input("arn:aws:iam::111122223333:role/Tagged", "t1") }).unwrap();
-    let p = fx.svc.iam.lookup_access_key(&out.access_key_id).unwrap().principal;
+    let out = assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            tags,
+            ..input("arn:aws:iam::111122223333:role/Tagged", "t1")
+        },
+    )
+    .unwrap();
+    let p = fx
+        .svc
+        .iam
+        .lookup_access_key(&out.access_key_id)
+        .unwrap()
+        .principal;
     let mut ctx = kmsd_policy::RequestContext::new();
     p.add_to_context(&mut ctx);
     let tag = |k: &str| match ctx.get(&format!("aws:PrincipalTag/{k}")) {
