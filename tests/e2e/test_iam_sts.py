@@ -353,3 +353,32 @@ def test_simulate_principal_policy(server, iam, key):
                                         ActionNames=["kms:Encrypt", "kms:Decrypt"], ResourceArns=[key["Arn"]])
     decisions = {r["EvalActionName"]: r["EvalDecision"] for r in res["EvaluationResults"]}
     assert decisions == {"kms:Encrypt": "allowed", "kms:Decrypt": "implicitDeny"}
+
+
+def test_role_chaining_capped_at_one_hour(server, iam, role, assumer):
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"}, "Action": "sts:AssumeRole"})
+    long_role = iam.create_role(RoleName=f"Long-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps(trust),
+                                MaxSessionDuration=43200)["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="Chain",
+                        PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", long_role["Arn"]))))
+    first = session_creds(server.client("sts", assumer).assume_role(
+        RoleArn=role["Arn"], RoleSessionName="first", ExternalId="ext-123"))
+    chained = server.client("sts", first)
+    with aws_error("ValidationError", 400):
+        chained.assume_role(RoleArn=long_role["Arn"], RoleSessionName="second", DurationSeconds=7200)
+    ok = chained.assume_role(RoleArn=long_role["Arn"], RoleSessionName="second", DurationSeconds=3600)
+    assert ok["AssumedRoleUser"]["Arn"].endswith(f"assumed-role/{long_role['RoleName']}/second")
+    # Without chaining, the long role grants long sessions.
+    direct = server.client("sts", assumer)
+    iam.put_user_policy(UserName=_user_of(iam, assumer), PolicyName="Long",
+                        PolicyDocument=json.dumps(doc(allow("sts:AssumeRole", long_role["Arn"]))))
+    resp = direct.assume_role(RoleArn=long_role["Arn"], RoleSessionName="long", DurationSeconds=7200)
+    assert resp["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def _user_of(iam, creds):
+    for u in iam.list_users()["Users"]:
+        for k in iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]:
+            if k["AccessKeyId"] == creds.access_key_id:
+                return u["UserName"]
+    raise AssertionError("access key not found")

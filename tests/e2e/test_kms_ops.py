@@ -522,3 +522,90 @@ def test_key_policy_explicit_deny_beats_iam_allow(kms):
         kms.decrypt(CiphertextBlob=blob)
     assert err["Message"] == (f"User: {ADMIN_ARN} is not authorized to perform: kms:Decrypt on resource: "
                               f"{key['Arn']} with an explicit deny in a resource-based policy")
+
+
+# ------------------------------------------------------------- key states, misc rules
+
+
+def test_state_rules_for_grants_aliases_tags(kms, key):
+    kid = key["KeyId"]
+    kms.disable_key(KeyId=kid)
+    with aws_error("DisabledException"):
+        kms.create_grant(KeyId=kid, GranteePrincipal=arn_of("dave"), Operations=["Encrypt"])
+    kms.create_alias(AliasName="alias/e2e-disabled-ok", TargetKeyId=kid)  # allowed while Disabled
+    kms.enable_key(KeyId=kid)
+    kms.schedule_key_deletion(KeyId=kid, PendingWindowInDays=7)
+    with aws_error("KMSInvalidStateException"):
+        kms.create_alias(AliasName="alias/e2e-pending", TargetKeyId=kid)
+    with aws_error("KMSInvalidStateException"):
+        kms.tag_resource(KeyId=kid, Tags=[{"TagKey": "a", "TagValue": "b"}])
+    with aws_error("KMSInvalidStateException"):
+        kms.enable_key(KeyId=kid)
+    # Read-only and deletion-related operations still work.
+    assert kms.describe_key(KeyId=kid)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert kms.list_grants(KeyId=kid)["Grants"] == []
+    kms.delete_alias(AliasName="alias/e2e-disabled-ok")
+    kms.cancel_key_deletion(KeyId=kid)
+
+
+def test_dry_run(kms, key):
+    with aws_error("DryRunOperationException") as err:
+        kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", DryRun=True)
+    assert err["Message"] == "The request would have succeeded, but the DryRun option is set."
+
+
+def test_generate_data_key_spec_and_bytes_exclusive(kms, key):
+    with aws_error("ValidationException"):
+        kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256", NumberOfBytes=32)
+
+
+def test_list_aliases_and_grants_paging(kms, key):
+    names = [f"alias/e2e-page-{i}" for i in range(3)]
+    for n in names:
+        kms.create_alias(AliasName=n, TargetKeyId=key["KeyId"])
+    seen, marker = [], None
+    while True:
+        page = kms.list_aliases(KeyId=key["KeyId"], Limit=1, **({"Marker": marker} if marker else {}))
+        assert len(page["Aliases"]) <= 1
+        seen += [a["AliasName"] for a in page["Aliases"]]
+        if not page["Truncated"]:
+            break
+        marker = page["NextMarker"]
+    assert sorted(seen) == names
+
+    grant_ids = {kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_of("dave"),
+                                  Operations=["Encrypt"])["GrantId"] for _ in range(3)}
+    seen_g, marker = [], None
+    while True:
+        page = kms.list_grants(KeyId=key["KeyId"], Limit=2, **({"Marker": marker} if marker else {}))
+        assert len(page["Grants"]) <= 2
+        seen_g += [g["GrantId"] for g in page["Grants"]]
+        if not page["Truncated"]:
+            break
+        marker = page["NextMarker"]
+    assert sorted(seen_g) == sorted(grant_ids)
+    for g in grant_ids:
+        kms.revoke_grant(KeyId=key["KeyId"], GrantId=g)
+
+
+def test_key_arn_of_other_region(server, key):
+    west = server.client("kms", user_creds(ACCT_A, "admin"), region="us-west-2")
+    with aws_error("NotFoundException"):
+        west.describe_key(KeyId=key["Arn"])
+    with aws_error("NotFoundException"):
+        west.describe_key(KeyId=key["KeyId"])
+    # Keys are regional: a key created with a us-west-2 client lives there.
+    k2 = west.create_key()["KeyMetadata"]
+    assert k2["Arn"].startswith(f"arn:aws:kms:us-west-2:{ACCT_A}:key/")
+    with aws_error("NotFoundException"):
+        server.client("kms", user_creds(ACCT_A, "admin")).describe_key(KeyId=k2["KeyId"])
+
+
+def test_alias_arn_and_unknown_alias(kms, key):
+    kms.create_alias(AliasName="alias/e2e-arn", TargetKeyId=key["KeyId"])
+    alias_arn = f"arn:aws:kms:{REGION}:{ACCT_A}:alias/e2e-arn"
+    assert kms.encrypt(KeyId=alias_arn, Plaintext=b"x")["KeyId"] == key["Arn"]
+    with aws_error("NotFoundException") as err:
+        kms.update_alias(AliasName="alias/e2e-never-made", TargetKeyId=key["KeyId"])
+    assert err["Message"] == f"Alias arn:aws:kms:{REGION}:{ACCT_A}:alias/e2e-never-made is not found."
+    kms.delete_alias(AliasName="alias/e2e-arn")

@@ -180,6 +180,8 @@ def test_session_token_of_another_session(server, good, session):
 
 
 def test_token_on_long_term_key(server, good):
+    # A stale AWS_SESSION_TOKEN next to long-term keys: AWS answers "The security token
+    # included in the request is invalid".
     with_token = dataclasses.replace(good, session_token="FQoGZXIvYXdzEBYaDunknown")
     with aws_error("UnrecognizedClientException", 400):
         server.client("kms", with_token).list_keys()
@@ -204,3 +206,38 @@ def test_unsigned_query_request(server):
     r = query_raw(server.endpoint, None, "sts", {"Action": "GetCallerIdentity", "Version": "2011-06-15"})
     assert r.status in (400, 403), r.text()
     assert r.query_error_code() in ("MissingAuthenticationToken", "MissingAuthenticationTokenException")
+
+
+# ----------------------------------------------------------------- query-string auth
+
+
+def test_presigned_get_caller_identity(server, good):
+    import urllib3
+    # GET, as EKS-style tokens do (botocore presigns query operations for POST by default).
+    url = server.client("sts", good).generate_presigned_url("get_caller_identity", ExpiresIn=300, HttpMethod="GET")
+    assert "X-Amz-Signature=" in url
+    r = urllib3.PoolManager().request("GET", url, retries=False)
+    assert r.status == 200, r.data
+    assert f"arn:aws:iam::{ACCT_A}:user/signer".encode() in r.data
+    # Altering a signed parameter breaks the signature.
+    bad = url.replace("X-Amz-Expires=300", "X-Amz-Expires=301")
+    r = urllib3.PoolManager().request("GET", bad, retries=False)
+    assert r.status == 403, r.data
+    assert b"SignatureDoesNotMatch" in r.data
+
+
+def test_scope_date_must_match_request_date(server, good):
+    import re as _re
+    from kmsd_harness import _http
+    import botocore.auth, botocore.awsrequest, botocore.credentials
+    req = botocore.awsrequest.AWSRequest(method="POST", url=server.endpoint + "/", data=b"{}", headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys"})
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(good.access_key_id, good.secret_access_key),
+                            "kms", "us-east-1").add_auth(req)
+    p = req.prepare()
+    headers = dict(p.headers.items())
+    # Move the credential scope one day back while keeping X-Amz-Date.
+    headers["Authorization"] = _re.sub(r"/(\d{8})/", "/20000101/", headers["Authorization"])
+    r = _http.request("POST", p.url, body=p.body, headers=headers)
+    assert r.status == 400, r.data
+    assert b"InvalidSignatureException" in r.data
