@@ -18,6 +18,16 @@ pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// The 1-minute load average from `/proc/loadavg`.
+pub fn loadavg_1m() -> Option<f64> {
+    parse_loadavg(&std::fs::read_to_string("/proc/loadavg").ok()?)
+}
+
+/// Parses the first field of a `/proc/loadavg` line.
+pub fn parse_loadavg(text: &str) -> Option<f64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`, 100 when unknown).
 pub fn clock_ticks_per_sec() -> u64 {
     std::process::Command::new("getconf")
@@ -56,6 +66,12 @@ mod tests {
         assert_eq!(parse_stat_ticks(line), Some(287));
         assert_eq!(parse_stat_ticks("1 (x) S 1 2"), None);
         assert_eq!(parse_stat_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn parses_loadavg() {
+        assert_eq!(parse_loadavg("7.83 5.45 3.25 3/512 31834\n"), Some(7.83));
+        assert_eq!(parse_loadavg(""), None);
     }
 
     #[test]

@@ -103,6 +103,8 @@ pub struct LoadResult {
     pub server_cpu_s: Option<(u32, f64)>,
     /// This process's CPU seconds during the window.
     pub client_cpu_s: Option<f64>,
+    /// 1-minute load average at the start and at the end of the window.
+    pub loadavg_1m: (Option<f64>, Option<f64>),
 }
 
 struct ConnResult {
@@ -220,6 +222,7 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<LoadResult> {
     }
 
     sleep_until(measure_from).await;
+    let load_before = cpu::loadavg_1m();
     let server_before = plan
         .server_pid
         .map(|pid| cpu::process_cpu_seconds(pid, ticks))
@@ -232,6 +235,7 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<LoadResult> {
         .map(|pid| cpu::process_cpu_seconds(pid, ticks))
         .transpose()?;
     let client_after = cpu::process_cpu_seconds(self_pid, ticks).ok();
+    let load_after = cpu::loadavg_1m();
 
     let n = plan.builders.len();
     let mut per_op: Vec<OpStats> = (0..n).map(|_| OpStats::default()).collect();
@@ -263,6 +267,7 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<LoadResult> {
         measured_s,
         server_cpu_s,
         client_cpu_s,
+        loadavg_1m: (load_before, load_after),
     })
 }
 

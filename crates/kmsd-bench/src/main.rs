@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 
 use kmsd_bench::load::{self, Connection, LoadPlan};
-use kmsd_bench::report::{render_json, render_table, OpReport, OpStats, Report};
+use kmsd_bench::report::{render_json, render_table, MachineInfo, OpReport, OpStats, Report};
 use kmsd_bench::request::{
     ciphertext_from_encrypt, create_key_body, decrypt_body, encrypt_body, error_code,
     error_message, generate_data_key_body, key_id_from_create_key, Endpoint, Op, RequestBuilder,
@@ -248,6 +248,11 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         client_cpu: result
             .client_cpu_s
             .map(|s| load::cpu_report(std::process::id(), s, dur, requests)),
+        machine: MachineInfo {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            loadavg_1m_start: result.loadavg_1m.0,
+            loadavg_1m_end: result.loadavg_1m.1,
+        },
     };
     let json = render_json(&report);
     if let Some(path) = &cli.json_out {

@@ -182,6 +182,17 @@ pub struct CpuReport {
     pub us_per_request: f64,
 }
 
+/// The machine the run happened on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MachineInfo {
+    /// CPUs available to this process.
+    pub cpus: usize,
+    /// 1-minute load average when the measured window started.
+    pub loadavg_1m_start: Option<f64>,
+    /// 1-minute load average when it ended.
+    pub loadavg_1m_end: Option<f64>,
+}
+
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -216,6 +227,8 @@ pub struct Report {
     pub server_cpu: Option<CpuReport>,
     /// The load generator's own CPU.
     pub client_cpu: Option<CpuReport>,
+    /// CPUs and load average.
+    pub machine: MachineInfo,
 }
 
 fn fmt_ms(us: f64) -> String {
@@ -282,6 +295,14 @@ pub fn render_table(r: &Report) -> String {
         }
     }
     let _ = writeln!(s);
+    let la = |v: Option<f64>| v.map_or_else(|| "?".to_owned(), |v| format!("{v:.2}"));
+    let _ = writeln!(
+        s,
+        "machine: {} CPUs, 1-min load average {} at start, {} at end",
+        r.machine.cpus,
+        la(r.machine.loadavg_1m_start),
+        la(r.machine.loadavg_1m_end)
+    );
     for (label, cpu) in [("server", &r.server_cpu), ("client", &r.client_cpu)] {
         if let Some(c) = cpu {
             let _ = writeln!(
@@ -378,6 +399,11 @@ mod tests {
                 us_per_request: 1498.5,
             }),
             client_cpu: None,
+            machine: MachineInfo {
+                cpus: 2,
+                loadavg_1m_start: Some(0.5),
+                loadavg_1m_end: None,
+            },
         }
     }
 
@@ -408,6 +434,7 @@ mod tests {
         assert!(t.contains(
             "server CPU (pid 42): 1.50 s user+sys = 0.75 cores busy, 1498.50 us per request"
         ));
+        assert!(t.contains("machine: 2 CPUs, 1-min load average 0.50 at start, ? at end"));
         let replay = render_table(&sample_report("replay"));
         assert!(replay.contains("REPLAY of one signed request"));
     }
