@@ -257,3 +257,37 @@ def test_shipped_seed_world_explains_both_examples():
     rc, out = explain(seed_file, SESSION_ARN, "kms:Encrypt", SEED_KEY_ARN)
     assert rc == 0 and out["decision"] == "Allow"
     assert node(out, "T2")["answer"] == "yes"
+
+
+# --------------------------------------------------------------------------- online
+
+
+def test_online_explain_matches_offline(world_file, module_launch):
+    import subprocess
+    from kmsd_harness import clean_env, kmsd_bin
+    from worlds import REGION, root_creds
+    server = module_launch(world_file, region=REGION)
+
+    def online(principal, action, key, creds):
+        proc = subprocess.run([kmsd_bin(), "explain", "--endpoint", server.endpoint, "--principal", principal,
+                               "--action", action, "--key", key, "--format", "json"],
+                              env=clean_env(creds, REGION), capture_output=True, text=True, timeout=60)
+        return proc
+
+    proc = online(ALICE_ARN, "kms:Encrypt", ALICE_KEY_ARN, root_creds(ACCT_A))
+    assert proc.returncode == 1, proc.stderr
+    on = json.loads(proc.stdout)
+    _, off = explain(world_file, ALICE_ARN, "kms:Encrypt", ALICE_KEY_ARN)
+    assert on["decision"] == off["decision"] == "ImplicitDeny"
+    assert [(s["node"], s["answer"]) for s in on["path"]] == [(s["node"], s["answer"]) for s in off["path"]]
+    assert on["message"] == off["message"]
+
+    proc = online(SESSION_ARN, "kms:Decrypt", SEED_KEY_ARN, root_creds(ACCT_A))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["decision"] == "Allow"
+
+    # The caller needs iam:SimulatePrincipalPolicy: alice has no IAM permissions.
+    from worlds import user_creds
+    proc = online(ALICE_ARN, "kms:Encrypt", ALICE_KEY_ARN, user_creds(ACCT_A, "alice"))
+    assert proc.returncode == 2
+    assert "SimulatePrincipalPolicy" in proc.stderr or "AccessDenied" in proc.stderr
