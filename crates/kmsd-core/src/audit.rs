@@ -433,6 +433,7 @@ fn serialize_redacted_opt<S: Serializer>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
@@ -506,10 +507,7 @@ mod tests {
         assert_eq!(v["decidingStatements"][0]["type"], "grant");
         assert_eq!(v["decidingStatements"][0]["grantId"], "g1");
         assert!(v.get("errorCode").is_none());
-        assert_eq!(
-            uuid::Uuid::parse_str(v["eventID"].as_str().unwrap()).is_ok(),
-            true
-        );
+        assert!(uuid::Uuid::parse_str(v["eventID"].as_str().unwrap()).is_ok());
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub fn encode_success(value: &serde_json::Value) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

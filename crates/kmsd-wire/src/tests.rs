@@ -1,6 +1,8 @@
 //! Routing, the SigV4 gate and malformed-request handling against a fake backend, with
 //! requests signed by kmsd-sigv4's signer.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -242,6 +242,7 @@ pub fn run(args: AuditArgs) -> i32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -227,6 +227,7 @@ pub fn files_oldest_first(dir: &Path, file_name: &str) -> Vec<PathBuf> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
