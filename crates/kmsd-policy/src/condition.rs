@@ -216,7 +216,7 @@ impl Condition {
 
     /// Evaluate against the request.
     pub fn eval(&self, ctx: &RequestContext) -> bool {
-        let found = ctx.get(&self.key);
+        let found = ctx.get_lower(&self.key);
         if self.op.base == Base::Null {
             let present = match found {
                 None => false,

@@ -45,6 +45,15 @@ impl RequestContext {
             .map(|(_, v)| v)
     }
 
+    /// Look up a key whose name is already lower-cased (compiled policies store keys that way).
+    #[inline]
+    pub(crate) fn get_lower(&self, lower: &str) -> Option<&ContextValue> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == lower)
+            .map(|(_, v)| v)
+    }
+
     /// All entries, lower-cased names.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))

@@ -635,13 +635,26 @@ fn cross_account_capable(action: &str) -> bool {
 }
 
 /// Principal kinds through which a grantee string names the caller (GP1), without allocating.
+/// Exact string comparisons first; the ARN is split only for root and session grantees.
 fn grantee_kinds(grantee: &str, caller: &Caller) -> MatchKinds {
-    if is_account_id(grantee) {
-        return if grantee == caller.account() {
+    match caller {
+        Caller::User { arn, .. } if grantee == arn => return M_USER,
+        Caller::AssumedRole { role_arn, .. } if grantee == role_arn => return M_ROLE,
+        _ => {}
+    }
+    if grantee.len() == 12 {
+        return if grantee == caller.account() && is_account_id(grantee) {
             M_ACCOUNT
         } else {
             0
         };
+    }
+    let session_like = match caller {
+        Caller::AssumedRole { session_name, .. } => grantee.ends_with(session_name.as_str()),
+        _ => false,
+    };
+    if !grantee.ends_with(":root") && !session_like {
+        return 0;
     }
     let Some([arn, _partition, service, region, account, resource]) = split_arn(grantee) else {
         return 0;
@@ -651,8 +664,6 @@ fn grantee_kinds(grantee: &str, caller: &Caller) -> MatchKinds {
     }
     match (service, caller) {
         ("iam", _) if resource == "root" => M_ACCOUNT,
-        ("iam", Caller::User { arn, .. }) if grantee == arn => M_USER,
-        ("iam", Caller::AssumedRole { role_arn, .. }) if grantee == role_arn => M_ROLE,
         (
             "sts",
             Caller::AssumedRole {
@@ -789,26 +800,28 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     // Allow sources.
     let (direct_kinds, account_allow) = resource_allows(kp, &r);
     let direct_ok = direct_kinds != 0 && iam.limit_ok(direct_kinds);
-    let mut grant_hit: Option<usize> = None;
-    for (gi, g) in q.grants.iter().enumerate() {
-        if !grant_has_operation(g, q.action) {
-            continue;
+    // Grants are looked at only when the flowchart gets to them.
+    let find_grant = |iam: &mut Iam<'_>| -> Option<usize> {
+        for (gi, g) in q.grants.iter().enumerate() {
+            if !grant_has_operation(g, q.action) {
+                continue;
+            }
+            let kinds = grantee_kinds(&g.grantee_principal, caller);
+            if kinds == 0 || !grant_constraints_ok(g, q.action, q.encryption_context) {
+                continue;
+            }
+            let ok = if kinds == M_ACCOUNT {
+                iam.iam_ok()
+            } else {
+                iam.limit_ok(kinds)
+            };
+            if ok {
+                return Some(gi);
+            }
         }
-        let kinds = grantee_kinds(&g.grantee_principal, caller);
-        if kinds == 0 || !grant_constraints_ok(g, q.action, q.encryption_context) {
-            continue;
-        }
-        let ok = if kinds == M_ACCOUNT {
-            iam.iam_ok()
-        } else {
-            iam.limit_ok(kinds)
-        };
-        if ok {
-            grant_hit = Some(gi);
-            break;
-        }
-    }
-    let grant_evidence = || -> Vec<Because> {
+        None
+    };
+    let grant_evidence = |grant_hit: Option<usize>| -> Vec<Because> {
         match grant_hit {
             Some(gi) => q
                 .grants
@@ -853,8 +866,8 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
             t.step(Node::T2, true, || iam_evidence(q));
             return Outcome::ALLOW;
         }
-        if grant_hit.is_some() {
-            t.step(Node::N4, true, grant_evidence);
+        if let Some(gi) = find_grant(&mut iam) {
+            t.step(Node::N4, true, || grant_evidence(Some(gi)));
             return Outcome::ALLOW;
         }
         t.step(Node::T1, false, || {
@@ -867,7 +880,8 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
         return Outcome::implicit(iam.blame());
     }
     // N4
-    t.step(Node::N4, grant_hit.is_some(), grant_evidence);
+    let grant_hit = find_grant(&mut iam);
+    t.step(Node::N4, grant_hit.is_some(), || grant_evidence(grant_hit));
     if grant_hit.is_some() {
         return Outcome::ALLOW;
     }

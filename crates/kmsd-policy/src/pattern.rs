@@ -268,7 +268,7 @@ impl Template {
             out.push(match p {
                 Part::Text(t) => Piece::Text(t),
                 Part::Literal(l) => Piece::Literal(l),
-                Part::Var { key, default } => match ctx.get(key) {
+                Part::Var { key, default } => match ctx.get_lower(key) {
                     Some(ContextValue::Single(v)) => Piece::Literal(v),
                     _ => Piece::Literal(default.as_deref()?),
                 },

@@ -300,7 +300,7 @@ fn missing_keys_if_exists_and_null() {
         &none
     ));
     assert!(holds(
-        &format!(r#"{{"NotIpAddress":{{"aws:SourceIp":"10.0.0.0/8"}}}}"#),
+        r#"{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#,
         &none
     ));
     // C4.
