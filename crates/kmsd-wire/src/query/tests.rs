@@ -1,1 +1,600 @@
-//! Tests of the awsQuery codec.
+//! Tests of the awsQuery codec: parameter decoding, dispatch, AWS's XML shapes (golden
+//! envelopes, `member` lists, URL-encoded policy documents), error responses and statuses.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use kmsd_core::bootstrap::World;
+use kmsd_core::principal::{Principal, RequestMeta};
+use kmsd_core::service::Service;
+use kmsd_policy::Decision;
+use quick_xml::events::Event;
+
+use super::{handle, QueryOutcome};
+
+const SEED: &str = include_str!("../../../../examples/seed-world.json");
+const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+const STS_NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+/// One error case: caller, parameters, expected code, expected status.
+type Case<'a> = (&'a Principal, Vec<(&'a str, &'a str)>, &'a str, u16);
+
+const RID: &str = "11111111-2222-4333-8444-555555555555";
+
+fn service() -> Service {
+    let world = World::from_str(SEED, "seed-world.json").unwrap();
+    Service::from_world_in_memory(&world, "us-west-2").unwrap()
+}
+
+fn meta() -> RequestMeta {
+    RequestMeta {
+        source_ip: None,
+        secure_transport: true,
+        time_millis: 1_767_225_600_000,
+        region: "us-east-1".into(),
+        user_agent: None,
+        request_id: RID.into(),
+    }
+}
+
+fn who(svc: &Service, akid: &str) -> Principal {
+    svc.iam.lookup_access_key(akid).unwrap().principal
+}
+
+fn call(svc: &Service, p: &Principal, service: &str, params: &[(&str, &str)]) -> QueryOutcome {
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let out = handle(svc, p, &meta(), service, &pairs);
+    well_formed(&out.body);
+    out
+}
+
+/// Parse the whole document; return (path, text) of every text node.
+fn well_formed(xml: &str) -> Vec<(String, String)> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut roots = 0;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                if stack.is_empty() {
+                    roots += 1;
+                }
+                stack.push(String::from_utf8(e.name().as_ref().to_vec()).unwrap());
+            }
+            Ok(Event::End(e)) => {
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                assert_eq!(stack.pop(), Some(name), "unbalanced XML: {xml}");
+            }
+            Ok(Event::Text(t)) => {
+                let text = t.unescape().unwrap().to_string();
+                if !text.trim().is_empty() {
+                    out.push((stack.join("/"), text));
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("malformed XML ({e}): {xml}"),
+        }
+    }
+    assert!(
+        stack.is_empty() && roots == 1,
+        "not one root element: {xml}"
+    );
+    out
+}
+
+fn text(xml: &str, path: &str) -> Option<String> {
+    well_formed(xml)
+        .into_iter()
+        .find(|(p, _)| p == path)
+        .map(|(_, t)| t)
+}
+
+#[test]
+fn create_user_golden() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "CreateUser"),
+            ("Version", "2010-05-08"),
+            ("UserName", "carol"),
+            ("Path", "/team/"),
+            ("Tags.member.1.Key", "dept"),
+            ("Tags.member.1.Value", "blue team"),
+        ],
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    assert_eq!(out.action, "CreateUser");
+    assert_eq!(out.decision, Some(Decision::Allow));
+    let id = text(&out.body, "CreateUserResponse/CreateUserResult/User/UserId").unwrap();
+    let date = text(
+        &out.body,
+        "CreateUserResponse/CreateUserResult/User/CreateDate",
+    )
+    .unwrap();
+    assert!(id.starts_with("AIDA") && id.len() == 21);
+    let expected = format!(
+        "<CreateUserResponse xmlns=\"{IAM_NS}\">\n  <CreateUserResult><User><Path>/team/</Path><UserName>carol</UserName><UserId>{id}</UserId><Arn>arn:aws:iam::111122223333:user/team/carol</Arn><CreateDate>{date}</CreateDate><Tags><member><Key>dept</Key><Value>blue team</Value></member></Tags></User></CreateUserResult>\n  <ResponseMetadata>\n    <RequestId>{RID}</RequestId>\n  </ResponseMetadata>\n</CreateUserResponse>\n"
+    );
+    assert_eq!(out.body, expected);
+    assert!(date.ends_with('Z') && date.len() == 20);
+    assert_eq!(out.request_parameters["userName"], "carol");
+    assert!(out.request_parameters.get("action").is_none());
+}
+
+#[test]
+fn no_output_operations_omit_result() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "CreateUser"), ("UserName", "dave")],
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "DeleteUser"), ("UserName", "dave")],
+    );
+    assert_eq!(out.status, 200);
+    assert_eq!(
+        out.body,
+        format!("<DeleteUserResponse xmlns=\"{IAM_NS}\">\n  <ResponseMetadata>\n    <RequestId>{RID}</RequestId>\n  </ResponseMetadata>\n</DeleteUserResponse>\n")
+    );
+}
+
+#[test]
+fn errors_have_aws_codes_statuses_and_shape() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let alice = who(&svc, "AKIAALICE00000000001");
+    let cases: Vec<Case<'_>> = vec![
+        (
+            &root,
+            vec![("Action", "GetUser"), ("UserName", "nobody")],
+            "NoSuchEntity",
+            404,
+        ),
+        (
+            &root,
+            vec![("Action", "CreateUser"), ("UserName", "alice")],
+            "EntityAlreadyExists",
+            409,
+        ),
+        (
+            &root,
+            vec![("Action", "CreateUser")],
+            "ValidationError",
+            400,
+        ),
+        (&root, vec![("Action", "Frobnicate")], "InvalidAction", 400),
+        (&root, vec![("Action", "AssumeRole")], "InvalidAction", 400),
+        (
+            &root,
+            vec![("Action", "CreateAccessKey"), ("UserName", "alice")],
+            "",
+            200,
+        ),
+        (
+            &root,
+            vec![("Action", "CreateAccessKey"), ("UserName", "alice")],
+            "LimitExceeded",
+            409,
+        ),
+        (
+            &root,
+            vec![("Action", "DeleteUser"), ("UserName", "alice")],
+            "DeleteConflict",
+            409,
+        ),
+        (
+            &root,
+            vec![
+                ("Action", "PutUserPolicy"),
+                ("UserName", "alice"),
+                ("PolicyName", "p"),
+                ("PolicyDocument", "{oops"),
+            ],
+            "MalformedPolicyDocument",
+            400,
+        ),
+        (
+            &root,
+            vec![
+                ("Action", "CreatePolicyVersion"),
+                ("PolicyArn", "arn:aws:iam::111122223333:policy/x"),
+                ("PolicyDocument", "{}"),
+                ("SetAsDefault", "maybe"),
+            ],
+            "ValidationError",
+            400,
+        ),
+        (
+            &root,
+            vec![("Action", "SimulatePrincipalPolicy")],
+            "NotImplemented",
+            400,
+        ),
+        (&alice, vec![("Action", "ListUsers")], "AccessDenied", 403),
+    ];
+    for (p, params, code, status) in cases {
+        let out = call(&svc, p, "iam", &params);
+        assert_eq!(out.status, status, "{params:?}: {}", out.body);
+        if status == 200 {
+            continue;
+        }
+        assert_eq!(out.error_code.as_deref(), Some(code), "{params:?}");
+        assert!(out
+            .body
+            .starts_with(&format!("<ErrorResponse xmlns=\"{IAM_NS}\">")));
+        assert_eq!(
+            text(&out.body, "ErrorResponse/Error/Code").as_deref(),
+            Some(code)
+        );
+        assert_eq!(
+            text(&out.body, "ErrorResponse/Error/Type").as_deref(),
+            Some("Sender")
+        );
+        assert_eq!(
+            text(&out.body, "ErrorResponse/RequestId").as_deref(),
+            Some(RID)
+        );
+        assert_eq!(
+            text(&out.body, "ErrorResponse/Error/Message"),
+            out.error_message
+        );
+    }
+    let denied = call(&svc, &alice, "iam", &[("Action", "ListUsers")]);
+    assert_eq!(denied.decision, Some(Decision::ImplicitDeny));
+    assert_eq!(
+        denied.error_message.as_deref(),
+        Some("User: arn:aws:iam::111122223333:user/alice is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::111122223333:user/ because no identity-based policy allows the iam:ListUsers action")
+    );
+}
+
+#[test]
+fn roles_policies_and_lists() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "GetRole"), ("RoleName", "ExampleRole")],
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    let enc = text(
+        &out.body,
+        "GetRoleResponse/GetRoleResult/Role/AssumeRolePolicyDocument",
+    )
+    .unwrap();
+    assert!(enc.starts_with("%7B%22Version%22"), "{enc}");
+    let decoded = percent_encoding::percent_decode_str(&enc)
+        .decode_utf8()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&decoded).unwrap();
+    assert_eq!(
+        doc["Statement"]["Principal"]["AWS"],
+        "arn:aws:iam::111122223333:user/bob"
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "GetRoleResponse/GetRoleResult/Role/MaxSessionDuration"
+        )
+        .as_deref(),
+        Some("3600")
+    );
+
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "CreatePolicy"),
+            ("PolicyName", "Dec"),
+            ("PolicyDocument", policy),
+        ],
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "CreatePolicyResponse/CreatePolicyResult/Policy/DefaultVersionId"
+        )
+        .as_deref(),
+        Some("v1")
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "CreatePolicyResponse/CreatePolicyResult/Policy/IsAttachable"
+        )
+        .as_deref(),
+        Some("true")
+    );
+    let arn = "arn:aws:iam::111122223333:policy/Dec";
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "CreatePolicyVersion"),
+            ("PolicyArn", arn),
+            ("PolicyDocument", policy),
+            ("SetAsDefault", "true"),
+        ],
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "CreatePolicyVersionResponse/CreatePolicyVersionResult/PolicyVersion/VersionId"
+        )
+        .as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "CreatePolicyVersionResponse/CreatePolicyVersionResult/PolicyVersion/IsDefaultVersion"
+        )
+        .as_deref(),
+        Some("true")
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "GetPolicyVersion"),
+            ("PolicyArn", arn),
+            ("VersionId", "v1"),
+        ],
+    );
+    let enc = text(
+        &out.body,
+        "GetPolicyVersionResponse/GetPolicyVersionResult/PolicyVersion/Document",
+    )
+    .unwrap();
+    assert_eq!(
+        percent_encoding::percent_decode_str(&enc)
+            .decode_utf8()
+            .unwrap(),
+        policy
+    );
+    call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "AttachRolePolicy"),
+            ("RoleName", "ExampleRole"),
+            ("PolicyArn", arn),
+        ],
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "ListAttachedRolePolicies"),
+            ("RoleName", "ExampleRole"),
+        ],
+    );
+    let nodes = well_formed(&out.body);
+    assert!(nodes.contains(&("ListAttachedRolePoliciesResponse/ListAttachedRolePoliciesResult/AttachedPolicies/member/PolicyArn".into(), arn.into())));
+    assert!(nodes.contains(&(
+        "ListAttachedRolePoliciesResponse/ListAttachedRolePoliciesResult/IsTruncated".into(),
+        "false".into()
+    )));
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "ListRolePolicies"), ("RoleName", "ExampleRole")],
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "ListRolePoliciesResponse/ListRolePoliciesResult/PolicyNames/member"
+        )
+        .as_deref(),
+        Some("UseKeyInAccount2")
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "GetRolePolicy"),
+            ("RoleName", "ExampleRole"),
+            ("PolicyName", "UseKeyInAccount2"),
+        ],
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "GetRolePolicyResponse/GetRolePolicyResult/RoleName"
+        )
+        .as_deref(),
+        Some("ExampleRole")
+    );
+    let out = call(&svc, &root, "iam", &[("Action", "ListUsers")]);
+    let users: Vec<String> = well_formed(&out.body)
+        .into_iter()
+        .filter(|(p, _)| p == "ListUsersResponse/ListUsersResult/Users/member/UserName")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(users, vec!["alice", "bob"]);
+    call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "TagUser"),
+            ("UserName", "bob"),
+            ("Tags.member.1.Key", "k"),
+            ("Tags.member.1.Value", "v"),
+        ],
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "UntagUser"),
+            ("UserName", "bob"),
+            ("TagKeys.member.1", "k"),
+        ],
+    );
+    assert_eq!(out.status, 200);
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "TagUser"), ("UserName", "bob")],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("ValidationError"));
+}
+
+#[test]
+fn access_keys_render_secret_once() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "CreateAccessKey"), ("UserName", "bob")],
+    );
+    let secret = text(
+        &out.body,
+        "CreateAccessKeyResponse/CreateAccessKeyResult/AccessKey/SecretAccessKey",
+    )
+    .unwrap();
+    assert_eq!(secret.len(), 40);
+    assert!(!out.request_parameters.to_string().contains(&secret));
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "ListAccessKeys"), ("UserName", "bob")],
+    );
+    assert!(!out.body.contains(&secret));
+    let ids: Vec<String> = well_formed(&out.body)
+        .into_iter()
+        .filter(|(p, _)| p.ends_with("AccessKeyMetadata/member/AccessKeyId"))
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(ids.len(), 2);
+}
+
+#[test]
+fn sts_caller_identity_and_assume_role() {
+    let svc = service();
+    let bob = who(&svc, "AKIABOB0000000000001");
+    let out = call(
+        &svc,
+        &bob,
+        "sts",
+        &[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")],
+    );
+    assert_eq!(out.status, 200);
+    assert!(out
+        .body
+        .starts_with(&format!("<GetCallerIdentityResponse xmlns=\"{STS_NS}\">")));
+    assert_eq!(
+        text(
+            &out.body,
+            "GetCallerIdentityResponse/GetCallerIdentityResult/Arn"
+        )
+        .as_deref(),
+        Some("arn:aws:iam::111122223333:user/bob")
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "GetCallerIdentityResponse/GetCallerIdentityResult/Account"
+        )
+        .as_deref(),
+        Some("111122223333")
+    );
+
+    let out = call(
+        &svc,
+        &bob,
+        "sts",
+        &[
+            ("Action", "AssumeRole"),
+            ("RoleArn", "arn:aws:iam::111122223333:role/ExampleRole"),
+            ("RoleSessionName", "demo"),
+            ("DurationSeconds", "900"),
+            (
+                "Policy",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#,
+            ),
+        ],
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    let r = "AssumeRoleResponse/AssumeRoleResult";
+    assert_eq!(
+        text(&out.body, &format!("{r}/AssumedRoleUser/Arn")).as_deref(),
+        Some("arn:aws:sts::111122223333:assumed-role/ExampleRole/demo")
+    );
+    let akid = text(&out.body, &format!("{r}/Credentials/AccessKeyId")).unwrap();
+    assert!(akid.starts_with("ASIA"));
+    assert!(text(&out.body, &format!("{r}/Credentials/SessionToken")).is_some());
+    assert!(text(&out.body, &format!("{r}/Credentials/Expiration"))
+        .unwrap()
+        .ends_with('Z'));
+    assert!(text(&out.body, &format!("{r}/PackedPolicySize")).is_some());
+    let session = svc.iam.lookup_access_key(&akid).unwrap();
+    assert_eq!(
+        session.principal.policies.session.as_ref().map(Vec::len),
+        Some(1)
+    );
+
+    let out = call(
+        &svc,
+        &bob,
+        "sts",
+        &[
+            ("Action", "AssumeRole"),
+            ("RoleArn", "arn:aws:iam::111122223333:role/ExampleRole"),
+            ("RoleSessionName", "demo"),
+            (
+                "PolicyArns.member.1.arn",
+                "arn:aws:iam::111122223333:policy/Missing",
+            ),
+        ],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("MalformedPolicyDocument"));
+    assert!(out
+        .body
+        .starts_with(&format!("<ErrorResponse xmlns=\"{STS_NS}\">")));
+    let alice = who(&svc, "AKIAALICE00000000001");
+    let out = call(
+        &svc,
+        &alice,
+        "sts",
+        &[
+            ("Action", "AssumeRole"),
+            ("RoleArn", "arn:aws:iam::111122223333:role/ExampleRole"),
+            ("RoleSessionName", "demo"),
+        ],
+    );
+    assert_eq!(
+        (out.status, out.error_code.as_deref()),
+        (403, Some("AccessDenied"))
+    );
+    let out = call(&svc, &alice, "sts", &[("Action", "CreateUser")]);
+    assert_eq!(out.error_code.as_deref(), Some("InvalidAction"));
+}
