@@ -315,7 +315,7 @@ impl Kms {
             .values()
             .filter(|k| {
                 k.rec.rotation_enabled
-                    && k.rec.state != key::KeyState::PendingDeletion
+                    && k.rec.state == key::KeyState::Enabled
                     && k.rec.next_rotation_millis.is_some_and(|d| d <= now)
             })
             .map(|k| k.rec.id.clone())
@@ -334,7 +334,7 @@ impl Kms {
                 if let Some(d) = k.rec.deletion_millis {
                     due = due.min(d);
                 }
-            } else if k.rec.rotation_enabled {
+            } else if k.rec.rotation_enabled && k.rec.state == key::KeyState::Enabled {
                 if let Some(d) = k.rec.next_rotation_millis {
                     due = due.min(d);
                 }
@@ -370,5 +370,15 @@ impl Kms {
             st.aliases.remove(&ak);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn kms_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Kms>();
+        assert_send_sync::<super::KmsCall>();
     }
 }

@@ -403,6 +403,7 @@ impl Kms {
             rec.state = target;
             self.commit(&[persist::put_key(&rec)?])?;
             key.rec = rec;
+            self.recompute_due(&st);
         }
         Ok(json!({}))
     }
