@@ -68,9 +68,7 @@ impl RedbStore {
             }
         }
         let path = dir.join(schema::DB_FILE);
-        let db = Database::builder()
-            .create(&path)
-            .map_err(|e| open_err(&path, e))?;
+        let db = builder().create(&path).map_err(|e| open_err(&path, e))?;
         // Make the file's directory entry durable before any commit is acknowledged.
         sync_dir(dir)?;
         Self::init(db, Some(path))
@@ -78,7 +76,7 @@ impl RedbStore {
 
     /// Open a store on a custom redb storage backend (fault-injection tests).
     pub fn open_with_backend(backend: impl StorageBackend) -> Result<RedbStore, StoreError> {
-        let db = Database::builder()
+        let db = builder()
             .create_with_backend(backend)
             .map_err(|e| err("cannot open store", e))?;
         Self::init(db, None)
@@ -248,6 +246,14 @@ impl Store for RedbStore {
             .submit(mutations, &|batch| self.write_batch(batch))
             .map_err(StoreError::Backend)
     }
+}
+
+/// redb settings shared by every open: new files use redb's v3 file format
+/// (the format redb 3 reads without an upgrade step).
+fn builder() -> redb::Builder {
+    let mut b = Database::builder();
+    b.create_with_file_format_v3(true);
+    b
 }
 
 fn reserved() -> StoreError {

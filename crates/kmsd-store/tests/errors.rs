@@ -8,7 +8,7 @@ use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use kmsd_core::store::{Mutation, Store, StoreError};
@@ -143,12 +143,27 @@ fn meta_table_is_reserved() {
 }
 
 /// A file backend that behaves like a disk that fills up at `max_len` bytes,
-/// or fails every write once `fail` is set.
+/// fails every write once `fail` is set, or fails every operation after
+/// `countdown` mutating operations (writes, set_len, syncs).
 #[derive(Debug)]
 struct FullDisk {
     inner: FileBackend,
     max_len: u64,
     fail: Arc<AtomicBool>,
+    countdown: Option<AtomicU64>,
+}
+
+impl FullDisk {
+    fn tick(&self) -> bool {
+        if let Some(c) = &self.countdown {
+            if c.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_err()
+            {
+                self.fail.store(true, Ordering::SeqCst);
+            }
+        }
+        self.fail.load(Ordering::SeqCst)
+    }
 }
 
 fn enospc() -> io::Error {
@@ -163,19 +178,19 @@ impl StorageBackend for FullDisk {
         self.inner.read(offset, len)
     }
     fn set_len(&self, len: u64) -> Result<(), io::Error> {
-        if self.fail.load(Ordering::SeqCst) || len > self.max_len {
+        if self.tick() || len > self.max_len {
             return Err(enospc());
         }
         self.inner.set_len(len)
     }
     fn sync_data(&self, eventual: bool) -> Result<(), io::Error> {
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(enospc());
+        if self.tick() {
+            return Err(io::Error::other("injected fsync failure"));
         }
         self.inner.sync_data(eventual)
     }
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
-        if self.fail.load(Ordering::SeqCst) || offset + data.len() as u64 > self.max_len {
+        if self.tick() || offset + data.len() as u64 > self.max_len {
             return Err(enospc());
         }
         self.inner.write(offset, data)
@@ -183,6 +198,15 @@ impl StorageBackend for FullDisk {
 }
 
 fn full_disk_store(dir: &Path, headroom: u64, fail: Arc<AtomicBool>) -> RedbStore {
+    faulty_store(dir, headroom, fail, None).unwrap()
+}
+
+fn faulty_store(
+    dir: &Path,
+    headroom: u64,
+    fail: Arc<AtomicBool>,
+    countdown: Option<u64>,
+) -> Result<RedbStore, StoreError> {
     let path = dir.join(schema::DB_FILE);
     let file = OpenOptions::new()
         .read(true)
@@ -197,8 +221,8 @@ fn full_disk_store(dir: &Path, headroom: u64, fail: Arc<AtomicBool>) -> RedbStor
         inner,
         max_len: start + headroom,
         fail,
+        countdown: countdown.map(AtomicU64::new),
     })
-    .unwrap()
 }
 
 #[test]
@@ -316,4 +340,60 @@ fn concurrent_commits_are_all_durable_and_grouped() {
     assert!(last
         .iter()
         .all(|(_, v)| v == (per_thread - 1).to_string().as_bytes()));
+}
+
+#[test]
+fn io_failure_at_every_point_never_panics_or_loses_acknowledged_commits() {
+    // Fail all I/O after N mutating operations, for a spread of N covering
+    // open, schema check, and the middle of commits; then reopen for real.
+    let mut partial_runs = 0;
+    for countdown in (0..40).chain((40..400).step_by(7)) {
+        let tmp = tempfile::tempdir().unwrap();
+        drop(RedbStore::open(tmp.path()).unwrap());
+        let mut acked = Vec::new();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let fail = Arc::new(AtomicBool::new(false));
+            let Ok(s) = faulty_store(tmp.path(), 1 << 30, fail, Some(countdown)) else {
+                return;
+            };
+            for i in 0..40u32 {
+                let key = format!("k{i:03}");
+                let value = vec![i as u8; 100 + (i as usize * 1500) % 9000];
+                if s.commit(&[
+                    put("t", &key, value),
+                    put("n", "last", key.clone().into_bytes()),
+                ])
+                .is_ok()
+                {
+                    acked.push(key);
+                }
+            }
+        }));
+        assert!(
+            outcome.is_ok(),
+            "panic with I/O failing after {countdown} operations"
+        );
+        if !acked.is_empty() && acked.len() < 40 {
+            partial_runs += 1;
+        }
+        let s = RedbStore::open(tmp.path())
+            .unwrap_or_else(|e| panic!("reopen after failure at {countdown}: {e}"));
+        let keys: Vec<String> = s.load("t").unwrap().into_iter().map(|(k, _)| k).collect();
+        for k in &acked {
+            assert!(
+                keys.contains(k),
+                "countdown {countdown}: acknowledged {k} lost"
+            );
+        }
+        // Atomicity: the counter names the newest record present.
+        if let Some((_, last)) = s.load("n").unwrap().first() {
+            assert_eq!(keys.last().map(|k| k.as_bytes()), Some(last.as_slice()));
+        } else {
+            assert!(keys.is_empty());
+        }
+    }
+    assert!(
+        partial_runs > 20,
+        "failures rarely hit mid-stream: {partial_runs}"
+    );
 }
