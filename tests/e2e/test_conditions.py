@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from kmsd_harness import aws_error, session_creds
-from worlds import ACCT_A, Creds, account, allow, deny, doc, user, user_creds
+from worlds import ACCT_A, Creds, account, allow, deny, doc, root_creds, user, user_creds
 
 ROOT = f"arn:aws:iam::{ACCT_A}:root"
 
@@ -252,3 +252,69 @@ def test_retire_grant_by_key_and_grant_id(server, admin):
     as_user(server, "blue").retire_grant(KeyId=key["Arn"], GrantId=g["GrantId"])
     with aws_error("AccessDeniedException"):
         as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_put_key_policy_lockout_and_principals(server, admin):
+    key = key_with(admin)
+    lockout = doc(allow("kms:Encrypt", principal={"AWS": ROOT}))
+    with aws_error("MalformedPolicyDocumentException"):
+        admin.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(lockout))
+    # The lockout check can be bypassed explicitly; then the admin indeed lost access.
+    admin.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(lockout),
+                         BypassPolicyLockoutSafetyCheck=True)
+    with aws_error("AccessDeniedException"):
+        admin.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(doc(
+            allow("kms:*", principal={"AWS": ROOT}))))
+    ghost = doc(allow("kms:*", principal={"AWS": ROOT}),
+                allow("kms:Encrypt", principal={"AWS": f"arn:aws:iam::{ACCT_A}:user/does-not-exist"}))
+    with aws_error("MalformedPolicyDocumentException") as err:
+        admin.create_key(Policy=json.dumps(ghost))
+    assert "invalid principals" in err["Message"]
+
+
+def test_account_id_principal_means_root(server, admin):
+    key = admin.create_key(Policy=json.dumps(doc(allow("kms:*", principal={"AWS": ACCT_A}))))["KeyMetadata"]
+    policy = json.loads(admin.get_key_policy(KeyId=key["KeyId"])["Policy"])
+    assert admin.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    # IAM allows nothing for plain: delegation to the account gives plain nothing.
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert policy["Statement"][0]["Principal"]["AWS"] in (ACCT_A, ROOT)
+
+
+def test_list_keys_is_per_account(server, admin):
+    mine = {k["KeyId"] for k in admin.list_keys(Limit=1000)["Keys"]}
+    b = server.client("kms", root_creds("444455556666"))
+    theirs = b.create_key()["KeyMetadata"]["KeyId"]
+    assert theirs not in {k["KeyId"] for k in admin.list_keys(Limit=1000)["Keys"]}
+    assert mine.isdisjoint({k["KeyId"] for k in b.list_keys(Limit=1000)["Keys"]})
+
+
+def test_current_time_condition(server, admin):
+    past = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                 condition={"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}))
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").encrypt(KeyId=past["Arn"], Plaintext=b"x")
+    future = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                   condition={"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}))
+    assert as_user(server, "plain").encrypt(KeyId=future["Arn"], Plaintext=b"x")
+
+
+def test_mfa_condition_absent_key(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}))
+    with aws_error("AccessDeniedException"):
+        as_user(server, "plain").encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    key2 = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                 condition={"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}))
+    assert as_user(server, "plain").encrypt(KeyId=key2["Arn"], Plaintext=b"x")
+
+
+def test_unicode_encryption_context_and_description(server, admin):
+    key = admin.create_key(Description="clé — 鍵 🔑")["KeyMetadata"]
+    assert admin.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["Description"] == "clé — 鍵 🔑"
+    ec = {"département": "finances", "鍵": "値"}
+    blob = admin.encrypt(KeyId=key["Arn"], Plaintext="données".encode(), EncryptionContext=ec)["CiphertextBlob"]
+    assert admin.decrypt(CiphertextBlob=blob, EncryptionContext=ec)["Plaintext"] == "données".encode()
+    with aws_error("InvalidCiphertextException"):
+        admin.decrypt(CiphertextBlob=blob, EncryptionContext={"departement": "finances", "鍵": "値"})

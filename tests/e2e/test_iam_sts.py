@@ -382,3 +382,92 @@ def _user_of(iam, creds):
             if k["AccessKeyId"] == creds.access_key_id:
                 return u["UserName"]
     raise AssertionError("access key not found")
+
+
+# ----------------------------------------------------------------------- more IAM
+
+
+def test_user_tags_and_default_user(server, iam):
+    name, creds = new_user(iam, "tagged")
+    iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "blue"}, {"Key": "env", "Value": "dev"}])
+    tags = {t["Key"]: t["Value"] for t in iam.get_user(UserName=name)["User"].get("Tags", [])}
+    assert tags == {"team": "blue", "env": "dev"}
+    iam.untag_user(UserName=name, TagKeys=["env"])
+    assert iam.get_user(UserName=name)["User"]["Tags"] == [{"Key": "team", "Value": "blue"}]
+    iam.put_user_policy(UserName=name, PolicyName="Self", PolicyDocument=json.dumps(doc(
+        allow("iam:GetUser", f"arn:aws:iam::{ACCT_A}:user/${{aws:username}}"))))
+    me = server.client("iam", creds).get_user()["User"]
+    assert me["UserName"] == name
+
+
+def test_role_tags(iam):
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"}, "Action": "sts:AssumeRole"})
+    name = f"TagRole-{uuid.uuid4().hex[:6]}"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description="tagged role")
+    iam.tag_role(RoleName=name, Tags=[{"Key": "k", "Value": "v"}])
+    role = iam.get_role(RoleName=name)["Role"]
+    assert role["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert role["Description"] == "tagged role"
+    iam.untag_role(RoleName=name, TagKeys=["k"])
+    assert iam.get_role(RoleName=name)["Role"].get("Tags", []) == []
+    iam.delete_role(RoleName=name)
+    with aws_error("NoSuchEntity", 404):
+        iam.get_role(RoleName=name)
+
+
+def test_malformed_trust_policy(iam):
+    no_principal = doc({"Effect": "Allow", "Action": "sts:AssumeRole"})
+    with aws_error("MalformedPolicyDocument", 400):
+        iam.create_role(RoleName=f"Bad-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument=json.dumps(no_principal))
+
+
+def test_inline_policy_changes_apply_immediately(server, iam, key):
+    name, creds = new_user(iam, "instant")
+    kms = server.client("kms", creds)
+    iam.put_user_policy(UserName=name, PolicyName="P", PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))
+    assert kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    iam.put_user_policy(UserName=name, PolicyName="P", PolicyDocument=json.dumps(doc(allow("kms:Decrypt"))))
+    with aws_error("AccessDeniedException"):
+        kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+def test_boundary_explicit_deny_named(server, iam, key):
+    name, creds = new_user(iam, "bdeny")
+    arn = f"arn:aws:iam::{ACCT_A}:user/{name}"
+    iam.put_user_policy(UserName=name, PolicyName="All", PolicyDocument=json.dumps(doc(allow("kms:*"))))
+    b = iam.create_policy(PolicyName=f"NoEnc-{uuid.uuid4().hex[:6]}",
+                          PolicyDocument=json.dumps(doc(allow("kms:*"), deny("kms:Encrypt"))))["Policy"]
+    iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=b["Arn"])
+    with aws_error("AccessDeniedException") as err:
+        server.client("kms", creds).encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert err["Message"] == (f"User: {arn} is not authorized to perform: kms:Encrypt on resource: {key['Arn']} "
+                              "with an explicit deny in a permissions boundary")
+
+
+def test_session_policy_arns(server, iam, role, assumer, key):
+    p = iam.create_policy(PolicyName=f"SessDecrypt-{uuid.uuid4().hex[:6]}",
+                          PolicyDocument=json.dumps(doc(allow("kms:Decrypt"))))["Policy"]
+    resp = server.client("sts", assumer).assume_role(RoleArn=role["Arn"], RoleSessionName="arns",
+                                                     ExternalId="ext-123", PolicyArns=[{"arn": p["Arn"]}])
+    kms = server.client("kms", session_creds(resp))
+    with aws_error("AccessDeniedException") as err:
+        kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert err["Message"].endswith("because no session policy allows the kms:Encrypt action")
+    blob = server.client("kms", root_creds(ACCT_A)).encrypt(KeyId=key["Arn"], Plaintext=b"y")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"y"
+
+
+def test_list_users_paging(iam):
+    for _ in range(3):
+        new_user(iam, "page")
+    seen, marker = [], None
+    while True:
+        page = iam.list_users(MaxItems=2, **({"Marker": marker} if marker else {}))
+        assert len(page["Users"]) <= 2
+        seen += [u["UserName"] for u in page["Users"]]
+        if not page.get("IsTruncated"):
+            break
+        marker = page["Marker"]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == {u["UserName"] for u in iam.list_users(MaxItems=1000)["Users"]}
+    assert len(seen) >= 3
