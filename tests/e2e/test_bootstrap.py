@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from kmsd_harness import Kmsd, aws_error, clean_env, kmsd_bin
+from kmsd_harness import aws_error, clean_env, kmsd_bin
 from worlds import ACCT_A, account, allow, doc, root_creds, user, user_creds, write_world
 
 KEY_ID = "7a7a7a7a-1111-4222-8333-444455556666"

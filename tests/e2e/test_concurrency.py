@@ -54,3 +54,49 @@ def test_parallel_alias_creation_has_one_winner(launch):
     assert outcomes.count("exists") == 5, outcomes
     target = kms.describe_key(KeyId="alias/contended")["KeyMetadata"]["KeyId"]
     assert target == keys[outcomes.index("ok")]
+
+
+def test_sigterm_under_load_finishes_in_flight_requests(launch):
+    import signal
+    import threading
+    import time
+
+    from botocore.exceptions import ClientError, EndpointConnectionError, ConnectionClosedError
+
+    server = launch({"accounts": [account(ACCT_A, users=[user(ACCT_A, "a", inline={"K": doc(allow("kms:*"))})])]})
+    key = server.client("kms", user_creds(ACCT_A, "a")).create_key()["KeyMetadata"]["Arn"]
+    stop = threading.Event()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def hammer():
+        kms = server.client("kms", user_creds(ACCT_A, "a"))
+        while not stop.is_set():
+            try:
+                blob = kms.encrypt(KeyId=key, Plaintext=b"load")["CiphertextBlob"]
+                assert blob
+                out = "ok"
+            except ClientError as e:
+                out = f"error {e.response['Error'].get('Code')} {e.response['ResponseMetadata'].get('HTTPStatusCode')}"
+            except (EndpointConnectionError, ConnectionClosedError):
+                out = "refused"
+            except Exception as e:  # connection reset during shutdown is acceptable
+                out = "refused" if "onnection" in str(e) else f"unexpected {e!r}"
+            with lock:
+                outcomes.append(out)
+            if out == "refused":
+                return
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    server.proc.send_signal(signal.SIGTERM)
+    rc = server.proc.wait(timeout=20)
+    stop.set()
+    for t in threads:
+        t.join(timeout=20)
+    assert rc == 0, server.stderr()
+    assert outcomes.count("ok") > 0
+    bad = [o for o in outcomes if o not in ("ok", "refused")]
+    assert not bad, bad[:5]

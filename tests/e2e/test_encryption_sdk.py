@@ -47,6 +47,13 @@ def test_botocore_honours_aws_endpoint_url_kms(server, monkeypatch):
                                 region_name=REGION).client("kms")
     assert kms.meta.endpoint_url == server.endpoint
     assert "Keys" in kms.list_keys()
+    # The global AWS_ENDPOINT_URL is honoured as well.
+    monkeypatch.delenv("AWS_ENDPOINT_URL_KMS")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    kms = boto3.session.Session(aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
+                                region_name=REGION).client("kms")
+    assert kms.meta.endpoint_url == server.endpoint
+    assert "Keys" in kms.list_keys()
 
 
 def test_encrypt_decrypt_file_round_trip(server, key_arn, tmp_path):
