@@ -291,3 +291,79 @@ def test_online_explain_matches_offline(world_file, module_launch):
     proc = online(ALICE_ARN, "kms:Encrypt", ALICE_KEY_ARN, user_creds(ACCT_A, "alice"))
     assert proc.returncode == 2
     assert "SimulatePrincipalPolicy" in proc.stderr or "AccessDenied" in proc.stderr
+
+
+# --------------------------------------------------------------- more flowchart paths
+
+
+def test_session_policy_flag(tmp_path, world_file):
+    pol = tmp_path / "session.json"
+    pol.write_text(json.dumps(doc(allow("kms:Encrypt"))))
+    rc, out = explain(world_file, SESSION_ARN, "kms:Decrypt", SEED_KEY_ARN, "--session-policy", str(pol))
+    assert rc == 1 and out["decision"] == "ImplicitDeny"
+    assert out["message"].endswith("because no session policy allows the kms:Decrypt action")
+    rc, out = explain(world_file, SESSION_ARN, "kms:Encrypt", SEED_KEY_ARN, "--session-policy", str(pol))
+    assert rc == 0 and out["decision"] == "Allow"
+
+
+def test_context_flag_feeds_conditions(tmp_path):
+    w = seed_world()
+    w["accounts"][0]["keys"][0]["policy"] = doc(
+        allow("kms:*", principal={"AWS": f"arn:aws:iam::{ACCT_A}:root"}, sid="Root"),
+        allow("kms:Decrypt", principal={"AWS": ALICE_ARN}, sid="OfficeOnly",
+              condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--context", "aws:SourceIp=10.1.2.3")
+    assert rc == 0 and out["decision"] == "Allow"
+    n3 = node(out, "N3")
+    assert n3["answer"] == "yes" and "OfficeOnly" in json.dumps(n3["because"])
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--context", "aws:SourceIp=192.0.2.1")
+    assert rc == 1 and out["decision"] == "ImplicitDeny"
+    rc, _ = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN)
+    assert rc == 1  # absent key: the positive condition is false
+
+
+def test_grant_path(tmp_path):
+    w = seed_world()
+    w["accounts"][0]["keys"][0]["grants"] = [{
+        "name": "alice-decrypt", "grantee_principal": ALICE_ARN, "operations": ["Decrypt"],
+        "constraints": {"EncryptionContextSubset": {"Department": "IT"}}}]
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN,
+                      "--encryption-context", "Department=IT", "--encryption-context", "Purpose=Test")
+    assert rc == 0 and out["decision"] == "Allow"
+    n4 = node(out, "N4")
+    assert n4["answer"] == "yes"
+    assert any(b.get("type") == "grant" and b.get("name") == "alice-decrypt" for b in n4["because"]), n4
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--encryption-context", "Department=it")
+    assert rc == 1 and node(out, "N4")["answer"] == "no"
+
+
+def test_key_policy_explicit_deny_path(tmp_path):
+    w = seed_world()
+    w["accounts"][0]["users"][0] = user(ACCT_A, "alice", inline={"All": doc(allow("kms:*"))})
+    w["accounts"][0]["keys"][0]["policy"] = doc(
+        allow("kms:*", principal={"AWS": f"arn:aws:iam::{ACCT_A}:root"}, sid="Root"),
+        deny("kms:Decrypt", principal={"AWS": ALICE_ARN}, sid="NotAlice"))
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN)
+    assert rc == 1 and out["decision"] == "ExplicitDeny"
+    n1 = node(out, "N1")
+    assert n1["answer"] == "yes" and "NotAlice" in json.dumps(n1["because"])
+    assert out["path"][-1]["node"] == "N1"
+    assert out["message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_cross_account_direct_key_policy_needs_iam(tmp_path):
+    """Case 22: the key policy names the role directly, but the caller's account has no IAM allow."""
+    w = seed_world(role_policy=False)
+    w["accounts"][1]["keys"][0]["policy"] = doc(
+        allow("kms:*", principal={"AWS": "arn:aws:iam::444455556666:root"}),
+        allow("kms:Decrypt", principal={"AWS": ROLE_ARN}, sid="RoleDirect"))
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, SESSION_ARN, "kms:Decrypt", SEED_KEY_ARN)
+    assert rc == 1 and out["decision"] == "ImplicitDeny"
+    assert node(out, "N3")["answer"] == "yes"
+    assert node(out, "T1")["answer"] == "no"
+    assert node(out, "T2")["answer"] == "no"
+    assert out["message"].endswith("because no identity-based policy allows the kms:Decrypt action")
