@@ -335,11 +335,12 @@ def signed_request(endpoint: str, service: str, creds: Optional[Creds], body: by
 
 
 def kms_raw(endpoint: str, creds: Optional[Creds], op: str, payload, region: str = "us-east-1",
-            content_type: str = "application/x-amz-json-1.1", **kw) -> RawResponse:
+            content_type: str = "application/x-amz-json-1.1", extra_headers: Optional[dict] = None,
+            **kw) -> RawResponse:
     body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
     if isinstance(body, str):
         body = body.encode()
-    headers = {"Content-Type": content_type, "X-Amz-Target": f"TrentService.{op}"}
+    headers = {"Content-Type": content_type, "X-Amz-Target": f"TrentService.{op}", **(extra_headers or {})}
     return signed_request(endpoint, "kms", creds, body, headers, region=region, **kw)
 
 

@@ -170,3 +170,27 @@ def test_iam_sts_and_auth_failures_are_audited_without_secrets(launch):
     for s in secrets:
         assert s not in log_text, f"secret {s[:6]!r}... written to the audit log"
         assert s not in server.all_logs(), f"secret {s[:6]!r}... written to server output"
+
+
+def test_request_ids_match_responses(launch):
+    import re
+    from botocore.exceptions import ClientError
+    server = launch(world())
+    admin = server.client("kms", user_creds(ACCT_A, "admin"))
+    ids = []
+    r = admin.create_key()
+    ids.append(r["ResponseMetadata"]["RequestId"])
+    r2 = admin.encrypt(KeyId=r["KeyMetadata"]["KeyId"], Plaintext=b"x")
+    ids.append(r2["ResponseMetadata"]["RequestId"])
+    try:
+        server.client("kms", user_creds(ACCT_A, "carol")).encrypt(KeyId=r["KeyMetadata"]["Arn"], Plaintext=b"x")
+        raise AssertionError("carol must be denied")
+    except ClientError as e:
+        ids.append(e.response["ResponseMetadata"]["RequestId"])
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", i) for i in ids), ids
+    assert len(set(ids)) == 3
+    server.terminate_ok()
+    events = audit_events(server)
+    assert [e.get("requestID") for e in events] == ids
+    assert len({e.get("eventID") for e in events}) == 3
+    assert events[1]["resources"][0]["ARN"] == r["KeyMetadata"]["Arn"]

@@ -37,7 +37,8 @@ def world() -> dict:
                 "inline_policies": {"Enc": doc(allow("kms:Encrypt", condition={
                     "StringEquals": {"aws:PrincipalTag/project": "apollo"}}))}}],
     ), account("444455556666", users=[user("444455556666", "carol", inline={
-        "UseA": doc(allow(["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ScheduleKeyDeletion"]))})])]}
+        "UseA": doc(allow(["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ScheduleKeyDeletion"]))}),
+        user("444455556666", "dan")])]}
 
 
 @pytest.fixture(scope="module")
@@ -318,3 +319,48 @@ def test_unicode_encryption_context_and_description(server, admin):
     assert admin.decrypt(CiphertextBlob=blob, EncryptionContext=ec)["Plaintext"] == "données".encode()
     with aws_error("InvalidCiphertextException"):
         admin.decrypt(CiphertextBlob=blob, EncryptionContext={"departement": "finances", "鍵": "値"})
+
+
+def test_forwarded_for_header_does_not_change_source_ip(server, admin):
+    from kmsd_harness import kms_raw
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")},
+                                condition={"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))
+    import base64
+    body = {"KeyId": key["Arn"], "Plaintext": base64.b64encode(b"x").decode()}
+    for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+        value = "for=203.0.113.7" if header == "Forwarded" else "203.0.113.7"
+        r = kms_raw(server.endpoint, user_creds(ACCT_A, "plain"), "Encrypt", body,
+                    extra_headers={header: value})
+        assert r.status == 400, f"{header}: {r.status} {r.text()}"
+        assert r.kms_error_code() == "AccessDeniedException"
+
+
+def test_grant_to_role_covers_its_sessions(server, admin):
+    key = key_with(admin)
+    role_arn = f"arn:aws:iam::{ACCT_A}:role/Tagged"
+    admin.create_grant(KeyId=key["KeyId"], GranteePrincipal=role_arn, Operations=["GenerateDataKey"])
+    sess = session_creds(server.client("sts", user_creds(ACCT_A, "admin")).assume_role(
+        RoleArn=role_arn, RoleSessionName="granted"))
+    dk = server.client("kms", sess).generate_data_key(KeyId=key["Arn"], KeySpec="AES_128")
+    assert len(dk["Plaintext"]) == 16
+
+
+def test_cross_account_grant_needs_no_iam_policy(server, admin):
+    """Case 11: a grant to a principal of another account allows it (and satisfies key trust)."""
+    key = key_with(admin)
+    dan_arn = "arn:aws:iam::444455556666:user/dan"
+    dan = as_user(server, "dan", "444455556666")
+    with aws_error("AccessDeniedException"):
+        dan.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    g = admin.create_grant(KeyId=key["KeyId"], GranteePrincipal=dan_arn, RetiringPrincipal=dan_arn,
+                           Operations=["Encrypt", "Decrypt"])
+    blob = dan.encrypt(KeyId=key["Arn"], Plaintext=b"from b", GrantTokens=[g["GrantToken"]])["CiphertextBlob"]
+    assert dan.decrypt(CiphertextBlob=blob)["Plaintext"] == b"from b"
+    # The bare key id resolves in dan's own account.
+    with aws_error("NotFoundException"):
+        dan.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+    listed = server.client("kms", root_creds("444455556666")).list_retirable_grants(RetiringPrincipal=dan_arn)
+    assert g["GrantId"] in {x["GrantId"] for x in listed["Grants"]}
+    dan.retire_grant(KeyId=key["Arn"], GrantId=g["GrantId"])
+    with aws_error("AccessDeniedException"):
+        dan.encrypt(KeyId=key["Arn"], Plaintext=b"x")

@@ -144,3 +144,46 @@ def test_no_secret_file_readable_by_others(launch):
     for path in candidates:
         mode = os.stat(path).st_mode
         assert not mode & (stat.S_IRWXG | stat.S_IRWXO), f"{path} has mode {oct(mode)}"
+
+
+def test_ciphertext_from_another_instance_does_not_decrypt(launch):
+    """Two servers declare the same key id; each generates its own material."""
+    a = launch(world())
+    b = launch(world())
+    blob = a.client("kms", root_creds(ACCT_A)).encrypt(KeyId=DECLARED_KEY, Plaintext=b"instance a")["CiphertextBlob"]
+    with aws_error("InvalidCiphertextException", 400):
+        b.client("kms", root_creds(ACCT_A)).decrypt(CiphertextBlob=blob)
+    assert a.client("kms", root_creds(ACCT_A)).decrypt(CiphertextBlob=blob)["Plaintext"] == b"instance a"
+
+
+def test_wrong_root_key_never_yields_plaintext(launch, tmp_path):
+    server = launch(world())
+    blob = server.client("kms", root_creds(ACCT_A)).encrypt(KeyId=DECLARED_KEY, Plaintext=b"sealed")["CiphertextBlob"]
+    server.terminate_ok()
+    (server.data_dir / "root.key").write_bytes(os.urandom(32))
+    os.chmod(server.data_dir / "root.key", 0o600)
+    # With another root key the server either refuses to start or cannot unwrap the material;
+    # it must never hand out the plaintext.
+    import subprocess
+    from kmsd_harness import kmsd_bin, clean_env
+    proc = subprocess.Popen([kmsd_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(server.data_dir),
+                             "--bootstrap", str(server.world)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=clean_env(), text=True)
+    try:
+        line = proc.stdout.readline()
+        if "kmsd listening on" in line:
+            endpoint = line.split("kmsd listening on ")[1].strip()
+            from kmsd_harness import client
+            from botocore.exceptions import ClientError
+            try:
+                out = client(endpoint, "kms", root_creds(ACCT_A)).decrypt(CiphertextBlob=blob)
+                raise AssertionError(f"decrypted with a wrong root key: {out.get('Plaintext')!r}")
+            except ClientError as e:
+                assert e.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 500)
+        else:
+            assert proc.wait(timeout=20) != 0
+            assert proc.stderr.read().strip(), "refusing to start must say why"
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
