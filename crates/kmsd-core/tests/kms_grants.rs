@@ -206,7 +206,7 @@ fn create_grant_errors_change_nothing() {
         ),
         (
             json!({"KeyId": "alias/x", "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"]}),
-            "NotFoundException",
+            "InvalidArnException",
         ),
         (
             json!({"KeyId": id, "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"], "DryRun": true}),

@@ -105,8 +105,8 @@ impl Kms {
         let kref = parse_key_ref(raw)?;
         if kref.is_alias() && forms != Forms::Any {
             return Err(ApiError::new(
-                "NotFoundException",
-                format!("Invalid keyId '{raw}'"),
+                "InvalidArnException",
+                "Key Aliases are not supported for this operation.",
             ));
         }
         let caller_acct = req.account();
