@@ -139,6 +139,8 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<JsonValue, String> {
         self.pos += 1;
         let mut members: Vec<(String, Json)> = Vec::new();
+        // Large objects check duplicates through a set; small ones by scanning.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         self.ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -151,7 +153,15 @@ impl Parser<'_> {
             }
             let key_pos = self.pos;
             let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
+            let duplicate = if members.len() < 16 {
+                members.iter().any(|(k, _)| *k == key)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(members.iter().map(|(k, _)| k.clone()));
+                }
+                !seen.insert(key.clone())
+            };
+            if duplicate {
                 self.pos = key_pos;
                 return Err(self.err(&format!("duplicate member name \"{key}\"")));
             }

@@ -398,21 +398,21 @@ impl Compiler<'_> {
         let vars = version.as_deref() == Some("2012-10-17");
         let mut statements = Vec::with_capacity(items.len());
         let mut aws_principals: Vec<String> = Vec::new();
-        let mut sids: Vec<String> = Vec::new();
+        let mut sids: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (index, item) in items.into_iter().enumerate() {
             let st = self.statement(index, item, vars, &mut aws_principals)?;
             if let Some(sid) = &st.sid {
                 if self.kind != PolicyKind::Key && !sid.is_empty() {
-                    if sids.contains(sid) {
+                    if !sids.insert(sid.clone()) {
                         return Err(Ctx { label: sid.clone() }
                             .err("Sid", "statement ids must be unique within a policy"));
                     }
-                    sids.push(sid.clone());
                 }
             }
             statements.push(st);
         }
         let mut condition_keys: Vec<String> = Vec::new();
+        let mut seen_keys = std::collections::HashSet::new();
         for st in &statements {
             let mut keys = Vec::new();
             for c in st.conditions.iter() {
@@ -424,7 +424,7 @@ impl Compiler<'_> {
                 }
             }
             for k in keys {
-                if !condition_keys.contains(&k) {
+                if seen_keys.insert(k.clone()) {
                     condition_keys.push(k);
                 }
             }
