@@ -15,6 +15,7 @@
 pub mod model;
 pub mod ops;
 mod resolve;
+pub mod simulate;
 pub mod sts;
 
 use std::cell::Cell;
@@ -36,6 +37,7 @@ use model::{
 };
 
 pub use ops::{CreateRoleInput, EntityKind, PolicyView};
+pub use simulate::SimulationSource;
 pub use sts::{AssumeRoleInput, AssumeRoleOutput, CallerIdentity};
 
 /// Resolved credentials: the secret to verify a signature with, and who signs with it.

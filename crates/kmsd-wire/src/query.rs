@@ -9,6 +9,7 @@
 
 pub mod params;
 pub mod render;
+pub mod simulate;
 pub mod xml;
 
 use kmsd_core::error::ApiError;
@@ -48,12 +49,31 @@ pub fn handle(
     service_name: &str,
     params: &[(String, String)],
 ) -> QueryOutcome {
-    handle_iam(&service.iam, principal, meta, service_name, params)
+    dispatch(
+        &service.iam,
+        Some(service),
+        principal,
+        meta,
+        service_name,
+        params,
+    )
 }
 
-/// [`handle`] over the IAM/STS state alone.
+/// [`handle`] over the IAM/STS state alone (the simulator, which needs KMS key policies,
+/// answers `ServiceFailure`).
 pub fn handle_iam(
     iam: &Iam,
+    principal: &Principal,
+    meta: &RequestMeta,
+    service_name: &str,
+    pairs: &[(String, String)],
+) -> QueryOutcome {
+    dispatch(iam, None, principal, meta, service_name, pairs)
+}
+
+fn dispatch(
+    iam: &Iam,
+    service_ref: Option<&Service>,
     principal: &Principal,
     meta: &RequestMeta,
     service_name: &str,
@@ -68,7 +88,7 @@ pub fn handle_iam(
     };
     let actor = Actor::new(principal, meta);
     let result = match service {
-        QueryService::Iam => iam_call(iam, &actor, &action, &p),
+        QueryService::Iam => iam_call(iam, service_ref, &actor, &action, &p),
         QueryService::Sts => sts_call(iam, &actor, &action, &p),
     };
     let request_parameters = p.to_json();
@@ -143,7 +163,13 @@ fn not_truncated(x: &mut Xml) {
     x.boolean("IsTruncated", false);
 }
 
-fn iam_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResult {
+fn iam_call(
+    iam: &Iam,
+    service: Option<&Service>,
+    actor: &Actor<'_>,
+    action: &str,
+    p: &Params,
+) -> CallResult {
     let mut x = Xml::new();
     match action {
         "CreateUser" => {
@@ -322,11 +348,8 @@ fn iam_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
             done(x)
         }
         "GetPolicyVersion" => {
-            let (v, is_default) = iam.get_policy_version(
-                actor,
-                p.required("PolicyArn")?,
-                p.required("VersionId")?,
-            )?;
+            let (v, is_default) =
+                iam.get_policy_version(actor, p.required("PolicyArn")?, p.required("VersionId")?)?;
             render::policy_version(&mut x, &v, is_default, true);
             done(x)
         }
@@ -392,10 +415,13 @@ fn iam_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
             iam.untag_entity(actor, kind, p.required(name_param(kind))?, &keys)?;
             Ok(None)
         }
-        "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => Err(ApiError::new(
-            "NotImplemented",
-            format!("{action} is not implemented by this server yet; use `kmsd explain` to explain a KMS decision."),
-        )),
+        "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => match service {
+            Some(svc) => simulate::run(svc, actor, action, p),
+            None => Err(ApiError::new(
+                "ServiceFailure",
+                format!("{action} needs the KMS state, which this handler was not given."),
+            )),
+        },
         _ => Err(invalid_action(action, IAM_VERSION)),
     }
 }

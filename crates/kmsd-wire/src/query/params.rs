@@ -118,6 +118,11 @@ impl Params {
             .collect())
     }
 
+    /// `NAME.member.N.FIELD` values with their N, in N order.
+    pub fn struct_members(&self, name: &str, field: &str) -> Vec<(u32, String)> {
+        self.members(name, &format!(".{field}"))
+    }
+
     /// A list of structures with one member: `NAME.member.N.FIELD`.
     pub fn struct_list(&self, name: &str, field: &str) -> Vec<String> {
         self.members(name, &format!(".{field}"))

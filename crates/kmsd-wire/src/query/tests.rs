@@ -220,7 +220,7 @@ fn errors_have_aws_codes_statuses_and_shape() {
         (
             &root,
             vec![("Action", "SimulatePrincipalPolicy")],
-            "NotImplemented",
+            "ValidationError",
             400,
         ),
         (&alice, vec![("Action", "ListUsers")], "AccessDenied", 403),
@@ -597,4 +597,185 @@ fn sts_caller_identity_and_assume_role() {
     );
     let out = call(&svc, &alice, "sts", &[("Action", "CreateUser")]);
     assert_eq!(out.error_code.as_deref(), Some("InvalidAction"));
+}
+
+const KEY1: &str = "arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321";
+const KEY2: &str = "arn:aws:kms:us-west-2:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn results(xml: &str) -> Vec<(String, String)> {
+    well_formed(xml)
+        .into_iter()
+        .filter(|(p, _)| p.contains("EvaluationResults/member/"))
+        .map(|(p, t)| {
+            (
+                p.rsplit("EvaluationResults/member/")
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                t,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn simulate_principal_policy() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulatePrincipalPolicy"),
+            (
+                "PolicySourceArn",
+                "arn:aws:iam::111122223333:role/ExampleRole",
+            ),
+            ("ActionNames.member.1", "kms:Decrypt"),
+            ("ActionNames.member.2", "kms:CreateKey"),
+            ("ResourceArns.member.1", KEY2),
+        ],
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    let r = results(&out.body);
+    let decisions: Vec<&str> = r
+        .iter()
+        .filter(|(p, _)| p == "EvalDecision")
+        .map(|(_, t)| t.as_str())
+        .collect();
+    assert_eq!(decisions, vec!["allowed", "implicitDeny"]);
+    assert!(r.contains(&(
+        "MatchedStatements/member/SourcePolicyId".into(),
+        "UseKeyInAccount2".into()
+    )));
+    assert!(r.contains(&(
+        "MatchedStatements/member/SourcePolicyType".into(),
+        "role".into()
+    )));
+
+    // alice: the key policy only delegates to the account; no IAM policy allows her.
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulatePrincipalPolicy"),
+            ("PolicySourceArn", "arn:aws:iam::111122223333:user/alice"),
+            ("ActionNames.member.1", "kms:Decrypt"),
+            ("ResourceArns.member.1", KEY1),
+        ],
+    );
+    let r = results(&out.body);
+    assert!(
+        r.contains(&("EvalDecision".into(), "implicitDeny".into())),
+        "{}",
+        out.body
+    );
+
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulatePrincipalPolicy"),
+            ("PolicySourceArn", "arn:aws:iam::111122223333:user/nobody"),
+            ("ActionNames.member.1", "kms:Decrypt"),
+        ],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("NoSuchEntity"));
+    let alice = who(&svc, "AKIAALICE00000000001");
+    let out = call(
+        &svc,
+        &alice,
+        "iam",
+        &[
+            ("Action", "SimulatePrincipalPolicy"),
+            ("PolicySourceArn", "arn:aws:iam::111122223333:user/alice"),
+            ("ActionNames.member.1", "kms:Decrypt"),
+        ],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("AccessDenied"));
+}
+
+#[test]
+fn simulate_custom_policy() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulateCustomPolicy"),
+            (
+                "PolicyInputList.member.1",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+            ),
+            ("ActionNames.member.1", "kms:Decrypt"),
+            ("ContextEntries.member.1.ContextKeyName", "aws:SourceIp"),
+            (
+                "ContextEntries.member.1.ContextKeyValues.member.1",
+                "10.1.2.3",
+            ),
+            ("ContextEntries.member.1.ContextKeyType", "ip"),
+        ],
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    let r = results(&out.body);
+    assert!(
+        r.contains(&("EvalDecision".into(), "allowed".into())),
+        "{}",
+        out.body
+    );
+    assert!(r.contains(&(
+        "MatchedStatements/member/SourcePolicyId".into(),
+        "PolicyInputList.1".into()
+    )));
+    assert!(r.contains(&(
+        "MatchedStatements/member/StartPosition/Line".into(),
+        "1".into()
+    )));
+    // Without the context the statement does not apply and the key is reported missing.
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulateCustomPolicy"),
+            (
+                "PolicyInputList.member.1",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}"#,
+            ),
+            ("ActionNames.member.1", "kms:Decrypt"),
+        ],
+    );
+    let r = results(&out.body);
+    assert!(r.contains(&("EvalDecision".into(), "implicitDeny".into())));
+    assert!(
+        r.contains(&("MissingContextValues/member".into(), "aws:SourceIp".into())),
+        "{}",
+        out.body
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulateCustomPolicy"),
+            ("ActionNames.member.1", "kms:Decrypt"),
+        ],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("ValidationError"));
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "SimulateCustomPolicy"),
+            ("PolicyInputList.member.1", "{bad"),
+            ("ActionNames.member.1", "kms:Decrypt"),
+        ],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("InvalidInput"));
 }
