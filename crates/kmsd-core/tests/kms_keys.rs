@@ -146,10 +146,20 @@ fn enable_disable_and_description() {
 fn schedule_cancel_and_window_expiry() {
     let w = World::new();
     let id = w.key();
+    for days in [6, 31] {
+        let e = w.err(
+            "ScheduleKeyDeletion",
+            json!({"KeyId": id, "PendingWindowInDays": days}),
+        );
+        assert_err(
+            &e,
+            "ValidationException",
+            Some("PendingWindowInDays must be between 7 and 30"),
+        );
+    }
     for (days, c) in [
-        (6, "greater than or equal to 7"),
-        (31, "less than or equal to 30"),
         (0, "greater than or equal to 1"),
+        (366, "less than or equal to 365"),
     ] {
         let e = w.err(
             "ScheduleKeyDeletion",

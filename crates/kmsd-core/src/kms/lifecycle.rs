@@ -419,13 +419,9 @@ impl Kms {
         i.finish()?;
         if let Some(d) = days {
             if !(7..=30).contains(&d) {
-                let c = if d < 7 {
-                    "Member must have value greater than or equal to 7"
-                } else {
-                    "Member must have value less than or equal to 30"
-                };
-                i.violate(Some(&d.to_string()), "pendingWindowInDays", c);
-                i.finish()?;
+                return Err(ApiError::validation(
+                    "PendingWindowInDays must be between 7 and 30",
+                ));
             }
         }
         let days = days.unwrap_or(30);
