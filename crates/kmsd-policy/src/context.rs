@@ -1,7 +1,7 @@
 //! The typed request context of §4: condition keys (case-insensitive names) and their values.
 
 /// A condition key's value in a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ContextValue {
     /// A single-valued key.
     Single(String),
@@ -29,6 +29,38 @@ impl RequestContext {
     /// Set a multi-valued key (replacing any earlier value).
     pub fn set_multi(&mut self, key: &str, values: Vec<String>) {
         self.put(key, ContextValue::Multi(values));
+    }
+
+    /// Set a boolean key (`"true"` / `"false"`).
+    pub fn set_bool(&mut self, key: &str, value: bool) {
+        self.set(key, if value { "true" } else { "false" });
+    }
+
+    /// Add a request's encryption context (§4.3): `kms:EncryptionContext:<k>` for each pair and
+    /// `kms:EncryptionContextKeys` with every key. An empty context sets no keys (the set is
+    /// then absent, which the set operators treat like an empty one).
+    pub fn set_encryption_context<'a, I>(&mut self, pairs: I)
+    where
+        I: IntoIterator<Item = (&'a String, &'a String)>,
+    {
+        let mut keys = Vec::new();
+        for (k, v) in pairs {
+            self.set(&format!("kms:EncryptionContext:{k}"), v.clone());
+            keys.push(k.clone());
+        }
+        if !keys.is_empty() {
+            self.set_multi("kms:EncryptionContextKeys", keys);
+        }
+    }
+
+    /// Number of keys set.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Remove a key.
@@ -66,5 +98,34 @@ impl RequestContext {
         } else {
             self.entries.push((lower, value));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_keys_and_encryption_context() {
+        let mut c = RequestContext::new();
+        c.set("AWS:SourceIp", "10.0.0.1");
+        assert_eq!(
+            c.get("aws:sourceip"),
+            Some(&ContextValue::Single("10.0.0.1".into()))
+        );
+        c.set("aws:SOURCEIP", "10.0.0.2");
+        assert_eq!(c.len(), 1);
+        let ec = std::collections::BTreeMap::from([("Dept".to_string(), "IT".to_string())]);
+        c.set_encryption_context(&ec);
+        assert_eq!(
+            c.get("kms:encryptioncontext:dept"),
+            Some(&ContextValue::Single("IT".into()))
+        );
+        assert_eq!(
+            c.get("kms:EncryptionContextKeys"),
+            Some(&ContextValue::Multi(vec!["Dept".into()]))
+        );
+        c.remove("KMS:EncryptionContextKeys");
+        assert!(c.get("kms:EncryptionContextKeys").is_none());
     }
 }

@@ -374,18 +374,38 @@ proptest! {
                             .map(|p| p.policy.clone());
                         let policy = policy.unwrap_or_else(|| panic!("unknown policy {policy_id}"));
                         prop_assert_eq!(policy.statement_effect(*index), Some(Effect::Deny));
-                        // Removing that statement's policy's Deny changes nothing about it applying:
-                        // check the statement really applies by re-deciding without it.
-                        if policy_id == "key-policy" {
-                            let mut w2 = w.clone();
-                            w2.key.remove(*index);
-                            if !w2.key.is_empty() {
-                                let again = explain(&build(&w2, &[], &[]));
-                                let still = again.outcome.decision == Decision::ExplicitDeny;
-                                let other_deny = w2.key.iter().any(|i| KEY_POOL[*i].contains("\"Deny\""));
-                                prop_assert!(!still || other_deny || again.path.last().map(|s| s.node) != Some(Node::N1));
-                            }
-                        }
+                        // Cut the statement out of the document by its position and decide again
+                        // with that statement alone in its slot: it must still deny explicitly.
+                        let ((l1, c1), (l2, c2)) = policy.statement_position(*index).unwrap_or_default();
+                        prop_assert_eq!((l1, l2), (1, 1));
+                        let text = policy.text().get(c1 - 1..c2 - 1).unwrap_or_default().to_string();
+                        prop_assert!(text.starts_with('{') && text.ends_with('}'), "{}", text);
+                        let mut alone = Built {
+                            caller: b.caller.clone(),
+                            set: PolicySet::default(),
+                            kp: key_policy(&[KP_DEFAULT]),
+                            grants: Vec::new(),
+                            ec: b.ec.clone(),
+                            action: b.action,
+                        };
+                        let node = if policy_id == "key-policy" {
+                            alone.kp = key_policy(&[&text]);
+                            Node::N1
+                        } else if policy_id == "scp" {
+                            alone.set.scps = vec![sourced(
+                                "scp",
+                                &doc(&[&text, SCP_POOL[0]]),
+                                PolicyKind::Scp,
+                                PolicySourceType::ServiceControl,
+                            )];
+                            Node::N0
+                        } else {
+                            alone.set.identity = vec![identity_named("alone", &[&text])];
+                            Node::N2
+                        };
+                        let again = explain(&alone);
+                        prop_assert_eq!(again.outcome.decision, Decision::ExplicitDeny);
+                        prop_assert_eq!(again.path.last().map(|s| s.node), Some(node));
                     }
                     Because::Note(n) => prop_assert!(n.contains("service control policy")),
                     Because::Grant { .. } => prop_assert!(false, "a grant cannot deny"),
