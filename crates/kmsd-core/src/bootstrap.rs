@@ -68,12 +68,21 @@ impl Document {
     }
 }
 
-/// Long-term credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Long-term credentials (`Debug` does not show the secret).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessKeyDecl {
     pub access_key_id: String,
     pub secret_access_key: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for AccessKeyDecl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyDecl")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A customer managed policy.

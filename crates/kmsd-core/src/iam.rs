@@ -41,7 +41,8 @@ pub use simulate::SimulationSource;
 pub use sts::{AssumeRoleInput, AssumeRoleOutput, CallerIdentity};
 
 /// Resolved credentials: the secret to verify a signature with, and who signs with it.
-#[derive(Debug, Clone)]
+/// `Debug` shows neither the secret nor the session token.
+#[derive(Clone)]
 pub struct Credential {
     pub access_key_id: String,
     pub secret: Arc<Zeroizing<String>>,
@@ -50,6 +51,21 @@ pub struct Credential {
     /// Expiry of temporary credentials (epoch seconds).
     pub expires_at: Option<i64>,
     pub principal: Principal,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("principal", &self.principal)
+            .finish()
+    }
 }
 
 impl Credential {

@@ -143,8 +143,8 @@ pub enum KeyOwner {
     User(String),
 }
 
-/// A long-term access key (AKIA…).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A long-term access key (AKIA…). `Debug` does not show the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessKeyRec {
     pub id: String,
     pub secret: Zeroizing<String>,
@@ -155,8 +155,9 @@ pub struct AccessKeyRec {
     pub created: i64,
 }
 
-/// A role session made by AssumeRole (ASIA… credentials).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A role session made by AssumeRole (ASIA… credentials). `Debug` shows neither the secret
+/// nor the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRec {
     pub access_key_id: String,
     pub secret: Zeroizing<String>,
@@ -172,6 +173,34 @@ pub struct SessionRec {
     pub policy_arns: Vec<String>,
     #[serde(default)]
     pub tags: Tags,
+}
+
+impl std::fmt::Debug for AccessKeyRec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyRec")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("account", &self.account)
+            .field("owner", &self.owner)
+            .field("status", &self.status)
+            .field("created", &self.created)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SessionRec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRec")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret", &"<redacted>")
+            .field("token", &"<redacted>")
+            .field("account", &self.account)
+            .field("role_name", &self.role_name)
+            .field("session_name", &self.session_name)
+            .field("issued", &self.issued)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `arn:aws:iam::ACCT:user/PATH/NAME` (path starts and ends with `/`).
@@ -537,6 +566,15 @@ mod tests {
         assert_eq!(check_path(None, "path").unwrap(), "/");
         assert!(check_path(Some("/a/"), "path").is_ok());
         assert!(check_path(Some("a/"), "path").is_err());
+        let k = AccessKeyRec {
+            id: "AKIAX".into(),
+            secret: Zeroizing::new("topsecret".into()),
+            account: "1".into(),
+            owner: KeyOwner::Root,
+            status: "Active".into(),
+            created: 0,
+        };
+        assert!(!format!("{k:?}").contains("topsecret"));
         assert!(ct_eq("abc", "abc") && !ct_eq("abc", "abd") && !ct_eq("a", "ab"));
         let t = merge_tags(
             &vec![("a".into(), "1".into())],

@@ -35,8 +35,9 @@ pub struct AssumeRoleInput {
     pub external_id: Option<String>,
 }
 
-/// AssumeRole's answer (the secret and token are shown once, to the caller).
-#[derive(Debug, Clone)]
+/// AssumeRole's answer (the secret and token are shown once, to the caller; `Debug`
+/// shows neither).
+#[derive(Clone)]
 pub struct AssumeRoleOutput {
     pub access_key_id: String,
     pub secret_access_key: Zeroizing<String>,
@@ -49,6 +50,20 @@ pub struct AssumeRoleOutput {
     pub arn: String,
     /// Percentage of the packed-policy allowance used, when a policy, ARNs or tags were given.
     pub packed_policy_size: Option<u32>,
+}
+
+impl std::fmt::Debug for AssumeRoleOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRoleOutput")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &"<redacted>")
+            .field("expiration", &self.expiration)
+            .field("assumed_role_id", &self.assumed_role_id)
+            .field("arn", &self.arn)
+            .field("packed_policy_size", &self.packed_policy_size)
+            .finish()
+    }
 }
 
 /// Sessions expired longer than this are dropped from the store when a new one is issued.
