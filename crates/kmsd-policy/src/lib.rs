@@ -9,7 +9,7 @@
 //! on the compiled form only.
 //!
 //! Modules: [`policy`] (grammar, validation, compilation), [`decision`] (KMS, STS and IAM
-//! decisions with traces), [`simulate`] (IAM policy simulator), [`caller`], [`context`],
+//! decisions with traces), [`mod@simulate`] (IAM policy simulator), [`caller`], [`context`],
 //! [`grant`]; internal: `json` (span-keeping reader), `pattern` (globs, variables), `arn`,
 //! `principal`, `condition`, `evaluate`.
 

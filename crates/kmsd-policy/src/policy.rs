@@ -402,11 +402,9 @@ impl Compiler<'_> {
         for (index, item) in items.into_iter().enumerate() {
             let st = self.statement(index, item, vars, &mut aws_principals)?;
             if let Some(sid) = &st.sid {
-                if self.kind != PolicyKind::Key && !sid.is_empty() {
-                    if !sids.insert(sid.clone()) {
-                        return Err(Ctx { label: sid.clone() }
-                            .err("Sid", "statement ids must be unique within a policy"));
-                    }
+                if self.kind != PolicyKind::Key && !sid.is_empty() && !sids.insert(sid.clone()) {
+                    return Err(Ctx { label: sid.clone() }
+                        .err("Sid", "statement ids must be unique within a policy"));
                 }
             }
             statements.push(st);
