@@ -246,9 +246,11 @@ impl Kms {
             "GetKeyRotationStatus" => self.get_key_rotation_status(req, input),
             "RotateKeyOnDemand" => self.rotate_key_on_demand(req, input),
             "ListKeyRotations" => self.list_key_rotations(req, input),
-            "DescribeCustomKeyStores" => Ok(serde_json::json!({
-                "CustomKeyStores": [], "Truncated": false
-            })),
+            "DescribeCustomKeyStores" => {
+                let ctx = authz::base_context(req);
+                self.authorize_identity(req, "kms:DescribeCustomKeyStores", "*", &ctx)?;
+                Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
+            }
             o if WRONG_USAGE.contains(&o) => self.wrong_key_usage(req, o, input),
             o if IMPORT_OPS.contains(&o) => self.import_op(req, o, input),
             o if UNSUPPORTED.contains(&o) => Err(ApiError::new(
