@@ -35,7 +35,9 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let root = Principal {
-        caller: Caller::Root { account: "111122223333".into() },
+        caller: Caller::Root {
+            account: "111122223333".into(),
+        },
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
@@ -48,15 +50,22 @@ fn bench(c: &mut Criterion) {
         user_agent: None,
         request_id: "bench".into(),
     };
-    let created = kms.call("CreateKey", &root, &meta, &json!({})).result.unwrap();
-    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    let created = kms
+        .call("CreateKey", &root, &meta, &json!({}))
+        .result
+        .unwrap();
+    let key_id = created["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let b64 = base64::engine::general_purpose::STANDARD;
 
     let mut g = c.benchmark_group("kms_call");
     for size in [32usize, 4096] {
         let pt = vec![0x5au8; size];
         let enc_in = json!({"KeyId": key_id, "Plaintext": b64.encode(&pt), "EncryptionContext": {"purpose": "bench"}});
-        let ct = kms.call("Encrypt", &root, &meta, &enc_in).result.unwrap()["CiphertextBlob"].clone();
+        let ct =
+            kms.call("Encrypt", &root, &meta, &enc_in).result.unwrap()["CiphertextBlob"].clone();
         let dec_in = json!({"CiphertextBlob": ct, "EncryptionContext": {"purpose": "bench"}});
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::new("Encrypt", size), &enc_in, |b, input| {

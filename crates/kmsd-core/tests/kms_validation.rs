@@ -41,9 +41,17 @@ fn identifier_errors() {
     );
     // Key-id-only operations reject aliases.
     let e = w.err("EnableKey", json!({"KeyId": "alias/x"}));
-    assert_err(&e, "InvalidArnException", Some("Key Aliases are not supported for this operation."));
+    assert_err(
+        &e,
+        "InvalidArnException",
+        Some("Key Aliases are not supported for this operation."),
+    );
     let e = w.err("CreateGrant", json!({"KeyId": format!("arn:aws:kms:{REGION}:{ACCT}:alias/x"), "GranteePrincipal": "x", "Operations": ["Decrypt"]}));
-    assert_err(&e, "InvalidArnException", Some("Key Aliases are not supported for this operation."));
+    assert_err(
+        &e,
+        "InvalidArnException",
+        Some("Key Aliases are not supported for this operation."),
+    );
     // Missing and over-long KeyId.
     let e = w.err("DescribeKey", json!({}));
     assert_err(
