@@ -471,3 +471,38 @@ def test_list_users_paging(iam):
     assert len(seen) == len(set(seen))
     assert set(seen) == {u["UserName"] for u in iam.list_users(MaxItems=1000)["Users"]}
     assert len(seen) >= 3
+
+
+def test_simulate_principal_policy_details(server, iam, root_kms):
+    name, _ = new_user(iam, "simd")
+    arn = f"arn:aws:iam::{ACCT_A}:user/{name}"
+    iam.put_user_policy(UserName=name, PolicyName="EncOnly", PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))
+    # A key whose policy names the user directly: included by the server without being passed in.
+    key = root_kms.create_key(Policy=json.dumps(doc(
+        allow("kms:*", principal={"AWS": f"arn:aws:iam::{ACCT_A}:root"}),
+        allow("kms:Decrypt", principal={"AWS": arn}, sid="DirectDecrypt"))))["KeyMetadata"]
+    res = iam.simulate_principal_policy(PolicySourceArn=arn, ActionNames=["kms:Encrypt", "kms:Decrypt",
+                                                                         "kms:DisableKey"],
+                                        ResourceArns=[key["Arn"]])["EvaluationResults"]
+    by = {r["EvalActionName"]: r for r in res}
+    assert by["kms:Encrypt"]["EvalDecision"] == "allowed"
+    assert by["kms:Decrypt"]["EvalDecision"] == "allowed"
+    assert by["kms:DisableKey"]["EvalDecision"] == "implicitDeny"
+    enc = {(m["SourcePolicyId"], m["SourcePolicyType"]) for m in by["kms:Encrypt"]["MatchedStatements"]}
+    assert ("EncOnly", "user") in enc, enc
+    dec = {m["SourcePolicyType"] for m in by["kms:Decrypt"]["MatchedStatements"]}
+    assert "resource" in dec, by["kms:Decrypt"]["MatchedStatements"]
+
+
+def test_simulate_custom_policy(iam):
+    pol = json.dumps(doc(allow("kms:Decrypt", condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+                         deny("kms:ScheduleKeyDeletion")))
+    res = iam.simulate_custom_policy(PolicyInputList=[pol], ActionNames=["kms:Decrypt", "kms:ScheduleKeyDeletion",
+                                                                         "kms:Encrypt"],
+                                     ContextEntries=[{"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["10.1.1.1"],
+                                                      "ContextKeyType": "ip"}])["EvaluationResults"]
+    by = {r["EvalActionName"]: r["EvalDecision"] for r in res}
+    assert by == {"kms:Decrypt": "allowed", "kms:ScheduleKeyDeletion": "explicitDeny", "kms:Encrypt": "implicitDeny"}
+    res = iam.simulate_custom_policy(PolicyInputList=[pol], ActionNames=["kms:Decrypt"])["EvaluationResults"]
+    assert res[0]["EvalDecision"] == "implicitDeny"
+    assert "aws:SourceIp" in res[0].get("MissingContextValues", [])
