@@ -73,3 +73,36 @@ def test_cli_reports_access_denied(server):
     assert proc.returncode != 0
     assert "AccessDeniedException" in proc.stderr
     assert f"arn:aws:iam::{ACCT_A}:user/nobody is not authorized to perform: kms:CreateKey" in proc.stderr
+
+
+def test_cli_assume_role_and_use_session(tmp_path, module_launch):
+    from worlds import Creds, allow, doc
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:user/cli"}, "Action": "sts:AssumeRole"})
+    server = module_launch({"accounts": [account(ACCT_A, users=[user(ACCT_A, "cli")], roles=[
+        {"name": "CliRole", "assume_role_policy": trust, "inline_policies": {"K": doc(allow("kms:*"))}}])]})
+    out = ok(aws(server, "sts", "assume-role", "--role-arn", f"arn:aws:iam::{ACCT_A}:role/CliRole",
+                 "--role-session-name", "cli-session", creds=user_creds(ACCT_A, "cli")))
+    c = out["Credentials"]
+    sess = Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    ident = ok(aws(server, "sts", "get-caller-identity", creds=sess))
+    assert ident["Arn"] == f"arn:aws:sts::{ACCT_A}:assumed-role/CliRole/cli-session"
+    md = ok(aws(server, "kms", "create-key", creds=sess))["KeyMetadata"]
+    keys = ok(aws(server, "kms", "list-keys", creds=sess))["Keys"]
+    assert md["KeyId"] in {k["KeyId"] for k in keys}
+    # The same session is refused once the token is altered.
+    bad = Creds(sess.access_key_id, sess.secret_access_key, sess.session_token[:-3] + "xyz")
+    p = aws(server, "kms", "list-keys", creds=bad)
+    assert p.returncode != 0 and "UnrecognizedClientException" in p.stderr
+
+
+def test_cli_iam_user_lifecycle(server):
+    u = ok(aws(server, "iam", "create-user", "--user-name", "cli-made"))["User"]
+    assert u["Arn"] == f"arn:aws:iam::{ACCT_A}:user/cli-made"
+    p = aws(server, "iam", "put-user-policy", "--user-name", "cli-made", "--policy-name", "P",
+            "--policy-document", json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}]}))
+    assert p.returncode == 0, p.stderr
+    got = ok(aws(server, "iam", "get-user-policy", "--user-name", "cli-made", "--policy-name", "P"))
+    assert got["PolicyDocument"]["Statement"][0]["Action"] == "kms:ListKeys"
+    listed = ok(aws(server, "iam", "list-users"))["Users"]
+    assert "cli-made" in {x["UserName"] for x in listed}

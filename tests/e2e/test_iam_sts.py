@@ -506,3 +506,13 @@ def test_simulate_custom_policy(iam):
     res = iam.simulate_custom_policy(PolicyInputList=[pol], ActionNames=["kms:Decrypt"])["EvaluationResults"]
     assert res[0]["EvalDecision"] == "implicitDeny"
     assert "aws:SourceIp" in res[0].get("MissingContextValues", [])
+
+
+def test_get_caller_identity_needs_no_permission(server, iam):
+    name, creds = new_user(iam, "denyall")
+    iam.put_user_policy(UserName=name, PolicyName="DenyAll", PolicyDocument=json.dumps(doc(deny("*"))))
+    ident = server.client("sts", creds).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:iam::{ACCT_A}:user/{name}"
+    assert ident["UserId"].startswith("AIDA") and ident["Account"] == ACCT_A
+    root = server.client("sts", root_creds(ACCT_A)).get_caller_identity()
+    assert root == {**root, "Arn": f"arn:aws:iam::{ACCT_A}:root", "UserId": ACCT_A, "Account": ACCT_A}
