@@ -516,3 +516,10 @@ def test_get_caller_identity_needs_no_permission(server, iam):
     assert ident["UserId"].startswith("AIDA") and ident["Account"] == ACCT_A
     root = server.client("sts", root_creds(ACCT_A)).get_caller_identity()
     assert root == {**root, "Arn": f"arn:aws:iam::{ACCT_A}:root", "UserId": ACCT_A, "Account": ACCT_A}
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "ap-southeast-2"])
+def test_iam_and_sts_accept_any_signing_region(server, region):
+    iam_r = server.client("iam", root_creds(ACCT_A), region=region)
+    assert isinstance(iam_r.list_users()["Users"], list)
+    assert server.client("sts", root_creds(ACCT_A), region=region).get_caller_identity()["Account"] == ACCT_A
