@@ -101,3 +101,33 @@ def test_decrypt_without_permission_fails(server, key_arn, tmp_path):
              "--metadata-output", "/dev/null", "--output", str(out))
     assert p.returncode == 0, p.stderr
     assert out.read_bytes() == plain.read_bytes()
+
+
+def test_seed_example_2_with_the_encryption_sdk(module_launch, tmp_path):
+    """Bob's ExampleRole session envelope-encrypts a file under the key in 444455556666."""
+    from kmsd_harness import session_creds
+    from worlds import REGION as SEED_REGION, ROLE_ARN, SEED_KEY_ARN, seed_world
+    server = module_launch(seed_world(), region=SEED_REGION)
+    sts = server.client("sts", user_creds(ACCT_A, "bob"), SEED_REGION)
+    sess = session_creds(sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="esdk"))
+    plain = tmp_path / "report.txt"
+    plain.write_bytes(b"quarterly numbers\n" * 500)
+    enc, out = tmp_path / "report.enc", tmp_path / "report.out"
+
+    def run(creds, *args):
+        env = clean_env(creds, SEED_REGION, {"AWS_ENDPOINT_URL_KMS": server.endpoint})
+        return subprocess.run(["aws-encryption-cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    p = run(sess, "--encrypt", "--input", str(plain), "--wrapping-keys", f"key={SEED_KEY_ARN}",
+            "--metadata-output", "/dev/null", "--output", str(enc))
+    assert p.returncode == 0, p.stderr
+    p = run(sess, "--decrypt", "--input", str(enc), "--wrapping-keys", f"key={SEED_KEY_ARN}",
+            "--metadata-output", "/dev/null", "--output", str(out))
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes() == plain.read_bytes()
+    # alice (no IAM policy) cannot decrypt it.
+    out.unlink()
+    p = run(user_creds(ACCT_A, "alice"), "--decrypt", "--input", str(enc), "--wrapping-keys", f"key={SEED_KEY_ARN}",
+            "--metadata-output", "/dev/null", "--output", str(out))
+    assert p.returncode != 0
+    assert not out.exists()
