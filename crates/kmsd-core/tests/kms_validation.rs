@@ -173,6 +173,12 @@ fn crypto_input_limits() {
         json!({"KeyId": FAKE, "Plaintext": b64(b"x"), "GrantTokens": ["garbage"]}),
     );
     assert_eq!(e.code, "InvalidGrantTokenException");
+    // Model violations come before a malformed grant token.
+    let e = w.err(
+        "Encrypt",
+        json!({"KeyId": FAKE, "Plaintext": b64(&[0u8; 4097]), "GrantTokens": ["garbage"]}),
+    );
+    assert_eq!(e.code, "ValidationException");
     assert!(w.dump().is_empty());
 }
 

@@ -29,6 +29,8 @@ fn serialization(field: &str) -> ApiError {
 pub(crate) struct Input<'a> {
     obj: Option<&'a Map<String, Value>>,
     violations: Vec<String>,
+    /// A semantic error found while decoding, reported after the model violations.
+    deferred: Option<ApiError>,
 }
 
 impl<'a> Input<'a> {
@@ -38,10 +40,12 @@ impl<'a> Input<'a> {
             Value::Object(m) => Ok(Input {
                 obj: Some(m),
                 violations: Vec::new(),
+                deferred: None,
             }),
             Value::Null => Ok(Input {
                 obj: None,
                 violations: Vec::new(),
+                deferred: None,
             }),
             _ => Err(ApiError::new(
                 "SerializationException",
@@ -300,10 +304,21 @@ impl<'a> Input<'a> {
         self.raw(name)
     }
 
-    /// Fail with every violation collected so far, in AWS's one-message form.
+    /// Report a semantic error once the model violations (if any) have been reported.
+    pub(crate) fn defer(&mut self, e: ApiError) {
+        if self.deferred.is_none() {
+            self.deferred = Some(e);
+        }
+    }
+
+    /// Fail with every violation collected so far, in AWS's one-message form (then with a
+    /// deferred semantic error, if any).
     pub(crate) fn finish(&mut self) -> Result<(), ApiError> {
         if self.violations.is_empty() {
-            return Ok(());
+            return match self.deferred.take() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
         }
         let n = self.violations.len();
         let head = if n == 1 {

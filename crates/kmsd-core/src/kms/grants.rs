@@ -167,12 +167,14 @@ pub(crate) fn parse_token(token: &str) -> Result<(String, String), ApiError> {
     Ok(((*key_id).to_string(), (*grant_id).to_string()))
 }
 
-/// Validate `GrantTokens` (0..10 tokens of 1..8192 characters, each one we issued).
+/// Validate `GrantTokens` (0..10 tokens of 1..8192 characters, each one we issued); a
+/// malformed token is reported by `Input::finish` after the model violations.
 pub(crate) fn grant_tokens(i: &mut Input<'_>) -> Result<(), ApiError> {
     let tokens = i.str_list_opt("GrantTokens", 1, 8192, 0, 10)?;
-    i.finish()?;
     for t in tokens.unwrap_or_default() {
-        parse_token(t)?;
+        if let Err(e) = parse_token(t) {
+            i.defer(e);
+        }
     }
     Ok(())
 }
