@@ -192,6 +192,7 @@ pub(crate) enum Change {
     User(UserRec),
     DelUser(String, String),
     Group(GroupRec),
+    DelGroup(String, String),
     Role(RoleRec),
     DelRole(String, String),
     Policy(PolicyRec),
@@ -217,6 +218,7 @@ impl Change {
             Change::User(u) => put(T_USERS, store_key(&key(&u.account, &u.name)), encode(u)?),
             Change::DelUser(a, n) => del(T_USERS, store_key(&key(a, n))),
             Change::Group(g) => put(T_GROUPS, store_key(&key(&g.account, &g.name)), encode(g)?),
+            Change::DelGroup(a, n) => del(T_GROUPS, store_key(&key(a, n))),
             Change::Role(r) => put(T_ROLES, store_key(&key(&r.account, &r.name)), encode(r)?),
             Change::DelRole(a, n) => del(T_ROLES, store_key(&key(a, n))),
             Change::Policy(p) => put(T_POLICIES, store_key(&key(&p.account, &p.name)), encode(p)?),
@@ -241,6 +243,9 @@ impl Change {
             }
             Change::Group(g) => {
                 st.groups.insert(key(&g.account, &g.name), g);
+            }
+            Change::DelGroup(a, n) => {
+                st.groups.remove(&key(&a, &n));
             }
             Change::Role(r) => {
                 st.roles.insert(key(&r.account, &r.name), r);

@@ -592,3 +592,75 @@ fn principal_directory_and_principal_for_arn() {
         "InvalidInput"
     );
 }
+
+#[test]
+fn housekeeping_operations() {
+    let fx = fixture();
+    let root = fx.principal(ROOT1);
+    let iam = &fx.svc.iam;
+    let arn = "arn:aws:iam::111122223333:policy/V";
+    with_actor(&fx, &root, |a| {
+        iam.create_policy(a, "V", None, ALLOW_DESCRIBE, None, vec![])
+            .unwrap();
+        iam.create_policy_version(a, arn, ALLOW_DESCRIBE, true)
+            .unwrap();
+        assert_eq!(
+            code(iam.delete_policy_version(a, arn, "v2")),
+            "DeleteConflict"
+        );
+        iam.set_default_policy_version(a, arn, "v1").unwrap();
+        assert_eq!(
+            code(iam.set_default_policy_version(a, arn, "v7")),
+            "NoSuchEntity"
+        );
+        let versions: Vec<(String, bool)> = iam
+            .list_policy_versions(a, arn)
+            .unwrap()
+            .into_iter()
+            .map(|(v, d)| (v.id, d))
+            .collect();
+        assert_eq!(
+            versions,
+            vec![("v2".to_string(), false), ("v1".to_string(), true)]
+        );
+        iam.delete_policy_version(a, arn, "v2").unwrap();
+        assert_eq!(iam.list_policies(a, None).unwrap().len(), 1);
+        iam.delete_policy(a, arn).unwrap();
+        assert!(iam.list_policies(a, None).unwrap().is_empty());
+
+        iam.create_group(a, "ops", Some("/x/")).unwrap();
+        iam.set_group_membership(a, "ops", "bob", true).unwrap();
+        let (g, members) = iam.get_group(a, "ops").unwrap();
+        assert_eq!(g.path, "/x/");
+        assert_eq!(
+            members.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            vec!["bob"]
+        );
+        assert_eq!(iam.list_groups_for_user(a, "bob").unwrap().len(), 1);
+        assert_eq!(iam.list_groups(a, Some("/x/")).unwrap().len(), 1);
+        assert_eq!(code(iam.delete_group(a, "ops")), "DeleteConflict");
+        iam.set_group_membership(a, "ops", "bob", false).unwrap();
+        iam.delete_group(a, "ops").unwrap();
+        assert!(iam.list_groups(a, None).unwrap().is_empty());
+
+        let roles: Vec<String> = iam
+            .list_roles(a, None)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(roles, vec!["ExampleRole"]);
+        assert_eq!(
+            iam.list_entity_tags(a, EntityKind::User, "alice").unwrap(),
+            vec![("example".to_string(), "1".to_string())]
+        );
+        assert_eq!(
+            code(iam.update_access_key(a, Some("alice"), ALICE, "Paused")),
+            "ValidationError"
+        );
+        iam.update_access_key(a, Some("alice"), ALICE, "Inactive")
+            .unwrap();
+    });
+    // An inactive key no longer authenticates.
+    assert!(iam.lookup_access_key(ALICE).is_none());
+}

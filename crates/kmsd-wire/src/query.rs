@@ -194,18 +194,7 @@ fn iam_call(
         }
         "ListUsers" => {
             let users = iam.list_users(actor, p.get("PathPrefix"))?;
-            x.members("Users", &users, |x, u| {
-                // `member` holds the User's fields directly.
-                let mut inner = Xml::new();
-                render::user(&mut inner, u, false);
-                let s = inner.finish();
-                let body = s
-                    .strip_prefix("<User>")
-                    .and_then(|s| s.strip_suffix("</User>"))
-                    .unwrap_or(&s)
-                    .to_string();
-                x.raw(&body);
-            });
+            x.members("Users", &users, |x, u| render::user_fields(x, u, false));
             not_truncated(&mut x);
             done(x)
         }
@@ -413,6 +402,83 @@ fn iam_call(
                 }));
             }
             iam.untag_entity(actor, kind, p.required(name_param(kind))?, &keys)?;
+            Ok(None)
+        }
+        "DeletePolicyVersion" => {
+            iam.delete_policy_version(actor, p.required("PolicyArn")?, p.required("VersionId")?)?;
+            Ok(None)
+        }
+        "SetDefaultPolicyVersion" => {
+            iam.set_default_policy_version(
+                actor,
+                p.required("PolicyArn")?,
+                p.required("VersionId")?,
+            )?;
+            Ok(None)
+        }
+        "ListPolicyVersions" => {
+            let versions = iam.list_policy_versions(actor, p.required("PolicyArn")?)?;
+            x.members("Versions", &versions, |x, (v, d)| {
+                render::policy_version_fields(x, v, *d, false)
+            });
+            not_truncated(&mut x);
+            done(x)
+        }
+        "ListPolicies" => {
+            if p.get("Scope") == Some("AWS") {
+                x.members("Policies", &[] as &[kmsd_core::iam::PolicyView], |_, _| {});
+            } else {
+                let list = iam.list_policies(actor, p.get("PathPrefix"))?;
+                x.members("Policies", &list, render::policy_fields);
+            }
+            not_truncated(&mut x);
+            done(x)
+        }
+        "DeleteGroup" => {
+            iam.delete_group(actor, p.required("GroupName")?)?;
+            Ok(None)
+        }
+        "GetGroup" => {
+            let (g, users) = iam.get_group(actor, p.required("GroupName")?)?;
+            render::group(&mut x, &g);
+            x.members("Users", &users, |x, u| render::user_fields(x, u, false));
+            not_truncated(&mut x);
+            done(x)
+        }
+        "ListGroups" => {
+            let groups = iam.list_groups(actor, p.get("PathPrefix"))?;
+            x.members("Groups", &groups, render::group_fields);
+            not_truncated(&mut x);
+            done(x)
+        }
+        "ListGroupsForUser" => {
+            let groups = iam.list_groups_for_user(actor, p.required("UserName")?)?;
+            x.members("Groups", &groups, render::group_fields);
+            not_truncated(&mut x);
+            done(x)
+        }
+        "ListRoles" => {
+            let roles = iam.list_roles(actor, p.get("PathPrefix"))?;
+            x.members("Roles", &roles, |x, r| render::role_fields(x, r, false));
+            not_truncated(&mut x);
+            done(x)
+        }
+        "ListUserTags" | "ListRoleTags" => {
+            let kind = kind_of(action);
+            let tags = iam.list_entity_tags(actor, kind, p.required(name_param(kind))?)?;
+            x.members("Tags", &tags, |x, (k, v)| {
+                x.text("Key", k).text("Value", v);
+            });
+            not_truncated(&mut x);
+            done(x)
+        }
+        "UpdateAccessKey" => {
+            iam.update_access_key(
+                actor,
+                p.get("UserName"),
+                p.required("AccessKeyId")?,
+                p.required("Status")?,
+            )?;
             Ok(None)
         }
         "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => match service {

@@ -1232,6 +1232,274 @@ impl Iam {
         slot.retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
         self.commit(&mut st, vec![e.change()])
     }
+
+    // ---------------------------------------------------------------- more reads and housekeeping
+
+    /// DeletePolicyVersion (not the default version).
+    pub fn delete_policy_version(
+        &self,
+        actor: &Actor<'_>,
+        arn: &str,
+        version_id: &str,
+    ) -> Result<(), ApiError> {
+        let account = actor.account().to_string();
+        check_policy_arn_syntax(arn, "policyArn")?;
+        self.authorize(actor, "iam:DeletePolicyVersion", arn, &no_extra)?;
+        let mut st = self.write();
+        let mut p = Self::own_policy(&st, &account, arn)?;
+        let Some(i) = p.versions.iter().position(|v| v.id == version_id) else {
+            return Err(ApiError::new(
+                "NoSuchEntity",
+                format!("Policy {arn} version {version_id} does not exist or is not attachable."),
+            ));
+        };
+        if p.default_version == version_id {
+            return Err(ApiError::new(
+                "DeleteConflict",
+                "Cannot delete the default version of the policy.",
+            ));
+        }
+        p.versions.remove(i);
+        self.commit(&mut st, vec![Change::Policy(p)])
+    }
+
+    /// SetDefaultPolicyVersion.
+    pub fn set_default_policy_version(
+        &self,
+        actor: &Actor<'_>,
+        arn: &str,
+        version_id: &str,
+    ) -> Result<(), ApiError> {
+        let account = actor.account().to_string();
+        check_policy_arn_syntax(arn, "policyArn")?;
+        self.authorize(actor, "iam:SetDefaultPolicyVersion", arn, &no_extra)?;
+        let mut st = self.write();
+        let mut p = Self::own_policy(&st, &account, arn)?;
+        if !p.versions.iter().any(|v| v.id == version_id) {
+            return Err(ApiError::new(
+                "NoSuchEntity",
+                format!("Policy {arn} version {version_id} does not exist or is not attachable."),
+            ));
+        }
+        p.default_version = version_id.to_string();
+        p.updated = self.now();
+        self.commit(&mut st, vec![Change::Policy(p)])
+    }
+
+    /// ListPolicyVersions: (version, is default), newest first.
+    pub fn list_policy_versions(
+        &self,
+        actor: &Actor<'_>,
+        arn: &str,
+    ) -> Result<Vec<(PolicyVersionRec, bool)>, ApiError> {
+        let account = actor.account().to_string();
+        check_policy_arn_syntax(arn, "policyArn")?;
+        self.authorize(actor, "iam:ListPolicyVersions", arn, &no_extra)?;
+        let st = self.read();
+        let p = Self::own_policy(&st, &account, arn)?;
+        Ok(p.versions
+            .iter()
+            .rev()
+            .map(|v| (v.clone(), v.id == p.default_version))
+            .collect())
+    }
+
+    /// ListPolicies (customer managed policies of the caller's account).
+    pub fn list_policies(
+        &self,
+        actor: &Actor<'_>,
+        path_prefix: Option<&str>,
+    ) -> Result<Vec<PolicyView>, ApiError> {
+        let account = actor.account().to_string();
+        self.authorize(
+            actor,
+            "iam:ListPolicies",
+            &format!("arn:aws:iam::{account}:policy/"),
+            &no_extra,
+        )?;
+        let prefix = path_prefix.unwrap_or("/");
+        let st = self.read();
+        Ok(st
+            .policies
+            .values()
+            .filter(|p| p.account == account && p.path.starts_with(prefix))
+            .map(|p| Self::view(&st, p))
+            .collect())
+    }
+
+    /// DeleteGroup (fails while it has members or policies).
+    pub fn delete_group(&self, actor: &Actor<'_>, name: &str) -> Result<(), ApiError> {
+        let account = actor.account().to_string();
+        let mut st = self.write();
+        let Entity::Group(g) = entity(&st, &account, EntityKind::Group, name)? else {
+            return Err(no_such(EntityKind::Group, name));
+        };
+        self.authorize(
+            actor,
+            "iam:DeleteGroup",
+            &group_arn(&account, &g.path, &g.name),
+            &no_extra,
+        )?;
+        let conflict = |m: &str| Err(ApiError::new("DeleteConflict", m.to_string()));
+        if st.users.values().any(|u| {
+            u.account == account && u.groups.iter().any(|x| x.eq_ignore_ascii_case(&g.name))
+        }) {
+            return conflict("Cannot delete entity, must remove users from group first.");
+        }
+        if !g.inline.is_empty() {
+            return conflict("Cannot delete entity, must delete policies first.");
+        }
+        if !g.managed.is_empty() {
+            return conflict("Cannot delete entity, must detach all policies first.");
+        }
+        self.commit(&mut st, vec![Change::DelGroup(account, g.name)])
+    }
+
+    /// GetGroup: the group and its members.
+    pub fn get_group(
+        &self,
+        actor: &Actor<'_>,
+        name: &str,
+    ) -> Result<(GroupRec, Vec<UserRec>), ApiError> {
+        let account = actor.account().to_string();
+        let st = self.read();
+        let Entity::Group(g) = entity(&st, &account, EntityKind::Group, name)? else {
+            return Err(no_such(EntityKind::Group, name));
+        };
+        self.authorize(
+            actor,
+            "iam:GetGroup",
+            &group_arn(&account, &g.path, &g.name),
+            &no_extra,
+        )?;
+        let users = st
+            .users
+            .values()
+            .filter(|u| {
+                u.account == account && u.groups.iter().any(|x| x.eq_ignore_ascii_case(&g.name))
+            })
+            .cloned()
+            .collect();
+        Ok((g, users))
+    }
+
+    /// ListGroups.
+    pub fn list_groups(
+        &self,
+        actor: &Actor<'_>,
+        path_prefix: Option<&str>,
+    ) -> Result<Vec<GroupRec>, ApiError> {
+        let account = actor.account().to_string();
+        self.authorize(
+            actor,
+            "iam:ListGroups",
+            &format!("arn:aws:iam::{account}:group/"),
+            &no_extra,
+        )?;
+        let prefix = path_prefix.unwrap_or("/");
+        let st = self.read();
+        Ok(st
+            .groups
+            .values()
+            .filter(|g| g.account == account && g.path.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    /// ListGroupsForUser.
+    pub fn list_groups_for_user(
+        &self,
+        actor: &Actor<'_>,
+        user: &str,
+    ) -> Result<Vec<GroupRec>, ApiError> {
+        let account = actor.account().to_string();
+        let st = self.read();
+        let Entity::User(u) = entity(&st, &account, EntityKind::User, user)? else {
+            return Err(no_such(EntityKind::User, user));
+        };
+        self.authorize(
+            actor,
+            "iam:ListGroupsForUser",
+            &user_arn(&account, &u.path, &u.name),
+            &no_extra,
+        )?;
+        Ok(u.groups
+            .iter()
+            .filter_map(|g| st.group(&account, g).cloned())
+            .collect())
+    }
+
+    /// ListRoles.
+    pub fn list_roles(
+        &self,
+        actor: &Actor<'_>,
+        path_prefix: Option<&str>,
+    ) -> Result<Vec<RoleRec>, ApiError> {
+        let account = actor.account().to_string();
+        self.authorize(
+            actor,
+            "iam:ListRoles",
+            &format!("arn:aws:iam::{account}:role/"),
+            &no_extra,
+        )?;
+        let prefix = path_prefix.unwrap_or("/");
+        let st = self.read();
+        Ok(st
+            .roles
+            .values()
+            .filter(|r| r.account == account && r.path.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    /// List{User,Role}Tags.
+    pub fn list_entity_tags(
+        &self,
+        actor: &Actor<'_>,
+        kind: EntityKind,
+        name: &str,
+    ) -> Result<Tags, ApiError> {
+        let account = actor.account().to_string();
+        let st = self.read();
+        let mut e = entity(&st, &account, kind, name)?;
+        let tags = entity_tags(&mut e);
+        let action = format!("iam:List{}Tags", kind.capital());
+        self.authorize(actor, &action, &e.arn(), &|ctx| resource_tags(ctx, &tags))?;
+        Ok(tags)
+    }
+
+    /// UpdateAccessKey (`Active` / `Inactive`).
+    pub fn update_access_key(
+        &self,
+        actor: &Actor<'_>,
+        user: Option<&str>,
+        access_key_id: &str,
+        status: &str,
+    ) -> Result<(), ApiError> {
+        if status != "Active" && status != "Inactive" {
+            return Err(validation_error(
+                Some(status),
+                "status",
+                "Member must satisfy enum value set: [Active, Inactive]",
+            ));
+        }
+        let account = actor.account().to_string();
+        let owner = Self::key_owner(actor, user)?;
+        let mut st = self.write();
+        let (arn, owner) = Self::owner_arn(&st, &account, &owner)?;
+        self.authorize(actor, "iam:UpdateAccessKey", &arn, &no_extra)?;
+        let mut k = match st.keys.get(access_key_id) {
+            Some(k) if k.account == account && k.owner == owner => k.clone(),
+            _ => {
+                return Err(ApiError::new(
+                    "NoSuchEntity",
+                    format!("The Access Key with id {access_key_id} cannot be found."),
+                ))
+            }
+        };
+        k.status = status.to_string();
+        self.commit(&mut st, vec![Change::Key(k)])
+    }
 }
 
 fn check_managed_size(document: &str) -> Result<(), ApiError> {

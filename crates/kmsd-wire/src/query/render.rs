@@ -21,6 +21,12 @@ fn boundary(x: &mut Xml, arn: Option<&str>) {
 /// root with no name) has no name or path.
 pub fn user(x: &mut Xml, u: &UserRec, full: bool) {
     x.open("User");
+    user_fields(x, u, full);
+    x.close("User");
+}
+
+/// The members of a `User` (for list `member`s).
+pub fn user_fields(x: &mut Xml, u: &UserRec, full: bool) {
     if u.name.is_empty() {
         x.text("UserId", &u.user_id)
             .text("Arn", &format!("arn:aws:iam::{}:root", u.account))
@@ -36,24 +42,34 @@ pub fn user(x: &mut Xml, u: &UserRec, full: bool) {
             x.tags("Tags", &u.tags);
         }
     }
-    x.close("User");
 }
 
 /// `<Group>`.
 pub fn group(x: &mut Xml, g: &GroupRec) {
-    x.open("Group")
-        .text("Path", &g.path)
+    x.open("Group");
+    group_fields(x, g);
+    x.close("Group");
+}
+
+/// The members of a `Group`.
+pub fn group_fields(x: &mut Xml, g: &GroupRec) {
+    x.text("Path", &g.path)
         .text("GroupName", &g.name)
         .text("GroupId", &g.group_id)
         .text("Arn", &group_arn(&g.account, &g.path, &g.name))
-        .date("CreateDate", g.created)
-        .close("Group");
+        .date("CreateDate", g.created);
 }
 
 /// `<Role>` with its URL-encoded trust policy.
 pub fn role(x: &mut Xml, r: &RoleRec, last_used: bool) {
-    x.open("Role")
-        .text("Path", &r.path)
+    x.open("Role");
+    role_fields(x, r, last_used);
+    x.close("Role");
+}
+
+/// The members of a `Role`.
+pub fn role_fields(x: &mut Xml, r: &RoleRec, last_used: bool) {
+    x.text("Path", &r.path)
         .text("RoleName", &r.name)
         .text("RoleId", &r.role_id)
         .text("Arn", &role_arn(&r.account, &r.path, &r.name))
@@ -66,14 +82,19 @@ pub fn role(x: &mut Xml, r: &RoleRec, last_used: bool) {
     if last_used {
         x.open("RoleLastUsed").close("RoleLastUsed");
     }
-    x.close("Role");
 }
 
 /// `<Policy>`.
 pub fn policy(x: &mut Xml, v: &PolicyView) {
+    x.open("Policy");
+    policy_fields(x, v);
+    x.close("Policy");
+}
+
+/// The members of a `Policy`.
+pub fn policy_fields(x: &mut Xml, v: &PolicyView) {
     let p = &v.policy;
-    x.open("Policy")
-        .text("PolicyName", &p.name)
+    x.text("PolicyName", &p.name)
         .text("DefaultVersionId", &p.default_version)
         .text("PolicyId", &p.policy_id)
         .text("Path", &p.path)
@@ -88,19 +109,28 @@ pub fn policy(x: &mut Xml, v: &PolicyView) {
         .date("CreateDate", p.created)
         .date("UpdateDate", p.updated);
     x.tags("Tags", &p.tags);
-    x.close("Policy");
 }
 
 /// `<PolicyVersion>` (`with_document` false for CreatePolicyVersion, as AWS).
 pub fn policy_version(x: &mut Xml, v: &PolicyVersionRec, is_default: bool, with_document: bool) {
     x.open("PolicyVersion");
+    policy_version_fields(x, v, is_default, with_document);
+    x.close("PolicyVersion");
+}
+
+/// The members of a `PolicyVersion`.
+pub fn policy_version_fields(
+    x: &mut Xml,
+    v: &PolicyVersionRec,
+    is_default: bool,
+    with_document: bool,
+) {
     if with_document {
         x.document("Document", &v.document);
     }
     x.text("VersionId", &v.id)
         .boolean("IsDefaultVersion", is_default)
-        .date("CreateDate", v.created)
-        .close("PolicyVersion");
+        .date("CreateDate", v.created);
 }
 
 /// `<AccessKey>` with its secret (CreateAccessKey only).

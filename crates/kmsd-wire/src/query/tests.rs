@@ -908,3 +908,74 @@ fn end_to_end_assume_role_then_call_with_session_credentials() {
     );
     assert_eq!(resp.status, 403);
 }
+
+#[test]
+fn list_shapes() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    let out = call(&svc, &root, "iam", &[("Action", "ListRoles")]);
+    assert_eq!(
+        text(
+            &out.body,
+            "ListRolesResponse/ListRolesResult/Roles/member/RoleName"
+        )
+        .as_deref(),
+        Some("ExampleRole")
+    );
+    call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "CreateGroup"), ("GroupName", "g1")],
+    );
+    call(
+        &svc,
+        &root,
+        "iam",
+        &[
+            ("Action", "AddUserToGroup"),
+            ("GroupName", "g1"),
+            ("UserName", "bob"),
+        ],
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "GetGroup"), ("GroupName", "g1")],
+    );
+    assert_eq!(
+        text(&out.body, "GetGroupResponse/GetGroupResult/Group/GroupName").as_deref(),
+        Some("g1")
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "GetGroupResponse/GetGroupResult/Users/member/UserName"
+        )
+        .as_deref(),
+        Some("bob")
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "ListUserTags"), ("UserName", "alice")],
+    );
+    assert_eq!(
+        text(
+            &out.body,
+            "ListUserTagsResponse/ListUserTagsResult/Tags/member/Key"
+        )
+        .as_deref(),
+        Some("example")
+    );
+    let out = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "ListPolicies"), ("Scope", "Local")],
+    );
+    assert_eq!(out.status, 200);
+    assert!(out.body.contains("<Policies></Policies>"));
+}
