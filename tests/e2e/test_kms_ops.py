@@ -609,3 +609,75 @@ def test_alias_arn_and_unknown_alias(kms, key):
         kms.update_alias(AliasName="alias/e2e-never-made", TargetKeyId=key["KeyId"])
     assert err["Message"] == f"Alias arn:aws:kms:{REGION}:{ACCT_A}:alias/e2e-never-made is not found."
     kms.delete_alias(AliasName="alias/e2e-arn")
+
+
+# ----------------------------------------------------------- re-encrypt authorization
+
+
+def test_reencrypt_needs_from_and_to(server, kms):
+    from worlds import root_creds
+    iam = server.client("iam", root_creds(ACCT_A))
+    src = kms.create_key()["KeyMetadata"]
+    dst = kms.create_key()["KeyMetadata"]
+    blob = kms.encrypt(KeyId=src["KeyId"], Plaintext=b"re")["CiphertextBlob"]
+    name = "reenc-user"
+    iam.create_user(UserName=name)
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    from worlds import Creds
+    c = server.client("kms", Creds(ak["AccessKeyId"], ak["SecretAccessKey"]))
+    iam.put_user_policy(UserName=name, PolicyName="R", PolicyDocument=json.dumps(doc(
+        allow("kms:ReEncryptFrom", src["Arn"]), allow("kms:ReEncryptTo", dst["Arn"]))))
+    out = c.re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst["Arn"])
+    assert out["KeyId"] == dst["Arn"]
+    iam.put_user_policy(UserName=name, PolicyName="R", PolicyDocument=json.dumps(doc(
+        allow("kms:ReEncryptFrom", src["Arn"]))))
+    with aws_error("AccessDeniedException") as err:
+        c.re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst["Arn"])
+    assert f"kms:ReEncryptTo on resource: {dst['Arn']}" in err["Message"]
+    iam.put_user_policy(UserName=name, PolicyName="R", PolicyDocument=json.dumps(doc(
+        allow("kms:ReEncrypt*", dst["Arn"]))))
+    with aws_error("AccessDeniedException") as err:
+        c.re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst["Arn"])
+    assert f"kms:ReEncryptFrom on resource: {src['Arn']}" in err["Message"]
+
+
+def test_decrypt_with_alias_key_id(kms):
+    k1 = kms.create_key()["KeyMetadata"]
+    k2 = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/e2e-dec-right", TargetKeyId=k1["KeyId"])
+    kms.create_alias(AliasName="alias/e2e-dec-wrong", TargetKeyId=k2["KeyId"])
+    blob = kms.encrypt(KeyId=k1["KeyId"], Plaintext=b"aliased")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob, KeyId="alias/e2e-dec-right")["Plaintext"] == b"aliased"
+    with aws_error("IncorrectKeyException"):
+        kms.decrypt(CiphertextBlob=blob, KeyId="alias/e2e-dec-wrong")
+
+
+# ----------------------------------------------------------------- validation rules
+
+
+def test_rotation_period_bounds(server, key):
+    kms = kms_as(server, "admin", validate=False)
+    for bad in (89, 2561):
+        with aws_error("ValidationException"):
+            kms.enable_key_rotation(KeyId=key["KeyId"], RotationPeriodInDays=bad)
+
+
+def test_tag_limits(kms, key):
+    with aws_error("TagException"):
+        kms.tag_resource(KeyId=key["KeyId"], Tags=[{"TagKey": f"k{i}", "TagValue": "v"} for i in range(51)])
+    with aws_error("TagException"):
+        kms.tag_resource(KeyId=key["KeyId"], Tags=[{"TagKey": "dup", "TagValue": "1"}, {"TagKey": "dup", "TagValue": "2"}])
+    assert kms.list_resource_tags(KeyId=key["KeyId"])["Tags"] == []
+
+
+def test_hmac_key_requires_key_usage(kms):
+    with aws_error("ValidationException") as err:
+        kms.create_key(KeySpec="HMAC_256")
+    assert err["Message"] == "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."
+
+
+def test_alias_given_to_key_id_only_operation(kms, key):
+    kms.create_alias(AliasName="alias/e2e-keyid-only", TargetKeyId=key["KeyId"])
+    with aws_error("InvalidArnException"):
+        kms.disable_key(KeyId="alias/e2e-keyid-only")
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
