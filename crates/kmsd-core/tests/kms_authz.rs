@@ -127,6 +127,13 @@ fn cross_account_by_arn_only() {
         json!({"CiphertextBlob": v["CiphertextBlob"]}),
     )
     .unwrap();
+    // A bare key id is tolerated for Decrypt when it is the key the ciphertext names.
+    w.call(
+        "Decrypt",
+        &carol,
+        json!({"CiphertextBlob": v["CiphertextBlob"], "KeyId": id}),
+    )
+    .unwrap();
     w.call("DescribeKey", &carol, json!({"KeyId": arn(&id)}))
         .unwrap();
     // A bare id resolves in carol's own account.

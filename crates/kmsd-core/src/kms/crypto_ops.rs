@@ -125,6 +125,27 @@ fn open(
 }
 
 impl Kms {
+    /// Resolve the KeyId of a Decrypt (or ReEncrypt source). A bare key id that is the id the
+    /// ciphertext names is accepted even when the key is in another account: the blob
+    /// identifies the key, as in AWS.
+    fn resolve_source(
+        &self,
+        st: &super::State,
+        req: &Req<'_>,
+        raw: &str,
+        ct: Option<&[u8]>,
+        action: &str,
+    ) -> Result<super::authz::Resolved, ApiError> {
+        if let (Some(ct), Ok(super::ids::KeyRef::Id(id))) = (ct, super::ids::parse_key_ref(raw)) {
+            if let Ok(h) = blob::parse_header(ct) {
+                if h.key_id == id && st.keys.contains_key(&id) {
+                    return Ok(super::authz::Resolved { id, alias: None });
+                }
+            }
+        }
+        self.resolve(st, req, raw, Forms::Any, action)
+    }
+
     pub(crate) fn encrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
@@ -177,7 +198,13 @@ impl Kms {
         no_recipient(&i)?;
         let st = self.state.read();
         let named = match key_id {
-            Some(k) => Some(self.resolve(&st, req, k, Forms::Any, "kms:Decrypt")?),
+            Some(k) => Some(self.resolve_source(
+                &st,
+                req,
+                k,
+                ct.as_deref().map(|c| &c[..]),
+                "kms:Decrypt",
+            )?),
             None => None,
         };
         let (key, version) = match &ct {
@@ -251,7 +278,9 @@ impl Kms {
         let ct = ct.ok_or_else(internal)?;
         let st = self.state.read();
         let named_src = match src_id {
-            Some(k) => Some(self.resolve(&st, req, k, Forms::Any, "kms:ReEncryptFrom")?),
+            Some(k) => {
+                Some(self.resolve_source(&st, req, k, Some(&ct[..]), "kms:ReEncryptFrom")?)
+            }
             None => None,
         };
         let dst = self.resolve(&st, req, dst_id, Forms::Any, "kms:ReEncryptTo")?;
