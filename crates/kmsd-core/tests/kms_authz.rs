@@ -288,6 +288,15 @@ fn key_policy_rules() {
         let e = w.err("PutKeyPolicy", json!({"KeyId": id, "Policy": bad}));
         assert_eq!(e.code, "MalformedPolicyDocumentException", "{bad}");
     }
+    // K7: ForAllValues on a single-valued encryption-context key.
+    let overly = policy(
+        json!([root_admin(), {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")},
+        "Action": "kms:Decrypt", "Resource": "*",
+        "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContext:app": "x"}}}]),
+    );
+    let e = w.err("PutKeyPolicy", json!({"KeyId": id, "Policy": overly}));
+    assert_eq!(e.code, "MalformedPolicyDocumentException");
+    assert!(e.message.unwrap().contains("OverlyPermissiveCondition"));
     // K1: size.
     let big = policy(
         json!([root_admin(), {"Sid": "x".repeat(33_000), "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "kms:*", "Resource": "*"}]),
