@@ -4,6 +4,7 @@
 //! - [`RootKey`]: the key outside the store that wraps every [`KeyMaterial`] at rest
 //!   ([`RootKey::wrap`] / [`RootKey::unwrap`], format in `docs/ciphertext-format.md`).
 //! - [`blob`]: the versioned, self-describing ciphertext blob returned by `Encrypt`.
+//! - [`Secret`]: a zeroizing, redacting wrapper for any other secret; [`constant_time_eq`].
 //! - [`random_bytes`]: the system CSPRNG.
 //! - [`CryptoError`]: every failure; none of them carries secret bytes.
 
@@ -18,4 +19,4 @@ mod uuid_text;
 pub use error::CryptoError;
 pub use random::random_bytes;
 pub use root_key::{wrap_aad, RootKey, WRAPPED_KEY_LEN, WRAPPED_KEY_VERSION_V1};
-pub use secret::KeyMaterial;
+pub use secret::{constant_time_eq, KeyMaterial, Secret};

@@ -1,4 +1,5 @@
-//! [`KeyMaterial`]: 256-bit secret key bytes, zeroized on drop and never printed.
+//! Secrets in memory: [`KeyMaterial`] (256-bit key bytes) and the generic
+//! [`Secret`] wrapper, both zeroized on drop and never printed.
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -48,4 +49,39 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
         diff |= x ^ y;
     }
     std::hint::black_box(diff) == 0
+}
+
+/// Any zeroizable secret (a secret access key, a plaintext, ...): zeroized on
+/// drop, `Debug` prints `Secret(<redacted>)`. Read it with [`Secret::expose`].
+#[derive(Clone, Default, Zeroize, ZeroizeOnDrop)]
+pub struct Secret<T: Zeroize>(T);
+
+impl<T: Zeroize> Secret<T> {
+    /// Take ownership of a secret value.
+    pub fn new(value: T) -> Secret<T> {
+        Secret(value)
+    }
+
+    /// Borrow the secret value. Do not copy it anywhere that is not zeroized.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Zeroize> From<T> for Secret<T> {
+    fn from(value: T) -> Secret<T> {
+        Secret(value)
+    }
+}
+
+impl<T: Zeroize> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Constant-time equality of two byte strings, for comparing secrets (MACs,
+/// tokens). Lengths are not secret: different lengths return `false` at once.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    ct_eq(a, b)
 }

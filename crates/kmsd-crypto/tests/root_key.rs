@@ -170,3 +170,14 @@ fn random_bytes_lengths_and_variety() {
     assert_eq!(a.len(), 32);
     assert_ne!(a, b);
 }
+
+#[test]
+fn generic_secret_is_redacted_and_constant_time_eq_works() {
+    let s = kmsd_crypto::Secret::new(String::from("wJalrXUtnFEMI/K7MDENG"));
+    assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+    assert_eq!(s.expose(), "wJalrXUtnFEMI/K7MDENG");
+    assert!(kmsd_crypto::constant_time_eq(b"abc", b"abc"));
+    assert!(!kmsd_crypto::constant_time_eq(b"abc", b"abd"));
+    assert!(!kmsd_crypto::constant_time_eq(b"abc", b"ab"));
+    assert!(kmsd_crypto::constant_time_eq(b"", b""));
+}

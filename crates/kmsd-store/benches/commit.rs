@@ -1,7 +1,8 @@
-//! One small durable commit (fsync-bound), and load of a 1000-record table.
+//! One small durable commit (fsync-bound), eight concurrent commits (group
+//! commit), and load of a 1000-record table.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kmsd_core::store::{Mutation, Store};
@@ -31,6 +32,28 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("load_1000", |b| b.iter(|| black_box(store.load("keys"))));
+    // Eight threads each commit once; group commit shares fsyncs between them.
+    group.bench_function("commit_8_concurrent", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for n in 0..iters {
+                std::thread::scope(|scope| {
+                    for t in 0..8u64 {
+                        let store = &store;
+                        scope.spawn(move || {
+                            let m = Mutation::Put {
+                                table: "conc",
+                                key: format!("k{t}-{}", n % 100),
+                                value: vec![0xcd; 200],
+                            };
+                            black_box(store.commit(std::slice::from_ref(&m)))
+                        });
+                    }
+                });
+            }
+            start.elapsed()
+        })
+    });
     group.finish();
 }
 
