@@ -582,7 +582,17 @@ impl World {
                 }
                 check_tags(&tag_list(&r.tags)).map_err(|x| self.err(&e, api_msg(&x)))?;
                 if let Some(d) = &r.assume_role_policy {
-                    self.check_doc(&e, "assume_role_policy", d, PolicyKind::Trust)?;
+                    let text = self.check_doc(&e, "assume_role_policy", d, PolicyKind::Trust)?;
+                    if let Ok(p) = Policy::parse(&text, PolicyKind::Trust) {
+                        for arn in p.aws_principals() {
+                            let known = arn == "*"
+                                || self.declares_principal(&arn)
+                                || iam.is_some_and(|i| i.principal_exists(&arn));
+                            if !known {
+                                return Err(self.err(&e, format!("assume_role_policy names principal {arn}, which is not declared")));
+                            }
+                        }
+                    }
                 }
                 if let Some(m) = r.max_session_duration {
                     if !(3600..=43200).contains(&m) {

@@ -170,6 +170,25 @@ impl State {
             _ => None,
         }
     }
+    /// True if an account id, root, user, role or session-of-an-existing-role ARN exists.
+    pub fn principal_exists(&self, arn: &str) -> bool {
+        match model::parse_arn(arn) {
+            Some(ParsedArn::Root { account }) => self.accounts.contains_key(&account),
+            Some(ParsedArn::User {
+                account,
+                path,
+                name,
+            }) => self
+                .user(&account, &name)
+                .is_some_and(|u| u.path == path && u.name == name),
+            Some(ParsedArn::Role { .. }) => self.role_by_arn(arn).is_some(),
+            Some(ParsedArn::AssumedRole { account, role, .. }) => {
+                self.role(&account, &role).is_some_and(|r| r.name == role)
+            }
+            _ => false,
+        }
+    }
+
     /// A role by ARN (path and name must match).
     pub fn role_by_arn(&self, arn: &str) -> Option<&RoleRec> {
         match model::parse_arn(arn)? {
@@ -632,23 +651,6 @@ impl PrincipalDirectory for Iam {
     }
 
     fn principal_exists(&self, arn: &str) -> bool {
-        let st = self.state.read();
-        match model::parse_arn(arn) {
-            Some(ParsedArn::Root { account }) => st.accounts.contains_key(&account),
-            Some(ParsedArn::User {
-                account,
-                path,
-                name,
-            }) => st
-                .user(&account, &name)
-                .is_some_and(|u| u.path == path && u.name == name),
-            Some(ParsedArn::Role { .. }) => st
-                .role_by_arn(arn)
-                .is_some_and(|r| model::role_arn(&r.account, &r.path, &r.name) == arn),
-            Some(ParsedArn::AssumedRole { account, role, .. }) => {
-                st.role(&account, &role).is_some_and(|r| r.name == role)
-            }
-            _ => false,
-        }
+        self.state.read().principal_exists(arn)
     }
 }

@@ -314,6 +314,16 @@ fn bad_worlds() -> Vec<(String, Vec<&'static str>)> {
         },
         vec!["role ExampleRole", "max_session_duration"],
     );
+    with(
+        &|w| {
+            w["accounts"][0]["roles"][0]["assume_role_policy"]["Statement"]["Principal"]["AWS"] =
+                "arn:aws:iam::111122223333:user/carol".into();
+        },
+        vec![
+            "role ExampleRole",
+            "assume_role_policy names principal arn:aws:iam::111122223333:user/carol",
+        ],
+    );
     v = serde_json::Value::Null;
     let _ = v;
     cases.push(("{ \"accounts\": [".to_string(), vec!["not valid JSON"]));

@@ -664,3 +664,38 @@ fn housekeeping_operations() {
     // An inactive key no longer authenticates.
     assert!(iam.lookup_access_key(ALICE).is_none());
 }
+
+#[test]
+fn trust_policy_principals_must_exist() {
+    let fx = fixture();
+    let root = fx.principal(ROOT1);
+    let iam = &fx.svc.iam;
+    with_actor(&fx, &root, |a| {
+        let input = CreateRoleInput {
+            name: "Ghost".into(),
+            assume_role_policy: TRUST_BOB.replace("user/bob", "user/nobody"),
+            ..Default::default()
+        };
+        let err = iam.create_role(a, input).unwrap_err();
+        assert_eq!(err.code, "MalformedPolicyDocument");
+        assert_eq!(
+            err.message.as_deref(),
+            Some("Invalid principal in policy: \"AWS\":\"arn:aws:iam::111122223333:user/nobody\"")
+        );
+        assert_eq!(
+            code(iam.update_assume_role_policy(
+                a,
+                "ExampleRole",
+                &TRUST_BOB.replace("user/bob", "role/Nope")
+            )),
+            "MalformedPolicyDocument"
+        );
+        // Another account on this server is a valid principal.
+        iam.update_assume_role_policy(
+            a,
+            "ExampleRole",
+            &TRUST_BOB.replace("111122223333:user/bob", "444455556666:root"),
+        )
+        .unwrap();
+    });
+}

@@ -169,6 +169,23 @@ pub(crate) fn check_document(doc: &str, kind: PolicyKind) -> Result<(), ApiError
         .map_err(|e| ApiError::new("MalformedPolicyDocument", e.to_string()))
 }
 
+/// Every AWS principal a trust policy names must exist on this server (AWS answers
+/// `Invalid principal in policy` otherwise).
+pub(crate) fn check_trust_principals(st: &State, doc: &str) -> Result<(), ApiError> {
+    let Ok(policy) = Policy::parse(doc, PolicyKind::Trust) else {
+        return Ok(());
+    };
+    for arn in policy.aws_principals() {
+        if arn != "*" && !st.principal_exists(&arn) {
+            return Err(ApiError::new(
+                "MalformedPolicyDocument",
+                format!("Invalid principal in policy: \"AWS\":\"{arn}\""),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_policy_name(name: &str) -> Result<(), ApiError> {
     check_name(name, "policyName", 128)
 }
@@ -671,6 +688,7 @@ impl Iam {
         if let Some(b) = &input.permissions_boundary {
             Self::boundary_arn(&st, &account, b)?;
         }
+        check_trust_principals(&st, &input.assume_role_policy)?;
         let role = RoleRec {
             account,
             name: input.name,
@@ -760,6 +778,7 @@ impl Iam {
             &|ctx| resource_tags(ctx, &r.tags),
         )?;
         check_document(document, PolicyKind::Trust)?;
+        check_trust_principals(&st, document)?;
         r.trust = document.to_string();
         self.commit(&mut st, vec![Change::Role(r)])
     }
