@@ -118,13 +118,12 @@ pub fn authenticate<B: Backend + ?Sized>(
         return Err(fail(invalid_token(protocol), Some(&auth), scope_service));
     };
     let now_secs = req.now_millis.div_euclid(1000);
-    if cred.session_token.is_some() || auth.credential.access_key_id.starts_with("ASIA") {
-        if !cred.session_token_matches(auth.security_token.as_deref()) {
-            return Err(fail(invalid_token(protocol), Some(&auth), scope_service));
-        }
-        if cred.is_expired(now_secs) {
-            return Err(fail(expired_token(protocol), Some(&auth), scope_service));
-        }
+    // Temporary keys need their own token; a token next to a long-term key is invalid too.
+    if !cred.session_token_matches(auth.security_token.as_deref()) {
+        return Err(fail(invalid_token(protocol), Some(&auth), scope_service));
+    }
+    if cred.is_expired(now_secs) {
+        return Err(fail(expired_token(protocol), Some(&auth), scope_service));
     }
 
     // The scope must name the service of the protocol.

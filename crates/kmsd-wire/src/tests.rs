@@ -466,6 +466,18 @@ fn session_tokens() {
         403,
         "InvalidClientTokenId",
     );
+    // A token next to a long-term key.
+    let resp = Req::kms("Encrypt", "{}")
+        .sign_full(
+            USER_KEY,
+            USER_SECRET,
+            Some(SESSION_TOKEN),
+            "us-east-1",
+            "kms",
+            NOW_SECS,
+        )
+        .send();
+    assert_json_error(&resp, 400, "UnrecognizedClientException");
     // Expired session.
     let resp = sign(EXPIRED_KEY, Some(SESSION_TOKEN), "kms");
     assert_json_error(&resp, 400, "ExpiredTokenException");
@@ -726,4 +738,66 @@ fn audit_failure_withholds_response() {
     let failed = audit_failure_response(&ok);
     assert_eq!(failed.status, 500);
     assert!(body(&failed).contains("<Code>ServiceFailure</Code>"));
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn content_type() -> impl Strategy<Value = Option<&'static str>> {
+        prop_oneof![
+            Just(None),
+            Just(Some("application/x-amz-json-1.1")),
+            Just(Some("application/x-www-form-urlencoded")),
+            Just(Some("text/plain")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bodies, targets, content types and Authorization headers never
+        /// produce a panic or a 5xx, and error bodies are in the protocol's shape.
+        #[test]
+        fn never_a_5xx(
+            body in proptest::collection::vec(any::<u8>(), 0..512),
+            target in proptest::option::of("(TrentService\\.)?[A-Za-z]{0,12}"),
+            ct in content_type(),
+            auth in proptest::option::of("AWS4-HMAC-SHA256 [ -~]{0,80}"),
+            post in any::<bool>(),
+            sign in any::<bool>(),
+            query in proptest::option::of("[A-Za-z=&%.0-9]{0,40}"),
+        ) {
+            let mut req = Req {
+                method: if post { "POST" } else { "GET" },
+                uri: match &query { Some(q) => format!("/?{q}"), None => "/".into() },
+                headers: vec![("Host".into(), "localhost".into())],
+                body,
+            };
+            if let Some(t) = &target {
+                req = req.header("X-Amz-Target", t);
+            }
+            if let Some(c) = ct {
+                req = req.header("Content-Type", c);
+            }
+            if sign {
+                req = req.sign("kms");
+            }
+            if let Some(a) = &auth {
+                req = req.header("Authorization", a);
+            }
+            let resp = req.send();
+            prop_assert!(resp.status < 500, "status {}", resp.status);
+            if resp.status >= 400 {
+                if resp.content_type == "text/xml" {
+                    let text = String::from_utf8_lossy(&resp.body).to_string();
+                    prop_assert!(text.starts_with("<ErrorResponse"), "{}", text);
+                } else {
+                    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+                    prop_assert!(v["__type"].is_string());
+                }
+                prop_assert!(resp.audit.error_code.is_some());
+            }
+        }
+    }
 }

@@ -46,17 +46,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
     /// Root key file (32 raw bytes or 64 hex digits, mode 0600); created at first start.
-    /// Default: DATA_DIR/root.key. Ignored when KMSD_ROOT_KEY is set.
+    /// Default: DATA_DIR/root.key. Ignored when the environment variable KMSD_ROOT_KEY
+    /// (64 hex digits) is set, which takes precedence.
     #[arg(long)]
     pub root_key_file: Option<PathBuf>,
-    /// Root key as 64 hex digits; takes precedence over --root-key-file.
-    #[arg(
-        long = "root-key-hex",
-        env = "KMSD_ROOT_KEY",
-        hide_env_values = true,
-        hide = true
-    )]
-    pub root_key_hex: Option<String>,
     /// Rotate the audit log when it would exceed this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub audit_max_bytes: u64,
@@ -170,10 +163,14 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
     Ok(service)
 }
 
+/// Environment variable holding the root key as 64 hex digits (never a flag: flags are
+/// visible to other users of the machine).
+pub const ROOT_KEY_ENV: &str = "KMSD_ROOT_KEY";
+
 fn load_root_key(args: &ServeArgs) -> Result<RootKey, (i32, String)> {
-    if let Some(hex) = &args.root_key_hex {
-        let hex = zeroize::Zeroizing::new(hex.clone());
-        return RootKey::from_hex(&hex).map_err(|e| (2, format!("KMSD_ROOT_KEY: {e}")));
+    if let Some(hex) = std::env::var_os(ROOT_KEY_ENV) {
+        let hex = zeroize::Zeroizing::new(hex.to_string_lossy().into_owned());
+        return RootKey::from_hex(&hex).map_err(|e| (2, format!("{ROOT_KEY_ENV}: {e}")));
     }
     let path = args
         .root_key_file

@@ -316,3 +316,49 @@ fn bad_bootstrap_exits_2_with_a_message() {
     assert!(err.contains("bogus"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn root_key_from_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hex_key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    // KMSD_ROOT_KEY takes precedence: no root.key file is created.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmsd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("KMSD_ROOT_KEY", hex_key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("kmsd listening on http://127.0.0.1:"),
+        "{line:?}"
+    );
+    let server = Server {
+        child,
+        addr: line.trim()["kmsd listening on http://".len()..]
+            .parse()
+            .unwrap(),
+    };
+    assert!(!data.join("root.key").exists());
+    assert!(server.terminate().success());
+
+    // A malformed key: exit 2, a message that does not echo the value.
+    let bad = "zz".repeat(32);
+    let out = Command::new(env!("CARGO_BIN_EXE_kmsd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("KMSD_ROOT_KEY", &bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("KMSD_ROOT_KEY"), "{err}");
+    assert!(!err.contains(&bad), "{err}");
+}
