@@ -454,10 +454,12 @@ impl Iam {
                 principal,
             }
         };
-        drop(st);
+        // Cached while the state lock is still held: a change (which clears the cache under
+        // the write lock) cannot slip in between and leave a stale principal behind.
         self.cache
             .lock()
             .insert(access_key_id.to_string(), cred.clone());
+        drop(st);
         Some(cred)
     }
 
