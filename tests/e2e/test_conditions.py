@@ -364,3 +364,94 @@ def test_cross_account_grant_needs_no_iam_policy(server, admin):
     dan.retire_grant(KeyId=key["Arn"], GrantId=g["GrantId"])
     with aws_error("AccessDeniedException"):
         dan.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+
+
+# ------------------------------------------- worked cases of shared/spec/iam-evaluation.md §8
+
+
+def _iam(server):
+    return server.client("iam", user_creds(ACCT_A, "admin"))
+
+
+def _user_with(server, prefix, inline=None, boundary_doc=None):
+    iam = _iam(server)
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    for pname, d in (inline or {}).items():
+        iam.put_user_policy(UserName=name, PolicyName=pname, PolicyDocument=json.dumps(d))
+    if boundary_doc:
+        b = iam.create_policy(PolicyName=f"B-{name}", PolicyDocument=json.dumps(boundary_doc))["Policy"]
+        iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=b["Arn"])
+    return name, server.client("kms", Creds(ak["AccessKeyId"], ak["SecretAccessKey"]))
+
+
+def test_case_19a_user_arn_allow_not_limited_by_boundary(server, admin):
+    name, kms = _user_with(server, "c19a", inline={"All": doc(allow("kms:*"))}, boundary_doc=doc(allow("s3:*")))
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of(name)}))
+    assert kms.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    # Through delegation only, the boundary cuts it.
+    other = key_with(admin)
+    with aws_error("AccessDeniedException") as err:
+        kms.encrypt(KeyId=other["Arn"], Plaintext=b"x")
+    assert err["Message"].endswith("because no permissions boundary allows the kms:Encrypt action")
+
+
+def test_case_19b_role_arn_allow_limited_by_boundary(server, admin):
+    iam = _iam(server)
+    rname = f"C19b-{uuid.uuid4().hex[:6]}"
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": arn_of("admin")}, "Action": "sts:AssumeRole"})
+    role = iam.create_role(RoleName=rname, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=rname, PolicyName="All", PolicyDocument=json.dumps(doc(allow("kms:*"))))
+    b = iam.create_policy(PolicyName=f"B-{rname}", PolicyDocument=json.dumps(doc(allow("s3:*"))))["Policy"]
+    iam.put_role_permissions_boundary(RoleName=rname, PermissionsBoundary=b["Arn"])
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": role["Arn"]}))
+    sess = session_creds(server.client("sts", user_creds(ACCT_A, "admin")).assume_role(
+        RoleArn=role["Arn"], RoleSessionName="s1"))
+    with aws_error("AccessDeniedException") as err:
+        server.client("kms", sess).encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert err["Message"].endswith("because no permissions boundary allows the kms:Encrypt action")
+
+
+def test_case_21_session_arn_allow_not_limited_by_session_policy(server, admin):
+    role_arn = f"arn:aws:iam::{ACCT_A}:role/Tagged"
+    session_arn = f"arn:aws:sts::{ACCT_A}:assumed-role/Tagged/c21"
+    key = key_with(admin, allow("kms:Decrypt", principal={"AWS": session_arn}))
+    blob = admin.encrypt(KeyId=key["Arn"], Plaintext=b"c21")["CiphertextBlob"]
+    sess = session_creds(server.client("sts", user_creds(ACCT_A, "admin")).assume_role(
+        RoleArn=role_arn, RoleSessionName="c21", Policy=json.dumps(doc(allow("kms:Encrypt")))))
+    assert server.client("kms", sess).decrypt(CiphertextBlob=blob)["Plaintext"] == b"c21"
+    other = session_creds(server.client("sts", user_creds(ACCT_A, "admin")).assume_role(
+        RoleArn=role_arn, RoleSessionName="c21b"))
+    with aws_error("AccessDeniedException"):
+        server.client("kms", other).decrypt(CiphertextBlob=blob)
+
+
+def test_case_16b_for_all_values_on_empty_set(server, admin):
+    key = key_with(admin, allow("kms:Encrypt", principal={"AWS": arn_of("plain")}, condition={
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["Department"]}}))
+    plain = as_user(server, "plain")
+    assert plain.encrypt(KeyId=key["Arn"], Plaintext=b"x")  # no context: the documented trap allows
+    assert plain.encrypt(KeyId=key["Arn"], Plaintext=b"x", EncryptionContext={"Department": "IT"})
+    with aws_error("AccessDeniedException"):
+        plain.encrypt(KeyId=key["Arn"], Plaintext=b"x", EncryptionContext={"Department": "IT", "Other": "1"})
+
+
+def test_case_27_negated_condition_on_missing_key_denies(server, admin):
+    key = key_with(admin, deny("kms:*", principal="*", sid="VpceOnly",
+                               condition={"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b"}}), bypass=True)
+    with aws_error("AccessDeniedException") as err:
+        admin.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    assert err["Message"].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_case_31_alias_arn_resource_does_not_cover_decrypt(server, admin):
+    key = key_with(admin)
+    admin.create_alias(AliasName="alias/c31", TargetKeyId=key["KeyId"])
+    alias_arn = f"arn:aws:kms:us-east-1:{ACCT_A}:alias/c31"
+    _, kms = _user_with(server, "c31", inline={"AliasOnly": doc(allow(["kms:Decrypt", "kms:Encrypt"], alias_arn))})
+    blob = admin.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
+    with aws_error("AccessDeniedException"):
+        kms.decrypt(CiphertextBlob=blob)
+    with aws_error("AccessDeniedException"):
+        kms.encrypt(KeyId="alias/c31", Plaintext=b"x")
