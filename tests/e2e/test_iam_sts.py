@@ -523,3 +523,48 @@ def test_iam_and_sts_accept_any_signing_region(server, region):
     iam_r = server.client("iam", root_creds(ACCT_A), region=region)
     assert isinstance(iam_r.list_users()["Users"], list)
     assert server.client("sts", root_creds(ACCT_A), region=region).get_caller_identity()["Account"] == ACCT_A
+
+
+def test_iam_limits_and_conflicts(iam):
+    name, _ = new_user(iam, "limits")
+    iam.create_access_key(UserName=name)
+    with aws_error("LimitExceeded", 409):
+        iam.create_access_key(UserName=name)
+    with aws_error("NoSuchEntity", 404):
+        iam.attach_user_policy(UserName=name, PolicyArn=f"arn:aws:iam::{ACCT_A}:policy/NoSuchPolicy")
+    p = iam.create_policy(PolicyName=f"Versions-{uuid.uuid4().hex[:6]}",
+                          PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))["Policy"]
+    for _ in range(4):
+        iam.create_policy_version(PolicyArn=p["Arn"], PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))
+    with aws_error("LimitExceeded", 409):
+        iam.create_policy_version(PolicyArn=p["Arn"], PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))
+    # As in AWS, a policy with several versions cannot be deleted before its other versions.
+    with aws_error("DeleteConflict", 409):
+        iam.delete_policy(PolicyArn=p["Arn"])
+    with aws_error("DeleteConflict", 409):
+        iam.delete_policy_version(PolicyArn=p["Arn"], VersionId="v1")  # the default version
+    for v in ("v2", "v3", "v4", "v5"):
+        iam.delete_policy_version(PolicyArn=p["Arn"], VersionId=v)
+    iam.delete_policy(PolicyArn=p["Arn"])
+    with aws_error("NoSuchEntity", 404):
+        iam.get_policy(PolicyArn=p["Arn"])
+
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"}, "Action": "sts:AssumeRole"})
+    rname = f"Conflict-{uuid.uuid4().hex[:6]}"
+    iam.create_role(RoleName=rname, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=rname, PolicyName="P", PolicyDocument=json.dumps(doc(allow("kms:Encrypt"))))
+    with aws_error("DeleteConflict", 409):
+        iam.delete_role(RoleName=rname)
+    assert iam.list_role_policies(RoleName=rname)["PolicyNames"] == ["P"]
+    iam.delete_role_policy(RoleName=rname, PolicyName="P")
+    iam.delete_role(RoleName=rname)
+
+
+def test_ciphertext_of_inaccessible_foreign_key(server, root_kms):
+    b_kms = server.client("kms", root_creds("444455556666"))
+    b_key = b_kms.create_key()["KeyMetadata"]
+    blob = b_kms.encrypt(KeyId=b_key["KeyId"], Plaintext=b"b's secret")["CiphertextBlob"]
+    with aws_error("AccessDeniedException") as err:
+        root_kms.decrypt(CiphertextBlob=blob)
+    assert "b's secret" not in err["Message"]
+    assert b_kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"b's secret"
