@@ -187,3 +187,20 @@ def test_wrong_root_key_never_yields_plaintext(launch, tmp_path):
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def test_kill_immediately_after_acknowledged_writes(launch):
+    server = launch(world())
+    acknowledged = []
+    for i in range(4):
+        kms = server.client("kms", user_creds(ACCT_A, "admin"))
+        k = kms.create_key(Description=f"round {i}")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=f"alias/round-{i}", TargetKeyId=k)
+        g = kms.create_grant(KeyId=k, GranteePrincipal=f"arn:aws:iam::{ACCT_A}:user/carol", Operations=["Encrypt"])
+        acknowledged.append((k, g["GrantId"]))
+        server.kill()  # right after the last acknowledged response
+        server.restart()
+    kms = server.client("kms", user_creds(ACCT_A, "admin"))
+    for i, (k, gid) in enumerate(acknowledged):
+        assert kms.describe_key(KeyId=f"alias/round-{i}")["KeyMetadata"]["KeyId"] == k
+        assert [g["GrantId"] for g in kms.list_grants(KeyId=k)["Grants"]] == [gid]
