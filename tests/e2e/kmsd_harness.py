@@ -93,7 +93,8 @@ class Kmsd:
             "--region", self.region,
             *self.extra_args,
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        # Hermetic: no AWS settings and no KMSD_* overrides (e.g. KMSD_ROOT_KEY) leak in.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KMSD_"))}
         stderr_f = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_f, env=env,
                                      stdin=subprocess.DEVNULL)
@@ -358,7 +359,7 @@ def query_raw(endpoint: str, creds: Optional[Creds], service: str, params: dict,
 
 def clean_env(creds: Optional[Creds] = None, region: str = "us-east-1", extra: Optional[dict] = None) -> dict:
     """Environment for AWS tools: only the given credentials, no config files."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KMSD_"))}
     env["AWS_CONFIG_FILE"] = "/dev/null"
     env["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null"
     env["AWS_DEFAULT_REGION"] = region
