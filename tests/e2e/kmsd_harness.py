@@ -61,13 +61,14 @@ class Kmsd:
     _seq = 0
 
     def __init__(self, world: Path, data_dir: Path, log_dir: Path, region: str = "us-east-1",
-                 extra_args: Sequence[str] = ()):
+                 extra_args: Sequence[str] = (), extra_env: Optional[dict] = None):
         self.bin = kmsd_bin()
         self.world = world
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.region = region
         self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
         self.proc: Optional[subprocess.Popen] = None
         self.endpoint: Optional[str] = None
         self.stdout_path: Optional[Path] = None
@@ -95,6 +96,7 @@ class Kmsd:
         ]
         # Hermetic: no AWS settings and no KMSD_* overrides (e.g. KMSD_ROOT_KEY) leak in.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KMSD_"))}
+        env.update(self.extra_env)
         stderr_f = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr_f, env=env,
                                      stdin=subprocess.DEVNULL)
@@ -203,14 +205,14 @@ class Launcher:
         self.n = 0
 
     def __call__(self, world, data_dir: Optional[Path] = None, region: str = "us-east-1",
-                 extra_args: Sequence[str] = ()) -> Kmsd:
+                 extra_args: Sequence[str] = (), extra_env: Optional[dict] = None) -> Kmsd:
         from worlds import write_world
 
         self.n += 1
         base = self.tmp / f"srv{self.n}"
         base.mkdir(parents=True, exist_ok=True)
         world_path = world if isinstance(world, Path) else write_world(base, world)
-        server = Kmsd(world_path, data_dir or base / "data", base / "logs", region, extra_args)
+        server = Kmsd(world_path, data_dir or base / "data", base / "logs", region, extra_args, extra_env)
         self.servers.append(server)
         return server.start()
 

@@ -22,11 +22,12 @@ def base_world() -> dict:
                                         "tags": {"env": "test"}, "description": "declared"}])]}
 
 
-def serve_once(world_path, data_dir, timeout=30) -> subprocess.CompletedProcess:
+def serve_once(world_path, data_dir, timeout=30, extra_args=(), env=None) -> subprocess.CompletedProcess:
     """Run `kmsd serve` expecting it to refuse to start."""
-    argv = [kmsd_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--bootstrap", str(world_path)]
+    argv = [kmsd_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--bootstrap", str(world_path),
+            *extra_args]
     try:
-        return subprocess.run(argv, env=clean_env(), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(argv, env=clean_env(extra=env), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         raise AssertionError(f"kmsd kept running with an invalid world file; stdout: {e.stdout!r}") from e
 
@@ -57,7 +58,7 @@ def test_invalid_world_rejected_at_start(tmp_path, mutate, needle):
     mutate(w)
     path = write_world(tmp_path, w, "broken-world.json")
     proc = serve_once(path, tmp_path / "data")
-    assert proc.returncode != 0
+    assert proc.returncode == 2, proc.stderr  # README: exit status 2
     assert "kmsd listening" not in proc.stdout
     assert "broken-world.json" in proc.stderr, proc.stderr
     assert needle in proc.stderr, proc.stderr
@@ -123,3 +124,53 @@ def test_root_key_file_created_private(launch):
     path = server.data_dir / "root.key"
     assert path.exists(), sorted(os.listdir(server.data_dir))
     assert (path.stat().st_mode & 0o777) == 0o600
+
+
+def test_root_key_file_readable_by_others_is_refused(tmp_path, launch):
+    server = launch(base_world())
+    server.client("kms", user_creds(ACCT_A, "alice")).encrypt(KeyId=KEY_ID, Plaintext=b"x")
+    server.terminate_ok()
+    os.chmod(server.data_dir / "root.key", 0o644)
+    proc = serve_once(server.world, server.data_dir)
+    assert proc.returncode != 0
+    assert "root.key" in proc.stderr
+
+
+def test_root_key_from_environment(tmp_path, launch):
+    hex_key = os.urandom(32).hex()
+    data = tmp_path / "envdata"
+    server = launch(base_world(), data_dir=data, extra_env={"KMSD_ROOT_KEY": hex_key})
+    kms = server.client("kms", user_creds(ACCT_A, "alice"))
+    blob = kms.encrypt(KeyId=KEY_ID, Plaintext=b"env-rooted")["CiphertextBlob"]
+    server.terminate_ok()
+    assert not (data / "root.key").exists(), "KMSD_ROOT_KEY takes precedence: no key file is created"
+    server.restart()
+    assert server.client("kms", user_creds(ACCT_A, "alice")).decrypt(CiphertextBlob=blob)["Plaintext"] == b"env-rooted"
+    server.terminate_ok()
+    # Another root key must never yield the plaintext.
+    other = {"KMSD_ROOT_KEY": os.urandom(32).hex()}
+    p = subprocess.Popen([kmsd_bin(), "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data),
+                          "--bootstrap", str(server.world)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=clean_env(extra=other))
+    try:
+        line = p.stdout.readline()
+        if "kmsd listening on" in line:
+            from kmsd_harness import client
+            from botocore.exceptions import ClientError
+            ep = line.split("kmsd listening on ")[1].strip()
+            with pytest.raises(ClientError):
+                client(ep, "kms", user_creds(ACCT_A, "alice")).decrypt(CiphertextBlob=blob)
+        else:
+            assert p.wait(timeout=20) != 0
+    finally:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(timeout=20)
+
+
+def test_invalid_root_key_env_refused(tmp_path):
+    bad = "z" + os.urandom(31).hex() + "0"  # 64 characters, not hex
+    proc = serve_once(write_world(tmp_path, base_world()), tmp_path / "data", env={"KMSD_ROOT_KEY": bad})
+    assert proc.returncode != 0
+    assert "KMSD_ROOT_KEY" in proc.stderr
+    assert bad not in proc.stderr + proc.stdout, "the (secret) root key value must not be echoed"
