@@ -194,3 +194,25 @@ def test_request_ids_match_responses(launch):
     assert [e.get("requestID") for e in events] == ids
     assert len({e.get("eventID") for e in events}) == 3
     assert events[1]["resources"][0]["ARN"] == r["KeyMetadata"]["Arn"]
+
+
+def test_trace_logging_leaks_nothing(launch):
+    from worlds import root_creds
+    server = launch(world(), extra_env={"RUST_LOG": "trace"})
+    admin = server.client("kms", user_creds(ACCT_A, "admin"))
+    marker = f"TRACE-MARKER-{uuid.uuid4().hex}".encode()
+    key = admin.create_key()["KeyMetadata"]["KeyId"]
+    blob = admin.encrypt(KeyId=key, Plaintext=marker)["CiphertextBlob"]
+    assert admin.decrypt(CiphertextBlob=blob)["Plaintext"] == marker
+    dk = admin.generate_data_key(KeyId=key, KeySpec="AES_256")["Plaintext"]
+    ak = server.client("iam", root_creds(ACCT_A)).create_access_key(UserName="carol")["AccessKey"]
+    server.terminate_ok()
+    logs = server.all_logs()
+    assert len(logs) > 200, "RUST_LOG=trace should produce some output on stderr"
+    needles = forms(marker) + forms(dk) + [ak["SecretAccessKey"].encode(),
+                                           user_creds(ACCT_A, "admin").secret_access_key.encode(),
+                                           root_creds(ACCT_A).secret_access_key.encode()]
+    root_key = (server.data_dir / "root.key").read_bytes()
+    needles += forms(root_key) + [root_key.strip()]
+    leaked = [n[:12] for n in needles if n in logs]
+    assert not leaked, f"secrets in trace output: {leaked}"
