@@ -100,6 +100,10 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
     // 2. Who is calling.
     let (protocol, event_name) = match &route {
         Route::Kms { operation } => (Protocol::Json, operation.clone()),
+        Route::Kmsd { operation } => (
+            Protocol::Json,
+            format!("{}{operation}", explain::KMSD_TARGET_PREFIX),
+        ),
         Route::Query {
             action, guessed, ..
         } => (Protocol::Query(*guessed), action.clone()),
@@ -171,6 +175,34 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                     audit,
                 },
                 Err(api) => {
+                    error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
+                }
+            }
+        }
+        Route::Kmsd { operation } => {
+            let input = match kms::decode_body(&req.body) {
+                Ok(v) => v,
+                Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
+            };
+            audit.read_only = true;
+            audit.request_parameters = input.clone();
+            match backend.kmsd_call(&operation, &authed.principal, &meta, &input) {
+                Ok(value) => {
+                    if let Some(d) = value.get("decision").and_then(|d| d.as_str()) {
+                        audit.response_elements = Some(serde_json::json!({ "decision": d }));
+                    }
+                    WireResponse {
+                        status: 200,
+                        content_type: JSON_CONTENT_TYPE,
+                        body: kms::encode_success(&value),
+                        request_id,
+                        audit,
+                    }
+                }
+                Err(api) => {
+                    if api.code == "AccessDeniedException" {
+                        audit.decision = Some("ImplicitDeny");
+                    }
                     error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
                 }
             }

@@ -16,6 +16,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub enum Route {
     /// A KMS call; `operation` is the part after `TrentService.` (not yet checked).
     Kms { operation: String },
+    /// One of kmsd's own JSON operations (`KmsdService.Explain`, `KmsdService.AccessReview`),
+    /// signed for the `kms` service like a KMS call.
+    Kmsd { operation: String },
     /// An awsQuery call: decoded parameters (query string, then form body), the `Action`,
     /// and the service its action suggests (used only until the credential scope tells).
     Query {
@@ -90,15 +93,21 @@ pub fn classify(req: &WireRequest) -> Result<Route, Unroutable> {
     let content_type = header(req, "content-type");
 
     if let Some(target) = target {
-        let Some(op) = target.strip_prefix(kms::TARGET_PREFIX) else {
+        let route = if let Some(op) = target.strip_prefix(kms::TARGET_PREFIX) {
+            Route::Kms {
+                operation: op.to_string(),
+            }
+        } else if let Some(op) = target.strip_prefix(crate::explain::KMSD_TARGET_PREFIX) {
+            Route::Kmsd {
+                operation: op.to_string(),
+            }
+        } else {
             return Err(unknown_operation(None));
         };
         if req.method != Method::POST || !kms::is_json_content_type(content_type) {
             return Err(unknown_operation(None));
         }
-        return Ok(Route::Kms {
-            operation: op.to_string(),
-        });
+        return Ok(route);
     }
     if kms::is_json_content_type(content_type) {
         // JSON protocol without a target.
