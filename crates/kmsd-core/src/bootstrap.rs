@@ -666,8 +666,9 @@ impl World {
         {
             let mut st = iam.write();
             let mut changes = Vec::new();
+            let ids = self.declared_ids(&st);
             for acct in &self.accounts {
-                self.account_changes(&st, acct, now, &mut changes)?;
+                self.account_changes(&st, acct, now, &ids, &mut changes)?;
             }
             iam.commit(&mut st, changes)
                 .map_err(|e| self.err("IAM entities", api_msg(&e)))?;
@@ -682,11 +683,48 @@ impl World {
         Ok(())
     }
 
+    /// The unique ids every declared user and role will have (kept if it exists, else derived
+    /// from account and name), by ARN.
+    fn declared_ids(&self, st: &crate::iam::State) -> BTreeMap<String, String> {
+        let mut ids = BTreeMap::new();
+        for acct in &self.accounts {
+            let id = &acct.id;
+            for u in &acct.users {
+                let path = u.path.clone().unwrap_or_else(|| "/".into());
+                let uid = st
+                    .user(id, &u.name)
+                    .map(|o| o.user_id.clone())
+                    .unwrap_or_else(|| {
+                        derived_unique_id(
+                            "AIDA",
+                            &format!("user:{id}:{}", u.name.to_ascii_lowercase()),
+                        )
+                    });
+                ids.insert(model::user_arn(id, &path, &u.name), uid);
+            }
+            for r in &acct.roles {
+                let path = r.path.clone().unwrap_or_else(|| "/".into());
+                let rid = st
+                    .role(id, &r.name)
+                    .map(|o| o.role_id.clone())
+                    .unwrap_or_else(|| {
+                        derived_unique_id(
+                            "AROA",
+                            &format!("role:{id}:{}", r.name.to_ascii_lowercase()),
+                        )
+                    });
+                ids.insert(model::role_arn(id, &path, &r.name), rid);
+            }
+        }
+        ids
+    }
+
     fn account_changes(
         &self,
         st: &crate::iam::State,
         acct: &AccountDecl,
         now: i64,
+        ids: &BTreeMap<String, String>,
         out: &mut Vec<Change>,
     ) -> Result<(), BootstrapError> {
         let id = &acct.id;
@@ -882,6 +920,11 @@ impl World {
                 inline: texts(&r.inline_policies),
                 managed: r.managed_policies.clone(),
                 boundary: r.permissions_boundary.clone(),
+                trust_bindings: BTreeMap::new(),
+            };
+            let rec = RoleRec {
+                trust_bindings: crate::iam::binding::bind(st, &rec.trust, ids),
+                ..rec
             };
             if old != Some(&rec) {
                 out.push(Change::Role(rec));

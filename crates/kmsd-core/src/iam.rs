@@ -12,6 +12,7 @@
 //! action on the entity's ARN (`kmsd_policy::decide_identity`). AssumeRole is decided on
 //! the role's trust policy and the caller's identity policies (`kmsd_policy::explain_assume_role`).
 
+pub(crate) mod binding;
 pub mod model;
 pub mod ops;
 mod resolve;

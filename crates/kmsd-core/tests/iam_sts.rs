@@ -440,3 +440,50 @@ fn session_tags_need_tag_session_and_override_role_tags() {
     assert_eq!(tag("project").as_deref(), Some("x"));
     assert!(matches!(p.caller, Caller::AssumedRole { .. }));
 }
+
+#[test]
+fn trust_entries_are_bound_to_unique_ids() {
+    // P8: a re-created user of the same name is not the user the trust policy named.
+    let fx = fixture_with(&world());
+    let iam = &fx.svc.iam;
+    let root = fx.principal(ROOT1);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/carol"},"Action":"sts:AssumeRole"}]}"#;
+    let role = "arn:aws:iam::111122223333:role/CarolRole";
+    let (key, old_id) = with_actor(&fx, &root, |a| {
+        let u = iam.create_user(a, "carol", None, None, vec![]).unwrap();
+        iam.create_role(
+            a,
+            kmsd_core::iam::CreateRoleInput {
+                name: "CarolRole".into(),
+                assume_role_policy: trust.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        (iam.create_access_key(a, Some("carol")).unwrap(), u.user_id)
+    });
+    let carol = fx.principal(&key.id);
+    assume(&fx, &carol, &input(role, "c1")).unwrap();
+    let key2 = with_actor(&fx, &root, |a| {
+        iam.delete_access_key(a, Some("carol"), &key.id).unwrap();
+        iam.delete_user(a, "carol").unwrap();
+        iam.create_user(a, "carol", None, None, vec![]).unwrap();
+        iam.create_access_key(a, Some("carol")).unwrap()
+    });
+    let carol2 = fx.principal(&key2.id);
+    assert_eq!(
+        assume(&fx, &carol2, &input(role, "c2")).unwrap_err().code,
+        "AccessDenied"
+    );
+    let shown = with_actor(&fx, &root, |a| iam.get_role(a, "CarolRole").unwrap().trust);
+    assert!(
+        shown.contains(&old_id) && !shown.contains("user/carol"),
+        "{shown}"
+    );
+    // Saving the trust policy again binds it to the new carol.
+    with_actor(&fx, &root, |a| {
+        iam.update_assume_role_policy(a, "CarolRole", trust)
+            .unwrap()
+    });
+    assume(&fx, &carol2, &input(role, "c3")).unwrap();
+}

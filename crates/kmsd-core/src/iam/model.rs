@@ -91,6 +91,11 @@ pub struct RoleRec {
     pub managed: Vec<String>,
     #[serde(default)]
     pub boundary: Option<String>,
+    /// Unique ids of the users and roles the trust policy named when it was saved (P8):
+    /// ARN → `AIDA…`/`AROA…`. An entry whose entity was deleted (or re-created) no longer
+    /// matches it.
+    #[serde(default)]
+    pub trust_bindings: BTreeMap<String, String>,
 }
 
 /// One version of a customer managed policy.

@@ -689,6 +689,7 @@ impl Iam {
             Self::boundary_arn(&st, &account, b)?;
         }
         check_trust_principals(&st, &input.assume_role_policy)?;
+        let bindings = super::binding::bind(&st, &input.assume_role_policy, &Default::default());
         let role = RoleRec {
             account,
             name: input.name,
@@ -702,6 +703,7 @@ impl Iam {
             inline: Default::default(),
             managed: Vec::new(),
             boundary: input.permissions_boundary,
+            trust_bindings: bindings,
         };
         self.commit(&mut st, vec![Change::Role(role.clone())])?;
         Ok(role)
@@ -720,6 +722,8 @@ impl Iam {
             &role_arn(&account, &r.path, &r.name),
             &|ctx| resource_tags(ctx, &r.tags),
         )?;
+        let mut r = r;
+        r.trust = super::binding::effective_trust(&st, &r.trust, &r.trust_bindings).into_owned();
         Ok(r)
     }
 
@@ -780,6 +784,7 @@ impl Iam {
         check_document(document, PolicyKind::Trust)?;
         check_trust_principals(&st, document)?;
         r.trust = document.to_string();
+        r.trust_bindings = super::binding::bind(&st, document, &Default::default());
         self.commit(&mut st, vec![Change::Role(r)])
     }
 

@@ -192,10 +192,11 @@ impl Iam {
             actor.record(Decision::ImplicitDeny);
             return Err(denied_plain());
         };
+        let trust_text = super::binding::effective_trust(&st, &role.trust, &role.trust_bindings);
         let trust = match resolve::compile(
             "AssumeRolePolicyDocument",
             PolicySourceType::Resource,
-            &role.trust,
+            &trust_text,
             PolicyKind::Trust,
         ) {
             Ok(t) => t,
