@@ -109,11 +109,10 @@ fn exchange(addr: SocketAddr, headers: &[(String, String)], body: &[u8]) -> (u16
     (status, raw[split + 4..].to_vec())
 }
 
-fn kms(addr: SocketAddr, op: &str, input: &Value, sign: bool) -> (u16, Value) {
-    let body = input.to_string().into_bytes();
-    let host = addr.to_string();
+/// Headers of a KMS call, SigV4-signed as the seed world's root of 111122223333 if `sign`.
+fn kms_headers(addr: SocketAddr, op: &str, body: &[u8], sign: bool) -> Vec<(String, String)> {
     let mut headers = vec![
-        ("Host".to_string(), host.clone()),
+        ("Host".to_string(), addr.to_string()),
         (
             "Content-Type".to_string(),
             "application/x-amz-json-1.1".to_string(),
@@ -134,7 +133,7 @@ fn kms(addr: SocketAddr, op: &str, input: &Value, sign: bool) -> (u16, Value) {
                 method: "POST",
                 uri: "/",
                 headers: &view_headers,
-                payload: Payload::Bytes(&body),
+                payload: Payload::Bytes(body),
             },
             &SigningParams {
                 access_key_id: ROOT_KEY,
@@ -151,6 +150,12 @@ fn kms(addr: SocketAddr, op: &str, input: &Value, sign: bool) -> (u16, Value) {
             headers.push((n.to_string(), v));
         }
     }
+    headers
+}
+
+fn kms(addr: SocketAddr, op: &str, input: &Value, sign: bool) -> (u16, Value) {
+    let body = input.to_string().into_bytes();
+    let headers = kms_headers(addr, op, &body, sign);
     let (status, body) = exchange(addr, &headers, &body);
     let v: Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
         panic!(
@@ -361,4 +366,55 @@ fn root_key_from_environment() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("KMSD_ROOT_KEY"), "{err}");
     assert!(!err.contains(&bad), "{err}");
+}
+
+#[test]
+fn sigterm_finishes_a_request_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    let body = b"{}";
+    let headers = kms_headers(server.addr, "ListKeys", body, true);
+
+    // Send the headers now and the body only after SIGTERM.
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut head = String::from("POST / HTTP/1.1\r\n");
+    for (n, v) in &headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    s.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "kmsd exited with a request in flight"
+    );
+    // New connections are refused once the listener is closed.
+    assert!(TcpStream::connect(server.addr).is_err());
+
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"Keys\""), "{text}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = server.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "kmsd did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
 }
