@@ -69,8 +69,9 @@ def test_sigterm_under_load_finishes_in_flight_requests(launch):
     outcomes: list[str] = []
     lock = threading.Lock()
 
-    def hammer():
-        kms = server.client("kms", user_creds(ACCT_A, "a"))
+    clients = [server.client("kms", user_creds(ACCT_A, "a")) for _ in range(6)]
+
+    def hammer(kms):
         while not stop.is_set():
             try:
                 blob = kms.encrypt(KeyId=key, Plaintext=b"load")["CiphertextBlob"]
@@ -87,10 +88,15 @@ def test_sigterm_under_load_finishes_in_flight_requests(launch):
             if out == "refused":
                 return
 
-    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    threads = [threading.Thread(target=hammer, args=(c,)) for c in clients]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # let the load build up before the signal
+        with lock:
+            if outcomes.count("ok") >= 30:
+                break
+        time.sleep(0.05)
     server.proc.send_signal(signal.SIGTERM)
     rc = server.proc.wait(timeout=20)
     stop.set()
