@@ -568,3 +568,30 @@ def test_ciphertext_of_inaccessible_foreign_key(server, root_kms):
         root_kms.decrypt(CiphertextBlob=blob)
     assert "b's secret" not in err["Message"]
     assert b_kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"b's secret"
+
+
+def test_assume_role_edge_cases(server, iam, role, assumer):
+    sts = server.client("sts", assumer)
+    with aws_error("AccessDenied", 403):
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCT_A}:role/NoSuchRole", RoleSessionName="ghost")
+    # Session tags need sts:TagSession in the trust policy (ExtRole's trust allows only sts:AssumeRole).
+    with aws_error("AccessDenied", 403):
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="tags", ExternalId="ext-123",
+                        Tags=[{"Key": "k", "Value": "v"}])
+    with aws_error("MalformedPolicyDocument", 400):
+        sts.assume_role(RoleArn=role["Arn"], RoleSessionName="badpol", ExternalId="ext-123", Policy="{not json")
+
+
+def test_group_managed_policy(server, iam, key):
+    name, creds = new_user(iam, "gmp")
+    group = f"gm-{uuid.uuid4().hex[:6]}"
+    iam.create_group(GroupName=group)
+    p = iam.create_policy(PolicyName=f"GroupEnc-{uuid.uuid4().hex[:6]}",
+                          PolicyDocument=json.dumps(doc(allow("kms:Encrypt", key["Arn"]))))["Policy"]
+    iam.attach_group_policy(GroupName=group, PolicyArn=p["Arn"])
+    assert [x["PolicyArn"] for x in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]] == [p["Arn"]]
+    iam.add_user_to_group(GroupName=group, UserName=name)
+    assert server.client("kms", creds).encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    iam.detach_group_policy(GroupName=group, PolicyArn=p["Arn"])
+    with aws_error("AccessDeniedException"):
+        server.client("kms", creds).encrypt(KeyId=key["Arn"], Plaintext=b"x")

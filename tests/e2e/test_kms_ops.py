@@ -681,3 +681,29 @@ def test_alias_given_to_key_id_only_operation(kms, key):
     with aws_error("InvalidArnException"):
         kms.disable_key(KeyId="alias/e2e-keyid-only")
     assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_invalid_marker(kms):
+    with aws_error("InvalidMarkerException"):
+        kms.list_keys(Marker="this-is-not-a-marker")
+
+
+def test_grant_operation_validation(server, kms, key):
+    with aws_error("ValidationException"):
+        kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_of("dave"), Operations=["Sign"])
+    raw = kms_as(server, "admin", validate=False)
+    with aws_error("ValidationException"):
+        raw.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_of("dave"), Operations=[])
+
+
+def test_retire_grant_by_unrelated_principal_denied(server, kms, key):
+    g = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_of("dave"), RetiringPrincipal=arn_of("erin"),
+                         Operations=["Encrypt"])
+    with aws_error("AccessDeniedException"):
+        kms_as(server, "carol").retire_grant(GrantToken=g["GrantToken"])
+    # The grantee may not retire either: its grant lacks the RetireGrant operation.
+    with aws_error("AccessDeniedException"):
+        kms_as(server, "dave").retire_grant(GrantToken=g["GrantToken"])
+    kms_as(server, "erin").retire_grant(GrantToken=g["GrantToken"])
+    assert g["GrantId"] not in {x["GrantId"] for x in kms.list_grants(KeyId=key["KeyId"])["Grants"]}
+    assert kms.list_retirable_grants(RetiringPrincipal=arn_of("erin"))["Grants"] == []
