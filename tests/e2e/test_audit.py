@@ -111,6 +111,15 @@ def test_event_shape(run):
     assert enc_ok["requestParameters"]["encryptionContext"] == {"purpose": "audit"}
     assert run["key"]["KeyId"] in json.dumps(enc_ok["requestParameters"]) or run["key"]["Arn"] in json.dumps(enc_ok)
 
+    deciding = json.dumps(enc_ok.get("decidingStatements"))
+    assert '"All"' in deciding, "the admin's IAM policy stands behind the allow"
+    assert "Enable IAM User Permissions" in deciding, "so does the key policy's delegation statement"
+    assert enc_ok["eventSource"] == "kms.amazonaws.com"
+    assert enc_ok["resources"][0]["ARN"] == run["key"]["Arn"]
+    assert enc_ok["readOnly"] is False
+    assert events[2]["eventName"] == "Decrypt"
+    assert events[2]["readOnly"] is True, "CloudTrail records Decrypt as readOnly (kms-api.md §9)"
+
     denied = events[5]
     assert denied["errorCode"] == "AccessDeniedException"
     assert denied["userIdentity"]["arn"] == f"arn:aws:iam::{ACCT_A}:user/carol"
