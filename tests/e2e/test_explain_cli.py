@@ -367,3 +367,39 @@ def test_cross_account_direct_key_policy_needs_iam(tmp_path):
     assert node(out, "T1")["answer"] == "no"
     assert node(out, "T2")["answer"] == "no"
     assert out["message"].endswith("because no identity-based policy allows the kms:Decrypt action")
+
+
+def test_help_describes_every_flag():
+    import subprocess
+    from kmsd_harness import kmsd_bin
+    top = subprocess.run([kmsd_bin(), "--help"], capture_output=True, text=True, timeout=30)
+    assert top.returncode == 0
+    assert "serve" in top.stdout and "explain" in top.stdout
+    serve = subprocess.run([kmsd_bin(), "serve", "--help"], capture_output=True, text=True, timeout=30)
+    assert serve.returncode == 0
+    for flag in ("--listen", "--data-dir", "--bootstrap", "--region"):
+        assert flag in serve.stdout, flag
+    ex = subprocess.run([kmsd_bin(), "explain", "--help"], capture_output=True, text=True, timeout=30)
+    assert ex.returncode == 0
+    for flag in ("--bootstrap", "--endpoint", "--principal", "--action", "--key", "--context",
+                 "--encryption-context", "--session-policy", "--format"):
+        assert flag in ex.stdout, flag
+
+
+def test_bad_format_value_exit_2(world_file):
+    proc = run_explain(["--bootstrap", str(world_file), "--principal", ALICE_ARN, "--action", "kms:Encrypt",
+                        "--key", ALICE_KEY_ARN, "--format", "yaml"])
+    assert proc.returncode == 2
+    assert "yaml" in proc.stderr
+
+
+def test_current_time_defaults_to_now(tmp_path):
+    w = seed_world()
+    w["accounts"][0]["users"][0] = user(ACCT_A, "alice", inline={
+        "Window": doc(allow("kms:Decrypt", condition={"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"},
+                                                       "DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}}))})
+    world = write_world(tmp_path, w)
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN)
+    assert rc == 0 and out["decision"] == "Allow"
+    rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--context", "aws:CurrentTime=2019-06-01T00:00:00Z")
+    assert rc == 1 and out["decision"] == "ImplicitDeny"
