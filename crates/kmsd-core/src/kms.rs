@@ -24,6 +24,7 @@ pub mod key;
 mod lifecycle;
 mod persist;
 mod policy_ops;
+pub mod quota;
 mod rotation;
 mod tags;
 
@@ -54,6 +55,8 @@ pub struct Kms {
     state: RwLock<State>,
     /// Earliest instant (epoch ms) at which a deletion or automatic rotation falls due.
     next_due: AtomicI64,
+    /// Request quotas (off unless [`Kms::set_quotas`] turns them on).
+    quotas: quota::Limiter,
 }
 
 impl std::fmt::Debug for Kms {
@@ -173,6 +176,7 @@ impl Kms {
             directory,
             state: RwLock::new(state),
             next_due: AtomicI64::new(i64::MAX),
+            quotas: quota::Limiter::default(),
         };
         kms.recompute_due(&kms.state.read());
         Ok(kms)
@@ -194,7 +198,10 @@ impl Kms {
                 ..KmsAudit::default()
             },
         };
-        if let Err(e) = self.maintain_if_due() {
+        let admitted = self
+            .quotas
+            .admit(op, principal.caller.account(), &meta.region, self.now());
+        if let Err(e) = admitted.and_then(|()| self.maintain_if_due()) {
             return KmsCall {
                 result: Err(e),
                 audit: req.audit,

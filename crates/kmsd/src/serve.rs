@@ -53,6 +53,27 @@ pub struct ServeArgs {
     /// Rotate the audit log when it would exceed this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub audit_max_bytes: u64,
+    /// KMS request quotas per account and Region: `off`, or `aws-default` (AWS's documented
+    /// requests per second; a throttled request gets ThrottlingException).
+    #[arg(long, value_enum, default_value_t = RequestQuotas::Off)]
+    pub request_quotas: RequestQuotas,
+    /// Multiply every request quota by this factor (with `--request-quotas aws-default`).
+    #[arg(long, default_value_t = 1.0, value_parser = positive_factor)]
+    pub request_quota_scale: f64,
+}
+
+/// Values of `--request-quotas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequestQuotas {
+    Off,
+    AwsDefault,
+}
+
+fn positive_factor(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number")),
+    }
 }
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
@@ -150,6 +171,11 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let service = Service::open(store, clock, Arc::new(root_key), &args.region)
         .map_err(|e| (1, format!("cannot open service state: {e}")))?;
+    if args.request_quotas == RequestQuotas::AwsDefault {
+        service.kms.set_quotas(
+            kmsd_core::kms::quota::QuotaConfig::aws_defaults().scaled(args.request_quota_scale),
+        );
+    }
 
     if let (Some(world), Some(path)) = (&world, &args.bootstrap) {
         world

@@ -12,6 +12,23 @@ use super::lifecycle::{limit_marker, page, paginate};
 use super::{persist, AliasKey, Kms, Req};
 use crate::error::ApiError;
 
+/// AWS's resource quota "Aliases per KMS key".
+pub(crate) const MAX_ALIASES_PER_KEY: usize = 50;
+
+/// `LimitExceededException` when the key already has [`MAX_ALIASES_PER_KEY`] aliases.
+fn check_alias_quota(st: &super::State, key_id: &str) -> Result<(), ApiError> {
+    let n = st.keys.get(key_id).map_or(0, |k| k.aliases.len());
+    if n >= MAX_ALIASES_PER_KEY {
+        return Err(ApiError::new(
+            "LimitExceededException",
+            format!(
+                "The request was rejected because the alias quota for this KMS key ({MAX_ALIASES_PER_KEY}) was exceeded."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// One alias (table `kms_aliases`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AliasRecord {
@@ -120,6 +137,7 @@ impl Kms {
                 format!("An alias with the name {arn} already exists"),
             ));
         }
+        check_alias_quota(&st, &r.id)?;
         let now = self.now();
         let rec = AliasRecord {
             account: ak.0.clone(),
@@ -179,6 +197,7 @@ impl Kms {
         if r.id == old_id {
             return Ok(json!({}));
         }
+        check_alias_quota(&st, &r.id)?;
         let mut rec = st.aliases.get(&ak).cloned().ok_or_else(internal)?;
         rec.target_key_id = r.id.clone();
         rec.last_updated_millis = self.now();
