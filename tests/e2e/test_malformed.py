@@ -135,3 +135,44 @@ def test_get_root_path(server):
     import urllib3
     r = urllib3.PoolManager().request("GET", server.endpoint + "/nothing/here", retries=False)
     assert 400 <= r.status < 500
+
+
+@pytest.fixture(scope="module")
+def loose(server):
+    """A client that skips botocore's own validation, so the server sees out-of-range values."""
+    return server.client("kms", CREDS, validate=False)
+
+
+@pytest.fixture(scope="module")
+def key_id(loose):
+    return loose.create_key()["KeyMetadata"]["KeyId"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda k, c: c.encrypt(KeyId=k, Plaintext=b""),
+    lambda k, c: c.encrypt(KeyId=k, Plaintext=b"x", GrantTokens=["t"] * 11),
+    lambda k, c: c.create_alias(AliasName="alias/ünïcode", TargetKeyId=k),
+    lambda k, c: c.create_alias(AliasName="alias/" + "a" * 251, TargetKeyId=k),
+    lambda k, c: c.update_key_description(KeyId=k, Description="d" * 8193),
+    lambda k, c: c.tag_resource(KeyId=k, Tags=[{"TagKey": "k" * 129, "TagValue": "v"}]),
+    lambda k, c: c.tag_resource(KeyId=k, Tags=[{"TagKey": "k", "TagValue": "v" * 257}]),
+    lambda k, c: c.list_keys(Limit=1001),
+    lambda k, c: c.list_keys(Limit=0),
+    lambda k, c: c.decrypt(CiphertextBlob=b"x" * 6145),
+    lambda k, c: c.generate_data_key(KeyId=k, NumberOfBytes=1025),
+    lambda k, c: c.generate_data_key(KeyId=k, KeySpec="AES_512"),
+    lambda k, c: c.create_key(KeyUsage="MAKE_TEA"),
+    lambda k, c: c.schedule_key_deletion(KeyId=k, PendingWindowInDays=0),
+    lambda k, c: c.describe_key(KeyId=""),
+], ids=["empty-plaintext", "11-grant-tokens", "unicode-alias", "long-alias", "long-description",
+        "long-tag-key", "long-tag-value", "limit-1001", "limit-0", "big-ciphertext", "dk-1025", "dk-spec",
+        "key-usage-enum", "window-0", "empty-key-id"])
+def test_out_of_range_values_are_validation_errors(loose, key_id, call):
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError) as ei:
+        call(key_id, loose)
+    err = ei.value.response["Error"]
+    status = ei.value.response["ResponseMetadata"]["HTTPStatusCode"]
+    assert status == 400, (status, err)
+    assert err["Code"] == "ValidationException", err
+    assert err["Message"].startswith("1 validation error detected: Value "), err
