@@ -176,3 +176,23 @@ def test_out_of_range_values_are_validation_errors(loose, key_id, call):
     assert status == 400, (status, err)
     assert err["Code"] == "ValidationException", err
     assert err["Message"].startswith("1 validation error detected: Value "), err
+
+
+@pytest.mark.parametrize("call", [
+    lambda iam, sts: iam.create_user(UserName="bad name!"),
+    lambda iam, sts: iam.create_user(UserName="u" * 65),
+    lambda iam, sts: iam.create_role(RoleName="r" * 65, AssumeRolePolicyDocument="{}"),
+    lambda iam, sts: iam.create_role(RoleName="okrole", AssumeRolePolicyDocument="{}", MaxSessionDuration=100),
+    lambda iam, sts: iam.get_policy_version(PolicyArn="arn:aws:iam::111122223333:policy/x", VersionId="version1"),
+    lambda iam, sts: sts.assume_role(RoleArn="arn:aws:iam::111122223333:role/x", RoleSessionName="a"),
+    lambda iam, sts: sts.assume_role(RoleArn="short", RoleSessionName="abc"),
+], ids=["user-chars", "user-long", "role-long", "max-session", "version-id", "session-name", "role-arn"])
+def test_query_out_of_range_values(server, call):
+    from botocore.exceptions import ClientError
+    iam = server.client("iam", CREDS, validate=False)
+    sts = server.client("sts", CREDS, validate=False)
+    with pytest.raises(ClientError) as ei:
+        call(iam, sts)
+    err = ei.value.response["Error"]
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, err
+    assert err["Code"] == "ValidationError", err
