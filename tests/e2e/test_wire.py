@@ -89,3 +89,19 @@ def test_iam_policy_documents_are_url_encoded(server):
     from urllib.parse import unquote
     import html
     assert json.loads(unquote(html.unescape(raw))) == doc
+
+
+def test_query_api_over_signed_get(server):
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    from kmsd_harness import _http
+    url = server.endpoint + "/?Action=GetUser&Version=2010-05-08&UserName=nobody"
+    req = botocore.awsrequest.AWSRequest(method="GET", url=url)
+    botocore.auth.SigV4Auth(botocore.credentials.Credentials(CREDS.access_key_id, CREDS.secret_access_key),
+                            "iam", "us-east-1").add_auth(req)
+    p = req.prepare()
+    r = _http.request("GET", p.url, headers=dict(p.headers.items()))
+    assert r.status == 200, r.data
+    assert b"<UserName>nobody</UserName>" in r.data
+    assert b"<GetUserResponse" in r.data
