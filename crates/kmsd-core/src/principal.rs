@@ -62,7 +62,11 @@ impl RequestMeta {
         }
         ctx.set(
             "aws:SecureTransport",
-            if self.secure_transport { "true" } else { "false" },
+            if self.secure_transport {
+                "true"
+            } else {
+                "false"
+            },
         );
         let secs = self.time_millis.div_euclid(1000);
         ctx.set("aws:CurrentTime", format_iso8601(secs));
@@ -77,9 +81,8 @@ impl RequestMeta {
 
 /// `2024-01-02T03:04:05Z` for epoch seconds.
 pub fn format_iso8601(secs: i64) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(&format).ok())

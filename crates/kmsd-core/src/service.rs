@@ -25,7 +25,9 @@ pub struct Service {
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("region", &self.region).finish_non_exhaustive()
+        f.debug_struct("Service")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
     }
 }
 
