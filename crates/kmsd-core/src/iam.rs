@@ -39,7 +39,7 @@ use model::{
 
 pub use ops::{CreateRoleInput, EntityKind, PolicyView};
 pub use simulate::SimulationSource;
-pub use sts::{AssumeRoleInput, AssumeRoleOutput, CallerIdentity};
+pub use sts::{AssumeRoleInput, AssumeRoleOutput, CallerIdentity, SessionCredentials};
 
 /// Resolved credentials: the secret to verify a signature with, and who signs with it.
 /// `Debug` shows neither the secret nor the session token.
@@ -436,17 +436,32 @@ impl Iam {
             }
         } else {
             let s = st.sessions.get(access_key_id)?;
-            let role = st.role(&s.account, &s.role_name)?;
-            let principal = resolve::role_session_principal(
-                &st,
-                role,
-                &s.session_name,
-                Some(s.issued),
-                s.policy.as_deref(),
-                &s.policy_arns,
-                &s.tags,
-            )
-            .ok()?;
+            let principal = match &s.owner {
+                None => {
+                    let role = st.role(&s.account, &s.role_name)?;
+                    resolve::role_session_principal(
+                        &st,
+                        role,
+                        &s.session_name,
+                        Some(s.issued),
+                        s.policy.as_deref(),
+                        &s.policy_arns,
+                        &s.tags,
+                    )
+                    .ok()?
+                }
+                Some(KeyOwner::User(name)) => {
+                    let mut p = resolve::user_principal(&st, st.user(&s.account, name)?).ok()?;
+                    p.token_issue_time = Some(s.issued);
+                    p
+                }
+                Some(KeyOwner::Root) => {
+                    st.accounts.get(&s.account)?;
+                    let mut p = resolve::root_principal(&s.account);
+                    p.token_issue_time = Some(s.issued);
+                    p
+                }
+            };
             Credential {
                 access_key_id: s.access_key_id.clone(),
                 secret: Arc::new(s.secret.clone()),

@@ -502,6 +502,16 @@ fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
                 .text("Account", &id.account);
             done(x)
         }
+        "GetSessionToken" => {
+            let c = iam.get_session_token(actor, p.int("DurationSeconds")?)?;
+            x.open("Credentials")
+                .text("AccessKeyId", &c.access_key_id)
+                .text("SecretAccessKey", c.secret_access_key.as_str())
+                .text("SessionToken", c.session_token.as_str())
+                .date("Expiration", c.expiration)
+                .close("Credentials");
+            done(x)
+        }
         "AssumeRole" => {
             let input = AssumeRoleInput {
                 role_arn: p.required("RoleArn")?.to_string(),

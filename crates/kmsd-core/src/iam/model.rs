@@ -178,6 +178,10 @@ pub struct SessionRec {
     pub policy_arns: Vec<String>,
     #[serde(default)]
     pub tags: Tags,
+    /// `None`: a role session (AssumeRole). `Some`: a GetSessionToken session of a user or
+    /// of the account root (`role_name` is then empty).
+    #[serde(default)]
+    pub owner: Option<KeyOwner>,
 }
 
 impl std::fmt::Debug for AccessKeyRec {

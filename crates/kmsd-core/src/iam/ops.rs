@@ -389,7 +389,15 @@ impl Iam {
         if !u.groups.is_empty() {
             return conflict("Cannot delete entity, must remove users from group first.");
         }
-        self.commit(&mut st, vec![Change::DelUser(account, u.name)])
+        // GetSessionToken sessions of the user end with it.
+        let mut changes: Vec<Change> = st
+            .sessions
+            .values()
+            .filter(|s| s.account == account && s.owner == Some(KeyOwner::User(u.name.clone())))
+            .map(|s| Change::DelSession(s.access_key_id.clone()))
+            .collect();
+        changes.push(Change::DelUser(account, u.name));
+        self.commit(&mut st, changes)
     }
 
     /// ListUsers, optionally under a path prefix.

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::model::{
     check_tags, policy_size, random_access_key_id, random_secret, random_session_token, role_arn,
-    validation_error, SessionRec, Tags,
+    validation_error, KeyOwner, SessionRec, Tags,
 };
 use super::{access_denied_message, resolve, Actor, Change, Iam};
 use crate::error::ApiError;
@@ -66,6 +66,27 @@ impl std::fmt::Debug for AssumeRoleOutput {
     }
 }
 
+/// GetSessionToken's answer (`Debug` shows neither the secret nor the token).
+#[derive(Clone)]
+pub struct SessionCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    pub session_token: Zeroizing<String>,
+    /// Epoch seconds.
+    pub expiration: i64,
+}
+
+impl std::fmt::Debug for SessionCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &"<redacted>")
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
 /// Sessions expired longer than this are dropped from the store when a new one is issued.
 const SESSION_RETENTION_SECS: i64 = 86_400;
 
@@ -113,6 +134,87 @@ impl Iam {
             account: c.account().to_string(),
             arn: c.arn(),
         }
+    }
+
+    /// GetSessionToken: temporary credentials for the calling user or account root
+    /// (900..129600 seconds, default 43200; at most 3600 for the root user). Not callable with
+    /// temporary credentials.
+    pub fn get_session_token(
+        &self,
+        actor: &Actor<'_>,
+        duration_seconds: Option<i64>,
+    ) -> Result<SessionCredentials, ApiError> {
+        if let Some(d) = duration_seconds {
+            if d < 900 {
+                return Err(validation_error(
+                    Some(&d.to_string()),
+                    "durationSeconds",
+                    "Member must have value greater than or equal to 900",
+                ));
+            }
+            if d > 129_600 {
+                return Err(validation_error(
+                    Some(&d.to_string()),
+                    "durationSeconds",
+                    "Member must have value less than or equal to 129600",
+                ));
+            }
+        }
+        let caller = &actor.principal.caller;
+        if actor.principal.token_issue_time.is_some()
+            || matches!(caller, Caller::AssumedRole { .. })
+        {
+            actor.record(Decision::ImplicitDeny);
+            return Err(ApiError::new(
+                "AccessDenied",
+                "Cannot call GetSessionToken with session credentials",
+            ));
+        }
+        actor.record(Decision::Allow);
+        let owner = match caller {
+            Caller::User { name, .. } => KeyOwner::User(name.clone()),
+            _ => KeyOwner::Root,
+        };
+        let max = if owner == KeyOwner::Root {
+            3600
+        } else {
+            129_600
+        };
+        let duration = duration_seconds.unwrap_or(43_200).min(max);
+        let mut st = self.write();
+        let now = self.clock.now_secs();
+        let mut id = random_access_key_id("ASIA")?;
+        while st.keys.contains_key(&id) || st.sessions.contains_key(&id) {
+            id = random_access_key_id("ASIA")?;
+        }
+        let session = SessionRec {
+            access_key_id: id.clone(),
+            secret: random_secret()?,
+            token: random_session_token()?,
+            account: caller.account().to_string(),
+            role_name: String::new(),
+            session_name: String::new(),
+            issued: now,
+            expires: now + duration,
+            policy: None,
+            policy_arns: Vec::new(),
+            tags: Vec::new(),
+            owner: Some(owner),
+        };
+        let mut changes: Vec<Change> = st
+            .sessions
+            .values()
+            .filter(|s| s.expires + SESSION_RETENTION_SECS < now)
+            .map(|s| Change::DelSession(s.access_key_id.clone()))
+            .collect();
+        changes.push(Change::Session(session.clone()));
+        self.commit(&mut st, changes)?;
+        Ok(SessionCredentials {
+            access_key_id: id,
+            secret_access_key: session.secret,
+            session_token: session.token,
+            expiration: session.expires,
+        })
     }
 
     /// AssumeRole.
@@ -315,6 +417,7 @@ impl Iam {
             policy: input.policy.clone(),
             policy_arns: input.policy_arns.clone(),
             tags: input.tags.clone(),
+            owner: None,
         };
         // The session's principal must be buildable (its policies compile) before it is issued.
         resolve::role_session_principal(

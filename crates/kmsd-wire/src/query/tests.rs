@@ -979,3 +979,46 @@ fn list_shapes() {
     assert_eq!(out.status, 200);
     assert!(out.body.contains("<Policies></Policies>"));
 }
+
+#[test]
+fn get_session_token_gives_user_temporary_credentials() {
+    let svc = service();
+    let alice = who(&svc, "AKIAALICE00000000001");
+    let out = call(
+        &svc,
+        &alice,
+        "sts",
+        &[("Action", "GetSessionToken"), ("DurationSeconds", "900")],
+    );
+    assert_eq!(out.status, 200, "{}", out.body);
+    let c = "GetSessionTokenResponse/GetSessionTokenResult/Credentials";
+    let akid = text(&out.body, &format!("{c}/AccessKeyId")).unwrap();
+    let token = text(&out.body, &format!("{c}/SessionToken")).unwrap();
+    let cred = svc.iam.lookup_access_key(&akid).unwrap();
+    assert!(akid.starts_with("ASIA"));
+    assert!(cred.session_token_matches(Some(&token)));
+    assert_eq!(
+        cred.principal.caller.arn(),
+        "arn:aws:iam::111122223333:user/alice"
+    );
+    assert!(cred.principal.token_issue_time.is_some());
+    assert_eq!(
+        cred.expires_at.unwrap() - cred.principal.token_issue_time.unwrap(),
+        900
+    );
+    // Not with temporary credentials.
+    let out = call(
+        &svc,
+        &cred.principal,
+        "sts",
+        &[("Action", "GetSessionToken")],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("AccessDenied"));
+    let out = call(
+        &svc,
+        &alice,
+        "sts",
+        &[("Action", "GetSessionToken"), ("DurationSeconds", "10")],
+    );
+    assert_eq!(out.error_code.as_deref(), Some("ValidationError"));
+}
