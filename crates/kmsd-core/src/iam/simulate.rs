@@ -4,7 +4,7 @@
 
 use kmsd_policy::{Caller, PolicyKind, PolicySourceType, SourcedPolicy};
 
-use super::model::{group_arn, ParsedArn};
+use super::model::ParsedArn;
 use super::{resolve, Actor, Iam};
 use crate::error::ApiError;
 use crate::principal::Principal;
@@ -82,7 +82,6 @@ impl Iam {
                     .group(&a, &name)
                     .filter(|g| g.path == path && g.name == name)
                     .ok_or_else(no_such)?;
-                debug_assert_eq!(group_arn(&g.account, &g.path, &g.name), policy_source_arn);
                 let mut policies = Vec::new();
                 for (n, doc) in &g.inline {
                     policies.push(resolve::compile(
