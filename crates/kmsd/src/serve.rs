@@ -220,6 +220,8 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 }
 
 async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
+    // Handlers first: a SIGTERM sent right after the listening line must not kill us.
+    let mut signals = Signals::new();
     let listener = match TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -248,7 +250,6 @@ async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
 
     let sweeper = tokio::spawn(deletion_sweeper(state.clone(), shutdown_rx.clone()));
 
-    let mut signals = Signals::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
