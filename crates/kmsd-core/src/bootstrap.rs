@@ -27,7 +27,7 @@ use crate::iam::{Change, Iam};
 use crate::kms::{DeclaredGrant, DeclaredKey, Kms};
 use crate::principal::PrincipalDirectory;
 
-/// Region of a declared key that names none.
+/// Region of a declared key that names none, unless [`World::with_default_region`] set one.
 pub const DEFAULT_KEY_REGION: &str = "us-east-1";
 
 /// A problem with a world file: which file, which entity, what is wrong.
@@ -231,6 +231,9 @@ pub struct World {
     /// Where the world came from (file name), for messages.
     #[serde(skip)]
     pub origin: String,
+    /// Region of keys that name none (the server's `--region`); [`DEFAULT_KEY_REGION`] if unset.
+    #[serde(skip)]
+    pub default_region: Option<String>,
 }
 
 const EMPTY_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[]}"#;
@@ -335,8 +338,14 @@ impl World {
         }
     }
 
+    /// The same world with keys that name no region placed in `region`.
+    pub fn with_default_region(mut self, region: &str) -> World {
+        self.default_region = Some(region.to_string());
+        self
+    }
+
     /// The keys of an account as the KMS module takes them.
-    pub fn declared_keys(acct: &AccountDecl) -> Vec<DeclaredKey> {
+    pub fn declared_keys(&self, acct: &AccountDecl) -> Vec<DeclaredKey> {
         acct.keys
             .iter()
             .map(|k| DeclaredKey {
@@ -344,6 +353,7 @@ impl World {
                 region: k
                     .region
                     .clone()
+                    .or_else(|| self.default_region.clone())
                     .unwrap_or_else(|| DEFAULT_KEY_REGION.to_string()),
                 description: k.description.clone().unwrap_or_default(),
                 policy: k.policy.as_ref().map(Document::text),
@@ -611,7 +621,7 @@ impl World {
             }
 
             // Keys.
-            for (decl, dk) in acct.keys.iter().zip(World::declared_keys(acct)) {
+            for (decl, dk) in acct.keys.iter().zip(self.declared_keys(acct)) {
                 let e = format!("{a}, key {}", dk.id);
                 if !kms_key_ids.insert(dk.id.clone()) {
                     return Err(self.err(&e, "key declared twice"));
@@ -674,7 +684,7 @@ impl World {
                 .map_err(|e| self.err("IAM entities", api_msg(&e)))?;
         }
         for acct in &self.accounts {
-            for dk in World::declared_keys(acct) {
+            for dk in self.declared_keys(acct) {
                 kms.ensure_declared_key(&acct.id, &dk).map_err(|e| {
                     self.err(format!("account {}, key {}", acct.id, dk.id), api_msg(&e))
                 })?;

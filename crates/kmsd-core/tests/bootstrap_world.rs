@@ -199,6 +199,16 @@ fn policy_documents_as_strings_and_default_key_policy() {
         .policy
         .text()
         .contains("arn:aws:iam::123456789012:root"));
+    // With the server's region set, a key without region goes there.
+    let world = World::from_str(text, "strings.json")
+        .unwrap()
+        .with_default_region("eu-west-3");
+    let fx = fixture_with(&world);
+    assert!(fx
+        .svc
+        .kms
+        .key_authz_view(&arn.replace("us-east-1", "eu-west-3"))
+        .is_some());
 }
 
 /// Each bad world: (file text, what the message must contain).
