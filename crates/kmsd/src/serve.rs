@@ -317,6 +317,8 @@ async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -324,8 +326,10 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
+            // Both handlers are registered now, before the listening line is printed.
             Signals {
                 term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
         }
         #[cfg(not(unix))]
@@ -337,17 +341,17 @@ impl Signals {
     async fn recv(&mut self) {
         #[cfg(unix)]
         {
-            let term = async {
-                match self.term.as_mut() {
+            async fn wait(s: Option<&mut tokio::signal::unix::Signal>) {
+                match s {
                     Some(s) => {
                         s.recv().await;
                     }
                     None => std::future::pending::<()>().await,
                 }
-            };
+            }
             tokio::select! {
-                _ = term => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = wait(self.term.as_mut()) => {}
+                _ = wait(self.int.as_mut()) => {}
             }
         }
         #[cfg(not(unix))]

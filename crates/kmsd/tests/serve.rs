@@ -52,9 +52,13 @@ impl Server {
         Server { child, addr }
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    fn terminate(self) -> std::process::ExitStatus {
+        self.signal("-TERM")
+    }
+
+    fn signal(mut self, signal: &str) -> std::process::ExitStatus {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
@@ -417,4 +421,14 @@ fn sigterm_finishes_a_request_in_flight() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn signal_right_after_the_listening_line_exits_0() {
+    for signal in ["-TERM", "-INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(&dir.path().join("data"));
+        let status = server.signal(signal);
+        assert!(status.success(), "{signal}: {status:?}");
+    }
 }
