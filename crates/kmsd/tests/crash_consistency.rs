@@ -536,6 +536,7 @@ fn full_disk_gives_clean_errors_and_loses_nothing() {
     // Writes (and the audit lines every request needs) now fail: AWS-shaped 5xx, no panic.
     let mut failures = 0;
     let mut acked_while_full = 0;
+    let mut codes = BTreeSet::new();
     for i in 0..20 {
         let (status, v) = kms(
             addr,
@@ -551,6 +552,7 @@ fn full_disk_gives_clean_errors_and_loses_nothing() {
             continue;
         }
         assert!(status >= 500, "HTTP {status} {v}");
+        codes.insert(format!("{status} {}", v["__type"]));
         assert!(
             v["__type"].as_str().is_some_and(|t| !t.is_empty()),
             "AWS-shaped error body: {v}"
@@ -579,7 +581,9 @@ fn full_disk_gives_clean_errors_and_loses_nothing() {
         failures > 0,
         "no request failed on a full disk ({acked_while_full} acknowledged)"
     );
-    eprintln!("full disk: {failures} requests failed cleanly, {acked_while_full} acknowledged");
+    eprintln!(
+        "full disk: {failures} requests failed cleanly ({codes:?}), {acked_while_full} acknowledged"
+    );
     assert_clean_stderr(&server, "disk full");
 
     // Free the space, restart, everything acknowledged is there and the server works.

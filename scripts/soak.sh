@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Soak test: kmsd under a steady mixed load at ~80% of its measured capacity for a while,
+# watching its memory and errors.
+#
+#   scripts/soak.sh [MINUTES]        (default 10)
+#
+# What it does:
+#   1. builds kmsd and kmsd-bench in release (SKIP_BUILD=1 reuses target/release/*);
+#   2. starts `kmsd serve --bootstrap examples/seed-world.json` on a free 127.0.0.1 port with
+#      a temporary data directory, and creates one key;
+#   3. measures capacity: kmsd-bench --op mixed (Encrypt, Decrypt, GenerateDataKey) with
+#      CAP_CONNECTIONS connections for CAP_DURATION, then the rate of ONE connection;
+#      kmsd-bench is closed-loop (no rate flag), so the soak uses
+#      N = round(0.8 * capacity / one-connection rate) connections, which puts the load near
+#      80% of capacity while latency stays near its unloaded value;
+#   4. runs the mixed load in back-to-back 10-second windows for MINUTES; after each window it
+#      appends a CSV line: elapsed seconds, kmsd VmRSS (KiB, from /proc/PID/status), requests,
+#      ok, errors, ok/s, errors by code, data directory size (KiB);
+#   5. prints the RSS at start and end, the total errors, and where the CSV is; stops kmsd and
+#      removes the data directory (also on failure or Ctrl-C).
+# All traffic goes to 127.0.0.1 only.
+#
+# Environment (optional):
+#   CAP_CONNECTIONS=64 CAP_DURATION=5s   capacity measurement
+#   LOAD_FRACTION=0.8                    target fraction of capacity
+#   WINDOW=10                            seconds per sample window
+#   THREADS=1                            kmsd-bench runtime threads
+#   OUT_DIR=target/soak                  where the CSV and the capacity report are kept
+#   SKIP_BUILD=1  KMSD_BIN=PATH  BENCH_BIN=PATH
+# Exit status: 0 when kmsd stayed up and no request failed; 1 otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+MINUTES=${1:-10}
+case "$MINUTES" in
+  '' | *[!0-9]*) echo "usage: $0 [MINUTES]  (a whole number)" >&2; exit 2 ;;
+esac
+CAP_CONNECTIONS=${CAP_CONNECTIONS:-64}
+CAP_DURATION=${CAP_DURATION:-5s}
+LOAD_FRACTION=${LOAD_FRACTION:-0.8}
+WINDOW=${WINDOW:-10}
+THREADS=${THREADS:-1}
+OUT_DIR=${OUT_DIR:-$ROOT/target/soak}
+mkdir -p "$OUT_DIR"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+CSV="$OUT_DIR/soak-$STAMP.csv"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/kmsd-soak.XXXXXX")
+KMSD_PID=""
+
+cleanup() {
+  local rc=$?
+  if [ -n "$KMSD_PID" ] && kill -0 "$KMSD_PID" 2>/dev/null; then
+    kill -TERM "$KMSD_PID" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$KMSD_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$KMSD_PID" 2>/dev/null || true
+    wait "$KMSD_PID" 2>/dev/null || true
+  fi
+  if [ "$rc" -ne 0 ] && [ -s "$TMP/kmsd.log" ]; then
+    echo "---- last lines of kmsd.log" >&2
+    tail -n 20 "$TMP/kmsd.log" >&2 || true
+  fi
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ "${SKIP_BUILD:-0}" != "1" ]; then
+  echo "== building kmsd and kmsd-bench (release)"
+  cargo build --release -p kmsd -p kmsd-bench
+fi
+KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
+BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
+[ -x "$KMSD" ] || { echo "missing $KMSD" >&2; exit 1; }
+[ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
+
+WORLD="$ROOT/examples/seed-world.json"
+read -r AK SK < <(python3 - "$WORLD" <<'EOF'
+import json, sys
+for acct in json.load(open(sys.argv[1])).get("accounts", []):
+    k = acct.get("root_access_key")
+    if k:
+        print(k["access_key_id"], k["secret_access_key"])
+        break
+else:
+    sys.exit("no account with root_access_key in " + sys.argv[1])
+EOF
+)
+export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK
+REGION=us-east-1
+
+DATA_DIR="$TMP/data"
+"$KMSD" serve --listen 127.0.0.1:0 --data-dir "$DATA_DIR" --bootstrap "$WORLD" --region "$REGION" \
+  >"$TMP/kmsd.log" 2>&1 &
+KMSD_PID=$!
+ENDPOINT=""
+for _ in $(seq 1 300); do
+  ENDPOINT=$(sed -n 's/^kmsd listening on \(http:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$TMP/kmsd.log" | head -n 1)
+  [ -n "$ENDPOINT" ] && break
+  kill -0 "$KMSD_PID" 2>/dev/null || { echo "kmsd exited before listening" >&2; exit 1; }
+  sleep 0.2
+done
+[ -n "$ENDPOINT" ] || { echo "kmsd did not start within 60 s" >&2; exit 1; }
+echo "== kmsd pid $KMSD_PID at $ENDPOINT, data dir $DATA_DIR"
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$KMSD_PID/status" 2>/dev/null || echo 0; }
+json_get() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"r": r}))' "$@"; }
+
+# ---- capacity
+echo "== capacity: mixed load, $CAP_CONNECTIONS connections, $CAP_DURATION"
+"$BENCH" --endpoint "$ENDPOINT" --region "$REGION" --create-key --op mixed \
+  --connections "$CAP_CONNECTIONS" --duration "$CAP_DURATION" --threads "$THREADS" \
+  --server-pid "$KMSD_PID" --json-out "$OUT_DIR/soak-$STAMP-capacity.json" >/dev/null
+KEY_ID=$(json_get "$OUT_DIR/soak-$STAMP-capacity.json" 'r["key_id"]')
+CAPACITY=$(json_get "$OUT_DIR/soak-$STAMP-capacity.json" 'round(r["total"]["ok_per_sec"])')
+"$BENCH" --endpoint "$ENDPOINT" --region "$REGION" --key-id "$KEY_ID" --op mixed \
+  --connections 1 --duration 3s --threads "$THREADS" --json-out "$TMP/one.json" >/dev/null
+ONE=$(json_get "$TMP/one.json" 'round(r["total"]["ok_per_sec"])')
+CONNS=$(python3 -c "import sys; c,o,f=map(float,sys.argv[1:]); print(max(1, round(f*c/max(o,1))))" \
+  "$CAPACITY" "$ONE" "$LOAD_FRACTION")
+TARGET=$(python3 -c "import sys; print(round(float(sys.argv[1])*float(sys.argv[2])))" "$CAPACITY" "$LOAD_FRACTION")
+echo "   capacity $CAPACITY ok/s; one connection $ONE ok/s; soak with $CONNS connections (target ~$TARGET ok/s)"
+
+# ---- soak
+echo "elapsed_s,rss_kb,requests,ok,errors,ok_per_sec,errors_by_code,data_dir_kb" >"$CSV"
+RSS_START=$(rss_kb)
+echo "0,$RSS_START,0,0,0,0,,$(du -sk "$DATA_DIR" | cut -f1)" >>"$CSV"
+echo "== soak: $MINUTES min of mixed load in ${WINDOW}s windows; RSS at start ${RSS_START} KiB"
+START=$(date +%s)
+END=$((START + MINUTES * 60))
+TOTAL_REQ=0
+TOTAL_OK=0
+TOTAL_ERR=0
+ALIVE=1
+while [ "$(date +%s)" -lt "$END" ]; do
+  if ! kill -0 "$KMSD_PID" 2>/dev/null; then
+    ALIVE=0
+    echo "kmsd is gone" >&2
+    break
+  fi
+  "$BENCH" --endpoint "$ENDPOINT" --region "$REGION" --key-id "$KEY_ID" --op mixed \
+    --connections "$CONNS" --duration "${WINDOW}s" --warmup 0s --threads "$THREADS" \
+    --json-out "$TMP/win.json" >/dev/null || { echo "kmsd-bench failed" >&2; ALIVE=0; break; }
+  LINE=$(python3 - "$TMP/win.json" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+codes = ";".join(f"{k}={v}" for k, v in sorted(t.get("errors_by_code", {}).items()))
+print(t["requests"], t["ok"], t["errors"], round(t["ok_per_sec"]), codes or "-")
+EOF
+)
+  read -r REQ OK ERR RATE CODES <<<"$LINE"
+  [ "$CODES" = "-" ] && CODES=""
+  TOTAL_REQ=$((TOTAL_REQ + REQ))
+  TOTAL_OK=$((TOTAL_OK + OK))
+  TOTAL_ERR=$((TOTAL_ERR + ERR))
+  ELAPSED=$(($(date +%s) - START))
+  RSS=$(rss_kb)
+  echo "$ELAPSED,$RSS,$REQ,$OK,$ERR,$RATE,$CODES,$(du -sk "$DATA_DIR" | cut -f1)" >>"$CSV"
+  printf '   t=%4ss rss=%7s KiB ok/s=%6s errors=%s %s\n' "$ELAPSED" "$RSS" "$RATE" "$ERR" "$CODES"
+done
+RSS_END=$(rss_kb)
+SOAK_S=$(($(date +%s) - START))
+MEAN=$((TOTAL_OK / (SOAK_S > 0 ? SOAK_S : 1)))
+
+echo
+echo "== soak result ($MINUTES min, $CONNS connections, capacity $CAPACITY ok/s)"
+echo "   requests:   $TOTAL_REQ (mean $MEAN ok/s = $((100 * MEAN / (CAPACITY > 0 ? CAPACITY : 1)))% of capacity)"
+echo "   errors:     $TOTAL_ERR"
+echo "   RSS start:  $RSS_START KiB"
+echo "   RSS end:    $RSS_END KiB"
+echo "   data dir:   $(du -sk "$DATA_DIR" | cut -f1) KiB"
+echo "   kmsd alive: $([ "$ALIVE" = 1 ] && kill -0 "$KMSD_PID" 2>/dev/null && echo yes || echo no)"
+echo "   CSV:        $CSV"
+if [ "$ALIVE" = 1 ] && [ "$TOTAL_ERR" = 0 ] && kill -0 "$KMSD_PID" 2>/dev/null; then
+  exit 0
+fi
+exit 1
