@@ -699,3 +699,23 @@ fn trust_policy_principals_must_exist() {
         .unwrap();
     });
 }
+
+#[test]
+fn corrupt_records_fail_open_with_a_message() {
+    use kmsd_core::store::{MemStore, Mutation, Store};
+    let store = std::sync::Arc::new(MemStore::new());
+    store
+        .commit(&[Mutation::Put {
+            table: "iam_users",
+            key: "111122223333/alice".into(),
+            value: b"not json".to_vec(),
+        }])
+        .unwrap();
+    let clock = std::sync::Arc::new(kmsd_core::clock::ManualClock::new(T0_MILLIS));
+    let err = kmsd_core::iam::Iam::open(store, clock).unwrap_err();
+    assert_eq!(err.code, "ServiceFailure");
+    assert!(err
+        .message
+        .unwrap()
+        .contains("iam_users/111122223333/alice"));
+}
