@@ -847,13 +847,18 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
                 "the statement names the role (or \"*\" for a role session), so the permissions boundary and session policy limit it, and they do not allow the action".into(),
             ));
             v
+        } else if direct_kinds == 0 {
+            note(format!(
+                "no Allow statement of the key policy names the caller (user, role, session or \"*\") for {} with these conditions",
+                q.action
+            ))
         } else {
             resource_evidence(kp, &r, M_DIRECT)
         }
     });
     if direct_ok {
         if same {
-            t.step(Node::T1, true, Vec::new);
+            t.step(Node::T1, true, || same_account(key_account));
             return Outcome::ALLOW;
         }
         if iam.iam_ok() {
@@ -887,7 +892,15 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     }
     // N5
     t.step(Node::N5, account_allow, || {
-        resource_evidence(kp, &r, M_ACCOUNT)
+        if account_allow {
+            resource_evidence(kp, &r, M_ACCOUNT)
+        } else {
+            note(format!(
+                "no Allow statement of the key policy names account {} (or its root user) for {} with these conditions",
+                caller.account(),
+                q.action
+            ))
+        }
     });
     if !account_allow {
         return resource_deny(not_visible());
@@ -900,7 +913,7 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     }
     // T1 / T2
     if same {
-        t.step(Node::T1, true, Vec::new);
+        t.step(Node::T1, true, || same_account(key_account));
         return Outcome::ALLOW;
     }
     t.step(Node::T1, false, || {
@@ -911,6 +924,12 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     });
     t.step(Node::T2, true, || iam_evidence(q));
     Outcome::ALLOW
+}
+
+fn same_account(account: &str) -> Vec<Because> {
+    note(format!(
+        "the caller and the resource are in account {account}"
+    ))
 }
 
 fn iam_evidence(q: &KmsRequest<'_>) -> Vec<Because> {
