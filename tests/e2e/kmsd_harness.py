@@ -17,6 +17,7 @@ import queue
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -378,9 +379,15 @@ def clean_env(creds: Optional[Creds] = None, region: str = "us-east-1", extra: O
     return env
 
 
+# The AWS tools run on the interpreter that runs the tests (the pinned virtualenv), so a
+# console script whose shebang points elsewhere cannot slip in another botocore.
+AWS_CLI = [sys.executable, "-m", "awscli"]
+ENCRYPTION_CLI = [sys.executable, "-c", "import sys; from aws_encryption_sdk_cli import cli; sys.exit(cli())"]
+
+
 def run_aws_cli(endpoint: str, creds: Creds, args: Sequence[str], region: str = "us-east-1",
                 cwd: Optional[Path] = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    argv = ["aws", "--endpoint-url", endpoint, "--region", region, "--output", "json", *args]
+    argv = [*AWS_CLI, "--endpoint-url", endpoint, "--region", region, "--output", "json", *args]
     return subprocess.run(argv, env=clean_env(creds, region), cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -388,3 +395,7 @@ def run_aws_cli(endpoint: str, creds: Creds, args: Sequence[str], region: str = 
 def run_explain(args: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess:
     argv = [kmsd_bin(), "explain", *args]
     return subprocess.run(argv, env=clean_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def run_encryption_cli(args: Sequence[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*ENCRYPTION_CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)

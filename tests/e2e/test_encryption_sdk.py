@@ -12,7 +12,7 @@ import subprocess
 import boto3
 import pytest
 
-from kmsd_harness import clean_env
+from kmsd_harness import clean_env, run_encryption_cli
 from worlds import ACCT_A, account, allow, doc, user, user_creds, root_creds
 
 REGION = "us-east-1"
@@ -32,7 +32,7 @@ def key_arn(server):
 
 def esdk(server, creds, *args, timeout=120):
     env = clean_env(creds, REGION, {"AWS_ENDPOINT_URL_KMS": server.endpoint})
-    return subprocess.run(["aws-encryption-cli", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return run_encryption_cli(args, env, timeout)
 
 
 def test_botocore_honours_aws_endpoint_url_kms(server, monkeypatch):
@@ -116,7 +116,7 @@ def test_seed_example_2_with_the_encryption_sdk(module_launch, tmp_path):
 
     def run(creds, *args):
         env = clean_env(creds, SEED_REGION, {"AWS_ENDPOINT_URL_KMS": server.endpoint})
-        return subprocess.run(["aws-encryption-cli", *args], env=env, capture_output=True, text=True, timeout=120)
+        return run_encryption_cli(args, env)
 
     p = run(sess, "--encrypt", "--input", str(plain), "--wrapping-keys", f"key={SEED_KEY_ARN}",
             "--metadata-output", "/dev/null", "--output", str(enc))
