@@ -487,3 +487,22 @@ fn trust_entries_are_bound_to_unique_ids() {
     });
     assume(&fx, &carol2, &input(role, "c3")).unwrap();
 }
+
+#[test]
+fn packed_policy_too_large() {
+    let fx = fixture_with(&world());
+    let bob = fx.principal(BOB);
+    let tags: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("key{i:0>100}"), "v".repeat(200)))
+        .collect();
+    let err = assume(
+        &fx,
+        &bob,
+        &AssumeRoleInput {
+            tags,
+            ..input("arn:aws:iam::111122223333:role/Tagged", "big")
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.code, "PackedPolicyTooLarge");
+}

@@ -87,6 +87,9 @@ impl std::fmt::Debug for SessionCredentials {
     }
 }
 
+/// Characters of session policy, policy ARNs and session tags that make 100% packed size.
+const PACKED_ALLOWANCE: usize = 4096;
+
 /// Sessions expired longer than this are dropped from the store when a new one is issued.
 const SESSION_RETENTION_SECS: i64 = 86_400;
 
@@ -400,6 +403,24 @@ impl Iam {
             }
         }
 
+        // Packed size of the session policies and tags, as a percentage of the allowance.
+        let packed =
+            if input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty() {
+                let tag_chars: usize = input.tags.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let used = input.policy.as_deref().map(policy_size).unwrap_or(0)
+                    + input.policy_arns.iter().map(String::len).sum::<usize>()
+                    + tag_chars;
+                Some(u32::try_from((used * 100).div_ceil(PACKED_ALLOWANCE)).unwrap_or(u32::MAX))
+            } else {
+                None
+            };
+        if let Some(p) = packed.filter(|p| *p > 100) {
+            return Err(ApiError::new(
+                "PackedPolicyTooLarge",
+                format!("Packed policy consumes {p}% of allotted space, please use smaller policy for this session."),
+            ));
+        }
+
         let now = self.clock.now_secs();
         let mut id = random_access_key_id("ASIA")?;
         while st.keys.contains_key(&id) || st.sessions.contains_key(&id) {
@@ -438,16 +459,6 @@ impl Iam {
         changes.push(Change::Session(session.clone()));
         self.commit(&mut st, changes)?;
 
-        let packed =
-            if input.policy.is_some() || !input.policy_arns.is_empty() || !input.tags.is_empty() {
-                let tag_chars: usize = input.tags.iter().map(|(k, v)| k.len() + v.len()).sum();
-                let used = input.policy.as_deref().map(policy_size).unwrap_or(0)
-                    + input.policy_arns.iter().map(String::len).sum::<usize>()
-                    + tag_chars;
-                Some(u32::try_from((used * 100).div_ceil(2048)).unwrap_or(u32::MAX))
-            } else {
-                None
-            };
         Ok(AssumeRoleOutput {
             access_key_id: id,
             secret_access_key: session.secret.clone(),
