@@ -7,8 +7,11 @@
 //!   PutKeyPolicy, TagResource, EnableKeyRotation, RotateKeyOnDemand and Encrypt, SIGKILL
 //!   after a random 20–300 ms, restart, check the previous cycle's acknowledgements
 //!   (DescribeKey, ListAliases, ListGrants, GetKeyPolicy, ListResourceTags,
-//!   GetKeyRotationStatus, ListKeyRotations, Decrypt). At the end every acknowledgement of
-//!   every cycle is checked once more. `KMSD_CRASH_SEED` replays a run.
+//!   GetKeyRotationStatus, ListKeyRotations, Decrypt). Every fifth cycle also kills a start
+//!   half-way (1–80 ms after spawn: store open, bootstrap apply). At the end every
+//!   acknowledgement of every cycle is checked once more, and a sweep checks that every
+//!   listed key describes and every alias names a listed key. `KMSD_CRASH_SEED` replays a
+//!   run.
 //! - `impossible_data_dir_is_a_clean_startup_error`: exit non-zero, message on stderr, no
 //!   panic.
 //! - `full_disk_gives_clean_errors_and_loses_nothing`: the data directory on a 2 MiB tmpfs
@@ -325,6 +328,73 @@ fn verify(addr: SocketAddr, l: &Ledger) -> Vec<String> {
     bad
 }
 
+/// Start kmsd and SIGKILL it `after_ms` later, whether or not it is listening yet.
+fn kill_during_startup(data: &Path, after_ms: u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmsd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--bootstrap")
+        .arg(common::world())
+        .env_remove("KMSD_ROOT_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(after_ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Whole-store consistency: every listed key describes, every alias names a listed key.
+fn sweep(addr: SocketAddr) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut keys = BTreeSet::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let mut input = json!({"Limit": 1000});
+        if let Some(m) = &marker {
+            input["Marker"] = json!(m);
+        }
+        let v = kms_ok(addr, "ListKeys", &input);
+        for k in v["Keys"].as_array().into_iter().flatten() {
+            keys.insert(k["KeyId"].as_str().unwrap_or("").to_string());
+        }
+        match v["NextMarker"].as_str() {
+            Some(m) if v["Truncated"] == true => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    for k in &keys {
+        let (s, v) = kms(addr, "DescribeKey", &json!({ "KeyId": k }));
+        if s != 200 {
+            problems.push(format!("listed key {k} does not describe: HTTP {s} {v}"));
+        }
+    }
+    let mut marker: Option<String> = None;
+    loop {
+        let mut input = json!({"Limit": 100});
+        if let Some(m) = &marker {
+            input["Marker"] = json!(m);
+        }
+        let v = kms_ok(addr, "ListAliases", &input);
+        for a in v["Aliases"].as_array().into_iter().flatten() {
+            if let Some(t) = a["TargetKeyId"].as_str() {
+                if !keys.contains(t) {
+                    problems.push(format!("alias {} targets unlisted key {t}", a["AliasName"]));
+                }
+            }
+        }
+        match v["NextMarker"].as_str() {
+            Some(m) if v["Truncated"] == true => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    if keys.is_empty() {
+        problems.push("ListKeys returned no keys".to_string());
+    }
+    problems
+}
+
 fn assert_clean_stderr(server: &Server, when: &str) {
     let err = server.stderr();
     assert!(!err.contains("panicked"), "kmsd panicked ({when}):\n{err}");
@@ -346,6 +416,10 @@ fn kill_restart_cycles_lose_nothing_acknowledged() {
     let mut checks = 0usize;
 
     for cycle in 0..cycles {
+        // Every fifth cycle also kills a start half-way (store open, bootstrap apply).
+        if cycle % 5 == 4 {
+            kill_during_startup(&data, rng.range(1, 80));
+        }
         let server = Server::start(&data, &stderr, &[]);
         assert_clean_stderr(&server, &format!("start of cycle {cycle}"));
         let problems = verify(server.addr, &previous);
@@ -391,6 +465,8 @@ fn kill_restart_cycles_lose_nothing_acknowledged() {
     all.merge(previous);
     let problems = verify(server.addr, &all);
     assert!(problems.is_empty(), "final check:\n{}", problems.join("\n"));
+    let problems = sweep(server.addr);
+    assert!(problems.is_empty(), "store sweep:\n{}", problems.join("\n"));
     assert!(server.terminate(), "clean SIGTERM exit after the cycles");
     eprintln!(
         "{cycles} kill/restart cycles in {:.1} s: {} acknowledged calls ({} keys, {} ciphertexts), all present",
