@@ -204,3 +204,14 @@ def test_kill_immediately_after_acknowledged_writes(launch):
     for i, (k, gid) in enumerate(acknowledged):
         assert kms.describe_key(KeyId=f"alias/round-{i}")["KeyMetadata"]["KeyId"] == k
         assert [g["GrantId"] for g in kms.list_grants(KeyId=k)["Grants"]] == [gid]
+
+
+def test_sigint_exits_zero_and_keeps_state(launch):
+    import signal
+    server = launch(world())
+    kms = server.client("kms", user_creds(ACCT_A, "admin"))
+    k = kms.create_key(Description="sigint")["KeyMetadata"]["KeyId"]
+    rc = server.stop(signal.SIGINT)
+    assert rc == 0, server.stderr()
+    server.restart()
+    assert server.client("kms", user_creds(ACCT_A, "admin")).describe_key(KeyId=k)["KeyMetadata"]["Description"] == "sigint"
