@@ -403,3 +403,41 @@ def test_current_time_defaults_to_now(tmp_path):
     assert rc == 0 and out["decision"] == "Allow"
     rc, out = explain(world, ALICE_ARN, "kms:Decrypt", ALICE_KEY_ARN, "--context", "aws:CurrentTime=2019-06-01T00:00:00Z")
     assert rc == 1 and out["decision"] == "ImplicitDeny"
+
+
+def test_offline_explain_agrees_with_the_server(world_file, module_launch):
+    """For every caller × action × key of the seed world, explain's verdict is what the API does."""
+    from botocore.exceptions import ClientError
+    from kmsd_harness import session_creds
+    from worlds import REGION, root_creds, user_creds
+    server = module_launch(world_file, region=REGION)
+    bob_sts = server.client("sts", user_creds(ACCT_A, "bob"), REGION)
+    callers = {
+        ALICE_ARN: user_creds(ACCT_A, "alice"),
+        f"arn:aws:iam::{ACCT_A}:user/bob": user_creds(ACCT_A, "bob"),
+        SESSION_ARN: session_creds(bob_sts.assume_role(RoleArn=ROLE_ARN, RoleSessionName="s1")),
+        f"arn:aws:iam::{ACCT_A}:root": root_creds(ACCT_A),
+    }
+    calls = {
+        "kms:Encrypt": lambda c, k: c.encrypt(KeyId=k, Plaintext=b"x"),
+        "kms:GenerateDataKey": lambda c, k: c.generate_data_key(KeyId=k, KeySpec="AES_256"),
+        "kms:DescribeKey": lambda c, k: c.describe_key(KeyId=k),
+        "kms:GetKeyRotationStatus": lambda c, k: c.get_key_rotation_status(KeyId=k),
+    }
+    disagreements = []
+    for principal, creds in callers.items():
+        kms = server.client("kms", creds, REGION)
+        for action, call in calls.items():
+            for key in (ALICE_KEY_ARN, SEED_KEY_ARN):
+                rc, out = explain(world_file, principal, action, key)
+                try:
+                    call(kms, key)
+                    api = "allowed"
+                except ClientError as e:
+                    code = e.response["Error"]["Code"]
+                    assert code == "AccessDeniedException", (principal, action, key, e.response["Error"])
+                    api = "denied"
+                offline = "allowed" if rc == 0 else "denied"
+                if api != offline:
+                    disagreements.append((principal, action, key, offline, api))
+    assert not disagreements, disagreements
