@@ -5,7 +5,18 @@
 //! `<OpResponse xmlns=…><OpResult>…</OpResult><ResponseMetadata>…`, `member` lists,
 //! URL-encoded policy documents, ISO-8601 dates — or an `<ErrorResponse>` with AWS's wire
 //! error code and HTTP status. Submodules: `params` (form decoding), `xml` (writer,
-//! envelope), `render` (result shapes).
+//! envelope), `render` (result shapes), `simulate` (IAM's policy simulator).
+//!
+//! IAM actions: users (Create/Get/Delete/ListUsers, Tag/Untag/ListUserTags), access keys
+//! (Create/Delete/Update/ListAccessKeys), groups (Create/Get/Delete/ListGroups,
+//! Add/RemoveUserFromGroup, ListGroupsForUser), roles (Create/Get/Delete/ListRoles,
+//! UpdateAssumeRolePolicy, Tag/Untag/ListRoleTags), inline policies
+//! (Put/Get/Delete/List{User,Group,Role}Policy), managed policies (Create/Get/Delete/
+//! ListPolicies, Create/Get/Delete/ListPolicyVersion(s), SetDefaultPolicyVersion,
+//! Attach/Detach/ListAttached{User,Group,Role}Policies), permissions boundaries
+//! (Put/Delete{User,Role}PermissionsBoundary), SimulatePrincipalPolicy, SimulateCustomPolicy.
+//! STS actions: GetCallerIdentity, AssumeRole, GetSessionToken. Anything else is
+//! `InvalidAction`.
 
 pub mod params;
 pub mod render;
