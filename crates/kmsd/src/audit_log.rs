@@ -57,9 +57,15 @@ impl AuditLog {
     ) -> io::Result<(AuditLog, AuditWriter)> {
         create_private_dir(dir)?;
         let path = dir.join(file_name);
-        let file = open_append(&path)?;
+        let mut file = open_append(&path)?;
         sync_dir(dir);
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        // A crash can leave a torn last line: end it so new records start on their own line.
+        if size > 0 && !ends_with_newline(&path) {
+            file.write_all(b"\n")?;
+            file.sync_data()?;
+            size += 1;
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         let state = WriterState {
             dir: dir.to_path_buf(),
@@ -126,9 +132,16 @@ impl WriterState {
         if self.size > 0 && self.size + buf.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
+        let mut lead = 0u64;
         if self.file.is_none() {
-            let f = open_append(&self.path)?;
+            let mut f = open_append(&self.path)?;
             self.size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            // After a failed write the file may end in a torn line: end it, so the next
+            // record starts on a line of its own.
+            if self.size > 0 && !ends_with_newline(&self.path) {
+                f.write_all(b"\n")?;
+                lead = 1;
+            }
             self.file = Some(f);
         }
         let Some(file) = self.file.as_mut() else {
@@ -137,7 +150,7 @@ impl WriterState {
         let res = file.write_all(buf).and_then(|()| file.sync_data());
         match res {
             Ok(()) => {
-                self.size += buf.len() as u64;
+                self.size += lead + buf.len() as u64;
                 Ok(())
             }
             Err(e) => {
@@ -172,6 +185,21 @@ impl WriterState {
         self.size = 0;
         tracing::info!(file = %self.path.display(), "audit log rotated");
         Ok(())
+    }
+}
+
+fn ends_with_newline(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = File::open(path) else {
+        return true;
+    };
+    let mut last = [0u8; 1];
+    match f.seek(SeekFrom::End(-1)) {
+        Ok(_) => f
+            .read_exact(&mut last)
+            .map(|()| last[0] == b'\n')
+            .unwrap_or(true),
+        Err(_) => true,
     }
 }
 
@@ -311,6 +339,24 @@ mod tests {
             }
         }
         assert_eq!(all, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn torn_last_line_is_ended_before_new_records() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("audit.log"), "{\"n\":1}\n{\"n\":2,\"tor").unwrap();
+        let (log, writer) = AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES).unwrap();
+        // As after a crash (or a failed write followed by a reopen).
+        assert!(rt().block_on(log.append("{\"n\":3}".into())));
+        drop(log);
+        writer.join();
+        let text = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+        let parsed: Vec<i64> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["n"].as_i64())
+            .collect();
+        assert_eq!(parsed, vec![1, 3], "{text:?}");
     }
 
     #[cfg(target_os = "linux")]
