@@ -19,8 +19,10 @@ from kmsd_harness import run_explain
 from worlds import ACCT_A, account, allow, deny, doc, user, user_creds
 
 REGION = "us-east-1"
+ACCT_B = "444455556666"
+N_B_USERS = 3
 N_USERS = 7
-N_KEYS = 6
+N_KEYS = 9
 ROOT = f"arn:aws:iam::{ACCT_A}:root"
 
 
@@ -64,6 +66,10 @@ def key_policy_pool(rng: random.Random) -> list:
         doc(allow("kms:*", principal={"AWS": ROOT}),
             allow("kms:DescribeKey", principal={"AWS": [u(), u()]})),
         doc(allow(["kms:DescribeKey", "kms:Encrypt"], principal={"AWS": ROOT})),
+        doc(allow("kms:*", principal={"AWS": ROOT}),
+            allow(["kms:Encrypt", "kms:DescribeKey", "kms:GenerateDataKey"], principal={"AWS": f"arn:aws:iam::{ACCT_B}:root"})),
+        doc(allow("kms:*", principal={"AWS": ROOT}),
+            allow("kms:Encrypt", principal={"AWS": f"arn:aws:iam::{ACCT_B}:user/b{rng.randrange(N_B_USERS)}"})),
     ]
 
 
@@ -88,10 +94,21 @@ def build_world(seed: int) -> dict:
         if pol:
             k["policy"] = pol
         keys.append(k)
-    return {"accounts": [account(ACCT_A, users=users, keys=keys)]}
+    b_users = []
+    for i in range(N_B_USERS):
+        pol = IAM_POOL[rng.randrange(len(IAM_POOL))]
+        b_users.append(user(ACCT_B, f"b{i}", inline={"P": pol} if pol else None))
+    return {"accounts": [account(ACCT_A, users=users, keys=keys), account(ACCT_B, users=b_users)]}
 
 
-@pytest.mark.parametrize("seed", [20261128, 7, 4242])
+def callers():
+    for i in range(N_USERS):
+        yield user_arn(i), user_creds(ACCT_A, f"u{i}")
+    for i in range(N_B_USERS):
+        yield f"arn:aws:iam::{ACCT_B}:user/b{i}", user_creds(ACCT_B, f"b{i}")
+
+
+@pytest.mark.parametrize("seed", [20261128, 4242])
 def test_explain_matches_server_on_generated_world(launch, seed):
     world = build_world(seed=seed)
     server = launch(world)
@@ -99,11 +116,12 @@ def test_explain_matches_server_on_generated_world(launch, seed):
     disagreements = []
     checked = 0
     allowed = 0
-    for ui in range(N_USERS):
-        kms = server.client("kms", user_creds(ACCT_A, f"u{ui}"))
+    cross_account = {"Allow": 0, "Deny": 0}
+    for principal, creds in callers():
+        kms = server.client("kms", creds)
         for ki in range(N_KEYS):
             for action, call in ACTIONS.items():
-                proc = run_explain(["--bootstrap", str(world_path), "--principal", user_arn(ui), "--action", action,
+                proc = run_explain(["--bootstrap", str(world_path), "--principal", principal, "--action", action,
                                     "--key", key_arn(ki), "--context", "aws:SourceIp=127.0.0.1",
                                     "--context", "aws:SecureTransport=false", "--format", "json"])
                 assert proc.returncode in (0, 1), proc.stderr
@@ -119,12 +137,15 @@ def test_explain_matches_server_on_generated_world(launch, seed):
                 out = json.loads(proc.stdout)
                 offline = "Allow" if proc.returncode == 0 else "Deny"
                 checked += 1
+                if principal.startswith(f"arn:aws:iam::{ACCT_B}:"):
+                    cross_account[api] += 1
                 if offline != api:
-                    disagreements.append((f"u{ui}", ki, action, out["decision"], api))
+                    disagreements.append((principal, ki, action, out["decision"], api))
                 elif api == "Deny":
                     # The server's AccessDenied text is the message explain predicts.
                     if out.get("message") != msg:
-                        disagreements.append((f"u{ui}", ki, action, out.get("message"), msg))
-    assert checked == N_USERS * N_KEYS * len(ACTIONS)
+                        disagreements.append((principal, ki, action, out.get("message"), msg))
+    assert checked == (N_USERS + N_B_USERS) * N_KEYS * len(ACTIONS)
     assert 0.15 * checked < allowed < 0.85 * checked, f"generated world too one-sided: {allowed}/{checked}"
+    assert cross_account["Allow"] > 0 and cross_account["Deny"] > 0, cross_account
     assert not disagreements, "\n".join(map(str, disagreements))
