@@ -10,8 +10,8 @@
 //!   GetKeyRotationStatus, ListKeyRotations, Decrypt). Every fifth cycle also kills a start
 //!   half-way (1–80 ms after spawn: store open, bootstrap apply). At the end every
 //!   acknowledgement of every cycle is checked once more, and a sweep checks that every
-//!   listed key describes and every alias names a listed key. `KMSD_CRASH_SEED` replays a
-//!   run.
+//!   listed key describes and every alias names a listed key, and the audit log holds a
+//!   readable success record for every acknowledged call. `KMSD_CRASH_SEED` replays a run.
 //! - `impossible_data_dir_is_a_clean_startup_error`: exit non-zero, message on stderr, no
 //!   panic.
 //! - `full_disk_gives_clean_errors_and_loses_nothing`: the data directory on a 2 MiB tmpfs
@@ -57,6 +57,8 @@ struct Ledger {
     /// Answers that are neither 200 nor a transport failure.
     unexpected: Vec<String>,
     acks: usize,
+    /// Operation -> acknowledged calls.
+    acks_by_op: BTreeMap<String, usize>,
 }
 
 impl Ledger {
@@ -82,6 +84,9 @@ impl Ledger {
         self.ciphertexts.extend(o.ciphertexts);
         self.unexpected.extend(o.unexpected);
         self.acks += o.acks;
+        for (k, v) in o.acks_by_op {
+            *self.acks_by_op.entry(k).or_default() += v;
+        }
     }
 }
 
@@ -168,6 +173,7 @@ fn client(addr: SocketAddr, seed: u64, cycle: usize, tid: usize, ledger: Arc<Mut
             continue;
         }
         l.acks += 1;
+        *l.acks_by_op.entry(op.to_string()).or_default() += 1;
         match op {
             "CreateKey" => {
                 let id = v["KeyMetadata"]["KeyId"].as_str().unwrap_or("").to_string();
@@ -395,6 +401,69 @@ fn sweep(addr: SocketAddr) -> Vec<String> {
     problems
 }
 
+/// Every acknowledged call has its audit line (the server sends a response only after its
+/// line is on disk). Torn lines (at most one per kill) are tolerated, nothing else.
+fn audit_covers(dir: &Path, l: &Ledger, kills: usize) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut torn = 0usize;
+    let mut ok_by_op: BTreeMap<String, usize> = BTreeMap::new();
+    let mut created = BTreeSet::new();
+    let mut aliases = BTreeSet::new();
+    let files: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(d) => d.filter_map(|e| e.ok()).map(|e| e.path()).collect(),
+        Err(e) => return vec![format!("audit dir {}: {e}", dir.display())],
+    };
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for line in bytes.split(|b| *b == b'\n').filter(|x| !x.is_empty()) {
+            let Ok(e) = serde_json::from_slice::<Value>(line) else {
+                torn += 1;
+                continue;
+            };
+            if !e["errorCode"].is_null() || e["eventSource"] != "kms.amazonaws.com" {
+                continue;
+            }
+            let name = e["eventName"].as_str().unwrap_or("").to_string();
+            if name == "CreateKey" {
+                if let Some(id) = e["responseElements"]["keyMetadata"]["keyId"].as_str() {
+                    created.insert(id.to_string());
+                }
+            }
+            if name == "CreateAlias" {
+                if let Some(a) = e["requestParameters"]["aliasName"].as_str() {
+                    aliases.insert(a.to_string());
+                }
+            }
+            *ok_by_op.entry(name).or_default() += 1;
+        }
+    }
+    // Each kill may tear the line being written (the next start ends it).
+    if torn > kills + 2 {
+        problems.push(format!("{torn} unreadable audit lines for {kills} kills"));
+    }
+    for (op, n) in &l.acks_by_op {
+        let got = ok_by_op.get(op).copied().unwrap_or(0);
+        if got < *n {
+            problems.push(format!(
+                "{op}: {n} acknowledged, {got} successful audit records"
+            ));
+        }
+    }
+    for k in &l.keys {
+        if !created.contains(k) {
+            problems.push(format!(
+                "no CreateKey audit record for acknowledged key {k}"
+            ));
+        }
+    }
+    for a in l.aliases.values().flatten() {
+        if !aliases.contains(a) {
+            problems.push(format!("no CreateAlias audit record for acknowledged {a}"));
+        }
+    }
+    problems
+}
+
 fn assert_clean_stderr(server: &Server, when: &str) {
     let err = server.stderr();
     assert!(!err.contains("panicked"), "kmsd panicked ({when}):\n{err}");
@@ -468,6 +537,8 @@ fn kill_restart_cycles_lose_nothing_acknowledged() {
     let problems = sweep(server.addr);
     assert!(problems.is_empty(), "store sweep:\n{}", problems.join("\n"));
     assert!(server.terminate(), "clean SIGTERM exit after the cycles");
+    let problems = audit_covers(&data.join("audit"), &all, cycles);
+    assert!(problems.is_empty(), "audit log:\n{}", problems.join("\n"));
     eprintln!(
         "{cycles} kill/restart cycles in {:.1} s: {} acknowledged calls ({} keys, {} ciphertexts), all present",
         started.elapsed().as_secs_f64(),
