@@ -1,6 +1,6 @@
 //! AWS's authorization decisions (§5, §6) with the flowchart trace of §5.3 and the messages of §7.1.
 //!
-//! Each decision is written once, generic over a [`Tracer`]: the untraced `decide_*` functions use a
+//! Each decision is written once, generic over a `Tracer`: the untraced `decide_*` functions use a
 //! tracer that records nothing (its evidence closures are never run, nothing is allocated), the
 //! `explain_*` functions record every flowchart step. Both therefore always agree.
 
@@ -1099,5 +1099,154 @@ fn identity<T: Tracer>(q: &IdentityRequest<'_>, t: &mut T) -> Outcome {
         Outcome::ALLOW
     } else {
         Outcome::implicit(iam.blame())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_for_every_reason() {
+        let arn = "arn:aws:iam::111122223333:user/Alice";
+        let key = "arn:aws:kms:us-west-2:111122223333:key/k";
+        let msg = |o: Outcome| o.message(arn, "kms:Decrypt", key).unwrap_or_default();
+        let head =
+            format!("User: {arn} is not authorized to perform: kms:Decrypt on resource: {key}");
+        assert_eq!(Outcome::ALLOW.message(arn, "kms:Decrypt", key), None);
+        for (reason, ty) in [
+            (DenyReason::IdentityBased, "an identity-based policy"),
+            (DenyReason::ResourceBased, "a resource-based policy"),
+            (DenyReason::PermissionsBoundary, "a permissions boundary"),
+            (DenyReason::SessionPolicy, "a session policy"),
+            (DenyReason::ServiceControlPolicy, "a service control policy"),
+        ] {
+            assert_eq!(
+                msg(Outcome::explicit(reason)),
+                format!("{head} with an explicit deny in {ty}")
+            );
+        }
+        assert_eq!(
+            msg(Outcome::implicit(DenyReason::PermissionsBoundary)),
+            format!("{head} because no permissions boundary allows the kms:Decrypt action")
+        );
+        // An SCP denial is always worded as explicit.
+        assert_eq!(
+            msg(Outcome::implicit(DenyReason::ServiceControlPolicy)),
+            format!("{head} with an explicit deny in a service control policy")
+        );
+        assert!(msg(Outcome::implicit(DenyReason::ResourceNotVisible))
+            .contains("on this resource because the resource does not exist in this Region"));
+        assert!(!msg(Outcome::implicit(DenyReason::ResourceNotVisible)).contains(key));
+    }
+
+    #[test]
+    fn node_ids_and_questions() {
+        let all = [
+            Node::N0,
+            Node::N1,
+            Node::N2,
+            Node::N3,
+            Node::N4,
+            Node::N5,
+            Node::N6,
+            Node::T1,
+            Node::T2,
+        ];
+        let ids: Vec<String> = all.iter().map(|n| n.to_string()).collect();
+        assert_eq!(ids.join(" "), "N0 N1 N2 N3 N4 N5 N6 T1 T2");
+        assert_eq!(
+            Node::N5.kms_question(),
+            "Does the key policy ALLOW the caller's account to use IAM policies to control access to the key?"
+        );
+        assert_eq!(
+            Node::N6.kms_question(),
+            "Does an IAM policy allow the caller to perform this action?"
+        );
+        assert!(Node::N1.assume_role_question().contains("trust policy"));
+    }
+
+    #[test]
+    fn cross_account_whitelist_and_grant_operations() {
+        assert!(cross_account_capable("kms:Decrypt"));
+        assert!(cross_account_capable("KMS:generatedatakey"));
+        assert!(!cross_account_capable("kms:ScheduleKeyDeletion"));
+        assert!(!cross_account_capable("kms:PutKeyPolicy"));
+        assert!(!cross_account_capable("s3:GetObject"));
+        let g = Grant {
+            grant_id: "g".into(),
+            name: None,
+            grantee_principal: "arn:aws:iam::111122223333:user/Alice".into(),
+            operations: vec!["ReEncrypt*".into(), "Decrypt".into()],
+            constraints: None,
+        };
+        assert!(grant_has_operation(&g, "kms:ReEncryptFrom"));
+        assert!(grant_has_operation(&g, "kms:ReEncryptTo"));
+        assert!(grant_has_operation(&g, "kms:Decrypt"));
+        assert!(!grant_has_operation(&g, "kms:Encrypt"));
+        let s1 = Caller::AssumedRole {
+            account: "111122223333".into(),
+            role_arn: "arn:aws:iam::111122223333:role/path/R".into(),
+            role_name: "R".into(),
+            role_unique_id: "AROAEXAMPLE".into(),
+            session_name: "s1".into(),
+        };
+        assert_eq!(
+            grantee_kinds("arn:aws:iam::111122223333:role/path/R", &s1),
+            M_ROLE
+        );
+        assert_eq!(
+            grantee_kinds("arn:aws:sts::111122223333:assumed-role/R/s1", &s1),
+            M_SESSION
+        );
+        assert_eq!(
+            grantee_kinds("arn:aws:sts::111122223333:assumed-role/R/xs1", &s1),
+            0
+        );
+        assert_eq!(
+            grantee_kinds("arn:aws:iam::111122223333:root", &s1),
+            M_ACCOUNT
+        );
+        assert_eq!(grantee_kinds("111122223333", &s1), M_ACCOUNT);
+        assert_eq!(grantee_kinds("arn:aws:iam::444455556666:root", &s1), 0);
+    }
+
+    #[test]
+    fn grant_constraints() {
+        let ec = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let g = Grant {
+            grant_id: "g".into(),
+            name: None,
+            grantee_principal: "x".into(),
+            operations: vec!["Decrypt".into(), "DescribeKey".into()],
+            constraints: Some(crate::GrantConstraints {
+                encryption_context_equals: Some(ec(&[("a", "1")])),
+                encryption_context_subset: None,
+            }),
+        };
+        assert!(grant_constraints_ok(
+            &g,
+            "kms:Decrypt",
+            Some(&ec(&[("a", "1")]))
+        ));
+        assert!(!grant_constraints_ok(
+            &g,
+            "kms:Decrypt",
+            Some(&ec(&[("a", "1"), ("b", "2")]))
+        ));
+        assert!(!grant_constraints_ok(
+            &g,
+            "kms:Decrypt",
+            Some(&ec(&[("A", "1")]))
+        ));
+        assert!(!grant_constraints_ok(&g, "kms:Decrypt", None));
+        // Ignored for DescribeKey and RetireGrant.
+        assert!(grant_constraints_ok(&g, "kms:DescribeKey", None));
+        assert!(grant_constraints_ok(&g, "kms:RetireGrant", None));
     }
 }
