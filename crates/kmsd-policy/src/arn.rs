@@ -82,13 +82,20 @@ impl ArnGlob {
     pub fn matches(&self, arn: &str) -> bool {
         match self {
             ArnGlob::Any => true,
-            ArnGlob::Parts(globs) => match split_arn(arn) {
-                Some(parts) => globs
-                    .iter()
-                    .zip(parts.iter())
-                    .all(|(g, p)| g.matches(p, false)),
-                None => false,
-            },
+            ArnGlob::Parts(_) => self.matches_split(split_arn(arn).as_ref()),
+        }
+    }
+
+    /// Match an ARN already split by [`split_arn`] (`None`: not an ARN).
+    #[inline]
+    pub fn matches_split(&self, parts: Option<&[&str; 6]>) -> bool {
+        match (self, parts) {
+            (ArnGlob::Any, _) => true,
+            (ArnGlob::Parts(globs), Some(parts)) => globs
+                .iter()
+                .zip(parts.iter())
+                .all(|(g, p)| g.matches(p, false)),
+            (ArnGlob::Parts(_), None) => false,
         }
     }
 }
@@ -129,8 +136,19 @@ impl ArnPattern {
 
     /// Does the ARN match? An unresolved variable matches nothing (V5).
     pub fn matches(&self, arn: &str, ctx: &RequestContext) -> bool {
+        self.matches_parts(arn, split_arn(arn).as_ref(), ctx)
+    }
+
+    /// Like [`ArnPattern::matches`], with the ARN already split.
+    #[inline]
+    pub fn matches_parts(
+        &self,
+        arn: &str,
+        parts: Option<&[&str; 6]>,
+        ctx: &RequestContext,
+    ) -> bool {
         match self {
-            ArnPattern::Fixed(g) => g.matches(arn),
+            ArnPattern::Fixed(g) => g.matches_split(parts),
             ArnPattern::Template(t) => match t.resolve(ctx) {
                 Some(pieces) => ArnGlob::from_pieces(&pieces).is_some_and(|g| g.matches(arn)),
                 None => false,

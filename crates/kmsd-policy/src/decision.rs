@@ -370,12 +370,7 @@ impl<'a> Iam<'a> {
         Iam {
             caller,
             set,
-            req: Req {
-                caller: None,
-                action,
-                resource,
-                ctx,
-            },
+            req: Req::new(None, action, resource, ctx),
             id: None,
             pb: None,
             sp: None,
@@ -744,12 +739,7 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     let caller = q.caller;
     let key_account = account_of(q.key_arn);
     let same = caller.account() == key_account;
-    let r = Req {
-        caller: Some(caller),
-        action: q.action,
-        resource: q.key_arn,
-        ctx: q.context,
-    };
+    let r = Req::new(Some(caller), q.action, q.key_arn, q.context);
     let id_req = Req { caller: None, ..r };
     let kp = q.key_policy;
     let mut iam = Iam::new(caller, q.caller_policies, q.action, q.key_arn, q.context);
@@ -964,12 +954,7 @@ fn assume_role<T: Tracer>(q: &AssumeRoleRequest<'_>, t: &mut T) -> Outcome {
     let caller = q.caller;
     let role_account = account_of(q.role_arn);
     let same = caller.account() == role_account;
-    let r = Req {
-        caller: Some(caller),
-        action: ASSUME_ROLE,
-        resource: q.role_arn,
-        ctx: q.context,
-    };
+    let r = Req::new(Some(caller), ASSUME_ROLE, q.role_arn, q.context);
     let id_req = Req { caller: None, ..r };
     let tp = q.trust_policy;
     let mut iam = Iam::new(
@@ -1078,12 +1063,7 @@ pub fn explain_identity(req: &IdentityRequest<'_>) -> Explanation {
 }
 
 fn identity<T: Tracer>(q: &IdentityRequest<'_>, t: &mut T) -> Outcome {
-    let id_req = Req {
-        caller: None,
-        action: q.action,
-        resource: q.resource,
-        ctx: q.context,
-    };
+    let id_req = Req::new(None, q.action, q.resource, q.context);
     let mut iam = Iam::new(q.caller, q.caller_policies, q.action, q.resource, q.context);
     if let Some(o) = n0(t, q.caller_policies, &id_req) {
         return o;

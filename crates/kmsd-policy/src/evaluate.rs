@@ -15,7 +15,26 @@ pub(crate) struct Req<'a> {
     pub caller: Option<&'a Caller>,
     pub action: &'a str,
     pub resource: &'a str,
+    /// `resource` split into its six ARN parts once per request (`None`: not an ARN).
+    pub parts: Option<[&'a str; 6]>,
     pub ctx: &'a RequestContext,
+}
+
+impl<'a> Req<'a> {
+    pub fn new(
+        caller: Option<&'a Caller>,
+        action: &'a str,
+        resource: &'a str,
+        ctx: &'a RequestContext,
+    ) -> Req<'a> {
+        Req {
+            caller,
+            action,
+            resource,
+            parts: crate::arn::split_arn(resource),
+            ctx,
+        }
+    }
 }
 
 impl Statement {
@@ -31,12 +50,16 @@ impl Statement {
         &self,
         kind: PolicyKind,
         resource: &str,
+        parts: Option<&[&str; 6]>,
         ctx: &RequestContext,
     ) -> bool {
         match &self.resources {
             None => kind == PolicyKind::Trust,
             Some(r) => {
-                let any = r.patterns.iter().any(|p| p.matches(resource, ctx));
+                let any = r
+                    .patterns
+                    .iter()
+                    .any(|p| p.matches_parts(resource, parts, ctx));
                 any != r.not
             }
         }
@@ -69,7 +92,9 @@ impl Statement {
         if kinds == 0 {
             return 0;
         }
-        if !self.resource_matches(kind, req.resource, req.ctx) || !self.conditions_hold(req.ctx) {
+        if !self.resource_matches(kind, req.resource, req.parts.as_ref(), req.ctx)
+            || !self.conditions_hold(req.ctx)
+        {
             return 0;
         }
         kinds
@@ -84,7 +109,13 @@ impl Statement {
         resource: &str,
         ctx: &RequestContext,
     ) -> bool {
-        self.action_matches(action) && self.resource_matches(kind, resource, ctx)
+        self.action_matches(action)
+            && self.resource_matches(
+                kind,
+                resource,
+                crate::arn::split_arn(resource).as_ref(),
+                ctx,
+            )
     }
 }
 

@@ -77,12 +77,7 @@ pub struct SimulationResult {
 
 /// Run the simulator for one action and resource.
 pub fn simulate(req: &SimulationRequest<'_>) -> SimulationResult {
-    let id_req = Req {
-        caller: None,
-        action: req.action,
-        resource: req.resource,
-        ctx: req.context,
-    };
+    let id_req = Req::new(None, req.action, req.resource, req.context);
     let res_req = Req {
         caller: req.caller,
         ..id_req
