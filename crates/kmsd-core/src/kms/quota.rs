@@ -213,13 +213,23 @@ impl TokenBucket {
         }
     }
 
-    /// Take one token if there is one (after refilling up to `now_millis`).
-    pub fn try_take(&mut self, now_millis: i64) -> bool {
+    fn refill(&mut self, now_millis: i64) {
         if now_millis > self.last_millis {
             let elapsed = (now_millis - self.last_millis) as f64 / 1000.0;
             self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
             self.last_millis = now_millis;
         }
+    }
+
+    /// Whether the bucket is full at `now_millis` (then it is the same as a new one).
+    pub fn is_full(&mut self, now_millis: i64) -> bool {
+        self.refill(now_millis);
+        self.tokens >= self.capacity
+    }
+
+    /// Take one token if there is one (after refilling up to `now_millis`).
+    pub fn try_take(&mut self, now_millis: i64) -> bool {
+        self.refill(now_millis);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -231,6 +241,12 @@ impl TokenBucket {
 
 /// (account, Region, quota name).
 type BucketKey = (String, String, &'static str);
+
+/// Most buckets held. The Region comes from the caller's credential scope, so the key space
+/// is open: at the cap, full buckets are dropped (a full bucket is the same as a new one);
+/// if none is full, a request for a key without a bucket passes untracked, which is what
+/// a fresh bucket would do for its first request anyway.
+const MAX_BUCKETS: usize = 4096;
 
 /// The limiter a [`Kms`] holds: the configuration and the buckets in use.
 #[derive(Debug, Default)]
@@ -270,9 +286,16 @@ impl Limiter {
         let Some((name, rate)) = st.config.quota_for(op, region) else {
             return Ok(());
         };
+        let key = (account.to_string(), region.to_string(), name);
+        if st.buckets.len() >= MAX_BUCKETS && !st.buckets.contains_key(&key) {
+            st.buckets.retain(|_, b| !b.is_full(now_millis));
+            if st.buckets.len() >= MAX_BUCKETS {
+                return Ok(());
+            }
+        }
         let bucket = st
             .buckets
-            .entry((account.to_string(), region.to_string(), name))
+            .entry(key)
             .or_insert_with(|| TokenBucket::new(rate, now_millis));
         if bucket.try_take(now_millis) {
             Ok(())
@@ -402,6 +425,35 @@ mod tests {
         }
         l.set(QuotaConfig::off());
         assert!(l.admit("Encrypt", "111122223333", "us-west-2", 0).is_ok());
+    }
+
+    #[test]
+    fn bucket_map_stays_bounded_and_keeps_busy_buckets() {
+        let l = Limiter::default();
+        l.set(QuotaConfig::off().with_rate(SYMMETRIC_CRYPTO, 1.0));
+        let len = || l.inner.lock().buckets.len();
+        // The busy bucket of us-west-2: empty until t = 1000 ms.
+        assert!(l.admit("Encrypt", "111122223333", "us-west-2", 0).is_ok());
+        // A flood of made-up Regions within the same second: capped, never throttled.
+        for i in 0..(MAX_BUCKETS * 2) {
+            let region = format!("made-up-{i}");
+            assert!(l.admit("Encrypt", "111122223333", &region, 500).is_ok());
+        }
+        assert_eq!(len(), MAX_BUCKETS);
+        // us-west-2 kept its state through it.
+        let e = l
+            .admit("Encrypt", "111122223333", "us-west-2", 900)
+            .unwrap_err();
+        assert_eq!(e.code, THROTTLING_CODE);
+        // A second later the flood's buckets are full again and make room.
+        assert!(l
+            .admit("Encrypt", "444455556666", "eu-west-3", 1_600)
+            .is_ok());
+        assert!(len() < 10, "full buckets dropped: {}", len());
+        let e = l
+            .admit("Encrypt", "444455556666", "eu-west-3", 1_600)
+            .unwrap_err();
+        assert_eq!(e.code, THROTTLING_CODE, "the new bucket is tracked");
     }
 
     #[derive(Debug)]
