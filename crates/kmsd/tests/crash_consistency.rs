@@ -12,7 +12,9 @@
 //!   acknowledgement of every cycle is checked once more, and a sweep checks that every
 //!   listed key describes and every alias names a listed key, and the audit log holds a
 //!   readable success record for every acknowledged call. `KMSD_CRASH_SEED` replays a run.
-//! - `impossible_data_dir_is_a_clean_startup_error`: exit non-zero, message on stderr, no
+//! - `impossible_data_dir_is_a_clean_startup_error`: a path under a regular file, a regular
+//!   file, a read-only filesystem (tmpfs mounted `ro`; skipped with a printed reason where
+//!   mount is not permitted) and a garbage store file: exit non-zero, message on stderr, no
 //!   panic.
 //! - `full_disk_gives_clean_errors_and_loses_nothing`: the data directory on a 2 MiB tmpfs
 //!   (needs root; skipped with a printed reason otherwise) filled up: requests fail with an
@@ -574,6 +576,29 @@ fn impossible_data_dir_is_a_clean_startup_error() {
         assert!(err.contains("kmsd:"), "{err}");
         assert!(out.stdout.is_empty(), "did not start listening");
     }
+    // A read-only filesystem (root ignores mode bits, so mount one): the directory exists
+    // but nothing can be created in it.
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    match mount_tmpfs(&ro, "1m,ro") {
+        Err(reason) => eprintln!("SKIPPED read-only data dir case: {reason}"),
+        Ok(()) => {
+            let _unmount = Unmount(&ro);
+            for data in [ro.clone(), ro.join("data")] {
+                let out = Command::new(env!("CARGO_BIN_EXE_kmsd"))
+                    .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+                    .arg(&data)
+                    .env_remove("KMSD_ROOT_KEY")
+                    .output()
+                    .unwrap();
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(out.status.code(), Some(1), "{}: {err}", data.display());
+                assert!(!err.contains("panicked"), "{err}");
+                assert!(err.contains("kmsd:"), "{err}");
+                assert!(err.to_lowercase().contains("read-only"), "{err}");
+            }
+        }
+    }
     // A file that is no redb database where the store should be.
     let data = dir.path().join("data2");
     std::fs::create_dir(&data).unwrap();
@@ -585,10 +610,11 @@ fn impossible_data_dir_is_a_clean_startup_error() {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "redb"))
         .collect();
+    assert_eq!(store_files.len(), 1, "one store file in the data directory");
     for f in &store_files {
         std::fs::write(f, b"garbage garbage garbage").unwrap();
     }
-    if !store_files.is_empty() {
+    {
         let out = Command::new(env!("CARGO_BIN_EXE_kmsd"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data)
