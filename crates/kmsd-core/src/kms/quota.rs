@@ -10,8 +10,9 @@
 //! `DescribeKey` 1,000, ...). Operations the table does not list are not throttled.
 //!
 //! As in AWS, the requesting account is throttled (not the account owning the key), and a
-//! throttled request gets `ThrottlingException` (HTTP 400) with AWS's message, before any
-//! authorization work. Each bucket holds one second of its rate (at least one token) and
+//! throttled request gets `ThrottlingException` (HTTP 400) with AWS KMS's message (the
+//! throttling page of the guide; real KMS answers carry the same text, not the
+//! `Rate exceeded` of other services), before any authorization work. Each bucket holds one second of its rate (at least one token) and
 //! refills continuously from the domain [`Clock`](crate::clock::Clock), so `N` requests
 //! pass in a burst and the `N+1`th within the same second is throttled.
 
