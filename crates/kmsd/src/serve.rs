@@ -60,6 +60,9 @@ pub struct ServeArgs {
     /// Multiply every request quota by this factor (with `--request-quotas aws-default`).
     #[arg(long, default_value_t = 1.0, value_parser = positive_factor)]
     pub request_quota_scale: f64,
+    /// Do not serve the explain page at `/ui` (its API calls are SigV4-authorized either way).
+    #[arg(long)]
+    pub no_ui: bool,
 }
 
 /// Values of `--request-quotas`.
@@ -89,6 +92,7 @@ struct State {
     service: Arc<Service>,
     clock: Arc<dyn Clock>,
     audit: AuditLog,
+    ui: bool,
 }
 
 /// Run `kmsd serve`; returns the process exit status.
@@ -127,6 +131,7 @@ pub fn run(args: ServeArgs) -> i32 {
         clock: service.clock.clone(),
         service,
         audit,
+        ui: !args.no_ui,
     });
     let code = runtime.block_on(serve(args.listen, state));
     drop(runtime);
@@ -438,6 +443,9 @@ async fn handle_request(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if state.ui && req.method() == http::Method::GET && matches!(req.uri().path(), "/ui" | "/ui/") {
+        return Ok(ui_page());
+    }
     let inline = runs_inline(&req);
     let (parts, body) = req.into_parts();
     let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(body)).await {
@@ -485,6 +493,23 @@ async fn handle_request(
         "request"
     );
     Ok(to_http(resp))
+}
+
+/// The explain page: static, embedded in the binary, no external assets. Every call it
+/// makes is SigV4-signed in the browser and authorized like `iam:SimulatePrincipalPolicy`.
+const UI_PAGE: &str = include_str!("ui/index.html");
+
+fn ui_page() -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(
+            "content-security-policy",
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        )
+        .header("x-content-type-options", "nosniff")
+        .body(Full::new(Bytes::from_static(UI_PAGE.as_bytes())))
+        .unwrap_or_else(|_| plain(500, "internal error"))
 }
 
 fn to_http(resp: WireResponse) -> Response<Full<Bytes>> {
