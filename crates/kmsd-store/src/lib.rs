@@ -3,10 +3,12 @@
 //!
 //! - [`RedbStore`]: one redb file `kmsd.redb` in the data directory; every
 //!   commit is fsynced before it returns; concurrent commits share one fsync
-//!   (group commit).
+//!   (group commit); file growth is fsynced before redb records it
+//!   (`backend`, guarding against a redb 2.x power-loss bug).
 //! - [`schema`]: the on-disk layout (table naming, encodings, schema version);
 //!   described for operators in `docs/store-format.md`.
 
+mod backend;
 mod group;
 mod redb_store;
 pub mod schema;

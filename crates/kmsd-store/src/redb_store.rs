@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::fs;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kmsd_core::store::{Mutation, Store, StoreError};
+use redb::backends::FileBackend;
 use redb::{Database, DatabaseError, Durability, ReadableTable, StorageBackend, TableError};
 
+use crate::backend::DurableGrowth;
 use crate::group::{Group, Pending};
 use crate::schema::{self, META_TABLE, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 
@@ -68,17 +71,25 @@ impl RedbStore {
             }
         }
         let path = dir.join(schema::DB_FILE);
-        let db = builder().create(&path).map_err(|e| open_err(&path, e))?;
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| err(format_args!("cannot open store {}", path.display()), e))?;
+        let backend = FileBackend::new(file).map_err(|e| open_err(&path, e))?;
+        let db = create(DurableGrowth(backend)).map_err(|e| open_err(&path, e))?;
         // Make the file's directory entry durable before any commit is acknowledged.
         sync_dir(dir)?;
         Self::init(db, Some(path))
     }
 
     /// Open a store on a custom redb storage backend (fault-injection tests).
+    /// The backend is wrapped like the file backend of [`RedbStore::open`], so
+    /// file growth is made durable before redb records it.
     pub fn open_with_backend(backend: impl StorageBackend) -> Result<RedbStore, StoreError> {
-        let db = builder()
-            .create_with_backend(backend)
-            .map_err(|e| err("cannot open store", e))?;
+        let db = create(DurableGrowth(backend)).map_err(|e| err("cannot open store", e))?;
         Self::init(db, None)
     }
 
@@ -260,6 +271,16 @@ fn reserved() -> StoreError {
     StoreError::Backend(format!(
         "table name {META_TABLE} is reserved for the store itself"
     ))
+}
+
+/// Open the database on `backend`. A panic inside redb (it asserts on some
+/// damaged files) becomes an error instead of taking the process down.
+fn create(backend: impl StorageBackend) -> Result<Database, DatabaseError> {
+    catch_unwind(AssertUnwindSafe(|| builder().create_with_backend(backend))).unwrap_or_else(|_| {
+        Err(DatabaseError::Storage(redb::StorageError::Corrupted(
+            "the database file is damaged (redb failed an internal check while opening it)".into(),
+        )))
+    })
 }
 
 fn open_err(path: &Path, e: DatabaseError) -> StoreError {

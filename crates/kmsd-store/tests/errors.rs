@@ -397,3 +397,29 @@ fn io_failure_at_every_point_never_panics_or_loses_acknowledged_commits() {
         "failures rarely hit mid-stream: {partial_runs}"
     );
 }
+
+#[test]
+fn truncated_file_is_an_error_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let s = RedbStore::open(tmp.path()).unwrap();
+        for i in 0..20 {
+            s.commit(&[put("big", &format!("k{i}"), vec![i as u8; 200_000])])
+                .unwrap();
+        }
+    }
+    let path = tmp.path().join(schema::DB_FILE);
+    let len = fs::metadata(&path).unwrap().len();
+    for keep in [len / 2, len / 8, 4096, 100] {
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(keep).unwrap();
+        drop(f);
+        let r = std::panic::catch_unwind(|| RedbStore::open(tmp.path()).map(|_| ()));
+        let r = r.expect("opening a truncated file panicked");
+        // Whatever redb can recover is acceptable; a panic or a silent success
+        // on a file cut to a few bytes is not.
+        if keep <= 4096 {
+            assert!(r.is_err(), "file cut to {keep} bytes accepted");
+        }
+    }
+}
