@@ -793,11 +793,11 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     // Grants are looked at only when the flowchart gets to them.
     let find_grant = |iam: &mut Iam<'_>| -> Option<usize> {
         for (gi, g) in q.grants.iter().enumerate() {
-            if !grant_has_operation(g, q.action) {
-                continue;
-            }
             let kinds = grantee_kinds(&g.grantee_principal, caller);
-            if kinds == 0 || !grant_constraints_ok(g, q.action, q.encryption_context) {
+            if kinds == 0
+                || !grant_has_operation(g, q.action)
+                || !grant_constraints_ok(g, q.action, q.encryption_context)
+            {
                 continue;
             }
             let ok = if kinds == M_ACCOUNT {

@@ -85,11 +85,10 @@ impl Statement {
     /// (0 = does not apply).
     #[inline]
     pub(crate) fn applies(&self, kind: PolicyKind, req: &Req<'_>) -> MatchKinds {
-        if !self.action_matches(req.action) {
-            return 0;
-        }
+        // Principal first: in resource policies most statements name someone else, and that
+        // is cheaper to rule out than a long action list.
         let kinds = self.principal_kinds(req.caller);
-        if kinds == 0 {
+        if kinds == 0 || !self.action_matches(req.action) {
             return 0;
         }
         if !self.resource_matches(kind, req.resource, req.parts.as_ref(), req.ctx)
