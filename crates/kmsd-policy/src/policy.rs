@@ -53,7 +53,9 @@ pub enum PolicySourceType {
 }
 
 impl PolicySourceType {
-    /// The `SourcePolicyType` string of IAM's simulator.
+    /// The `SourcePolicyType` string of IAM's simulator. AWS's enum has only `user`, `group`,
+    /// `role`, `aws-managed`, `user-managed`, `resource` and `none`; boundaries, session
+    /// policies and SCPs are reported as `none`.
     pub fn as_str(self) -> &'static str {
         match self {
             PolicySourceType::User => "user",
@@ -62,10 +64,10 @@ impl PolicySourceType {
             PolicySourceType::AwsManaged => "aws-managed",
             PolicySourceType::UserManaged => "user-managed",
             PolicySourceType::Resource => "resource",
-            PolicySourceType::PermissionsBoundary => "permissions-boundary",
-            PolicySourceType::Session => "session",
-            PolicySourceType::ServiceControl => "service-control",
-            PolicySourceType::None => "none",
+            PolicySourceType::PermissionsBoundary
+            | PolicySourceType::Session
+            | PolicySourceType::ServiceControl
+            | PolicySourceType::None => "none",
         }
     }
 }
