@@ -60,7 +60,6 @@ pub fn because_json(b: &Because) -> Value {
     }
 }
 
-
 /// `X-Amz-Target` prefix of kmsd's own JSON operations (online explain and access review).
 pub const KMSD_TARGET_PREFIX: &str = "KmsdService.";
 
@@ -101,8 +100,10 @@ pub fn handle_explain(
             match v {
                 Value::String(s) => extra.set(k, s.clone()),
                 Value::Array(items) => {
-                    let values: Option<Vec<String>> =
-                        items.iter().map(|i| i.as_str().map(str::to_string)).collect();
+                    let values: Option<Vec<String>> = items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_string))
+                        .collect();
                     let values = values.ok_or_else(|| {
                         ApiError::validation(format!("Context value of {k} must be strings"))
                     })?;
@@ -172,8 +173,16 @@ fn authorize_simulate(
     }
     let message = outcome
         .message(&caller.caller.arn(), action, principal_arn)
-        .unwrap_or_else(|| format!("User: {} is not authorized to perform: {action}", caller.caller.arn()));
-    Err(kmsd_core::error::ApiError::new("AccessDeniedException", message))
+        .unwrap_or_else(|| {
+            format!(
+                "User: {} is not authorized to perform: {action}",
+                caller.caller.arn()
+            )
+        });
+    Err(kmsd_core::error::ApiError::new(
+        "AccessDeniedException",
+        message,
+    ))
 }
 
 /// The KMS actions access review checks on a key (every key operation of a symmetric key).
@@ -215,9 +224,8 @@ pub fn access_review(
     key: &str,
 ) -> Result<Value, kmsd_core::error::ApiError> {
     use kmsd_core::error::ApiError;
-    let view = resolve_key_view(service, key).ok_or_else(|| {
-        ApiError::new("NotFoundException", format!("Key '{key}' does not exist"))
-    })?;
+    let view = resolve_key_view(service, key)
+        .ok_or_else(|| ApiError::new("NotFoundException", format!("Key '{key}' does not exist")))?;
     let mut principals = service.iam.list_principal_arns();
     for grant in &view.grants {
         principals.push(grant.grantee_principal.clone());
@@ -293,7 +301,9 @@ fn resolve_key_view(
         .list_key_arns()
         .iter()
         .filter_map(|arn| service.kms.key_authz_view(arn))
-        .find(|v| v.account == account && v.region == region && v.aliases.iter().any(|a| a == resource))
+        .find(|v| {
+            v.account == account && v.region == region && v.aliases.iter().any(|a| a == resource)
+        })
 }
 
 /// The nodes that answered YES on the way to Allow, with their statements or grants.

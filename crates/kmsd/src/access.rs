@@ -10,7 +10,11 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, clap::Args)]
 pub struct AccessArgs {
     /// World (bootstrap) file to answer from, offline.
-    #[arg(long, conflicts_with = "endpoint", required_unless_present = "endpoint")]
+    #[arg(
+        long,
+        conflicts_with = "endpoint",
+        required_unless_present = "endpoint"
+    )]
     pub bootstrap: Option<PathBuf>,
     /// URL of a running kmsd to ask (credentials from the usual AWS environment; the caller
     /// needs kms:GetKeyPolicy on the key).
@@ -29,7 +33,10 @@ pub fn run(args: AccessArgs) -> i32 {
     let region = match region_of(&args.key) {
         Some(r) => r,
         None => {
-            eprintln!("kmsd access: --key {:?} must be a key ARN or alias ARN", args.key);
+            eprintln!(
+                "kmsd access: --key {:?} must be a key ARN or alias ARN",
+                args.key
+            );
             return 2;
         }
     };
@@ -85,7 +92,12 @@ fn print(review: &Value, format: crate::explain::Format) {
         );
         return;
     }
-    let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |v: &Value, name: &str| {
+        v.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     println!("Key:     {}", text(review, "key"));
     println!("Account: {}", text(review, "account"));
     let empty = Vec::new();
@@ -97,7 +109,10 @@ fn print(review: &Value, format: crate::explain::Format) {
         println!("No known principal may use this key.");
     }
     for p in principals {
-        let cross = p.get("cross_account").and_then(Value::as_bool).unwrap_or(false);
+        let cross = p
+            .get("cross_account")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         println!();
         println!(
             "{}{}",

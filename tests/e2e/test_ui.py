@@ -1,0 +1,119 @@
+"""The explain page at /ui in headless Chromium (Debian's `chromium`, installed by .ci/run).
+
+Both seed examples are run through the page: it signs its calls with SigV4 in the browser,
+asks the server to explain, and draws the flowchart with the path highlighted. The DOM after
+the page ran is checked node by node, and a screenshot of each is saved as a test artifact in
+tests/e2e/artifacts/.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SEED_FILE = Path(__file__).resolve().parents[2] / "examples" / "seed-world.json"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT_A = ("AKIA111122223333ROOT", "seed-root-secret-111122223333")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--virtual-time-budget=8000", "--window-size=1300,900",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "chromium is not installed (.ci/run installs Debian's chromium)"
+    return path
+
+
+@pytest.fixture(scope="module")
+def seed(module_launch):
+    return module_launch(SEED_FILE, region="us-west-2")
+
+
+def page_url(endpoint: str, creds, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"ak": creds[0], "sk": creds[1], **params}.items())
+    return f"{endpoint}/ui#{query}"
+
+
+def run_page(url: str, tmp_path: Path, screenshot: Path = None) -> str:
+    args = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+    if screenshot is not None:
+        args += [f"--screenshot={screenshot}", url]
+    else:
+        args += ["--dump-dom", url]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def node_answers(dom: str) -> dict:
+    """node id -> answer for every node the page marked as on the path."""
+    found = {}
+    for m in re.finditer(r'<g class="node on-path answer-(yes|no)" data-node="([A-Z0-9]+)"', dom):
+        found[m.group(2)] = m.group(1)
+    return found
+
+
+def test_page_is_served_embedded(seed):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{seed.endpoint}/ui", timeout=10) as resp:
+        body = resp.read().decode()
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/html")
+    assert "<svg" in body and "KmsdService.Explain" in body
+    # No external assets: everything the page needs is inline.
+    assert not re.search(r'(src|href)="(https?:)?//', body)
+
+
+@pytest.mark.parametrize(
+    "example,decision,answers,terminal",
+    [
+        ("alice", "ImplicitDeny",
+         {"N0": "no", "N1": "no", "N2": "no", "N3": "no", "N4": "no", "N5": "yes", "N6": "no"},
+         "DENY"),
+        ("bob", "Allow",
+         {"N0": "no", "N1": "no", "N2": "no", "N3": "no", "N4": "no", "N5": "yes", "N6": "yes",
+          "T1": "no", "T2": "yes"},
+         "ALLOW"),
+    ],
+)
+def test_seed_example_path_is_highlighted(seed, tmp_path, example, decision, answers, terminal):
+    url = page_url(seed.endpoint, ROOT_A, seed=example, run="explain")
+    dom = run_page(url, tmp_path)
+    assert 'data-state="explained"' in dom, dom[-3000:]
+    assert f'data-decision="{decision}"' in dom
+    assert node_answers(dom) == answers
+    assert re.search(rf'<g class="terminal \w+ reached" data-terminal="{terminal}"', dom)
+    # The deciding statements are drawn beside their nodes.
+    if example == "alice":
+        assert "Delegate to IAM policies" in dom
+        assert "because no identity-based policy allows the kms:Decrypt action" in dom
+    else:
+        assert "Allow account 1 to use this CMK" in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"ui-{example}.png"
+    run_page(url, tmp_path, screenshot=shot)
+    assert shot.stat().st_size > 10_000
+
+
+def test_page_needs_valid_credentials(seed, tmp_path):
+    url = page_url(seed.endpoint, ("AKIA111122223333ROOT", "wrong-secret"), seed="alice", run="explain")
+    dom = run_page(url, tmp_path)
+    assert 'data-state="error"' in dom
+    assert "InvalidSignatureException" in dom
+    assert not node_answers(dom)
+
+
+def test_key_access_review(seed, tmp_path):
+    key = "arn:aws:kms:us-west-2:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    url = page_url(seed.endpoint, ("AKIA444455556666ROOT", "seed-root-secret-444455556666"),
+                   key=key, run="review")
+    dom = run_page(url, tmp_path)
+    assert 'data-state="reviewed"' in dom, dom[-3000:]
+    assert 'data-principal="arn:aws:iam::111122223333:role/ExampleRole"' in dom
+    assert "cross-account" in dom
