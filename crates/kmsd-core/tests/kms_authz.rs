@@ -151,11 +151,15 @@ fn cross_account_by_arn_only() {
             "Key 'arn:aws:kms:{REGION}:{OTHER}:key/{id}' does not exist"
         )),
     );
-    // Same-account-only operations do not reach across.
+    // Same-account-only operations do not reach across (rule E10): denied, and the message
+    // does not reveal whether the key exists.
     let e = w
         .call("EnableKey", &carol, json!({"KeyId": arn(&id)}))
         .unwrap_err();
-    assert_eq!(e.code, "NotFoundException");
+    assert_eq!(e.code, "AccessDeniedException");
+    let text = e.message.clone().unwrap_or_default();
+    assert!(text.contains("kms:EnableKey"), "{text}");
+    assert!(text.contains("does not exist in this Region"), "{text}");
     // The caller's IAM policy must allow it too.
     let dave = user(OTHER, "dave", &[]);
     let e = w

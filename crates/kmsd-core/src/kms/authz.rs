@@ -136,7 +136,9 @@ impl Kms {
                     .filter(|k| k.rec.account == account && k.rec.region == r);
                 if account != caller_acct {
                     if forms == Forms::KeyLocal {
-                        return Err(key_not_found(&arn));
+                        // Not a cross-account operation (rule E10): denied, without revealing
+                        // whether the key exists.
+                        return Err(not_visible(req, action, &arn));
                     }
                     return match found {
                         Some(_) => Ok(Resolved { id, alias: None }),
