@@ -333,6 +333,16 @@ impl AuditEvent {
         self.error_message = message.map(str::to_string);
     }
 
+    /// Append [`AuditEvent::to_json_line`]'s line (no newline) to `out`, without an
+    /// intermediate string.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        if serde_json::to_writer(&mut *out, self).is_err() {
+            out.truncate(start);
+            out.extend_from_slice(self.to_json_line().as_bytes());
+        }
+    }
+
     /// The event as one JSON line (no trailing newline), redacted.
     pub fn to_json_line(&self) -> String {
         match serde_json::to_string(self) {

@@ -1,46 +1,133 @@
 //! The durable audit log: one JSON line per request appended to `DATA_DIR/audit/audit.log`.
 //!
-//! Group commit: request tasks hand their line to one writer thread and wait. The writer
-//! takes everything queued, writes it with one `write`, `fdatasync`s, and only then
-//! releases the waiting requests, so a response is sent only after its audit record is
-//! on disk. If writing or syncing fails, every request of the batch is told so and the
-//! server answers it with an internal error instead of the operation's result (the
+//! Every request is audited, and if its line cannot be written the request fails closed
+//! (the server answers with an internal error instead of the operation's result; the
 //! operation itself may already be committed: the response is withheld, not undone).
+//! Two durability modes ([`SyncMode`]):
 //!
-//! Rotation by size: when the file would grow past the limit it is renamed
+//! - `Always` (default): group commit. The request task appends its line to a shared
+//!   buffer under a mutex and waits; one flusher thread takes the whole buffer, writes it
+//!   with one `write`, `fdatasync`s, and only then releases every request of that batch. A
+//!   response is sent only after its audit record is on disk. Lines that arrive while a
+//!   sync is running form the next batch, so the number of syncs per second is bounded by
+//!   the disk, not by the request rate.
+//! - `Interval(d)`: the request task itself `write(2)`s its line to the file (under the
+//!   mutex, `O_APPEND`) before the response, so the record survives a crash of the
+//!   process; the flusher `fdatasync`s the file at least every `d` while lines are
+//!   pending, so a power loss or kernel crash can lose the last `d` of records. A failed
+//!   write fails the request; a failed periodic sync makes the following requests sync
+//!   their own line until a sync succeeds again (or fail).
+//!
+//! Rotation by size: when the file would grow past the limit it is synced and renamed
 //! `audit.log.1` (older files shift to `.2`, `.3`, ...; none are deleted) and a new file
 //! is started.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::Notify;
 
 /// Default rotation size.
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
-/// Most lines written by one group commit.
-const MAX_BATCH_LINES: usize = 4096;
 
-struct Entry {
-    line: String,
-    done: oneshot::Sender<bool>,
+/// When audit lines reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// `fdatasync` before the response (group commit).
+    Always,
+    /// `write(2)` before the response; `fdatasync` by the flusher at least this often.
+    Interval(Duration),
 }
 
-/// Handle to the writer; cheap to clone.
+/// One group commit: its requests wait for its result.
+struct Batch {
+    /// 0 pending, 1 durable, 2 failed.
+    result: AtomicU8,
+    notify: Notify,
+}
+
+const PENDING: u8 = 0;
+const DURABLE: u8 = 1;
+const FAILED: u8 = 2;
+
+impl Batch {
+    fn new() -> Arc<Batch> {
+        Arc::new(Batch {
+            result: AtomicU8::new(PENDING),
+            notify: Notify::new(),
+        })
+    }
+
+    fn complete(&self, ok: bool) {
+        self.result
+            .store(if ok { DURABLE } else { FAILED }, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    async fn wait(&self) -> bool {
+        let notified = self.notify.notified();
+        tokio::pin!(notified);
+        loop {
+            // Register before looking, so a completion in between is not missed.
+            notified.as_mut().enable();
+            match self.result.load(Ordering::Acquire) {
+                DURABLE => return true,
+                FAILED => return false,
+                _ => {}
+            }
+            notified.as_mut().await;
+            notified.set(self.notify.notified());
+        }
+    }
+}
+
+/// Lines waiting for the group commit (`Always`).
+struct Queue {
+    pending: Vec<u8>,
+    batch: Arc<Batch>,
+    /// The flusher sleeps on the condvar and must be woken.
+    flusher_idle: bool,
+    closed: bool,
+}
+
+struct Shared {
+    mode: SyncMode,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    file: Mutex<WriterState>,
+}
+
+/// Handle to the audit log; cheap to clone. When the last clone is dropped the flusher
+/// writes what is queued, syncs and stops.
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::UnboundedSender<Entry>,
+    handle: Arc<Handle>,
 }
 
-/// The writer thread; join it after every [`AuditLog`] handle is dropped.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.queue.lock().closed = true;
+        self.shared.wake.notify_all();
+    }
+}
+
+/// The flusher thread; join it after every [`AuditLog`] handle is dropped.
 pub struct AuditWriter {
     thread: JoinHandle<()>,
 }
 
 impl AuditWriter {
-    /// Wait for the writer to flush what is queued and stop.
+    /// Wait for the flusher to write and sync what is queued and stop.
     pub fn join(self) {
         if self.thread.join().is_err() {
             tracing::error!("audit writer thread panicked");
@@ -49,11 +136,12 @@ impl AuditWriter {
 }
 
 impl AuditLog {
-    /// Open (creating) `dir/file_name` for appending and start the writer thread.
+    /// Open (creating) `dir/file_name` for appending and start the flusher thread.
     pub fn open(
         dir: &Path,
         file_name: &str,
         max_bytes: u64,
+        mode: SyncMode,
     ) -> io::Result<(AuditLog, AuditWriter)> {
         create_private_dir(dir)?;
         let path = dir.join(file_name);
@@ -66,69 +154,187 @@ impl AuditLog {
             file.sync_data()?;
             size += 1;
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let state = WriterState {
-            dir: dir.to_path_buf(),
-            path,
-            file: Some(file),
-            size,
-            max_bytes,
-        };
+        let shared = Arc::new(Shared {
+            mode,
+            queue: Mutex::new(Queue {
+                pending: Vec::with_capacity(64 * 1024),
+                batch: Batch::new(),
+                flusher_idle: false,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            file: Mutex::new(WriterState {
+                dir: dir.to_path_buf(),
+                path,
+                file: Some(Arc::new(file)),
+                size,
+                max_bytes,
+                dirty: false,
+                sync_error: false,
+                scratch: Vec::with_capacity(4096),
+            }),
+        });
+        let flusher = shared.clone();
         let thread = std::thread::Builder::new()
             .name("kmsd-audit".into())
-            .spawn(move || writer_loop(state, rx))?;
-        Ok((AuditLog { tx }, AuditWriter { thread }))
+            .spawn(move || match flusher.mode {
+                SyncMode::Always => group_commit_loop(&flusher),
+                SyncMode::Interval(d) => interval_sync_loop(&flusher, d),
+            })?;
+        Ok((
+            AuditLog {
+                handle: Arc::new(Handle { shared }),
+            },
+            AuditWriter { thread },
+        ))
     }
 
-    /// Append one line (without newline) durably; true once it is on disk.
-    pub async fn append(&self, line: String) -> bool {
-        let (done, wait) = oneshot::channel();
-        if self.tx.send(Entry { line, done }).is_err() {
-            return false;
+    /// Append one line (without newline); true once it is as durable as the mode promises
+    /// (`Always`: synced; `Interval`: written to the file).
+    #[cfg(test)]
+    pub async fn append(&self, line: impl AsRef<[u8]>) -> bool {
+        let line = line.as_ref();
+        self.append_with(|buf| buf.extend_from_slice(line)).await
+    }
+
+    /// Like [`AuditLog::append`], with the line written by `write_line` straight into the
+    /// log's buffer (no allocation per line). `write_line` must append exactly one line
+    /// without a newline, and must not panic.
+    pub async fn append_with(&self, write_line: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let shared = &self.handle.shared;
+        match shared.mode {
+            SyncMode::Always => {
+                let batch = {
+                    let mut q = shared.queue.lock();
+                    if q.closed {
+                        return false;
+                    }
+                    write_line(&mut q.pending);
+                    q.pending.push(b'\n');
+                    if q.flusher_idle {
+                        q.flusher_idle = false;
+                        shared.wake.notify_one();
+                    }
+                    q.batch.clone()
+                };
+                batch.wait().await
+            }
+            SyncMode::Interval(_) => {
+                let mut w = shared.file.lock();
+                let sync = w.sync_error;
+                match w.append_line(write_line, sync) {
+                    Ok(()) => {
+                        if sync {
+                            w.sync_error = false;
+                        } else {
+                            w.dirty = true;
+                        }
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit log write failed; failing the request");
+                        false
+                    }
+                }
+            }
         }
-        wait.await.unwrap_or(false)
+    }
+}
+
+fn group_commit_loop(shared: &Shared) {
+    let mut spare: Vec<u8> = Vec::with_capacity(64 * 1024);
+    loop {
+        let (buf, batch) = {
+            let mut q = shared.queue.lock();
+            while q.pending.is_empty() {
+                if q.closed {
+                    return;
+                }
+                q.flusher_idle = true;
+                shared.wake.wait(&mut q);
+            }
+            q.flusher_idle = false;
+            let buf = std::mem::replace(&mut q.pending, std::mem::take(&mut spare));
+            let batch = std::mem::replace(&mut q.batch, Batch::new());
+            (buf, batch)
+        };
+        let res = shared.file.lock().write(&buf, true);
+        if let Err(e) = &res {
+            tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
+        }
+        batch.complete(res.is_ok());
+        spare = buf;
+        spare.clear();
+        if spare.capacity() > 4 * 1024 * 1024 {
+            spare = Vec::with_capacity(64 * 1024);
+        }
+    }
+}
+
+fn interval_sync_loop(shared: &Shared, every: Duration) {
+    loop {
+        let closed = {
+            let mut q = shared.queue.lock();
+            if !q.closed {
+                let _ = shared.wake.wait_for(&mut q, every);
+            }
+            q.closed
+        };
+        // Take the file to sync without holding the lock during the sync, so request
+        // tasks can keep writing.
+        let file = {
+            let mut w = shared.file.lock();
+            if w.dirty {
+                w.dirty = false;
+                w.file.clone()
+            } else {
+                None
+            }
+        };
+        if let Some(f) = file {
+            if let Err(e) = f.sync_data() {
+                tracing::error!(error = %e, "audit log sync failed; requests sync their own line until a sync succeeds");
+                let mut w = shared.file.lock();
+                w.sync_error = true;
+                if w.file.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &f)) {
+                    w.file = None;
+                }
+            }
+        }
+        if closed {
+            return;
+        }
     }
 }
 
 struct WriterState {
     dir: PathBuf,
     path: PathBuf,
-    file: Option<File>,
+    file: Option<Arc<File>>,
     size: u64,
     max_bytes: u64,
-}
-
-fn writer_loop(mut st: WriterState, mut rx: mpsc::UnboundedReceiver<Entry>) {
-    let mut batch: Vec<Entry> = Vec::with_capacity(64);
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH_LINES {
-            match rx.try_recv() {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
-            }
-        }
-        buf.clear();
-        for e in &batch {
-            buf.extend_from_slice(e.line.as_bytes());
-            buf.push(b'\n');
-        }
-        let ok = match st.write(&buf) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, lines = batch.len(), "audit log write failed; failing the requests of this batch");
-                false
-            }
-        };
-        for e in batch.drain(..) {
-            let _ = e.done.send(ok);
-        }
-    }
+    /// Written since the last sync (`Interval`).
+    dirty: bool,
+    /// The last periodic sync failed (`Interval`).
+    sync_error: bool,
+    /// One line plus newline, written with one `write` (`Interval`).
+    scratch: Vec<u8>,
 }
 
 impl WriterState {
-    fn write(&mut self, buf: &[u8]) -> io::Result<()> {
+    fn append_line(&mut self, write_line: impl FnOnce(&mut Vec<u8>), sync: bool) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        write_line(&mut buf);
+        buf.push(b'\n');
+        let res = self.write(&buf, sync);
+        if buf.capacity() <= 64 * 1024 {
+            self.scratch = buf;
+        }
+        res
+    }
+
+    fn write(&mut self, buf: &[u8], sync: bool) -> io::Result<()> {
         if self.size > 0 && self.size + buf.len() as u64 > self.max_bytes {
             self.rotate()?;
         }
@@ -142,19 +348,22 @@ impl WriterState {
                 f.write_all(b"\n")?;
                 lead = 1;
             }
-            self.file = Some(f);
+            self.file = Some(Arc::new(f));
         }
-        let Some(file) = self.file.as_mut() else {
+        let Some(file) = self.file.as_ref() else {
             return Err(io::Error::other("audit log not open"));
         };
-        let res = file.write_all(buf).and_then(|()| file.sync_data());
+        let mut f: &File = file;
+        let res = f
+            .write_all(buf)
+            .and_then(|()| if sync { f.sync_data() } else { Ok(()) });
         match res {
             Ok(()) => {
                 self.size += lead + buf.len() as u64;
                 Ok(())
             }
             Err(e) => {
-                // Reopen on the next batch; a partial line may remain (readers skip it).
+                // Reopen on the next write; a partial line may remain (readers skip it).
                 self.file = None;
                 Err(e)
             }
@@ -162,7 +371,11 @@ impl WriterState {
     }
 
     fn rotate(&mut self) -> io::Result<()> {
-        self.file = None;
+        // What was written but not yet synced (`Interval`) must not be lost by the rename.
+        if let Some(f) = self.file.take() {
+            f.sync_data()?;
+        }
+        self.dirty = false;
         let name = self
             .path
             .file_name()
@@ -181,7 +394,7 @@ impl WriterState {
         std::fs::rename(&self.path, self.dir.join(format!("{name}.1")))?;
         let f = open_append(&self.path)?;
         sync_dir(&self.dir);
-        self.file = Some(f);
+        self.file = Some(Arc::new(f));
         self.size = 0;
         tracing::info!(file = %self.path.display(), "audit log rotated");
         Ok(())
@@ -266,11 +479,23 @@ mod tests {
             .unwrap()
     }
 
+    const MODES: [SyncMode; 2] = [
+        SyncMode::Always,
+        SyncMode::Interval(Duration::from_millis(5)),
+    ];
+
     #[test]
     fn appends_lines_durably_and_concurrently() {
+        for mode in MODES {
+            appends_lines_concurrently(mode);
+        }
+    }
+
+    fn appends_lines_concurrently(mode: SyncMode) {
         let dir = tempfile::tempdir().unwrap();
         let audit_dir = dir.path().join("audit");
-        let (log, writer) = AuditLog::open(&audit_dir, "audit.log", DEFAULT_MAX_BYTES).unwrap();
+        let (log, writer) =
+            AuditLog::open(&audit_dir, "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
         rt().block_on(async {
             let mut tasks = Vec::new();
             for i in 0..200 {
@@ -313,8 +538,14 @@ mod tests {
 
     #[test]
     fn rotates_by_size() {
+        for mode in MODES {
+            rotates_by_size_in(mode);
+        }
+    }
+
+    fn rotates_by_size_in(mode: SyncMode) {
         let dir = tempfile::tempdir().unwrap();
-        let (log, writer) = AuditLog::open(dir.path(), "audit.log", 100).unwrap();
+        let (log, writer) = AuditLog::open(dir.path(), "audit.log", 100, mode).unwrap();
         rt().block_on(async {
             for i in 0..10 {
                 assert!(
@@ -343,11 +574,18 @@ mod tests {
 
     #[test]
     fn torn_last_line_is_ended_before_new_records() {
+        for mode in MODES {
+            torn_last_line_in(mode);
+        }
+    }
+
+    fn torn_last_line_in(mode: SyncMode) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("audit.log"), "{\"n\":1}\n{\"n\":2,\"tor").unwrap();
-        let (log, writer) = AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES).unwrap();
+        let (log, writer) =
+            AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
         // As after a crash (or a failed write followed by a reopen).
-        assert!(rt().block_on(log.append("{\"n\":3}".into())));
+        assert!(rt().block_on(log.append("{\"n\":3}")));
         drop(log);
         writer.join();
         let text = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
@@ -363,9 +601,32 @@ mod tests {
     #[test]
     fn write_failure_is_reported() {
         // /dev/full fails every write with ENOSPC.
-        let (log, writer) = AuditLog::open(Path::new("/dev"), "full", DEFAULT_MAX_BYTES).unwrap();
-        let ok = rt().block_on(log.append("{}".into()));
-        assert!(!ok);
+        for mode in MODES {
+            let (log, writer) =
+                AuditLog::open(Path::new("/dev"), "full", DEFAULT_MAX_BYTES, mode).unwrap();
+            assert!(!rt().block_on(log.append("{}")), "{mode:?}");
+            assert!(!rt().block_on(log.append("{}")), "{mode:?}");
+            drop(log);
+            writer.join();
+        }
+    }
+
+    #[test]
+    fn interval_mode_writes_before_returning_and_syncs_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, writer) = AuditLog::open(
+            dir.path(),
+            "audit.log",
+            DEFAULT_MAX_BYTES,
+            SyncMode::Interval(Duration::from_millis(20)),
+        )
+        .unwrap();
+        assert!(rt().block_on(log.append("{\"n\":1}")));
+        // In the file (page cache) as soon as append returns, before any sync.
+        let text = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+        assert_eq!(text, "{\"n\":1}\n");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!log.handle.shared.file.lock().dirty, "flusher synced");
         drop(log);
         writer.join();
     }

@@ -28,7 +28,7 @@ use kmsd_wire::{WireRequest, WireResponse};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::audit_log::{AuditLog, DEFAULT_MAX_BYTES};
+use crate::audit_log::{AuditLog, SyncMode, DEFAULT_MAX_BYTES};
 
 /// Flags of `kmsd serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +53,16 @@ pub struct ServeArgs {
     /// Rotate the audit log when it would exceed this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub audit_max_bytes: u64,
+    /// When audit lines reach the disk. `always`: each response waits until its audit line
+    /// is fdatasync'ed (group commit). `interval`: each response waits until its line is
+    /// written to the file (it survives a crash of kmsd), and the file is fdatasync'ed at
+    /// least every --audit-sync-interval-ms (a power loss can lose the lines of that last
+    /// interval). Either way a request whose line cannot be written fails.
+    #[arg(long, value_enum, default_value_t = AuditSync::Always)]
+    pub audit_sync: AuditSync,
+    /// With `--audit-sync interval`: the longest time between fdatasyncs, in milliseconds.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub audit_sync_interval_ms: u64,
     /// KMS request quotas per account and Region: `off`, or `aws-default` (AWS's documented
     /// requests per second; a throttled request gets ThrottlingException).
     #[arg(long, value_enum, default_value_t = RequestQuotas::Off)]
@@ -63,6 +73,13 @@ pub struct ServeArgs {
     /// Do not serve the explain page at `/ui` (its API calls are SigV4-authorized either way).
     #[arg(long)]
     pub no_ui: bool,
+}
+
+/// Values of `--audit-sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditSync {
+    Always,
+    Interval,
 }
 
 /// Values of `--request-quotas`.
@@ -106,16 +123,23 @@ pub fn run(args: ServeArgs) -> i32 {
         }
     };
     let audit_dir = args.data_dir.join("audit");
-    let (audit, writer) = match AuditLog::open(&audit_dir, "audit.log", args.audit_max_bytes) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!(
-                "kmsd: cannot open audit log in {}: {e}",
-                audit_dir.display()
-            );
-            return 1;
+    let sync_mode = match args.audit_sync {
+        AuditSync::Always => SyncMode::Always,
+        AuditSync::Interval => {
+            SyncMode::Interval(Duration::from_millis(args.audit_sync_interval_ms))
         }
     };
+    let (audit, writer) =
+        match AuditLog::open(&audit_dir, "audit.log", args.audit_max_bytes, sync_mode) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!(
+                    "kmsd: cannot open audit log in {}: {e}",
+                    audit_dir.display()
+                );
+                return 1;
+            }
+        };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("kmsd-worker")
@@ -478,7 +502,11 @@ async fn handle_request(
             }
         }
     };
-    let resp = if state.audit.append(resp.audit.to_json_line()).await {
+    let resp = if state
+        .audit
+        .append_with(|buf| resp.audit.write_json_line(buf))
+        .await
+    {
         resp
     } else {
         kmsd_wire::audit_failure_response(&resp)
