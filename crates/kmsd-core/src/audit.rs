@@ -309,7 +309,7 @@ impl AuditEvent {
             request_parameters: serde_json::Value::Null,
             response_elements: None,
             request_id: request_id.to_string(),
-            event_id: uuid::Uuid::new_v4().to_string(),
+            event_id: new_id(),
             read_only: is_read_only(event_name),
             resources: Vec::new(),
             event_type: "AwsApiCall",
@@ -355,6 +355,12 @@ impl AuditEvent {
             ),
         }
     }
+}
+
+/// A fresh request or event id (random UUID text) without a system call per id: see
+/// [`kmsd_crypto::random_uuid`].
+pub fn new_id() -> String {
+    kmsd_crypto::random_uuid()
 }
 
 /// CloudTrail's `readOnly`: true for Describe/Get/List and Decrypt (as AWS records it).

@@ -5,7 +5,8 @@
 //!   ([`RootKey::wrap`] / [`RootKey::unwrap`], format in `docs/ciphertext-format.md`).
 //! - [`blob`]: the versioned, self-describing ciphertext blob returned by `Encrypt`.
 //! - [`Secret`]: a zeroizing, redacting wrapper for any other secret; [`constant_time_eq`].
-//! - [`random_bytes`]: the system CSPRNG.
+//! - [`random_bytes`]: the system CSPRNG; [`random_uuid`]: identifiers from a user-space
+//!   CSPRNG seeded from it.
 //! - [`CryptoError`]: every failure; none of them carries secret bytes.
 
 mod aead;
@@ -17,6 +18,6 @@ mod secret;
 mod uuid_text;
 
 pub use error::CryptoError;
-pub use random::random_bytes;
+pub use random::{random_bytes, random_uuid};
 pub use root_key::{wrap_aad, RootKey, WRAPPED_KEY_LEN, WRAPPED_KEY_VERSION_V1};
 pub use secret::{constant_time_eq, KeyMaterial, Secret};

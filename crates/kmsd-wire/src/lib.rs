@@ -55,7 +55,7 @@ pub fn handle(service: &Service, req: WireRequest) -> WireResponse {
 
 /// [`handle`] over any [`Backend`] (tests use a fake one).
 pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireResponse {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = kmsd_core::audit::new_id();
     let user_agent = req
         .headers
         .get(http::header::USER_AGENT)
