@@ -11,9 +11,10 @@
 //!   response is sent only after its audit record is on disk. Lines that arrive while a
 //!   sync is running form the next batch, so the number of syncs per second is bounded by
 //!   the disk, not by the request rate.
-//! - `Interval(d)`: the request task itself `write(2)`s its line to the file (under the
-//!   mutex, `O_APPEND`) before the response, so the record survives a crash of the
-//!   process; the flusher `fdatasync`s the file at least every `d` while lines are
+//! - `Interval(d)`: the line is `write(2)`n to the file (`O_APPEND`) before the response,
+//!   so the record survives a crash of the process. No thread hand-off: the first request
+//!   task that finds no write in progress writes all pending lines itself, in rounds, while
+//!   the others wait for their round without blocking a worker; the flusher `fdatasync`s the file at least every `d` while lines are
 //!   pending, so a power loss or kernel crash can lose the last `d` of records. A failed
 //!   write fails the request; a failed periodic sync makes the following requests sync
 //!   their own line until a sync succeeds again (or fail).
@@ -93,6 +94,10 @@ struct Queue {
     batch: Arc<Batch>,
     /// The flusher sleeps on the condvar and must be woken.
     flusher_idle: bool,
+    /// `Interval`: a request task is writing the pending lines.
+    writing: bool,
+    /// `Interval`: the buffer of the last write, reused.
+    spare: Vec<u8>,
     closed: bool,
 }
 
@@ -160,6 +165,8 @@ impl AuditLog {
                 pending: Vec::with_capacity(64 * 1024),
                 batch: Batch::new(),
                 flusher_idle: false,
+                writing: false,
+                spare: Vec::new(),
                 closed: false,
             }),
             wake: Condvar::new(),
@@ -171,7 +178,6 @@ impl AuditLog {
                 max_bytes,
                 dirty: false,
                 sync_error: false,
-                scratch: Vec::with_capacity(4096),
             }),
         });
         let flusher = shared.clone();
@@ -220,24 +226,70 @@ impl AuditLog {
                 batch.wait().await
             }
             SyncMode::Interval(_) => {
-                let mut w = shared.file.lock();
-                let sync = w.sync_error;
-                match w.append_line(write_line, sync) {
-                    Ok(()) => {
-                        if sync {
-                            w.sync_error = false;
-                        } else {
-                            w.dirty = true;
-                        }
-                        true
+                let (batch, lead) = {
+                    let mut q = shared.queue.lock();
+                    if q.closed {
+                        return false;
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "audit log write failed; failing the request");
-                        false
-                    }
+                    write_line(&mut q.pending);
+                    q.pending.push(b'\n');
+                    let lead = !q.writing;
+                    q.writing = true;
+                    (q.batch.clone(), lead)
+                };
+                if lead {
+                    write_pending(shared);
                 }
+                batch.wait().await
             }
         }
+    }
+}
+
+/// `Interval`: the task that found no write in progress writes everything pending (its own
+/// line and the lines other tasks appended meanwhile) with one `write` per round, and
+/// releases each round's batch, until nothing is pending. The other tasks wait without
+/// blocking their worker thread.
+fn write_pending(shared: &Shared) {
+    let mut done: Option<Vec<u8>> = None;
+    loop {
+        let (buf, batch) = {
+            let mut q = shared.queue.lock();
+            if let Some(mut b) = done.take() {
+                b.clear();
+                if b.capacity() <= 4 * 1024 * 1024 {
+                    q.spare = b;
+                }
+            }
+            if q.pending.is_empty() {
+                q.writing = false;
+                return;
+            }
+            let spare = std::mem::take(&mut q.spare);
+            let buf = std::mem::replace(&mut q.pending, spare);
+            let batch = std::mem::replace(&mut q.batch, Batch::new());
+            (buf, batch)
+        };
+        let ok = {
+            let mut w = shared.file.lock();
+            let sync = w.sync_error;
+            match w.write(&buf, sync) {
+                Ok(()) => {
+                    if sync {
+                        w.sync_error = false;
+                    } else {
+                        w.dirty = true;
+                    }
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
+                    false
+                }
+            }
+        };
+        batch.complete(ok);
+        done = Some(buf);
     }
 }
 
@@ -317,23 +369,9 @@ struct WriterState {
     dirty: bool,
     /// The last periodic sync failed (`Interval`).
     sync_error: bool,
-    /// One line plus newline, written with one `write` (`Interval`).
-    scratch: Vec<u8>,
 }
 
 impl WriterState {
-    fn append_line(&mut self, write_line: impl FnOnce(&mut Vec<u8>), sync: bool) -> io::Result<()> {
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        write_line(&mut buf);
-        buf.push(b'\n');
-        let res = self.write(&buf, sync);
-        if buf.capacity() <= 64 * 1024 {
-            self.scratch = buf;
-        }
-        res
-    }
-
     fn write(&mut self, buf: &[u8], sync: bool) -> io::Result<()> {
         if self.size > 0 && self.size + buf.len() as u64 > self.max_bytes {
             self.rotate()?;
@@ -496,18 +534,22 @@ mod tests {
         let audit_dir = dir.path().join("audit");
         let (log, writer) =
             AuditLog::open(&audit_dir, "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
-        rt().block_on(async {
-            let mut tasks = Vec::new();
-            for i in 0..200 {
-                let log = log.clone();
-                tasks.push(tokio::spawn(async move {
-                    log.append(format!("{{\"n\":{i}}}")).await
-                }));
-            }
-            for t in tasks {
-                assert!(t.await.unwrap());
-            }
-        });
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let mut tasks = Vec::new();
+                for i in 0..2000 {
+                    let log = log.clone();
+                    tasks.push(tokio::spawn(async move {
+                        log.append(format!("{{\"n\":{i}}}")).await
+                    }));
+                }
+                for t in tasks {
+                    assert!(t.await.unwrap());
+                }
+            });
         drop(log);
         writer.join();
         let text = std::fs::read_to_string(audit_dir.join("audit.log")).unwrap();
@@ -520,7 +562,7 @@ mod tests {
             })
             .collect();
         ns.sort_unstable();
-        assert_eq!(ns, (0..200).collect::<Vec<_>>());
+        assert_eq!(ns, (0..2000).collect::<Vec<_>>());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
