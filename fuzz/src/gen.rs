@@ -63,7 +63,7 @@ pub fn json(
             Value::from(n)
         }
         3 => Value::from(u.arbitrary::<f64>().unwrap_or(0.5)),
-        4 | 5 | 6 => Value::String(pick(u, words).to_string()),
+        4..=6 => Value::String(pick(u, words).to_string()),
         7 => Value::String(string(u, 48)),
         8 if depth > 0 => {
             let n = usize::from(byte(u) % 4);
