@@ -174,6 +174,46 @@ fn not_truncated(x: &mut Xml) {
     x.boolean("IsTruncated", false);
 }
 
+/// The prefix of kmsd's opaque IAM pagination markers.
+const MARKER_PREFIX: &str = "kmsd-page-";
+
+/// One page of a list, as IAM pages: `MaxItems` (1–1000, default 100) and the opaque
+/// `Marker` from the previous page. Returns the page and the next marker, if any.
+fn page<'a, T>(items: &'a [T], p: &Params) -> Result<(&'a [T], Option<String>), ApiError> {
+    let max = match p.int("MaxItems")? {
+        None => 100,
+        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
+        Some(n) => {
+            return Err(ApiError::new(
+                "ValidationError",
+                format!("1 validation error detected: Value '{n}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"),
+            ))
+        }
+    };
+    let start = match p.get("Marker") {
+        None => 0,
+        Some(m) => m
+            .strip_prefix(MARKER_PREFIX)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| ApiError::new("InvalidInput", "Invalid Marker."))?,
+    };
+    let end = start.saturating_add(max).min(items.len());
+    let next = (end < items.len()).then(|| format!("{MARKER_PREFIX}{end}"));
+    Ok((items.get(start..end).unwrap_or(&[]), next))
+}
+
+/// `IsTruncated` and, when there is a next page, `Marker`.
+fn truncation(x: &mut Xml, next: Option<String>) {
+    match next {
+        Some(marker) => {
+            x.boolean("IsTruncated", true);
+            x.text("Marker", &marker);
+        }
+        None => not_truncated(x),
+    }
+}
+
 fn iam_call(
     iam: &Iam,
     service: Option<&Service>,
@@ -205,8 +245,9 @@ fn iam_call(
         }
         "ListUsers" => {
             let users = iam.list_users(actor, p.get("PathPrefix"))?;
-            x.members("Users", &users, |x, u| render::user_fields(x, u, false));
-            not_truncated(&mut x);
+            let (page_items, next) = page(&users, p)?;
+            x.members("Users", page_items, |x, u| render::user_fields(x, u, false));
+            truncation(&mut x, next);
             done(x)
         }
         "CreateAccessKey" => {
@@ -224,10 +265,11 @@ fn iam_call(
         }
         "ListAccessKeys" => {
             let (name, keys) = iam.list_access_keys(actor, p.get("UserName"))?;
-            x.members("AccessKeyMetadata", &keys, |x, k| {
+            let (page_items, next) = page(&keys, p)?;
+            x.members("AccessKeyMetadata", page_items, |x, k| {
                 render::access_key_metadata(x, &name, k);
             });
-            not_truncated(&mut x);
+            truncation(&mut x, next);
             done(x)
         }
         "CreateGroup" => {
@@ -312,12 +354,13 @@ fn iam_call(
         "ListUserPolicies" | "ListGroupPolicies" | "ListRolePolicies" => {
             let kind = kind_of(action);
             let names = iam.list_inline_policies(actor, kind, p.required(name_param(kind))?)?;
+            let (page_items, next) = page(&names, p)?;
             x.open("PolicyNames");
-            for n in &names {
+            for n in page_items {
                 x.text("member", n);
             }
             x.close("PolicyNames");
-            not_truncated(&mut x);
+            truncation(&mut x, next);
             done(x)
         }
         "CreatePolicy" => {
@@ -372,10 +415,11 @@ fn iam_call(
         "ListAttachedUserPolicies" | "ListAttachedGroupPolicies" | "ListAttachedRolePolicies" => {
             let kind = kind_of(action);
             let list = iam.list_attached_policies(actor, kind, p.required(name_param(kind))?)?;
-            x.members("AttachedPolicies", &list, |x, (name, arn)| {
+            let (page_items, next) = page(&list, p)?;
+            x.members("AttachedPolicies", page_items, |x, (name, arn)| {
                 x.text("PolicyName", name).text("PolicyArn", arn);
             });
-            not_truncated(&mut x);
+            truncation(&mut x, next);
             done(x)
         }
         "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary" => {
@@ -429,20 +473,23 @@ fn iam_call(
         }
         "ListPolicyVersions" => {
             let versions = iam.list_policy_versions(actor, p.required("PolicyArn")?)?;
-            x.members("Versions", &versions, |x, (v, d)| {
+            let (page_items, next) = page(&versions, p)?;
+            x.members("Versions", page_items, |x, (v, d)| {
                 render::policy_version_fields(x, v, *d, false)
             });
-            not_truncated(&mut x);
+            truncation(&mut x, next);
             done(x)
         }
         "ListPolicies" => {
-            if p.get("Scope") == Some("AWS") {
-                x.members("Policies", &[] as &[kmsd_core::iam::PolicyView], |_, _| {});
+            // kmsd has no AWS managed policies: Scope=AWS lists none.
+            let list = if p.get("Scope") == Some("AWS") {
+                Vec::new()
             } else {
-                let list = iam.list_policies(actor, p.get("PathPrefix"))?;
-                x.members("Policies", &list, render::policy_fields);
-            }
-            not_truncated(&mut x);
+                iam.list_policies(actor, p.get("PathPrefix"))?
+            };
+            let (page_items, next) = page(&list, p)?;
+            x.members("Policies", page_items, render::policy_fields);
+            truncation(&mut x, next);
             done(x)
         }
         "DeleteGroup" => {
@@ -452,35 +499,40 @@ fn iam_call(
         "GetGroup" => {
             let (g, users) = iam.get_group(actor, p.required("GroupName")?)?;
             render::group(&mut x, &g);
-            x.members("Users", &users, |x, u| render::user_fields(x, u, false));
-            not_truncated(&mut x);
+            let (page_items, next) = page(&users, p)?;
+            x.members("Users", page_items, |x, u| render::user_fields(x, u, false));
+            truncation(&mut x, next);
             done(x)
         }
         "ListGroups" => {
             let groups = iam.list_groups(actor, p.get("PathPrefix"))?;
-            x.members("Groups", &groups, render::group_fields);
-            not_truncated(&mut x);
+            let (page_items, next) = page(&groups, p)?;
+            x.members("Groups", page_items, render::group_fields);
+            truncation(&mut x, next);
             done(x)
         }
         "ListGroupsForUser" => {
             let groups = iam.list_groups_for_user(actor, p.required("UserName")?)?;
-            x.members("Groups", &groups, render::group_fields);
-            not_truncated(&mut x);
+            let (page_items, next) = page(&groups, p)?;
+            x.members("Groups", page_items, render::group_fields);
+            truncation(&mut x, next);
             done(x)
         }
         "ListRoles" => {
             let roles = iam.list_roles(actor, p.get("PathPrefix"))?;
-            x.members("Roles", &roles, |x, r| render::role_fields(x, r, false));
-            not_truncated(&mut x);
+            let (page_items, next) = page(&roles, p)?;
+            x.members("Roles", page_items, |x, r| render::role_fields(x, r, false));
+            truncation(&mut x, next);
             done(x)
         }
         "ListUserTags" | "ListRoleTags" => {
             let kind = kind_of(action);
             let tags = iam.list_entity_tags(actor, kind, p.required(name_param(kind))?)?;
-            x.members("Tags", &tags, |x, (k, v)| {
+            let (page_items, next) = page(&tags, p)?;
+            x.members("Tags", page_items, |x, (k, v)| {
                 x.text("Key", k).text("Value", v);
             });
-            not_truncated(&mut x);
+            truncation(&mut x, next);
             done(x)
         }
         "UpdateAccessKey" => {

@@ -1022,3 +1022,65 @@ fn get_session_token_gives_user_temporary_credentials() {
     );
     assert_eq!(out.error_code.as_deref(), Some("ValidationError"));
 }
+
+#[test]
+fn lists_page_with_max_items_and_marker() {
+    let svc = service();
+    let root = who(&svc, "AKIA111122223333ROOT");
+    for name in ["u1", "u2", "u3"] {
+        call(
+            &svc,
+            &root,
+            "iam",
+            &[("Action", "CreateUser"), ("UserName", name)],
+        );
+    }
+    let names = |xml: &str| -> Vec<String> {
+        well_formed(xml)
+            .into_iter()
+            .filter(|(p, _)| p == "ListUsersResponse/ListUsersResult/Users/member/UserName")
+            .map(|(_, t)| t)
+            .collect()
+    };
+    let all = names(&call(&svc, &root, "iam", &[("Action", "ListUsers")]).body);
+    assert!(all.len() >= 3, "{all:?}");
+    let mut seen = Vec::new();
+    let mut marker: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut params = vec![("Action", "ListUsers"), ("MaxItems", "2")];
+        if let Some(m) = &marker {
+            params.push(("Marker", m.as_str()));
+        }
+        let out = call(&svc, &root, "iam", &params);
+        assert_eq!(out.status, 200, "{}", out.body);
+        let page = names(&out.body);
+        assert!(page.len() <= 2);
+        seen.extend(page);
+        pages += 1;
+        let truncated = text(&out.body, "ListUsersResponse/ListUsersResult/IsTruncated");
+        marker = text(&out.body, "ListUsersResponse/ListUsersResult/Marker");
+        if truncated.as_deref() == Some("false") {
+            assert!(marker.is_none());
+            break;
+        }
+        assert_eq!(truncated.as_deref(), Some("true"));
+        assert!(marker.is_some());
+    }
+    assert_eq!(seen, all);
+    assert_eq!(pages, all.len().div_ceil(2));
+    let bad = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "ListUsers"), ("Marker", "not-a-marker")],
+    );
+    assert_eq!(bad.status, 400);
+    let zero = call(
+        &svc,
+        &root,
+        "iam",
+        &[("Action", "ListUsers"), ("MaxItems", "0")],
+    );
+    assert_eq!(zero.error_code.as_deref(), Some("ValidationError"));
+}
