@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// Multiply every request quota by this factor (with `--request-quotas aws-default`).
     #[arg(long, default_value_t = 1.0, value_parser = positive_factor)]
     pub request_quota_scale: f64,
+    /// Runtime worker threads (default: the number of CPUs).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
     /// Do not serve the explain page at `/ui` (its API calls are SigV4-authorized either way).
     #[arg(long)]
     pub no_ui: bool,
@@ -140,11 +143,12 @@ pub fn run(args: ServeArgs) -> i32 {
                 return 1;
             }
         };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("kmsd-worker")
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name("kmsd-worker");
+    if let Some(n) = args.worker_threads {
+        builder.worker_threads(usize::from(n));
+    }
+    let runtime = match builder.build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("kmsd: cannot start runtime: {e}");
