@@ -86,7 +86,7 @@ fn region_of(arn: &str) -> Option<String> {
 
 fn print(review: &Value, format: crate::explain::Format) {
     if format == crate::explain::Format::Json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(review).unwrap_or_else(|_| "{}".into())
         );
@@ -98,23 +98,23 @@ fn print(review: &Value, format: crate::explain::Format) {
             .unwrap_or("")
             .to_string()
     };
-    println!("Key:     {}", text(review, "key"));
-    println!("Account: {}", text(review, "account"));
+    out!("Key:     {}", text(review, "key"));
+    out!("Account: {}", text(review, "account"));
     let empty = Vec::new();
     let principals = review
         .get("principals")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
     if principals.is_empty() {
-        println!("No known principal may use this key.");
+        out!("No known principal may use this key.");
     }
     for p in principals {
         let cross = p
             .get("cross_account")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        println!();
-        println!(
+        out!();
+        out!(
             "{}{}",
             text(p, "principal"),
             if cross { "   [CROSS-ACCOUNT]" } else { "" }
@@ -136,7 +136,7 @@ fn print(review: &Value, format: crate::explain::Format) {
                     format!("{} {}", text(step, "node"), because.join(", "))
                 })
                 .collect();
-            println!("  {:<38} {}", text(a, "action"), why.join("; "));
+            out!("  {:<38} {}", text(a, "action"), why.join("; "));
         }
     }
 }

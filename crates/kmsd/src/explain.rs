@@ -242,21 +242,21 @@ fn print_explanation(e: &Value, q: &Question, format: Format) {
     match format {
         Format::Json => {
             let text = serde_json::to_string_pretty(e).unwrap_or_else(|_| "{}".to_string());
-            println!("{text}");
+            out!("{text}");
         }
         Format::Text => {
             let decision = e.get("decision").and_then(Value::as_str).unwrap_or("?");
-            println!("Principal: {}", q.principal);
-            println!("Action:    {}", q.action);
-            println!("Key:       {}", q.key);
-            println!("Decision:  {decision}");
-            println!();
-            println!("Path through \"Troubleshooting key access\":");
+            out!("Principal: {}", q.principal);
+            out!("Action:    {}", q.action);
+            out!("Key:       {}", q.key);
+            out!("Decision:  {decision}");
+            out!();
+            out!("Path through \"Troubleshooting key access\":");
             let empty = Vec::new();
             let steps = e.get("path").and_then(Value::as_array).unwrap_or(&empty);
             for step in steps {
                 let text = |name: &str| step.get(name).and_then(Value::as_str).unwrap_or("");
-                println!(
+                out!(
                     "  {:<3} {} -> {}",
                     text("node"),
                     text("question"),
@@ -267,12 +267,12 @@ fn print_explanation(e: &Value, q: &Question, format: Format) {
                     .and_then(Value::as_array)
                     .unwrap_or(&empty);
                 for b in because {
-                    println!("        because: {}", because_text(b));
+                    out!("        because: {}", because_text(b));
                 }
             }
             if let Some(m) = e.get("message").and_then(Value::as_str) {
-                println!();
-                println!("AccessDenied message: {m}");
+                out!();
+                out!("AccessDenied message: {m}");
             }
         }
     }

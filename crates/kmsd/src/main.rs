@@ -1,6 +1,14 @@
 //! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
 //! allowed or denied) and `audit` (search the audit log).
 
+/// `println!` that ignores a closed stdout (e.g. `kmsd ... | head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod access;
 mod audit_cmd;
 mod audit_log;
