@@ -159,7 +159,9 @@ fn explain_offline(
     path: &std::path::Path,
     q: &Question,
 ) -> Result<kmsd_policy::Explanation, String> {
-    let world = kmsd_core::bootstrap::World::from_file(path).map_err(|e| e.to_string())?;
+    let world = kmsd_core::bootstrap::World::from_file(path)
+        .map_err(|e| e.to_string())?
+        .with_default_region(&q.region);
     let service = kmsd_core::service::Service::from_world_in_memory(&world, &q.region)
         .map_err(|e| format!("{}: {}", path.display(), e))?;
     let principal = service

@@ -193,7 +193,11 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
 
     // Parse the world before touching the store, so a bad file changes nothing.
     let world = match &args.bootstrap {
-        Some(path) => Some(World::from_file(path).map_err(|e| (2, e.to_string()))?),
+        Some(path) => Some(
+            World::from_file(path)
+                .map_err(|e| (2, e.to_string()))?
+                .with_default_region(&args.region),
+        ),
         None => None,
     };
 
