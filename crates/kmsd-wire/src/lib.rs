@@ -109,6 +109,8 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
         } => (Protocol::Query(*guessed), action.clone()),
     };
     set_source(&mut audit, protocol);
+    // `readOnly` follows the operation, known only now (the event was made as "Unknown").
+    audit.read_only = kmsd_core::audit::is_read_only(&event_name);
     audit.event_name = event_name;
 
     let authed = match auth::authenticate(backend, &req, protocol) {
