@@ -215,7 +215,7 @@ impl Kms {
             action,
             key_arn: &key.arn,
             key_policy: policy,
-            grants: &key.grant_view,
+            grants: &key.grant_view.for_caller(&req.p.caller),
             context: ctx,
             encryption_context: ec,
         });

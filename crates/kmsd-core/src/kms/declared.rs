@@ -159,7 +159,7 @@ impl Kms {
             account: k.rec.account.clone(),
             region: k.rec.region.clone(),
             policy: k.policy.clone(),
-            grants: k.grant_view.as_ref().clone(),
+            grants: k.grant_view.to_vec(),
             aliases: k.aliases.clone(),
             tags: k.rec.tags.clone(),
         })
@@ -363,7 +363,7 @@ impl Kms {
                     materials: vec![Arc::new(material)],
                     policy: policy.clone(),
                     grants: BTreeMap::new(),
-                    grant_view: Arc::new(Vec::new()),
+                    grant_view: Arc::default(),
                     aliases: Vec::new(),
                 });
                 rec

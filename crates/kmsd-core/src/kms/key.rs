@@ -2,11 +2,12 @@
 //! policy, grants, aliases), `KeyMetadata`, and the key-state table of §3 that every
 //! operation consults.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use kmsd_crypto::KeyMaterial;
-use kmsd_policy::{Grant, SourcedPolicy};
+use kmsd_policy::{Caller, Grant, SourcedPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -200,6 +201,67 @@ impl KeyRecord {
     }
 }
 
+/// A key's grants in the engine's form, with an index by grantee principal so that a
+/// request looks only at the grants that can name its caller (a key may hold 50,000).
+#[derive(Debug, Default)]
+pub(crate) struct GrantView {
+    grants: Vec<Grant>,
+    by_grantee: HashMap<String, Vec<usize>>,
+}
+
+/// Up to this many grants the engine scans them all; beyond it, the index is used.
+const SCAN_ALL_GRANTS: usize = 16;
+
+impl GrantView {
+    pub(crate) fn new(grants: Vec<Grant>) -> GrantView {
+        let mut by_grantee: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, g) in grants.iter().enumerate() {
+            by_grantee
+                .entry(g.grantee_principal.clone())
+                .or_default()
+                .push(i);
+        }
+        GrantView { grants, by_grantee }
+    }
+
+    /// The grants whose grantee can name `caller` (its user, role or session ARN, or its
+    /// account as id or root ARN), in their stored order. Small sets are returned whole: the
+    /// engine's per-grant check is cheaper than building the subset.
+    pub(crate) fn for_caller(&self, caller: &Caller) -> Cow<'_, [Grant]> {
+        if self.grants.len() <= SCAN_ALL_GRANTS {
+            return Cow::Borrowed(&self.grants);
+        }
+        let account = caller.account();
+        let names = [
+            caller.arn(),
+            caller.principal_arn(),
+            account.to_string(),
+            format!("arn:aws:iam::{account}:root"),
+        ];
+        let mut picked: Vec<usize> = names
+            .iter()
+            .filter_map(|n| self.by_grantee.get(n))
+            .flatten()
+            .copied()
+            .collect();
+        picked.sort_unstable();
+        picked.dedup();
+        Cow::Owned(
+            picked
+                .into_iter()
+                .filter_map(|i| self.grants.get(i).cloned())
+                .collect(),
+        )
+    }
+}
+
+impl std::ops::Deref for GrantView {
+    type Target = [Grant];
+    fn deref(&self) -> &[Grant] {
+        &self.grants
+    }
+}
+
 /// A key in memory: the record plus everything derived from it.
 #[derive(Debug)]
 pub(crate) struct KeyEntry {
@@ -210,8 +272,8 @@ pub(crate) struct KeyEntry {
     /// The key policy compiled once (recompiled on PutKeyPolicy).
     pub policy: SourcedPolicy,
     pub grants: BTreeMap<String, GrantRecord>,
-    /// The grants as the decision engine sees them.
-    pub grant_view: Arc<Vec<Grant>>,
+    /// The grants as the decision engine sees them, indexed by grantee.
+    pub grant_view: Arc<GrantView>,
     /// Alias names (`alias/...`) that point at this key.
     pub aliases: Vec<String>,
 }
@@ -225,7 +287,9 @@ impl KeyEntry {
 
     /// Rebuild the engine's view after a grant change.
     pub(crate) fn refresh_grants(&mut self) {
-        self.grant_view = Arc::new(self.grants.values().map(GrantRecord::to_policy).collect());
+        self.grant_view = Arc::new(GrantView::new(
+            self.grants.values().map(GrantRecord::to_policy).collect(),
+        ));
     }
 
     /// `KeyMetadata` (§2.2).

@@ -298,7 +298,7 @@ impl Kms {
             materials: vec![Arc::new(material)],
             policy,
             grants: BTreeMap::new(),
-            grant_view: Arc::new(Vec::new()),
+            grant_view: Arc::default(),
             aliases: Vec::new(),
         };
         if !bypass && policy_text.is_some() {

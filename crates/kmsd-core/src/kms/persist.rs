@@ -151,7 +151,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                 materials,
                 policy,
                 grants: BTreeMap::new(),
-                grant_view: Arc::new(Vec::new()),
+                grant_view: Arc::default(),
                 aliases: Vec::new(),
             },
         );
