@@ -56,7 +56,28 @@ pub fn run(data: &[u8]) {
 
 fn parse_arbitrary(u: &mut Unstructured<'_>) {
     let text = string(u, 255);
-    if let Ok(h) = parse_authorization(&text) {
+    // Re-rendering is only faithful for fields without whitespace or control characters
+    // (the parser trims the whole header, so a value ending in e.g. U+000C loses it).
+    let plain = |s: &str| {
+        !s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    };
+    if let Ok(h) = parse_authorization(&text).map_err(drop).and_then(|h| {
+        let c = &h.credential;
+        let fields = [
+            &c.access_key_id,
+            &c.date,
+            &c.region,
+            &c.service,
+            &h.signed_headers,
+            &h.signature,
+        ];
+        if fields.iter().all(|f| plain(f)) {
+            Ok(h)
+        } else {
+            Err(())
+        }
+    }) {
         let again = format!(
             "AWS4-HMAC-SHA256 Credential={}/{}, SignedHeaders={}, Signature={}",
             h.credential.access_key_id,
