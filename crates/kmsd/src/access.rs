@@ -65,17 +65,9 @@ pub fn run(args: AccessArgs) -> i32 {
 }
 
 fn offline(path: &std::path::Path, key: &str, region: &str) -> Result<Value, String> {
-    let world = kmsd_core::bootstrap::World::from_file(path)
-        .map_err(|e| e.to_string())?
-        .with_default_region(region);
-    let service = kmsd_core::service::Service::from_world_in_memory(&world, region)
-        .map_err(|e| format!("{}: {}", path.display(), e))?;
-    kmsd_wire::explain::access_review(&service, key).map_err(|e| {
-        format!(
-            "--key {key}: {}",
-            e.message.unwrap_or_else(|| e.code.to_string())
-        )
-    })
+    let service = crate::explain::load_world(path, region)?;
+    kmsd_wire::explain::access_review(&service, key)
+        .map_err(|e| format!("--key {key}: {}", crate::explain::api_text(&e)))
 }
 
 fn region_of(arn: &str) -> Option<String> {

@@ -159,11 +159,7 @@ fn explain_offline(
     path: &std::path::Path,
     q: &Question,
 ) -> Result<kmsd_policy::Explanation, String> {
-    let world = kmsd_core::bootstrap::World::from_file(path)
-        .map_err(|e| e.to_string())?
-        .with_default_region(&q.region);
-    let service = kmsd_core::service::Service::from_world_in_memory(&world, &q.region)
-        .map_err(|e| format!("{}: {}", path.display(), e))?;
+    let service = load_world(path, &q.region)?;
     let principal = service
         .iam
         .principal_for_arn(&q.principal, q.session_policy.as_deref())
@@ -181,7 +177,21 @@ fn explain_offline(
         .map_err(|e| format!("--key {}: {}", q.key, api_text(&e)))
 }
 
-fn api_text(e: &kmsd_core::error::ApiError) -> String {
+/// The world file loaded into an in-memory service (the code the server runs); keys that
+/// name no region land in `region`.
+pub fn load_world(
+    path: &std::path::Path,
+    region: &str,
+) -> Result<kmsd_core::service::Service, String> {
+    let world = kmsd_core::bootstrap::World::from_file(path)
+        .map_err(|e| e.to_string())?
+        .with_default_region(region);
+    kmsd_core::service::Service::from_world_in_memory(&world, region)
+        .map_err(|e| format!("{}: {}", path.display(), e))
+}
+
+/// An API error as one line for the command line.
+pub fn api_text(e: &kmsd_core::error::ApiError) -> String {
     match &e.message {
         Some(m) => format!("{} ({})", m, e.code),
         None => e.code.to_string(),
