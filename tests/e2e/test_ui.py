@@ -117,3 +117,42 @@ def test_key_access_review(seed, tmp_path):
     assert 'data-state="reviewed"' in dom, dom[-3000:]
     assert 'data-principal="arn:aws:iam::111122223333:role/ExampleRole"' in dom
     assert "cross-account" in dom
+
+
+def test_open_a_denied_request_from_the_audit_trail(seed, tmp_path):
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    kms = boto3.client(
+        "kms", endpoint_url=seed.endpoint, region_name="us-west-2",
+        aws_access_key_id="AKIAALICE00000000001",
+        aws_secret_access_key="seed-alice-secret-0000000000000000000001",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    key = "arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321"
+    with pytest.raises(ClientError) as denied:
+        kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "ui-test"})
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+
+    # Another account's administrator does not see alice's denial.
+    other = page_url(seed.endpoint, ("AKIA444455556666ROOT", "seed-root-secret-444455556666"),
+                     run="denials")
+    dom = run_page(other, tmp_path)
+    assert 'data-state="denials"' in dom, dom[-3000:]
+    assert "user/alice" not in dom.split("<svg")[0]
+
+    # Her account's administrator opens it: the form is filled from the audit event and the
+    # explanation shows where she was stopped.
+    url = page_url(seed.endpoint, ROOT_A, run="denials", open="0")
+    dom = run_page(url, tmp_path)
+    assert 'data-denial="0"' in dom and "kms:Encrypt" in dom
+    assert 'data-state="explained"' in dom, dom[-3000:]
+    assert 'data-decision="ImplicitDeny"' in dom
+    answers = node_answers(dom)
+    assert answers.get("N5") == "yes" and answers.get("N6") == "no"
+    assert "because no identity-based policy allows the kms:Encrypt action" in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "ui-audit-denial.png"
+    run_page(url, tmp_path, screenshot=shot)
+    assert shot.stat().st_size > 10_000

@@ -21,6 +21,40 @@ pub struct Service {
     pub clock: Arc<dyn Clock>,
     /// Default region for ARNs the server prints on its own.
     pub region: String,
+    /// The most recent denied KMS requests (audit events), newest last, for the explain page.
+    pub recent_denials: RecentDenials,
+}
+
+/// A bounded, in-memory list of recent denied requests' audit events. The durable record is
+/// the audit log; this only lets the explain page open a denial without reading files.
+#[derive(Debug, Default)]
+pub struct RecentDenials {
+    events: parking_lot::Mutex<std::collections::VecDeque<serde_json::Value>>,
+}
+
+impl RecentDenials {
+    /// How many denials are kept.
+    pub const CAPACITY: usize = 200;
+
+    /// Remember a denied request's audit event (the oldest is dropped when full).
+    pub fn push(&self, event: serde_json::Value) {
+        let mut events = self.events.lock();
+        if events.len() >= Self::CAPACITY {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    /// The denials of callers in `account`, newest first.
+    pub fn for_account(&self, account: &str) -> Vec<serde_json::Value> {
+        let events = self.events.lock();
+        events
+            .iter()
+            .rev()
+            .filter(|e| e["userIdentity"]["accountId"].as_str() == Some(account))
+            .cloned()
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Service {
@@ -47,6 +81,7 @@ impl Service {
             kms,
             clock,
             region: region.to_string(),
+            recent_denials: RecentDenials::default(),
         })
     }
 

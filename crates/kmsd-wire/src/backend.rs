@@ -40,6 +40,9 @@ pub trait Backend {
         input: &serde_json::Value,
     ) -> KmsOutcome;
     /// One of kmsd's own operations (`Explain`, `AccessReview`), authorized inside.
+    /// A KMS request was denied (its audit event), for the explain page's list of denials.
+    fn record_denial(&self, _event: &kmsd_core::audit::AuditEvent) {}
+
     fn kmsd_call(
         &self,
         op: &str,
@@ -58,6 +61,12 @@ pub trait Backend {
 }
 
 impl Backend for Service {
+    fn record_denial(&self, event: &kmsd_core::audit::AuditEvent) {
+        if let Ok(value) = serde_json::to_value(event) {
+            self.recent_denials.push(value);
+        }
+    }
+
     fn default_region(&self) -> &str {
         &self.region
     }
@@ -93,6 +102,7 @@ impl Backend for Service {
     ) -> Result<serde_json::Value, ApiError> {
         match op {
             "Explain" => crate::explain::handle_explain(self, principal, meta, input),
+            "RecentDenials" => crate::explain::recent_denials(self, principal, meta),
             "AccessReview" => {
                 let key = input
                     .get("KeyId")

@@ -321,3 +321,16 @@ fn why_allowed(explanation: &Explanation) -> Vec<Value> {
         })
         .collect()
 }
+
+/// `KmsdService.RecentDenials`: the recent denied KMS requests of the caller's account (newest
+/// first), so the explain page can open one. Needs what explain needs:
+/// `iam:SimulatePrincipalPolicy` (on `*`).
+pub fn recent_denials(
+    service: &kmsd_core::service::Service,
+    caller: &kmsd_core::principal::Principal,
+    meta: &kmsd_core::principal::RequestMeta,
+) -> Result<Value, kmsd_core::error::ApiError> {
+    authorize_simulate(caller, meta, "*")?;
+    let events = service.recent_denials.for_account(caller.caller.account());
+    Ok(json!({ "Events": events }))
+}

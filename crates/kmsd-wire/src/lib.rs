@@ -159,6 +159,10 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
             };
             let out = backend.kms_call(&operation, &authed.principal, &meta, &input);
             audit.set_decision(out.decision, &out.deciding);
+            let denied = matches!(
+                out.decision,
+                Some(kmsd_policy::Decision::ExplicitDeny | kmsd_policy::Decision::ImplicitDeny)
+            );
             audit.request_parameters = out.request_parameters;
             audit.response_elements = out.response_elements;
             if let Some(arn) = &out.key_arn {
@@ -177,7 +181,12 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                     audit,
                 },
                 Err(api) => {
-                    error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
+                    let resp =
+                        error_response(Protocol::Json, &WireError::kms(&api), request_id, audit);
+                    if denied {
+                        backend.record_denial(&resp.audit);
+                    }
+                    resp
                 }
             }
         }
