@@ -29,7 +29,7 @@ fi
 MAIN_TARGETS="sigv4_authorization ciphertext_blob awsjson_body awsquery_form bootstrap_world"
 POLICY_TARGETS=""
 if [ -f fuzz/policy/Cargo.toml ]; then
-    POLICY_TARGETS="$(cargo fuzz list --fuzz-dir fuzz/policy 2>/dev/null | grep '^policy_' || true)"
+    POLICY_TARGETS="$(cargo fuzz list --fuzz-dir fuzz/policy 2>/dev/null | grep '^policy_' | tr '\n' ' ' || true)"
 fi
 SELECTED="${TARGETS:-$MAIN_TARGETS $POLICY_TARGETS}"
 
