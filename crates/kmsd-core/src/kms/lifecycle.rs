@@ -399,10 +399,7 @@ impl Kms {
         if matches!(key.rec.state, KeyState::Enabled | KeyState::Disabled)
             && key.rec.state != target
         {
-            let mut rec = key.rec.clone();
-            rec.state = target;
-            self.commit(&[persist::put_key(&rec)?])?;
-            key.rec = rec;
+            self.update_record(key, |rec| rec.state = target)?;
             self.recompute_due(&st);
         }
         Ok(json!({}))
@@ -442,13 +439,12 @@ impl Kms {
         )?;
         let now = self.now();
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
         let when = now + days * 86_400_000;
-        rec.state = KeyState::PendingDeletion;
-        rec.deletion_millis = Some(when);
-        rec.pending_window_days = u32::try_from(days).ok();
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        self.update_record(key, |rec| {
+            rec.state = KeyState::PendingDeletion;
+            rec.deletion_millis = Some(when);
+            rec.pending_window_days = u32::try_from(days).ok();
+        })?;
         let arn = key.arn.clone();
         self.recompute_due(&st);
         Ok(json!({
@@ -478,12 +474,11 @@ impl Kms {
             |_| {},
         )?;
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        rec.state = KeyState::Disabled;
-        rec.deletion_millis = None;
-        rec.pending_window_days = None;
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        self.update_record(key, |rec| {
+            rec.state = KeyState::Disabled;
+            rec.deletion_millis = None;
+            rec.pending_window_days = None;
+        })?;
         let arn = key.arn.clone();
         self.recompute_due(&st);
         Ok(json!({ "KeyId": arn }))
@@ -509,10 +504,7 @@ impl Kms {
             |_| {},
         )?;
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        rec.description = desc.to_string();
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        self.update_record(key, |rec| rec.description = desc.to_string())?;
         Ok(json!({}))
     }
 }

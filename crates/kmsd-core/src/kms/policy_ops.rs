@@ -14,7 +14,7 @@ use super::api::Input;
 use super::authz::{key_context, Forms};
 use super::ids::internal;
 use super::key::KeyEntry;
-use super::{persist, Kms, Req};
+use super::{Kms, Req};
 use crate::error::ApiError;
 use crate::principal::PrincipalDirectory;
 
@@ -210,10 +210,7 @@ impl Kms {
             }
         }
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        rec.policy = text.to_string();
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        self.update_record(key, |rec| rec.policy = text.to_string())?;
         key.policy = policy;
         Ok(json!({}))
     }

@@ -76,12 +76,11 @@ impl Kms {
         )?;
         let now = self.now();
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        rec.rotation_enabled = true;
-        rec.rotation_period_days = u32::try_from(period).ok();
-        rec.next_rotation_millis = Some(now + period * DAY_MS);
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        self.update_record(key, |rec| {
+            rec.rotation_enabled = true;
+            rec.rotation_period_days = u32::try_from(period).ok();
+            rec.next_rotation_millis = Some(now + period * DAY_MS);
+        })?;
         self.recompute_due(&st);
         Ok(json!({}))
     }
@@ -105,11 +104,10 @@ impl Kms {
             |_| {},
         )?;
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        rec.rotation_enabled = false;
-        rec.next_rotation_millis = None;
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        self.update_record(key, |rec| {
+            rec.rotation_enabled = false;
+            rec.next_rotation_millis = None;
+        })?;
         self.recompute_due(&st);
         Ok(json!({}))
     }
