@@ -410,12 +410,21 @@ const SECRET_MEMBERS: &[&str] = &[
 ];
 
 fn is_secret_member(name: &str) -> bool {
-    let norm: String = name
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
-    SECRET_MEMBERS.contains(&norm.as_str())
+    SECRET_MEMBERS
+        .iter()
+        .any(|secret| same_member_name(name, secret))
+}
+
+/// `name` equals `lower` (lower-case, no separators) ignoring ASCII case and `_`/`-`.
+/// Non-ASCII names never equal a secret member name (all of which are ASCII).
+fn same_member_name(name: &str, lower: &str) -> bool {
+    let mut want = lower.bytes();
+    for b in name.bytes().filter(|b| *b != b'_' && *b != b'-') {
+        if want.next() != Some(b.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
 }
 
 /// A copy of `value` without any member whose name denotes a secret (at any depth).
@@ -434,8 +443,34 @@ pub fn redact(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Serializes a JSON value as [`redact`] would return it, without building the copy.
+struct Redacted<'a>(&'a serde_json::Value);
+
+impl Serialize for Redacted<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            serde_json::Value::Object(map) => {
+                let mut m = s.serialize_map(None)?;
+                for (k, v) in map.iter().filter(|(k, _)| !is_secret_member(k)) {
+                    m.serialize_entry(k, &Redacted(v))?;
+                }
+                m.end()
+            }
+            serde_json::Value::Array(items) => {
+                let mut q = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    q.serialize_element(&Redacted(v))?;
+                }
+                q.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
 fn serialize_redacted<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
-    redact(v).serialize(s)
+    Redacted(v).serialize(s)
 }
 
 fn serialize_redacted_opt<S: Serializer>(
@@ -443,7 +478,7 @@ fn serialize_redacted_opt<S: Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match v {
-        Some(v) => redact(v).serialize(s),
+        Some(v) => Redacted(v).serialize(s),
         None => s.serialize_none(),
     }
 }
@@ -483,6 +518,29 @@ mod tests {
         assert!(line.contains("\"keyId\":\"alias/a\""), "{line}");
         assert!(line.contains("\"accessKeyId\":\"ASIA1\""), "{line}");
         assert!(line.contains("\"ok\":1"), "{line}");
+    }
+
+    #[test]
+    fn streamed_redaction_equals_the_redacted_copy() {
+        let v = serde_json::json!({
+            "KeyId": "k",
+            "Private_Key-Plaintext": "p1",
+            "SECRET_ACCESS_KEY": "p2",
+            "plain_text_not": "kept",
+            "Plaintextx": "kept too",
+            "Schlüssel": "kept",
+            "list": [{"Mac": "p3", "n": [1, 2, {"password": "p4"}]}, "s", null],
+        });
+        let streamed = serde_json::to_value(Redacted(&v)).unwrap();
+        assert_eq!(streamed, redact(&v));
+        let text = streamed.to_string();
+        for secret in ["p1", "p2", "p3", "p4"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert_eq!(streamed["Plaintextx"], "kept too");
+        assert_eq!(streamed["Schlüssel"], "kept");
+        assert!(is_secret_member("PlainText") && is_secret_member("cipher-text_blob"));
+        assert!(!is_secret_member("plaintex") && !is_secret_member(""));
     }
 
     #[test]

@@ -13,12 +13,30 @@ pub enum ContextValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     entries: Vec<(String, ContextValue)>,
+    /// Set by [`RequestContext::unread`]: every `set` is dropped.
+    unread: bool,
 }
 
 impl RequestContext {
     /// An empty context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A context that records nothing, for a request none of whose policies reads a
+    /// context key ([`crate::Policy::reads_context`]): building the keys would be wasted
+    /// work on the hot path. Lookups find nothing, which is exact for such policies.
+    pub fn unread() -> Self {
+        RequestContext {
+            entries: Vec::new(),
+            unread: true,
+        }
+    }
+
+    /// False for a context made by [`RequestContext::unread`]: callers can skip computing
+    /// values that would be dropped.
+    pub fn is_recording(&self) -> bool {
+        !self.unread
     }
 
     /// Set a single-valued key (replacing any earlier value).
@@ -92,6 +110,9 @@ impl RequestContext {
     }
 
     fn put(&mut self, key: &str, value: ContextValue) {
+        if self.unread {
+            return;
+        }
         let lower = key.to_ascii_lowercase();
         if let Some(slot) = self.entries.iter_mut().find(|(k, _)| *k == lower) {
             slot.1 = value;
@@ -127,5 +148,16 @@ mod tests {
         );
         c.remove("KMS:EncryptionContextKeys");
         assert!(c.get("kms:EncryptionContextKeys").is_none());
+    }
+
+    #[test]
+    fn unread_context_records_nothing() {
+        let mut c = RequestContext::unread();
+        assert!(!c.is_recording());
+        c.set("aws:SourceIp", "10.0.0.1");
+        c.set_multi("aws:TagKeys", vec!["a".into()]);
+        assert!(c.is_empty());
+        assert!(c.get("aws:SourceIp").is_none());
+        assert!(RequestContext::new().is_recording());
     }
 }

@@ -61,6 +61,19 @@ pub struct PolicySet {
     pub scps: Vec<SourcedPolicy>,
 }
 
+impl PolicySet {
+    /// Whether any of these policies reads the request context
+    /// ([`crate::Policy::reads_context`]).
+    pub fn reads_context(&self) -> bool {
+        self.identity
+            .iter()
+            .chain(self.boundary.iter())
+            .chain(self.session.iter().flatten())
+            .chain(self.scps.iter())
+            .any(|p| p.policy.reads_context())
+    }
+}
+
 /// A KMS request to decide. `action` is `kms:<Op>`; ReEncrypt is decided twice (From / To).
 #[derive(Debug, Clone, Copy)]
 pub struct KmsRequest<'a> {

@@ -235,6 +235,13 @@ impl Policy {
         self.condition_keys.clone()
     }
 
+    /// Whether deciding with this policy can read the request context at all (a condition,
+    /// or a policy variable in a resource or condition value). When no policy in play reads
+    /// it, the context need not be built.
+    pub fn reads_context(&self) -> bool {
+        !self.condition_keys.is_empty()
+    }
+
     /// Number of statements.
     pub fn statement_count(&self) -> usize {
         self.statements.len()

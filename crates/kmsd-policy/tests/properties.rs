@@ -1,6 +1,7 @@
 //! Property tests over random worlds built from pools of statements, policies, grants and callers:
 //! order independence, monotonicity of Deny and Allow, explicit denies naming an applying Deny,
-//! trace/decision agreement, traced/untraced agreement.
+//! trace/decision agreement, traced/untraced agreement, and that a request whose policies read
+//! no context key is decided the same without its context.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use common::*;
 use kmsd_policy::{
     decide_kms, explain_kms, Because, Caller, Decision, Effect, Grant, GrantConstraints,
-    KmsRequest, Node, PolicyKind, PolicySet, PolicySourceType, SourcedPolicy,
+    KmsRequest, Node, PolicyKind, PolicySet, PolicySourceType, RequestContext, SourcedPolicy,
 };
 use proptest::prelude::*;
 
@@ -411,6 +412,28 @@ proptest! {
                     Because::Grant { .. } => prop_assert!(false, "a grant cannot deny"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn unread_context_decides_the_same_when_no_policy_reads_it(w in world()) {
+        let b = build(&w, &[], &[]);
+        let reads = b.kp.policy.reads_context() || b.set.reads_context();
+        let full = explain(&b);
+        let unread = RequestContext::unread();
+        let lazy = explain_kms(&KmsRequest {
+            caller: &b.caller,
+            caller_policies: &b.set,
+            action: b.action,
+            key_arn: K,
+            key_policy: &b.kp,
+            grants: &b.grants,
+            context: &unread,
+            encryption_context: b.ec.as_ref(),
+        });
+        if !reads {
+            prop_assert_eq!(full.outcome, lazy.outcome);
+            prop_assert_eq!(full.path, lazy.path);
         }
     }
 }

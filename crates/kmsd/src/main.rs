@@ -15,6 +15,7 @@ mod audit_log;
 mod explain;
 mod explain_online;
 mod serve;
+mod workers;
 
 use std::process::ExitCode;
 

@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::audit_log::{AuditLog, SyncMode, DEFAULT_MAX_BYTES};
+use crate::workers::{self, Accepted, Workers};
 
 /// Flags of `kmsd serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -70,7 +71,8 @@ pub struct ServeArgs {
     /// Multiply every request quota by this factor (with `--request-quotas aws-default`).
     #[arg(long, default_value_t = 1.0, value_parser = positive_factor)]
     pub request_quota_scale: f64,
-    /// Runtime worker threads (default: the number of CPUs).
+    /// Connection worker threads, each with its own single-threaded runtime; connections
+    /// are spread over them round robin (default: the number of CPUs).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
     /// Do not serve the explain page at `/ui` (its API calls are SigV4-authorized either way).
@@ -143,25 +145,29 @@ pub fn run(args: ServeArgs) -> i32 {
                 return 1;
             }
         };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all().thread_name("kmsd-worker");
-    if let Some(n) = args.worker_threads {
-        builder.worker_threads(usize::from(n));
-    }
-    let runtime = match builder.build() {
+    // The main thread accepts connections, handles signals and runs the deletion sweeper;
+    // the workers (crate::workers) serve the connections.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("kmsd: cannot start runtime: {e}");
             return 1;
         }
     };
+    let workers = args
+        .worker_threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let state = Arc::new(State {
         clock: service.clock.clone(),
         service,
         audit,
         ui: !args.no_ui,
     });
-    let code = runtime.block_on(serve(args.listen, state));
+    let code = runtime.block_on(serve(args.listen, state, workers));
     drop(runtime);
     writer.join();
     code
@@ -256,7 +262,7 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
+async fn serve(listen: SocketAddr, state: Arc<State>, worker_count: usize) -> i32 {
     // Handlers first: a SIGTERM sent right after the listening line must not kill us.
     let mut signals = Signals::new();
     let listener = match TcpListener::bind(listen).await {
@@ -273,17 +279,39 @@ async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
             return 1;
         }
     };
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Every connection task holds a clone; when all are dropped, the drain is over.
+    let (conn_done_tx, mut conn_done_rx) = mpsc::channel::<()>(1);
+    let on_connection: workers::ConnectionFn = {
+        let state = state.clone();
+        let shutdown_rx = shutdown_rx.clone();
+        let conn_done_tx = conn_done_tx.clone();
+        Arc::new(move |stream, peer| {
+            tokio::spawn(serve_connection(
+                state.clone(),
+                stream,
+                peer,
+                shutdown_rx.clone(),
+                conn_done_tx.clone(),
+            ));
+        })
+    };
+    let mut workers = match Workers::start(worker_count, on_connection) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("kmsd: cannot start workers: {e}");
+            return 1;
+        }
+    };
+
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "kmsd listening on http://{addr}");
         let _ = out.flush();
     }
-    tracing::info!(%addr, "listening");
-
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    // Every connection task holds a clone; when all are dropped, the drain is over.
-    let (conn_done_tx, mut conn_done_rx) = mpsc::channel::<()>(1);
+    tracing::info!(%addr, workers = worker_count, "listening");
 
     let sweeper = tokio::spawn(deletion_sweeper(state.clone(), shutdown_rx.clone()));
 
@@ -299,36 +327,10 @@ async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let mut shutdown = shutdown_rx.clone();
-                let done = conn_done_tx.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req| handle_request(state.clone(), req, peer));
-                    let conn = http1::Builder::new()
-                        .keep_alive(true)
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), svc);
-                    tokio::pin!(conn);
-                    let mut draining = false;
-                    loop {
-                        tokio::select! {
-                            res = conn.as_mut() => {
-                                if let Err(e) = res {
-                                    tracing::debug!(error = %e, %peer, "connection ended with error");
-                                }
-                                break;
-                            }
-                            changed = shutdown.changed(), if !draining => {
-                                draining = true;
-                                if changed.is_ok() {
-                                    conn.as_mut().graceful_shutdown();
-                                }
-                            }
-                        }
-                    }
-                    drop(done);
-                });
+                match stream.into_std() {
+                    Ok(stream) => workers.dispatch(Accepted { stream, peer }),
+                    Err(e) => tracing::warn!(error = %e, %peer, "cannot hand connection over"),
+                }
             }
             _ = signals.recv() => {
                 tracing::info!("shutdown requested; finishing requests in flight");
@@ -337,6 +339,7 @@ async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
         }
     }
     drop(listener);
+    workers.close_intake();
     let _ = shutdown_tx.send(true);
     drop(conn_done_tx);
     if tokio::time::timeout(DRAIN_TIMEOUT, conn_done_rx.recv())
@@ -346,8 +349,46 @@ async fn serve(listen: SocketAddr, state: Arc<State>) -> i32 {
         tracing::warn!("some connections did not finish within the drain timeout");
     }
     let _ = sweeper.await;
+    // Joining blocks; the workers' connections are all done (or given up on) by now.
+    let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
     tracing::info!("stopped");
     0
+}
+
+/// One keep-alive HTTP/1.1 connection, on the worker that owns it, until the client closes
+/// it or shutdown drains it.
+async fn serve_connection(
+    state: Arc<State>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
+) {
+    let svc = service_fn(move |req| handle_request(state.clone(), req, peer));
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            res = conn.as_mut() => {
+                if let Err(e) = res {
+                    tracing::debug!(error = %e, %peer, "connection ended with error");
+                }
+                break;
+            }
+            changed = shutdown.changed(), if !draining => {
+                draining = true;
+                if changed.is_ok() {
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+    drop(done);
 }
 
 /// SIGTERM and SIGINT.

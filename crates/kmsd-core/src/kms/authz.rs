@@ -288,8 +288,24 @@ pub(crate) fn base_context(req: &Req<'_>) -> RequestContext {
 }
 
 /// The context of a request on a key: base keys, the key's properties, its aliases and tags,
-/// and `kms:RequestAlias` when the key was named by alias.
+/// and `kms:RequestAlias` when the key was named by alias. Decided against the key's policy.
 pub(crate) fn key_context(req: &Req<'_>, key: &KeyEntry, alias: Option<&str>) -> RequestContext {
+    key_context_for(req, key, &key.policy, alias)
+}
+
+/// [`key_context`] for a decision against `key_policy` (the lockout check decides against
+/// the new policy). When neither that policy nor the caller's policies read any context key
+/// — the common case: root delegation, key users by ARN — the context is not built at all
+/// ([`RequestContext::unread`]); later `set`s on it are dropped.
+pub(crate) fn key_context_for(
+    req: &Req<'_>,
+    key: &KeyEntry,
+    key_policy: &SourcedPolicy,
+    alias: Option<&str>,
+) -> RequestContext {
+    if !key_policy.policy.reads_context() && !req.p.policies.reads_context() {
+        return RequestContext::unread();
+    }
     let mut ctx = base_context(req);
     key_facts(&mut ctx, key, alias);
     ctx
@@ -314,6 +330,9 @@ pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<
 
 /// `kms:EncryptionContext:<k>` and `kms:EncryptionContextKeys`.
 pub(crate) fn add_encryption_context(ctx: &mut RequestContext, ec: &BTreeMap<String, String>) {
+    if !ctx.is_recording() {
+        return;
+    }
     for (k, v) in ec {
         ctx.set(&format!("kms:EncryptionContext:{k}"), v.clone());
     }

@@ -11,7 +11,7 @@ use kmsd_policy::{
 use serde_json::{json, Value};
 
 use super::api::Input;
-use super::authz::{key_context, Forms};
+use super::authz::{key_context_for, Forms};
 use super::ids::internal;
 use super::key::KeyEntry;
 use super::{Kms, Req};
@@ -97,7 +97,7 @@ pub(crate) fn check_lockout(
     key: &KeyEntry,
     policy: &SourcedPolicy,
 ) -> Result<(), ApiError> {
-    let mut ctx = key_context(req, key, None);
+    let mut ctx = key_context_for(req, key, policy, None);
     ctx.set("kms:BypassPolicyLockoutSafetyCheck", "false");
     ctx.set("kms:PolicyName", "default");
     let outcome = decide_kms(&KmsRequest {
