@@ -4,11 +4,14 @@
 //! awsJson1_1 KMS calls ([`request`]), drives them over N keep-alive HTTP/1.1
 //! connections for a fixed time ([`load`]), samples process CPU from `/proc`
 //! ([`cpu`]) and reports throughput, HDR latency percentiles and errors by
-//! code as a table or JSON ([`report`]). The binary's flags live in
-//! `main.rs`; everything it does is in this library so it can be tested.
+//! code as a table or JSON ([`report`]). [`populate`] fills an endpoint with
+//! many keys, IAM users and grants on one key before a load at scale. The
+//! binary's flags live in `main.rs`; everything it does is in this library so
+//! it can be tested.
 
 pub mod cpu;
 pub mod load;
+pub mod populate;
 pub mod report;
 pub mod request;
 pub mod sign;

@@ -1,6 +1,7 @@
 //! `kmsd-bench`: command-line front end of the load generator (flags, setup
 //! calls such as CreateKey and the Encrypt that Decrypt mode needs, runtime
-//! construction, output).
+//! construction, output), and of `kmsd-bench populate` (flags and output of
+//! [`kmsd_bench::populate`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, ValueEnum};
 
 use kmsd_bench::load::{self, Connection, LoadPlan};
+use kmsd_bench::populate::{self, PopulatePlan};
 use kmsd_bench::report::{render_json, render_table, MachineInfo, OpReport, OpStats, Report};
 use kmsd_bench::request::{
     ciphertext_from_encrypt, create_key_body, decrypt_body, encrypt_body, error_code,
@@ -52,7 +54,11 @@ impl Mode {
 /// response has arrived, and reports requests/s, latency percentiles (HDR
 /// histogram) and errors by code.
 #[derive(Debug, Parser)]
-#[command(name = "kmsd-bench", version)]
+#[command(
+    name = "kmsd-bench",
+    version,
+    after_help = "To fill an endpoint with many keys, IAM users and grants first: kmsd-bench populate --help"
+)]
 struct Cli {
     /// Endpoint URL (plain http).
     #[arg(
@@ -113,6 +119,116 @@ struct Cli {
     /// Sample this server process's CPU (from /proc/PID/stat) over the measured window.
     #[arg(long)]
     server_pid: Option<u32>,
+}
+
+/// Fills an endpoint with keys, IAM users and grants on one key (the
+/// "loaded key"), for measuring the load at scale.
+///
+/// Creates the loaded key first (its id is printed and written to the JSON),
+/// then `--keys - 1` more keys (CreateKey), `--users` IAM users (CreateUser),
+/// and `--grants` grants on the loaded key (CreateGrant, operations Encrypt
+/// and Decrypt) naming the users round robin, every call SigV4-signed over
+/// `--connections` keep-alive connections. Exits non-zero when more than
+/// `--max-errors` calls fail. Then `kmsd-bench --key-id LOADED_KEY ...`
+/// drives the load against the loaded key.
+#[derive(Debug, Parser)]
+#[command(name = "kmsd-bench populate", version)]
+struct PopulateCli {
+    /// Endpoint URL (plain http).
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4599"
+    )]
+    endpoint: String,
+    /// Region of the keys (KMS credential scope; IAM calls are signed for us-east-1).
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Access key id (normally the account's root).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    access_key: String,
+    /// Secret access key (prefer the environment variable: arguments are visible to other users).
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// Session token of temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    session_token: Option<String>,
+    /// Keys to create in all, the loaded key included.
+    #[arg(long, default_value_t = 100_000)]
+    keys: usize,
+    /// IAM users to create (named PREFIX00000, PREFIX00001, ...).
+    #[arg(long, default_value_t = 1_000)]
+    users: usize,
+    /// Grants to create on the loaded key, naming the users round robin.
+    #[arg(long, default_value_t = 10_000)]
+    grants: usize,
+    /// User name prefix.
+    #[arg(long, default_value = "kmsd-bench-user-")]
+    user_prefix: String,
+    /// Concurrent keep-alive connections per phase.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Fail (exit 1) when more calls than this fail; phases stop early past it.
+    #[arg(long, default_value_t = 10)]
+    max_errors: u64,
+    /// Also create an access key for the grantee of the first grant and write it
+    /// (JSON: UserName, UserArn, AccessKeyId, SecretAccessKey) to this file, mode 0600.
+    #[arg(long)]
+    grantee_credentials_out: Option<PathBuf>,
+    /// Sample this server process's CPU (from /proc/PID/stat) per phase.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Print progress to stderr this often (0 = never).
+    #[arg(long, default_value = "10s", value_parser = kmsd_bench::parse_duration)]
+    progress: Duration,
+    /// Load generator runtime threads (1 = single-threaded runtime).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
+async fn run_populate(cli: PopulateCli) -> anyhow::Result<bool> {
+    let plan = PopulatePlan {
+        endpoint: Endpoint::parse(&cli.endpoint)?,
+        credentials: Credentials::new(
+            cli.access_key.clone(),
+            cli.secret_key.clone(),
+            cli.session_token.clone(),
+        ),
+        region: cli.region.clone(),
+        keys: cli.keys,
+        users: cli.users,
+        grants: cli.grants,
+        connections: cli.connections,
+        user_prefix: cli.user_prefix.clone(),
+        max_errors: cli.max_errors,
+        server_pid: cli.server_pid,
+        grantee_credentials_out: cli.grantee_credentials_out.clone(),
+        progress_every: (!cli.progress.is_zero()).then_some(cli.progress),
+    };
+    let report = populate::run(plan).await?;
+    let json = populate::render_json(&report);
+    if let Some(path) = &cli.json_out {
+        std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if cli.json {
+        println!("{json}");
+    } else {
+        print!("{}", populate::render_table(&report));
+    }
+    if !report.success {
+        eprintln!(
+            "kmsd-bench populate: {} calls failed (more than --max-errors {}) or a phase did not run",
+            report.total_errors, report.max_errors
+        );
+    }
+    Ok(report.success)
 }
 
 /// Sends one setup call and returns the 2xx body, or an error
@@ -267,10 +383,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     Ok(report.total.ok > 0)
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let threads = cli.threads.max(1);
-    let rt = if threads == 1 {
+fn runtime(threads: usize) -> Option<tokio::runtime::Runtime> {
+    let rt = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -280,12 +394,40 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
     };
-    let rt = match rt {
-        Ok(rt) => rt,
+    match rt {
+        Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("kmsd-bench: cannot start runtime: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+fn main_populate() -> ExitCode {
+    // `kmsd-bench populate ARGS...`: parse ARGS with the populate flags.
+    let args = std::env::args_os().skip(2);
+    let cli = PopulateCli::parse_from(std::iter::once("kmsd-bench populate".into()).chain(args));
+    let Some(rt) = runtime(cli.threads.max(1)) else {
+        return ExitCode::FAILURE;
+    };
+    match rt.block_on(run_populate(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("kmsd-bench populate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == "populate") {
+        return main_populate();
+    }
+    let cli = Cli::parse();
+    let threads = cli.threads.max(1);
+    let Some(rt) = runtime(threads) else {
+        return ExitCode::FAILURE;
     };
     match rt.block_on(run(cli)) {
         Ok(true) => ExitCode::SUCCESS,
