@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use kmsd_crypto::KeyMaterial;
 use kmsd_policy::{Caller, Grant, SourcedPolicy};
@@ -201,64 +201,204 @@ impl KeyRecord {
     }
 }
 
-/// A key's grants in the engine's form, with an index by grantee principal so that a
-/// request looks only at the grants that can name its caller (a key may hold 50,000).
-#[derive(Debug, Default)]
+/// A key's grants in the decision engine's form, with the indexes that keep CreateGrant and
+/// every request cheap when a key holds many grants (AWS's quota is 50,000 per key):
+///
+/// - by grantee group (see `group_of`): a request looks only at the grants that can name
+///   its caller, borrowed without a copy when one group holds them all (the usual case);
+/// - by name: CreateGrant's Name idempotency looks only at the grants of that name.
+///
+/// Order: every list here is in grant-id order, the order of `KeyEntry::grants`. A view built
+/// whole ([`GrantView::new`]: at load, for declared keys) and one changed grant by grant
+/// ([`GrantView::insert`] on CreateGrant, [`GrantView::remove`] on RetireGrant/RevokeGrant)
+/// are therefore the same, before and after a restart. The order matters because the engine
+/// cites the first grant that allows a request. Grant-id order needs no stored sequence
+/// number (creation time does not order grants made in the same millisecond), and
+/// CreateGrant picks each new id above every id on the key, so an insert is an append.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct GrantView {
-    grants: Vec<Grant>,
-    by_grantee: HashMap<String, Vec<usize>>,
+    /// Grants by grantee group, each in grant-id order.
+    groups: HashMap<String, Vec<Grant>>,
+    /// Grant ids by grant name, in grant-id order.
+    by_name: HashMap<String, Vec<String>>,
+    len: usize,
+    /// How many grantees are STS session ARNs: only when some are is a session caller's ARN
+    /// built to look its group up.
+    sessions: usize,
+    /// Every grant in grant-id order, built on first use after a change (keys with few
+    /// grants, PutKeyPolicy's lockout check, explain).
+    all: OnceLock<Vec<Grant>>,
 }
 
-/// Up to this many grants the engine scans them all; beyond it, the index is used.
+/// Up to this many grants the engine scans them all; beyond it, the grantee index is used.
 const SCAN_ALL_GRANTS: usize = 16;
 
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The group a grantee principal is filed under: an account's root ARN
+/// (`arn:aws:iam::<12 digits>:root`) shares the group of the bare account id (both name the
+/// account, and a caller is always looked up by its account); any other grantee is its own
+/// group.
+fn group_of(grantee: &str) -> &str {
+    match grantee
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.strip_suffix(":root"))
+    {
+        Some(account) if is_account_id(account) => account,
+        _ => grantee,
+    }
+}
+
+fn is_session_arn(grantee: &str) -> bool {
+    grantee.starts_with("arn:aws:sts::")
+}
+
 impl GrantView {
-    pub(crate) fn new(grants: Vec<Grant>) -> GrantView {
-        let mut by_grantee: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, g) in grants.iter().enumerate() {
-            by_grantee
-                .entry(g.grantee_principal.clone())
-                .or_default()
-                .push(i);
+    /// The view of `grants` (any order; the view is in grant-id order).
+    pub(crate) fn new(grants: impl IntoIterator<Item = Grant>) -> GrantView {
+        let mut v = GrantView::default();
+        for g in grants {
+            v.insert(g);
         }
-        GrantView { grants, by_grantee }
+        v
+    }
+
+    /// Add a grant whose id is not in the view yet. O(1) amortized plus a binary search when
+    /// the id is above every id in its group (CreateGrant's ids are); otherwise the group's
+    /// later grants shift by one.
+    pub(crate) fn insert(&mut self, g: Grant) {
+        self.all = OnceLock::new();
+        if is_session_arn(&g.grantee_principal) {
+            self.sessions += 1;
+        }
+        if let Some(name) = &g.name {
+            let ids = self.by_name.entry(name.clone()).or_default();
+            let at = ids.partition_point(|id| *id < g.grant_id);
+            ids.insert(at, g.grant_id.clone());
+        }
+        let group = match self.groups.get_mut(group_of(&g.grantee_principal)) {
+            Some(group) => group,
+            None => self
+                .groups
+                .entry(group_of(&g.grantee_principal).to_string())
+                .or_default(),
+        };
+        let at = group.partition_point(|x| x.grant_id < g.grant_id);
+        group.insert(at, g);
+        self.len += 1;
+    }
+
+    /// Remove the grant `grant_id` (its grantee and name as stored). O(log n) plus moving the
+    /// group's later grants down by one (no grant is copied); false if it is not there.
+    pub(crate) fn remove(&mut self, grant_id: &str, grantee: &str, name: Option<&str>) -> bool {
+        let key = group_of(grantee);
+        let Some(group) = self.groups.get_mut(key) else {
+            return false;
+        };
+        let Ok(at) = group.binary_search_by(|x| x.grant_id.as_str().cmp(grant_id)) else {
+            return false;
+        };
+        group.remove(at);
+        if group.is_empty() {
+            self.groups.remove(key);
+        }
+        if let Some(n) = name {
+            if let Some(ids) = self.by_name.get_mut(n) {
+                if let Ok(i) = ids.binary_search_by(|id| id.as_str().cmp(grant_id)) {
+                    ids.remove(i);
+                }
+                if ids.is_empty() {
+                    self.by_name.remove(n);
+                }
+            }
+        }
+        if is_session_arn(grantee) {
+            self.sessions = self.sessions.saturating_sub(1);
+        }
+        self.len = self.len.saturating_sub(1);
+        self.all = OnceLock::new();
+        true
+    }
+
+    /// Ids of the grants named `name`, in grant-id order.
+    pub(crate) fn named(&self, name: &str) -> &[String] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The grants filed in the group of `principal` (for a root ARN or an account id: every
+    /// grant to that account, in either form), in grant-id order.
+    pub(crate) fn group(&self, principal: &str) -> &[Grant] {
+        self.groups
+            .get(group_of(principal))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every grant, in grant-id order.
+    pub(crate) fn all(&self) -> &[Grant] {
+        self.all.get_or_init(|| {
+            let mut v: Vec<&Grant> = self.groups.values().flatten().collect();
+            v.sort_unstable_by(|a, b| a.grant_id.cmp(&b.grant_id));
+            v.into_iter().cloned().collect()
+        })
     }
 
     /// The grants whose grantee can name `caller` (its user, role or session ARN, or its
-    /// account as id or root ARN), in their stored order. Small sets are returned whole: the
-    /// engine's per-grant check is cheaper than building the subset.
+    /// account as id or root ARN), in grant-id order. Small sets are returned whole: the
+    /// engine's per-grant check is cheaper than picking the subset. Otherwise no string is
+    /// built (except a session caller's ARN when some grantee is a session ARN, and the root
+    /// ARN of an account id that is not 12 digits) and, when a single group holds the
+    /// caller's grants, nothing is copied.
     pub(crate) fn for_caller(&self, caller: &Caller) -> Cow<'_, [Grant]> {
-        if self.grants.len() <= SCAN_ALL_GRANTS {
-            return Cow::Borrowed(&self.grants);
+        if self.len <= SCAN_ALL_GRANTS {
+            return Cow::Borrowed(self.all());
         }
         let account = caller.account();
-        let names = [
-            caller.arn(),
-            caller.principal_arn(),
-            account.to_string(),
-            format!("arn:aws:iam::{account}:root"),
-        ];
-        let mut picked: Vec<usize> = names
-            .iter()
-            .filter_map(|n| self.by_grantee.get(n))
-            .flatten()
-            .copied()
-            .collect();
-        picked.sort_unstable();
-        picked.dedup();
-        Cow::Owned(
-            picked
-                .into_iter()
-                .filter_map(|i| self.grants.get(i).cloned())
-                .collect(),
-        )
+        let session = match caller {
+            Caller::AssumedRole { .. } if self.sessions > 0 => Some(caller.arn()),
+            _ => None,
+        };
+        // A 12-digit account's root ARN is filed with the account id.
+        let root_arn = (!is_account_id(account)).then(|| format!("arn:aws:iam::{account}:root"));
+        let own = match caller {
+            Caller::Root { .. } => None,
+            Caller::User { arn, .. } => Some(arn.as_str()),
+            Caller::AssumedRole { role_arn, .. } => Some(role_arn.as_str()),
+        };
+        let names = [own, session.as_deref(), Some(account), root_arn.as_deref()];
+        let mut keys: [&str; 4] = [""; 4];
+        let mut hits: [&[Grant]; 4] = [&[]; 4];
+        let mut n = 0;
+        for name in names.into_iter().flatten() {
+            let key = group_of(name);
+            if keys.get(..n).is_some_and(|seen| seen.contains(&key)) {
+                continue;
+            }
+            if let Some(group) = self.groups.get(key) {
+                if let (Some(k), Some(h)) = (keys.get_mut(n), hits.get_mut(n)) {
+                    *k = key;
+                    *h = group;
+                    n += 1;
+                }
+            }
+        }
+        match hits.get(..n).unwrap_or_default() {
+            [] => Cow::Borrowed(&[]),
+            [one] => Cow::Borrowed(one),
+            several => {
+                let mut picked: Vec<&Grant> = several.iter().flat_map(|g| g.iter()).collect();
+                picked.sort_unstable_by(|a, b| a.grant_id.cmp(&b.grant_id));
+                Cow::Owned(picked.into_iter().cloned().collect())
+            }
+        }
     }
 }
 
 impl std::ops::Deref for GrantView {
     type Target = [Grant];
     fn deref(&self) -> &[Grant] {
-        &self.grants
+        self.all()
     }
 }
 
@@ -285,11 +425,28 @@ impl KeyEntry {
         self.materials.get(idx)
     }
 
-    /// Rebuild the engine's view after a grant change.
+    /// Rebuild the engine's view from `grants` (at load, and after a batch of changes).
     pub(crate) fn refresh_grants(&mut self) {
         self.grant_view = Arc::new(GrantView::new(
-            self.grants.values().map(GrantRecord::to_policy).collect(),
+            self.grants.values().map(GrantRecord::to_policy),
         ));
+    }
+
+    /// Add a grant to the key in memory (the record and the engine's view).
+    pub(crate) fn add_grant(&mut self, rec: GrantRecord) {
+        Arc::make_mut(&mut self.grant_view).insert(rec.to_policy());
+        self.grants.insert(rec.grant_id.clone(), rec);
+    }
+
+    /// Remove a grant from the key in memory; the removed record, if it was there.
+    pub(crate) fn remove_grant(&mut self, grant_id: &str) -> Option<GrantRecord> {
+        let rec = self.grants.remove(grant_id)?;
+        let view = Arc::make_mut(&mut self.grant_view);
+        if !view.remove(grant_id, &rec.grantee_principal, rec.name.as_deref()) {
+            // The view missed the grant: rebuild it rather than trust it.
+            self.refresh_grants();
+        }
+        Some(rec)
     }
 
     /// `KeyMetadata` (§2.2).
@@ -343,4 +500,201 @@ pub(crate) fn default_policy(account: &str) -> String {
         }]
     });
     serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const GRANTEES: &[&str] = &[
+        "111122223333",
+        "arn:aws:iam::111122223333:root",
+        "arn:aws:iam::111122223333:user/alice",
+        "arn:aws:iam::111122223333:role/app",
+        "arn:aws:sts::111122223333:assumed-role/app/s1",
+        "arn:aws:sts::111122223333:assumed-role/app/s2",
+        "444455556666",
+        "arn:aws:iam::444455556666:root",
+        "arn:aws:iam::444455556666:user/carol",
+        "acct-x",
+        "arn:aws:iam::acct-x:root",
+        "arn:aws:iam::acct-x:user/dave",
+    ];
+
+    fn callers() -> Vec<Caller> {
+        let role = |account: &str, session: &str| Caller::AssumedRole {
+            account: account.into(),
+            role_arn: format!("arn:aws:iam::{account}:role/app"),
+            role_name: "app".into(),
+            role_unique_id: "AROAAPP".into(),
+            session_name: session.into(),
+        };
+        vec![
+            Caller::Root {
+                account: "111122223333".into(),
+            },
+            Caller::Root {
+                account: "444455556666".into(),
+            },
+            Caller::Root {
+                account: "acct-x".into(),
+            },
+            Caller::User {
+                account: "111122223333".into(),
+                arn: "arn:aws:iam::111122223333:user/alice".into(),
+                name: "alice".into(),
+                unique_id: "AIDAALICE".into(),
+            },
+            Caller::User {
+                account: "acct-x".into(),
+                arn: "arn:aws:iam::acct-x:user/dave".into(),
+                name: "dave".into(),
+                unique_id: "AIDADAVE".into(),
+            },
+            role("111122223333", "s1"),
+            role("111122223333", "s3"),
+            role("444455556666", "s1"),
+        ]
+    }
+
+    /// A small deterministic generator (xorshift64).
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            usize::try_from(self.next() % u64::try_from(n).unwrap()).unwrap()
+        }
+    }
+
+    fn grant(rng: &mut Rng) -> Grant {
+        let id = format!(
+            "{:016x}{:016x}{:016x}{:016x}",
+            rng.next(),
+            rng.next(),
+            rng.next(),
+            rng.next()
+        );
+        Grant {
+            grant_id: id,
+            name: (rng.below(3) == 0).then(|| format!("name-{}", rng.below(4))),
+            grantee_principal: GRANTEES[rng.below(GRANTEES.len())].to_string(),
+            operations: vec!["Decrypt".into()],
+            constraints: None,
+        }
+    }
+
+    /// The selection as it was made before the grantee groups: every grant whose grantee is
+    /// one of the caller's four names, in grant-id order, from the whole list.
+    fn reference_for_caller(all: &[Grant], caller: &Caller) -> Vec<Grant> {
+        if all.len() <= SCAN_ALL_GRANTS {
+            return all.to_vec();
+        }
+        let account = caller.account();
+        let names = [
+            caller.arn(),
+            caller.principal_arn(),
+            account.to_string(),
+            format!("arn:aws:iam::{account}:root"),
+        ];
+        all.iter()
+            .filter(|g| names.contains(&g.grantee_principal))
+            .cloned()
+            .collect()
+    }
+
+    /// Grown grant by grant (with removals), the view equals the one built whole from the
+    /// surviving grants: same order, same per-caller selections (equal to the reference
+    /// selection), same name index.
+    #[test]
+    fn incremental_view_equals_rebuilt_view() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..40 {
+            let mut live: BTreeMap<String, Grant> = BTreeMap::new();
+            let mut view = GrantView::default();
+            let steps = 5 + round * 3;
+            for _ in 0..steps {
+                if !live.is_empty() && rng.below(4) == 0 {
+                    let pick = rng.below(live.len());
+                    let id = live.keys().nth(pick).unwrap().clone();
+                    let g = live.remove(&id).unwrap();
+                    assert!(view.remove(&id, &g.grantee_principal, g.name.as_deref()));
+                    assert!(!view.remove(&id, &g.grantee_principal, g.name.as_deref()));
+                } else {
+                    let g = grant(&mut rng);
+                    live.insert(g.grant_id.clone(), g.clone());
+                    view.insert(g);
+                }
+                let rebuilt = GrantView::new(live.values().rev().cloned());
+                let expected: Vec<Grant> = live.values().cloned().collect();
+                assert_eq!(view.all(), expected.as_slice());
+                assert_eq!(rebuilt.all(), expected.as_slice());
+                assert_eq!(&*view, expected.as_slice());
+                for c in callers() {
+                    let want = reference_for_caller(&expected, &c);
+                    assert_eq!(view.for_caller(&c).as_ref(), want.as_slice(), "{c:?}");
+                    assert_eq!(rebuilt.for_caller(&c).as_ref(), want.as_slice(), "{c:?}");
+                }
+                for n in 0..4 {
+                    let name = format!("name-{n}");
+                    let want: Vec<String> = expected
+                        .iter()
+                        .filter(|g| g.name.as_deref() == Some(name.as_str()))
+                        .map(|g| g.grant_id.clone())
+                        .collect();
+                    assert_eq!(view.named(&name), want.as_slice());
+                    assert_eq!(rebuilt.named(&name), want.as_slice());
+                }
+                assert_eq!(view.len, live.len());
+            }
+        }
+    }
+
+    /// A caller whose grants sit in one grantee group gets them without a copy.
+    #[test]
+    fn one_group_is_borrowed() {
+        let mut view = GrantView::default();
+        for i in 0..40 {
+            view.insert(Grant {
+                grant_id: format!("{i:064x}"),
+                name: None,
+                grantee_principal: if i % 2 == 0 {
+                    "arn:aws:iam::111122223333:user/alice".into()
+                } else {
+                    "arn:aws:iam::111122223333:user/bob".into()
+                },
+                operations: vec!["Decrypt".into()],
+                constraints: None,
+            });
+        }
+        let alice = Caller::User {
+            account: "111122223333".into(),
+            arn: "arn:aws:iam::111122223333:user/alice".into(),
+            name: "alice".into(),
+            unique_id: "AIDAALICE".into(),
+        };
+        let got = view.for_caller(&alice);
+        assert!(matches!(got, Cow::Borrowed(_)));
+        assert_eq!(got.len(), 20);
+        // Adding an account-wide grant makes two groups: merged in grant-id order.
+        view.insert(Grant {
+            grant_id: format!("{:064x}", 7),
+            name: None,
+            grantee_principal: "arn:aws:iam::111122223333:root".into(),
+            operations: vec!["Decrypt".into()],
+            constraints: None,
+        });
+        let got = view.for_caller(&alice);
+        assert!(matches!(got, Cow::Owned(_)));
+        let ids: Vec<&str> = got.iter().map(|g| g.grant_id.as_str()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted);
+        assert_eq!(ids.len(), 21);
+    }
 }

@@ -173,6 +173,9 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         aliases.insert(a.key(), a);
     }
     for key in keys.values_mut() {
+        // The engine's view is built in grant-id order, the order CreateGrant, RetireGrant and
+        // RevokeGrant keep when they change it in place (see `GrantView`): a restart sees the
+        // grants in the order the running server did.
         key.refresh_grants();
         key.aliases.sort();
     }
