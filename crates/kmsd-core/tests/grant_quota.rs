@@ -351,28 +351,70 @@ fn list_grants_pages_with_filters() {
     assert_eq!(from_bob["NextMarker"], bobs[3].as_str());
 }
 
+/// This thread's time on a CPU so far (Linux `/proc/thread-self/schedstat`), if readable:
+/// unlike wall time it does not count the time other processes held the CPUs.
+fn cpu_time() -> Option<std::time::Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(std::time::Duration::from_nanos(ns))
+}
+
 /// Time to create 10,000 and 50,000 grants on one key (all to one grantee) through
-/// `Kms::call`. Run: `cargo test -p kmsd-core --test grant_quota -- --ignored --nocapture`.
+/// `Kms::call`, wall and CPU (other counts: `GRANT_TIMING_COUNTS=1000,20000`). Run:
+/// `cargo test -p kmsd-core --test grant_quota -- --ignored --nocapture grant_creation_timing`.
 #[test]
 #[ignore]
 fn grant_creation_timing() {
-    for n in [10_000usize, QUOTA] {
+    let counts: Vec<usize> = std::env::var("GRANT_TIMING_COUNTS")
+        .map(|v| v.split(',').map(|n| n.trim().parse().unwrap()).collect())
+        .unwrap_or_else(|_| vec![10_000, QUOTA]);
+    for n in counts {
         let w = World::new();
         let id = w.key();
         let t = Instant::now();
+        let cpu0 = cpu_time();
+        let cpu = || {
+            cpu_time()
+                .zip(cpu0)
+                .map(|(now, start)| now.saturating_sub(start))
+        };
         for i in 0..n {
             w.ok(
                 "CreateGrant",
                 json!({"KeyId": id, "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"]}),
             );
             if (i + 1) % 10_000 == 0 {
-                eprintln!("  {n}-grant run: {} created after {:?}", i + 1, t.elapsed());
+                eprintln!(
+                    "  {n}-grant run: {} created after {:?} (CPU {:?})",
+                    i + 1,
+                    t.elapsed(),
+                    cpu()
+                );
             }
         }
         eprintln!(
-            "{n} grants on one key: {:?} ({:.1} µs per CreateGrant)",
+            "{n} grants on one key: {:?}, CPU {:?} ({:.1} µs wall per CreateGrant)",
             t.elapsed(),
+            cpu(),
             t.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+        // The hot path: a grantee allowed through its grants (n of them on the key).
+        let ct =
+            w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"x")}))["CiphertextBlob"].clone();
+        let alice = user(ACCT, "alice", &[]);
+        let rounds = 2_000u32;
+        let t = Instant::now();
+        let cpu0 = cpu_time();
+        for _ in 0..rounds {
+            w.call("Decrypt", &alice, json!({"CiphertextBlob": ct}))
+                .unwrap();
+        }
+        let cpu = cpu_time()
+            .zip(cpu0)
+            .map(|(now, start)| (now - start) / rounds);
+        eprintln!(
+            "  Decrypt by the grantee of {n} grants: {:?} wall, CPU {cpu:?} per call",
+            t.elapsed() / rounds
         );
     }
 }

@@ -655,6 +655,42 @@ mod tests {
         }
     }
 
+    /// Cost of picking a caller's grants on a key with 50,000 grants (45,000 to the caller),
+    /// against the selection as it was made before the grantee groups (`reference_for_caller`,
+    /// which copies them). Run: `cargo test -p kmsd-core --lib for_caller_cost -- --ignored
+    /// --nocapture`.
+    #[test]
+    #[ignore]
+    fn for_caller_cost() {
+        let mut rng = Rng(7);
+        let mut view = GrantView::default();
+        for i in 0..50_000 {
+            let mut g = grant(&mut rng);
+            g.grantee_principal = if i % 10 == 9 {
+                "arn:aws:iam::111122223333:user/bob".into()
+            } else {
+                "arn:aws:iam::111122223333:user/alice".into()
+            };
+            view.insert(g);
+        }
+        let alice = &callers()[3];
+        let all = view.all().to_vec();
+        let rounds = 20u32;
+        let t = std::time::Instant::now();
+        for _ in 0..rounds {
+            assert_eq!(view.for_caller(alice).len(), 45_000);
+        }
+        let new = t.elapsed() / rounds;
+        let t = std::time::Instant::now();
+        for _ in 0..rounds {
+            assert_eq!(reference_for_caller(&all, alice).len(), 45_000);
+        }
+        let old = t.elapsed() / rounds;
+        eprintln!(
+            "for_caller, 45,000 of 50,000 grants: {new:?} per call; copying selection: {old:?}"
+        );
+    }
+
     /// A caller whose grants sit in one grantee group gets them without a copy.
     #[test]
     fn one_group_is_borrowed() {
