@@ -67,6 +67,7 @@ fn grant_request(key_id: &str, i: usize) -> Value {
 #[test]
 fn the_50001st_grant_is_refused_and_retiring_one_makes_room() {
     let started = Instant::now();
+    let cpu0 = cpu_time();
     let w = World::new();
     let id = w.key();
     let named = json!({"KeyId": id, "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"],
@@ -207,8 +208,11 @@ fn the_50001st_grant_is_refused_and_retiring_one_makes_room() {
         .unwrap();
     assert_eq!(again["GrantId"], named_id.as_str());
     eprintln!(
-        "grant quota test: {QUOTA} grants created in {created_in:?}, whole test {:?}",
-        started.elapsed()
+        "grant quota test: {QUOTA} grants created in {created_in:?}, whole test {:?} (CPU {:?})",
+        started.elapsed(),
+        cpu_time()
+            .zip(cpu0)
+            .map(|(now, start)| now.saturating_sub(start))
     );
 }
 
