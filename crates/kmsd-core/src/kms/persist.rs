@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use kmsd_crypto::{wrap_aad, KeyMaterial, RootKey};
+use kmsd_policy::SourcedPolicy;
 
 use super::aliases::AliasRecord;
 use super::grants::GrantRecord;
@@ -118,6 +119,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         wrapped.insert(k, v);
     }
     let mut keys: HashMap<String, KeyEntry> = HashMap::new();
+    let mut compiled: HashMap<String, SourcedPolicy> = HashMap::new();
     for (id, bytes) in store.load(KEYS).map_err(|e| store_err(&e.to_string()))? {
         let rec: KeyRecord =
             serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("key {id}: {e}")))?;
@@ -140,8 +142,18 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
             })?;
             materials.push(Arc::new(mat));
         }
-        let policy = compile_key_policy(&rec.policy)
-            .map_err(|e| store_err(&format!("key {id}: stored policy: {e}")))?;
+        // Keys created alike share one policy text (the default policy names only the
+        // account): compile each distinct text once and share it, which keeps start-up time
+        // and memory per key small with many keys.
+        let policy = match compiled.get(&rec.policy) {
+            Some(p) => p.clone(),
+            None => {
+                let p = compile_key_policy(&rec.policy)
+                    .map_err(|e| store_err(&format!("key {id}: stored policy: {e}")))?;
+                compiled.insert(rec.policy.clone(), p.clone());
+                p
+            }
+        };
         let arn = rec.arn();
         keys.insert(
             rec.id.clone(),
