@@ -4,6 +4,11 @@
 //!
 //! A grant token is `base64url("kmsd-grant-token-1:<key id>:<grant id>:<nonce>")`: opaque to
 //! clients, new on every CreateGrant, and it names its grant so RetireGrant can find it.
+//!
+//! A key may hold 50,000 grants, so no grant operation walks them all: CreateGrant appends to
+//! the key's indexes (its GrantId sorts above every id on the key), Name idempotency and the
+//! delegation check look only at the grants of that name or grantee, and a ListGrants page
+//! starts at its marker.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
