@@ -9,10 +9,9 @@
 #   2. starts `kmsd serve --bootstrap examples/seed-world.json` on a free 127.0.0.1 port with
 #      a temporary data directory, and creates one key;
 #   3. measures capacity: kmsd-bench --op mixed (Encrypt, Decrypt, GenerateDataKey) with
-#      CAP_CONNECTIONS connections for CAP_DURATION, then the rate of ONE connection;
-#      kmsd-bench is closed-loop (no rate flag), so the soak uses
-#      N = round(0.8 * capacity / one-connection rate) connections, which puts the load near
-#      80% of capacity while latency stays near its unloaded value;
+#      CAP_CONNECTIONS connections for CAP_DURATION; kmsd-bench is closed-loop (no rate
+#      flag), so 3-second probes with growing connection counts find the count whose rate is
+#      nearest LOAD_FRACTION of capacity;
 #   4. runs the mixed load in back-to-back 10-second windows for MINUTES; after each window it
 #      appends a CSV line: elapsed seconds, kmsd VmRSS (KiB, from /proc/PID/status), requests,
 #      ok, errors, ok/s, errors by code, data directory size (KiB);
@@ -119,13 +118,30 @@ echo "== capacity: mixed load, $CAP_CONNECTIONS connections, $CAP_DURATION"
   --server-pid "$KMSD_PID" --json-out "$OUT_DIR/soak-$STAMP-capacity.json" >/dev/null
 KEY_ID=$(json_get "$OUT_DIR/soak-$STAMP-capacity.json" 'r["key_id"]')
 CAPACITY=$(json_get "$OUT_DIR/soak-$STAMP-capacity.json" 'round(r["total"]["ok_per_sec"])')
-"$BENCH" --endpoint "$ENDPOINT" --region "$REGION" --key-id "$KEY_ID" --op mixed \
-  --connections 1 --duration 3s --threads "$THREADS" --json-out "$TMP/one.json" >/dev/null
-ONE=$(json_get "$TMP/one.json" 'round(r["total"]["ok_per_sec"])')
-CONNS=$(python3 -c "import sys; c,o,f=map(float,sys.argv[1:]); print(max(1, round(f*c/max(o,1))))" \
-  "$CAPACITY" "$ONE" "$LOAD_FRACTION")
 TARGET=$(python3 -c "import sys; print(round(float(sys.argv[1])*float(sys.argv[2])))" "$CAPACITY" "$LOAD_FRACTION")
-echo "   capacity $CAPACITY ok/s; one connection $ONE ok/s; soak with $CONNS connections (target ~$TARGET ok/s)"
+# kmsd-bench is closed-loop, so the load is set by the number of connections. Throughput is
+# far from linear in it (one connection waits for every audit sync), so calibrate: probe
+# growing connection counts and soak with the first whose rate reaches the target (or, if
+# it overshoots by more than the one before undershoots, the one before).
+CONNS=1
+PREV_CONNS=""
+PREV_RATE=0
+for N in 1 2 3 4 6 8 10 12 16 20 24 32 48 64; do
+  "$BENCH" --endpoint "$ENDPOINT" --region "$REGION" --key-id "$KEY_ID" --op mixed \
+    --connections "$N" --duration 3s --threads "$THREADS" --json-out "$TMP/probe.json" >/dev/null
+  RATE=$(json_get "$TMP/probe.json" 'round(r["total"]["ok_per_sec"])')
+  echo "   probe: $N connections -> $RATE ok/s"
+  CONNS=$N
+  if [ "$RATE" -ge "$TARGET" ]; then
+    if [ -n "$PREV_CONNS" ] && [ $((RATE - TARGET)) -gt $((TARGET - PREV_RATE)) ]; then
+      CONNS=$PREV_CONNS
+    fi
+    break
+  fi
+  PREV_CONNS=$N
+  PREV_RATE=$RATE
+done
+echo "   capacity $CAPACITY ok/s; soak with $CONNS connections (target ~$TARGET ok/s)"
 
 # ---- soak
 echo "elapsed_s,rss_kb,requests,ok,errors,ok_per_sec,errors_by_code,data_dir_kb" >"$CSV"
