@@ -20,8 +20,9 @@
 //!   their own line until a sync succeeds again (or fail).
 //!
 //! Rotation by size: when the file would grow past the limit it is synced and renamed
-//! `audit.log.1` (older files shift to `.2`, `.3`, ...; none are deleted) and a new file
-//! is started.
+//! `audit.log.1` (older files shift to `.2`, `.3`, ...) and a new file is started. By default
+//! no file is ever deleted; [`AuditLog::keep_rotated`] bounds how many rotated files are
+//! kept (the oldest go first), so a long-running server cannot fill its disk with audit.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -176,6 +177,7 @@ impl AuditLog {
                 file: Some(Arc::new(file)),
                 size,
                 max_bytes,
+                keep_rotated: None,
                 dirty: false,
                 sync_error: false,
             }),
@@ -193,6 +195,12 @@ impl AuditLog {
             },
             AuditWriter { thread },
         ))
+    }
+
+    /// Keep at most `files` rotated files (at least one); older ones are deleted at
+    /// rotation. Without this call every rotated file is kept.
+    pub fn keep_rotated(&self, files: u32) {
+        self.handle.shared.file.lock().keep_rotated = Some(files.max(1));
     }
 
     /// Append one line (without newline); true once it is as durable as the mode promises
@@ -365,6 +373,8 @@ struct WriterState {
     file: Option<Arc<File>>,
     size: u64,
     max_bytes: u64,
+    /// At most this many rotated files are kept (`None`: all).
+    keep_rotated: Option<u32>,
     /// Written since the last sync (`Interval`).
     dirty: bool,
     /// The last periodic sync failed (`Interval`).
@@ -422,6 +432,13 @@ impl WriterState {
         let mut highest = 0u32;
         while self.dir.join(format!("{name}.{}", highest + 1)).exists() {
             highest += 1;
+        }
+        if let Some(keep) = self.keep_rotated {
+            // After the shift below the files are .2 ..= .highest+1: drop those past `keep`.
+            while highest >= keep {
+                std::fs::remove_file(self.dir.join(format!("{name}.{highest}")))?;
+                highest -= 1;
+            }
         }
         for n in (1..=highest).rev() {
             std::fs::rename(
@@ -612,6 +629,42 @@ mod tests {
             }
         }
         assert_eq!(all, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn keeps_only_the_newest_rotated_files_when_bounded() {
+        for mode in [
+            SyncMode::Always,
+            SyncMode::Interval(Duration::from_millis(5)),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let (log, writer) = AuditLog::open(dir.path(), "audit.log", 100, mode).unwrap();
+            log.keep_rotated(2);
+            rt().block_on(async {
+                for i in 0..10 {
+                    assert!(
+                        log.append(format!("{{\"line\":{i},\"pad\":\"{}\"}}", "x".repeat(30)))
+                            .await
+                    );
+                }
+            });
+            drop(log);
+            writer.join();
+            let files = files_oldest_first(dir.path(), "audit.log");
+            assert_eq!(files.len(), 3, "{files:?}");
+            assert!(!dir.path().join("audit.log.3").exists());
+            let mut all = Vec::new();
+            for f in &files {
+                for l in std::fs::read_to_string(f).unwrap().lines() {
+                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    all.push(v["line"].as_i64().unwrap());
+                }
+            }
+            // The newest lines, in order, up to the last one.
+            assert!(!all.is_empty() && all.len() < 10, "{all:?}");
+            assert_eq!(*all.last().unwrap(), 9);
+            assert!(all.windows(2).all(|w| w[1] == w[0] + 1), "{all:?}");
+        }
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// Rotate the audit log when it would exceed this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub audit_max_bytes: u64,
+    /// Keep at most this many rotated audit files, deleting the oldest at rotation
+    /// (default: keep every file).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_keep_files: Option<u32>,
     /// When audit lines reach the disk. `always`: each response waits until its audit line
     /// is fdatasync'ed (group commit). `interval`: each response waits until its line is
     /// written to the file (it survives a crash of kmsd), and the file is fdatasync'ed at
@@ -145,6 +149,9 @@ pub fn run(args: ServeArgs) -> i32 {
                 return 1;
             }
         };
+    if let Some(files) = args.audit_keep_files {
+        audit.keep_rotated(files);
+    }
     // The main thread accepts connections, handles signals and runs the deletion sweeper;
     // the workers (crate::workers) serve the connections.
     let runtime = match tokio::runtime::Builder::new_current_thread()
