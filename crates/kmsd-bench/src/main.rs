@@ -47,6 +47,41 @@ impl Mode {
     }
 }
 
+/// Where to send requests and as whom (both the load and `populate`).
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// Endpoint URL (plain http).
+    #[arg(
+        long,
+        env = "AWS_ENDPOINT_URL",
+        default_value = "http://127.0.0.1:4599"
+    )]
+    endpoint: String,
+    /// Region of the SigV4 credential scope (for `populate`: of the keys; its IAM calls are
+    /// signed for us-east-1).
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
+    access_key: String,
+    /// Secret access key (prefer the environment variable: arguments are visible to other users).
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// Session token of temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    session_token: Option<String>,
+}
+
+impl Target {
+    fn credentials(&self) -> Credentials {
+        Credentials::new(
+            self.access_key.clone(),
+            self.secret_key.clone(),
+            self.session_token.clone(),
+        )
+    }
+}
+
 /// Load generator for AWS-KMS-compatible endpoints (kmsd, moto, ...).
 ///
 /// Sends SigV4-signed awsJson1_1 KMS calls over N keep-alive HTTP/1.1
@@ -60,25 +95,8 @@ impl Mode {
     after_help = "To fill an endpoint with many keys, IAM users and grants first: kmsd-bench populate --help"
 )]
 struct Cli {
-    /// Endpoint URL (plain http).
-    #[arg(
-        long,
-        env = "AWS_ENDPOINT_URL",
-        default_value = "http://127.0.0.1:4599"
-    )]
-    endpoint: String,
-    /// Region of the SigV4 credential scope.
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    region: String,
-    /// Access key id.
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
-    access_key: String,
-    /// Secret access key (prefer the environment variable: arguments are visible to other users).
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    secret_key: String,
-    /// Session token of temporary credentials.
-    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
-    session_token: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Key to use (id, ARN, alias name or alias ARN).
     #[arg(
         long,
@@ -134,25 +152,8 @@ struct Cli {
 #[derive(Debug, Parser)]
 #[command(name = "kmsd-bench populate", version)]
 struct PopulateCli {
-    /// Endpoint URL (plain http).
-    #[arg(
-        long,
-        env = "AWS_ENDPOINT_URL",
-        default_value = "http://127.0.0.1:4599"
-    )]
-    endpoint: String,
-    /// Region of the keys (KMS credential scope; IAM calls are signed for us-east-1).
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    region: String,
-    /// Access key id (normally the account's root).
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
-    access_key: String,
-    /// Secret access key (prefer the environment variable: arguments are visible to other users).
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    secret_key: String,
-    /// Session token of temporary credentials.
-    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
-    session_token: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Keys to create in all, the loaded key included.
     #[arg(long, default_value_t = 100_000)]
     keys: usize,
@@ -194,13 +195,9 @@ struct PopulateCli {
 
 async fn run_populate(cli: PopulateCli) -> anyhow::Result<bool> {
     let plan = PopulatePlan {
-        endpoint: Endpoint::parse(&cli.endpoint)?,
-        credentials: Credentials::new(
-            cli.access_key.clone(),
-            cli.secret_key.clone(),
-            cli.session_token.clone(),
-        ),
-        region: cli.region.clone(),
+        endpoint: Endpoint::parse(&cli.target.endpoint)?,
+        credentials: cli.target.credentials(),
+        region: cli.target.region.clone(),
         keys: cli.keys,
         users: cli.users,
         grants: cli.grants,
@@ -270,16 +267,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     if cli.connections == 0 {
         bail!("--connections must be at least 1");
     }
-    let endpoint = Endpoint::parse(&cli.endpoint)?;
-    let signer = Signer::new(
-        Credentials::new(
-            cli.access_key.clone(),
-            cli.secret_key.clone(),
-            cli.session_token.clone(),
-        ),
-        &cli.region,
-        "kms",
-    );
+    let endpoint = Endpoint::parse(&cli.target.endpoint)?;
+    let signer = Signer::new(cli.target.credentials(), &cli.target.region, "kms");
     let key_id = match &cli.key_id {
         Some(k) => k.clone(),
         None => {
@@ -342,8 +331,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     let requests = total_report.requests;
     let report = Report {
         tool: "kmsd-bench",
-        endpoint: cli.endpoint.clone(),
-        region: cli.region.clone(),
+        endpoint: cli.target.endpoint.clone(),
+        region: cli.target.region.clone(),
         mode: cli.op.label().to_owned(),
         signing: if cli.replay { "replay" } else { "per-request" },
         key_id,

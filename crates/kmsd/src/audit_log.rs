@@ -602,9 +602,13 @@ mod tests {
         }
     }
 
-    fn rotates_by_size_in(mode: SyncMode) {
+    /// Ten ~45-byte lines through a log that rotates at 100 bytes; the files oldest first.
+    fn rotate_ten_lines(mode: SyncMode, keep: Option<u32>) -> (tempfile::TempDir, Vec<PathBuf>) {
         let dir = tempfile::tempdir().unwrap();
         let (log, writer) = AuditLog::open(dir.path(), "audit.log", 100, mode).unwrap();
+        if let Some(k) = keep {
+            log.keep_rotated(k);
+        }
         rt().block_on(async {
             for i in 0..10 {
                 assert!(
@@ -616,50 +620,40 @@ mod tests {
         drop(log);
         writer.join();
         let files = files_oldest_first(dir.path(), "audit.log");
-        assert!(files.len() >= 4, "{files:?}");
-        assert_eq!(files.last().unwrap(), &dir.path().join("audit.log"));
-        // Reading oldest first gives the lines in order; nothing lost.
+        (dir, files)
+    }
+
+    /// The `line` numbers in `files`, in file order.
+    fn line_numbers(files: &[PathBuf]) -> Vec<i64> {
         let mut all = Vec::new();
-        for f in &files {
-            let size = std::fs::metadata(f).unwrap().len();
-            assert!(size <= 100, "{f:?} has {size} bytes");
+        for f in files {
             for l in std::fs::read_to_string(f).unwrap().lines() {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
                 all.push(v["line"].as_i64().unwrap());
             }
         }
-        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        all
+    }
+
+    fn rotates_by_size_in(mode: SyncMode) {
+        let (dir, files) = rotate_ten_lines(mode, None);
+        assert!(files.len() >= 4, "{files:?}");
+        assert_eq!(files.last().unwrap(), &dir.path().join("audit.log"));
+        for f in &files {
+            let size = std::fs::metadata(f).unwrap().len();
+            assert!(size <= 100, "{f:?} has {size} bytes");
+        }
+        // Reading oldest first gives the lines in order; nothing lost.
+        assert_eq!(line_numbers(&files), (0..10).collect::<Vec<_>>());
     }
 
     #[test]
     fn keeps_only_the_newest_rotated_files_when_bounded() {
-        for mode in [
-            SyncMode::Always,
-            SyncMode::Interval(Duration::from_millis(5)),
-        ] {
-            let dir = tempfile::tempdir().unwrap();
-            let (log, writer) = AuditLog::open(dir.path(), "audit.log", 100, mode).unwrap();
-            log.keep_rotated(2);
-            rt().block_on(async {
-                for i in 0..10 {
-                    assert!(
-                        log.append(format!("{{\"line\":{i},\"pad\":\"{}\"}}", "x".repeat(30)))
-                            .await
-                    );
-                }
-            });
-            drop(log);
-            writer.join();
-            let files = files_oldest_first(dir.path(), "audit.log");
+        for mode in MODES {
+            let (dir, files) = rotate_ten_lines(mode, Some(2));
             assert_eq!(files.len(), 3, "{files:?}");
             assert!(!dir.path().join("audit.log.3").exists());
-            let mut all = Vec::new();
-            for f in &files {
-                for l in std::fs::read_to_string(f).unwrap().lines() {
-                    let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                    all.push(v["line"].as_i64().unwrap());
-                }
-            }
+            let all = line_numbers(&files);
             // The newest lines, in order, up to the last one.
             assert!(!all.is_empty() && all.len() < 10, "{all:?}");
             assert_eq!(*all.last().unwrap(), 9);
