@@ -33,6 +33,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use kmsd_crypto::RootKey;
+use kmsd_policy::SourcedPolicy;
 use parking_lot::RwLock;
 use serde_json::Value;
 
@@ -57,6 +58,9 @@ pub struct Kms {
     next_due: AtomicI64,
     /// Request quotas (off unless [`Kms::set_quotas`] turns them on).
     quotas: quota::Limiter,
+    /// Each account's default key policy, compiled once and shared by the keys created
+    /// with it (most keys: one compiled copy per key would cost kilobytes per key).
+    default_policies: parking_lot::Mutex<HashMap<String, SourcedPolicy>>,
 }
 
 impl std::fmt::Debug for Kms {
@@ -177,6 +181,7 @@ impl Kms {
             state: RwLock::new(state),
             next_due: AtomicI64::new(i64::MAX),
             quotas: quota::Limiter::default(),
+            default_policies: parking_lot::Mutex::new(HashMap::new()),
         };
         kms.recompute_due(&kms.state.read());
         Ok(kms)

@@ -265,11 +265,22 @@ impl Kms {
         let account = req.account().to_string();
         let region = req.region().to_string();
         let id = new_key_id();
-        let text = match policy_text {
-            Some(p) => p.to_string(),
-            None => default_policy(&account),
+        let (text, policy) = match policy_text {
+            Some(p) => (p.to_string(), validate_policy(p)?),
+            None => {
+                let text = default_policy(&account);
+                let mut cache = self.default_policies.lock();
+                let policy = match cache.get(&account) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = validate_policy(&text)?;
+                        cache.insert(account.clone(), p.clone());
+                        p
+                    }
+                };
+                (text, policy)
+            }
         };
-        let policy = validate_policy(&text)?;
         if policy_text.is_some() {
             check_principals(self.directory.as_ref(), &policy)?;
         }
