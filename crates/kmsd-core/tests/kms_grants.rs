@@ -423,3 +423,59 @@ fn many_grants_are_matched_through_the_grantee_index() {
     );
     assert_eq!(unb64(&call.result.unwrap()["Plaintext"]), b"indexed");
 }
+
+/// CreateGrant and CreateKey commit without excluding readers: while their commit (an
+/// fsync on a real disk) is in progress, Encrypt and Decrypt on the same key go on.
+#[test]
+fn crypto_goes_on_while_a_mutation_commits() {
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+
+    let w = Arc::new(World::new());
+    let id = w.key();
+    for op in ["CreateGrant", "CreateKey"] {
+        let held = w.store.hold.lock().unwrap();
+        let mutator = {
+            let (w, id) = (w.clone(), id.clone());
+            std::thread::spawn(move || {
+                match op {
+                "CreateGrant" => w.call(
+                    "CreateGrant",
+                    &root(ACCT),
+                    json!({"KeyId": id, "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"]}),
+                ),
+                _ => w.call("CreateKey", &root(ACCT), json!({})),
+            }
+            })
+        };
+        let started = Instant::now();
+        while w.store.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{op} never reached its commit"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (tx, rx) = mpsc::channel();
+        {
+            let (w, id) = (w.clone(), id.clone());
+            std::thread::spawn(move || {
+                let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"during")}))
+                    ["CiphertextBlob"]
+                    .clone();
+                let pt = w.ok("Decrypt", json!({"CiphertextBlob": ct}))["Plaintext"].clone();
+                let _ = tx.send(pt);
+            });
+        }
+        let crypto = rx.recv_timeout(Duration::from_secs(10));
+        drop(held);
+        assert_eq!(
+            crypto.map(|pt| unb64(&pt)).ok(),
+            Some(b"during".to_vec()),
+            "Encrypt/Decrypt waited for a {op} commit"
+        );
+        assert!(mutator.join().unwrap().is_ok(), "{op} failed");
+    }
+    let grants = w.ok("ListGrants", json!({"KeyId": id}));
+    assert_eq!(grants["Grants"].as_array().unwrap().len(), 1);
+}

@@ -15,6 +15,7 @@ use std::ops::Bound;
 
 use base64::Engine as _;
 use kmsd_policy::{decide_kms, Decision, Grant, GrantConstraints, KmsRequest};
+use parking_lot::RwLockUpgradableReadGuard;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -356,7 +357,10 @@ impl Kms {
         let constraints = constraints.filter(|c| {
             c.encryption_context_equals.is_some() || c.encryption_context_subset.is_some()
         });
-        let mut st = self.state.write();
+        // Checked and committed under the upgradable lock: other mutations wait, but
+        // Encrypt/Decrypt on every key go on during the commit's fsync; the write lock is
+        // taken only to install the grant.
+        let st = self.state.upgradable_read();
         let r = self.resolve(&st, req, key_id, Forms::KeyCross, "kms:CreateGrant")?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         let mut ctx = key_context(req, key, None);
@@ -466,9 +470,10 @@ impl Kms {
                 "The request was rejected because the grant quota for this KMS key was exceeded.",
             ));
         }
-        self.commit(&[persist::put_grant(&rec)?])?;
         let token = make_token(&rec.key_id, &rec.grant_id)?;
+        self.commit(&[persist::put_grant(&rec)?])?;
         let gid = rec.grant_id.clone();
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
         key.add_grant(rec);
         Ok(json!({ "GrantToken": token, "GrantId": gid }))

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use kmsd_crypto::KeyMaterial;
 use kmsd_policy::RequestContext;
+use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
 use super::api::{ts, Input};
@@ -319,10 +320,13 @@ impl Kms {
             persist::put_key(&entry.rec)?,
             persist::put_material(&self.root_key, &id, 1, &entry.materials[0])?,
         ];
-        let mut st = self.state.write();
+        // Committed under the upgradable lock (other mutations wait; crypto requests go on
+        // during the fsync), installed under the write lock.
+        let st = self.state.upgradable_read();
         self.commit(&muts)?;
         req.audit.key_arn = Some(entry.arn.clone());
         let out = json!({ "KeyMetadata": entry.metadata() });
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
         st.keys.insert(id, entry);
         Ok(out)
     }

@@ -24,11 +24,15 @@ pub const OTHER: &str = "444455556666";
 pub const REGION: &str = "us-east-1";
 pub const T0: i64 = 1_700_000_000_000;
 
-/// A store whose commits can be made to fail.
+/// A store whose commits can be made to fail, or held (a slow fsync) while a test holds
+/// `hold`.
 #[derive(Debug, Default)]
 pub struct FlakyStore {
     pub inner: MemStore,
     pub fail: AtomicBool,
+    pub hold: std::sync::Mutex<()>,
+    /// Commits waiting at `hold` right now.
+    pub waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl Store for FlakyStore {
@@ -36,6 +40,10 @@ impl Store for FlakyStore {
         self.inner.load(table)
     }
     fn commit(&self, m: &[Mutation]) -> Result<(), StoreError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let held = self.hold.lock();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(held);
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("disk full".into()));
         }
