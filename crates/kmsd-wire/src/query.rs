@@ -585,6 +585,7 @@ fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
                 tags: p.tags("Tags")?,
                 transitive_tag_keys: p.list("TransitiveTagKeys"),
                 external_id: p.get("ExternalId").map(str::to_string),
+                source_identity: p.get("SourceIdentity").map(str::to_string),
             };
             let out = iam.assume_role(actor, &input)?;
             x.open("AssumedRoleUser")
@@ -599,6 +600,9 @@ fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
                 .close("Credentials");
             if let Some(n) = out.packed_policy_size {
                 x.text("PackedPolicySize", &n.to_string());
+            }
+            if let Some(s) = &out.source_identity {
+                x.text("SourceIdentity", s);
             }
             done(x)
         }

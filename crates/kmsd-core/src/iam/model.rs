@@ -182,6 +182,9 @@ pub struct SessionRec {
     /// of the account root (`role_name` is then empty).
     #[serde(default)]
     pub owner: Option<KeyOwner>,
+    /// AssumeRole's `SourceIdentity`, when one was set.
+    #[serde(default)]
+    pub source_identity: Option<String>,
 }
 
 impl std::fmt::Debug for AccessKeyRec {

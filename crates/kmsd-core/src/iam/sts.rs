@@ -33,6 +33,8 @@ pub struct AssumeRoleInput {
     pub tags: Tags,
     pub transitive_tag_keys: Vec<String>,
     pub external_id: Option<String>,
+    /// `SourceIdentity`: needs `sts:SetSourceIdentity` in the trust policy; kept on the session.
+    pub source_identity: Option<String>,
 }
 
 /// AssumeRole's answer (the secret and token are shown once, to the caller; `Debug`
@@ -50,6 +52,8 @@ pub struct AssumeRoleOutput {
     pub arn: String,
     /// Percentage of the packed-policy allowance used, when a policy, ARNs or tags were given.
     pub packed_policy_size: Option<u32>,
+    /// The `SourceIdentity` the caller set, echoed back.
+    pub source_identity: Option<String>,
 }
 
 impl std::fmt::Debug for AssumeRoleOutput {
@@ -62,6 +66,7 @@ impl std::fmt::Debug for AssumeRoleOutput {
             .field("assumed_role_id", &self.assumed_role_id)
             .field("arn", &self.arn)
             .field("packed_policy_size", &self.packed_policy_size)
+            .field("source_identity", &self.source_identity)
             .finish()
     }
 }
@@ -203,6 +208,7 @@ impl Iam {
             policy_arns: Vec::new(),
             tags: Vec::new(),
             owner: Some(owner),
+            source_identity: None,
         };
         let mut changes: Vec<Change> = st
             .sessions
@@ -269,6 +275,10 @@ impl Iam {
             check_len(x, "externalId", 2, 1224)?;
             check_pattern(x, "externalId", ":/", "[\\w+=,.@:\\/-]*")?;
         }
+        if let Some(x) = &input.source_identity {
+            check_len(x, "sourceIdentity", 2, 64)?;
+            check_pattern(x, "sourceIdentity", "", "[\\w+=,.@-]*")?;
+        }
         if let Some(p) = &input.policy {
             super::ops::check_document(p, PolicyKind::Session)?;
         }
@@ -327,6 +337,9 @@ impl Iam {
         if !input.transitive_tag_keys.is_empty() {
             ctx.set_multi("sts:TransitiveTagKeys", input.transitive_tag_keys.clone());
         }
+        if let Some(x) = &input.source_identity {
+            ctx.set("sts:SourceIdentity", x.clone());
+        }
         let role_arn_full = role_arn(&role.account, &role.path, &role.name);
         let explanation = kmsd_policy::explain_assume_role(&AssumeRoleRequest {
             caller,
@@ -349,14 +362,19 @@ impl Iam {
             return Err(ApiError::new("AccessDenied", message));
         }
 
-        // Session tags need sts:TagSession in the trust policy.
-        if !input.tags.is_empty() {
+        // Session tags need sts:TagSession, a source identity sts:SetSourceIdentity, in the
+        // trust policy.
+        let extra_actions = [
+            (!input.tags.is_empty(), "sts:TagSession"),
+            (input.source_identity.is_some(), "sts:SetSourceIdentity"),
+        ];
+        for (_, action) in extra_actions.iter().filter(|(needed, _)| *needed) {
             let sim = kmsd_policy::simulate(&kmsd_policy::SimulationRequest {
                 policies: &[],
                 resource_policy: Some(&trust),
                 boundary: None,
                 caller: Some(caller),
-                action: "sts:TagSession",
+                action,
                 resource: &role_arn_full,
                 context: &ctx,
             });
@@ -369,7 +387,7 @@ impl Iam {
                 return Err(ApiError::new(
                     "AccessDenied",
                     format!(
-                        "User: {} is not authorized to perform: sts:TagSession on resource: {}",
+                        "User: {} is not authorized to perform: {action} on resource: {}",
                         caller.arn(),
                         input.role_arn
                     ),
@@ -439,6 +457,7 @@ impl Iam {
             policy_arns: input.policy_arns.clone(),
             tags: input.tags.clone(),
             owner: None,
+            source_identity: input.source_identity.clone(),
         };
         // The session's principal must be buildable (its policies compile) before it is issued.
         resolve::role_session_principal(
@@ -470,6 +489,7 @@ impl Iam {
                 role.account, role.name, session.session_name
             ),
             packed_policy_size: packed,
+            source_identity: session.source_identity.clone(),
         })
     }
 }

@@ -1,0 +1,93 @@
+"""IAM/STS behaviours checked against AWS's documentation (conformance review).
+
+Each test pins one documented AWS behaviour that the other modules do not already cover:
+- AssumeRole `SourceIdentity`: the role trust policy must allow `sts:SetSourceIdentity`
+  (IAM User Guide, "Monitor and control actions taken with assumed roles"), the value is
+  validated like the model says (2..64 chars, `[\\w+=,.@-]*`) and echoed in the result.
+- AssumeRole session tags need `sts:TagSession` in the trust policy.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from kmsd_harness import aws_error
+from worlds import ACCT_A, account, doc, root_creds, user, user_creds
+
+REGION = "us-east-1"
+ASSUMER = f"arn:aws:iam::{ACCT_A}:user/assumer"
+
+
+@pytest.fixture(scope="module")
+def server(module_launch):
+    world = {"accounts": [account(ACCT_A, users=[user(ACCT_A, "assumer")])]}
+    return module_launch(world, region=REGION)
+
+
+@pytest.fixture(scope="module")
+def iam(server):
+    return server.client("iam", root_creds(ACCT_A))
+
+
+@pytest.fixture(scope="module")
+def sts(server):
+    return server.client("sts", user_creds(ACCT_A, "assumer"), validate=False)
+
+
+def new_role(iam, actions) -> str:
+    """A role whose trust policy lets `assumer` perform `actions`; returns its ARN."""
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": ASSUMER}, "Action": actions})
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def test_source_identity_needs_set_source_identity_in_trust_policy(iam, sts):
+    role = new_role(iam, "sts:AssumeRole")
+    with aws_error("AccessDenied", 403) as err:
+        sts.assume_role(RoleArn=role, RoleSessionName="s1", SourceIdentity="alice")
+    assert err["Message"] == (f"User: {ASSUMER} is not authorized to perform: "
+                              f"sts:SetSourceIdentity on resource: {role}")
+    # Without a source identity the same role is assumable.
+    resp = sts.assume_role(RoleArn=role, RoleSessionName="s1")
+    assert "SourceIdentity" not in resp
+
+
+def test_source_identity_is_echoed_when_allowed(iam, sts):
+    role = new_role(iam, ["sts:AssumeRole", "sts:SetSourceIdentity"])
+    resp = sts.assume_role(RoleArn=role, RoleSessionName="s2", SourceIdentity="alice@example.com")
+    assert resp["SourceIdentity"] == "alice@example.com"
+    assert resp["AssumedRoleUser"]["Arn"].endswith(":assumed-role/" + role.split("/")[-1] + "/s2")
+
+
+def test_source_identity_condition_in_trust_policy(iam, sts):
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    trust = doc(
+        {"Effect": "Allow", "Principal": {"AWS": ASSUMER}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": ASSUMER}, "Action": "sts:SetSourceIdentity",
+         "Condition": {"StringLike": {"sts:SourceIdentity": "*@example.com"}}},
+    )
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    assert sts.assume_role(RoleArn=role, RoleSessionName="ok",
+                           SourceIdentity="bob@example.com")["SourceIdentity"] == "bob@example.com"
+    with aws_error("AccessDenied", 403):
+        sts.assume_role(RoleArn=role, RoleSessionName="no", SourceIdentity="bob@elsewhere.org")
+
+
+@pytest.mark.parametrize("value", ["a", "x" * 65, "has space"])
+def test_source_identity_validation(iam, sts, value):
+    role = new_role(iam, ["sts:AssumeRole", "sts:SetSourceIdentity"])
+    with aws_error("ValidationError", 400) as err:
+        sts.assume_role(RoleArn=role, RoleSessionName="s3", SourceIdentity=value)
+    assert "at 'sourceIdentity' failed to satisfy constraint" in err["Message"]
+
+
+def test_session_tags_need_tag_session(iam, sts):
+    role = new_role(iam, "sts:AssumeRole")
+    with aws_error("AccessDenied", 403) as err:
+        sts.assume_role(RoleArn=role, RoleSessionName="t1", Tags=[{"Key": "team", "Value": "blue"}])
+    assert "sts:TagSession" in err["Message"]
+    tagged = new_role(iam, ["sts:AssumeRole", "sts:TagSession"])
+    sts.assume_role(RoleArn=tagged, RoleSessionName="t2", Tags=[{"Key": "team", "Value": "blue"}])
