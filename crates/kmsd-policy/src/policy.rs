@@ -145,6 +145,7 @@ pub(crate) struct Statement {
     pub sid: Option<String>,
     pub effect: Effect,
     pub principal: Option<PrincipalClause>,
+    /// No Action element (key policies only): no globs, so it matches no action.
     pub actions: ActionClause,
     /// `None`: no Resource element (key policy: never applies; trust policy: the role).
     pub resources: Option<ResourceClause>,
@@ -567,6 +568,11 @@ impl Compiler<'_> {
                     "a statement cannot have both Action and NotAction",
                 ))
             }
+            // AWS accepts a key policy statement without Action; it never applies.
+            (None, None) if self.kind == PolicyKind::Key => ActionClause {
+                not: false,
+                globs: Box::default(),
+            },
             (None, None) => return Err(cx.err("Action", "the statement needs Action or NotAction")),
             (a, na) => {
                 let not = na.is_some();
