@@ -91,3 +91,16 @@ def test_session_tags_need_tag_session(iam, sts):
     assert "sts:TagSession" in err["Message"]
     tagged = new_role(iam, ["sts:AssumeRole", "sts:TagSession"])
     sts.assume_role(RoleArn=tagged, RoleSessionName="t2", Tags=[{"Key": "team", "Value": "blue"}])
+
+
+def test_trust_policy_may_only_specify_sts_actions(iam):
+    """IAM rejects a trust policy whose actions are not STS actions (MalformedPolicyDocument,
+    "AssumeRole policy may only specify STS AssumeRole actions.")."""
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    bad = doc({"Effect": "Allow", "Principal": {"AWS": ASSUMER}, "Action": ["sts:AssumeRole", "kms:Decrypt"]})
+    with aws_error("MalformedPolicyDocument", 400) as err:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(bad))
+    assert "may only specify STS AssumeRole actions" in err["Message"]
+    role = new_role(iam, ["sts:AssumeRole", "sts:TagSession"])
+    with aws_error("MalformedPolicyDocument", 400):
+        iam.update_assume_role_policy(RoleName=role.split("/")[-1], PolicyDocument=json.dumps(bad))

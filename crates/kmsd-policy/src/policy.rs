@@ -582,6 +582,16 @@ impl Compiler<'_> {
                 for v in values {
                     if v != "*" {
                         match v.split_once(':') {
+                            // IAM: "AssumeRole policy may only specify STS AssumeRole actions."
+                            Some((prefix, _))
+                                if self.kind == PolicyKind::Trust
+                                    && !prefix.eq_ignore_ascii_case("sts") =>
+                            {
+                                return Err(cx.err(
+                                    element,
+                                    "AssumeRole policy may only specify STS AssumeRole actions.",
+                                ))
+                            }
                             Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() => {}
                             _ => {
                                 return Err(cx.err(

@@ -90,3 +90,37 @@ fn identity_policies_still_need_action_and_resource() {
     let trust = r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"}}"#;
     assert!(Policy::parse(&doc(&[trust]), PolicyKind::Trust).is_err());
 }
+
+/// IAM CreateRole/UpdateAssumeRolePolicy: "AssumeRole policy may only specify STS AssumeRole
+/// actions." (MalformedPolicyDocument).
+#[test]
+fn trust_policy_actions_must_be_sts_actions() {
+    let trust = |action: &str| {
+        doc(&[&format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:root"}},"Action":{action}}}"#
+        )])
+    };
+    for ok in [
+        r#""sts:AssumeRole""#,
+        r#"["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]"#,
+        r#""STS:assumerole""#,
+        r#""sts:*""#,
+        r#""*""#,
+    ] {
+        assert!(Policy::parse(&trust(ok), PolicyKind::Trust).is_ok(), "{ok}");
+    }
+    for bad in [r#""kms:Decrypt""#, r#"["sts:AssumeRole","iam:PassRole"]"#] {
+        let e = Policy::parse(&trust(bad), PolicyKind::Trust).expect_err(bad);
+        assert!(
+            e.message
+                .contains("may only specify STS AssumeRole actions"),
+            "{e}"
+        );
+    }
+    // Other policy kinds keep accepting any service prefix.
+    assert!(Policy::parse(
+        &doc(&[r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}"#]),
+        PolicyKind::Identity
+    )
+    .is_ok());
+}
