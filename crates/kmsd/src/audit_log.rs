@@ -5,12 +5,26 @@
 //! operation itself may already be committed: the response is withheld, not undone).
 //! Two durability modes ([`SyncMode`]):
 //!
-//! - `Always` (default): group commit. The request task appends its line to a shared
-//!   buffer under a mutex and waits; one flusher thread takes the whole buffer, writes it
-//!   with one `write`, `fdatasync`s, and only then releases every request of that batch. A
-//!   response is sent only after its audit record is on disk. Lines that arrive while a
-//!   sync is running form the next batch, so the number of syncs per second is bounded by
-//!   the disk, not by the request rate.
+//! - `Always` (default): group commit. A response is sent only after its audit record is
+//!   on disk (`fdatasync`ed). Two ways to form a batch, chosen by how long syncs take:
+//!   - *Worker batches* (syncs under [`INLINE_SYNC_LIMIT`], e.g. tmpfs or a disk with a
+//!     power-safe write cache): a server worker thread that called
+//!     [`AuditLog::attach_thread`] collects the lines of its own requests in a thread-local
+//!     buffer, and writes and syncs them itself when its runtime is about to park
+//!     ([`AuditLog::flush_thread`], i.e. once every request it could make progress on is
+//!     waiting), or as soon as the buffer passes [`WORKER_BATCH_BYTES`]. No other thread is
+//!     woken: with a fast sync, the two thread hand-offs per batch of the flusher cost more
+//!     CPU than the sync itself.
+//!   - *Shared batches* (slow syncs, or threads without a worker batch): the request task
+//!     appends its line to a shared buffer under a mutex and waits; one flusher thread takes
+//!     the whole buffer, writes it with one `write`, `fdatasync`s, and only then releases
+//!     every request of that batch. Lines that arrive while a sync is running form the next
+//!     batch, so the number of syncs per second is bounded by the disk, not by the request
+//!     rate, and the workers keep serving while the disk syncs.
+//!
+//!   Every sync's duration (including the wait for the file) is remembered; the next line
+//!   goes the worker way when the last sync was fast, the shared way otherwise, so the
+//!   choice follows the storage without configuration.
 //! - `Interval(d)`: the line is `write(2)`n to the file (`O_APPEND`) before the response,
 //!   so the record survives a crash of the process. No thread hand-off: the first request
 //!   task that finds no write in progress writes all pending lines itself, in rounds, while
@@ -24,19 +38,33 @@
 //! no file is ever deleted; [`AuditLog::keep_rotated`] bounds how many rotated files are
 //! kept (the oldest go first), so a long-running server cannot fill its disk with audit.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::Notify;
 
 /// Default rotation size.
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// `Always`: worker threads sync their own batches while the last sync took at most this
+/// long. Past it, blocking a worker for the sync costs its connections more than waking the
+/// flusher thread does.
+pub const INLINE_SYNC_LIMIT: Duration = Duration::from_micros(100);
+
+/// `Always`: a worker batch this large is written by the request that fills it, without
+/// waiting for the worker to go idle (bounds the wait of a batch on a worker that stays
+/// busy).
+pub const WORKER_BATCH_BYTES: usize = 64 * 1024;
+
+/// Reused batch buffers larger than this are dropped instead (one burst must not pin memory).
+const MAX_SPARE_BYTES: usize = 4 * 1024 * 1024;
 
 /// When audit lines reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +135,75 @@ struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
     file: Mutex<WriterState>,
+    /// `Always`: how long the last write + sync took, in nanoseconds (0 before the first).
+    last_sync_nanos: AtomicU64,
+    /// `Always`: [`INLINE_SYNC_LIMIT`] in nanoseconds (tests change it).
+    inline_sync_limit_nanos: AtomicU64,
+    /// Batches the flusher thread committed (tests look at it).
+    #[cfg(test)]
+    flusher_batches: AtomicU64,
+}
+
+impl Shared {
+    /// `Always`: write and sync one batch; remembers how long it took. True when durable.
+    fn commit(&self, buf: &[u8]) -> bool {
+        let started = Instant::now();
+        let res = self.file.lock().write(buf, true);
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_sync_nanos.store(took, Ordering::Relaxed);
+        if let Err(e) = &res {
+            tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
+        }
+        res.is_ok()
+    }
+
+    /// `Always`: whether syncs are fast enough for worker batches.
+    fn syncs_are_fast(&self) -> bool {
+        self.last_sync_nanos.load(Ordering::Relaxed)
+            <= self.inline_sync_limit_nanos.load(Ordering::Relaxed)
+    }
+}
+
+/// The lines of one worker thread's requests waiting for their sync (`Always`).
+struct WorkerBatch {
+    shared: Arc<Shared>,
+    pending: Vec<u8>,
+    spare: Vec<u8>,
+    batch: Arc<Batch>,
+}
+
+thread_local! {
+    /// Set by [`AuditLog::attach_thread`] on server worker threads.
+    static WORKER_BATCH: RefCell<Option<WorkerBatch>> = const { RefCell::new(None) };
+}
+
+/// Write and sync this thread's pending worker batch, if any, and release its requests.
+fn flush_worker_batch() {
+    let taken = WORKER_BATCH.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let w = slot.as_mut()?;
+        if w.pending.is_empty() {
+            return None;
+        }
+        let spare = std::mem::take(&mut w.spare);
+        let buf = std::mem::replace(&mut w.pending, spare);
+        let batch = std::mem::replace(&mut w.batch, Batch::new());
+        Some((w.shared.clone(), buf, batch))
+    });
+    // The thread-local is not borrowed while writing or waking: completing the batch only
+    // schedules the waiting tasks.
+    let Some((shared, mut buf, batch)) = taken else {
+        return;
+    };
+    batch.complete(shared.commit(&buf));
+    buf.clear();
+    if buf.capacity() <= MAX_SPARE_BYTES {
+        WORKER_BATCH.with(|cell| {
+            if let Some(w) = cell.borrow_mut().as_mut() {
+                w.spare = buf;
+            }
+        });
+    }
 }
 
 /// Handle to the audit log; cheap to clone. When the last clone is dropped the flusher
@@ -171,6 +268,12 @@ impl AuditLog {
                 closed: false,
             }),
             wake: Condvar::new(),
+            last_sync_nanos: AtomicU64::new(0),
+            inline_sync_limit_nanos: AtomicU64::new(
+                u64::try_from(INLINE_SYNC_LIMIT.as_nanos()).unwrap_or(u64::MAX),
+            ),
+            #[cfg(test)]
+            flusher_batches: AtomicU64::new(0),
             file: Mutex::new(WriterState {
                 dir: dir.to_path_buf(),
                 path,
@@ -203,6 +306,36 @@ impl AuditLog {
         self.handle.shared.file.lock().keep_rotated = Some(files.max(1));
     }
 
+    /// Collect the `Always` lines of requests served on this thread in a batch of its own
+    /// (see the module docs). The thread must then call [`AuditLog::flush_thread`] whenever
+    /// it is about to go idle, and [`AuditLog::detach_thread`] before it ends. No effect in
+    /// `Interval` mode.
+    pub fn attach_thread(&self) {
+        if self.handle.shared.mode != SyncMode::Always {
+            return;
+        }
+        let shared = self.handle.shared.clone();
+        WORKER_BATCH.with(|cell| {
+            *cell.borrow_mut() = Some(WorkerBatch {
+                shared,
+                pending: Vec::with_capacity(WORKER_BATCH_BYTES + 4096),
+                spare: Vec::with_capacity(WORKER_BATCH_BYTES + 4096),
+                batch: Batch::new(),
+            });
+        });
+    }
+
+    /// Write and sync the lines this thread collected, and release their requests.
+    pub fn flush_thread(&self) {
+        flush_worker_batch();
+    }
+
+    /// Flush this thread's batch and stop collecting one.
+    pub fn detach_thread(&self) {
+        flush_worker_batch();
+        WORKER_BATCH.with(|cell| cell.borrow_mut().take());
+    }
+
     /// Append one line (without newline); true once it is as durable as the mode promises
     /// (`Always`: synced; `Interval`: written to the file).
     #[cfg(test)]
@@ -218,6 +351,15 @@ impl AuditLog {
         let shared = &self.handle.shared;
         match shared.mode {
             SyncMode::Always => {
+                let write_line = match append_to_worker_batch(shared, write_line) {
+                    Ok((batch, full)) => {
+                        if full {
+                            flush_worker_batch();
+                        }
+                        return batch.wait().await;
+                    }
+                    Err(write_line) => write_line,
+                };
                 let batch = {
                     let mut q = shared.queue.lock();
                     if q.closed {
@@ -254,6 +396,29 @@ impl AuditLog {
     }
 }
 
+/// `Always`: append the line to this thread's worker batch when it has one (for this log)
+/// and syncs are fast; gives `write_line` back otherwise. Ok: the batch to wait for, and
+/// whether it is full enough to be written now.
+fn append_to_worker_batch<F: FnOnce(&mut Vec<u8>)>(
+    shared: &Arc<Shared>,
+    write_line: F,
+) -> Result<(Arc<Batch>, bool), F> {
+    if !shared.syncs_are_fast() {
+        return Err(write_line);
+    }
+    WORKER_BATCH.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        match slot.as_mut() {
+            Some(w) if Arc::ptr_eq(&w.shared, shared) => {
+                write_line(&mut w.pending);
+                w.pending.push(b'\n');
+                Ok((w.batch.clone(), w.pending.len() >= WORKER_BATCH_BYTES))
+            }
+            _ => Err(write_line),
+        }
+    })
+}
+
 /// `Interval`: the task that found no write in progress writes everything pending (its own
 /// line and the lines other tasks appended meanwhile) with one `write` per round, and
 /// releases each round's batch, until nothing is pending. The other tasks wait without
@@ -265,7 +430,7 @@ fn write_pending(shared: &Shared) {
             let mut q = shared.queue.lock();
             if let Some(mut b) = done.take() {
                 b.clear();
-                if b.capacity() <= 4 * 1024 * 1024 {
+                if b.capacity() <= MAX_SPARE_BYTES {
                     q.spare = b;
                 }
             }
@@ -318,14 +483,12 @@ fn group_commit_loop(shared: &Shared) {
             let batch = std::mem::replace(&mut q.batch, Batch::new());
             (buf, batch)
         };
-        let res = shared.file.lock().write(&buf, true);
-        if let Err(e) = &res {
-            tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
-        }
-        batch.complete(res.is_ok());
+        batch.complete(shared.commit(&buf));
+        #[cfg(test)]
+        shared.flusher_batches.fetch_add(1, Ordering::Relaxed);
         spare = buf;
         spare.clear();
-        if spare.capacity() > 4 * 1024 * 1024 {
+        if spare.capacity() > MAX_SPARE_BYTES {
             spare = Vec::with_capacity(64 * 1024);
         }
     }
@@ -698,6 +861,144 @@ mod tests {
             drop(log);
             writer.join();
         }
+    }
+
+    /// A runtime like a server worker's: this thread's audit batch is flushed whenever the
+    /// runtime is about to park.
+    fn worker_rt(log: &AuditLog) -> tokio::runtime::Runtime {
+        let park = log.clone();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(move || park.flush_thread())
+            .build()
+            .unwrap()
+    }
+
+    fn lines_in(path: &Path) -> Vec<i64> {
+        let mut ns: Vec<i64> = std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        ns.sort_unstable();
+        ns
+    }
+
+    #[test]
+    fn worker_batches_are_synced_when_the_worker_goes_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, writer) =
+            AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, SyncMode::Always).unwrap();
+        // Whatever this machine's disk: worker batches.
+        log.handle
+            .shared
+            .inline_sync_limit_nanos
+            .store(u64::MAX, Ordering::Relaxed);
+        log.attach_thread();
+        let rt = worker_rt(&log);
+        rt.block_on(async {
+            let mut tasks = Vec::new();
+            for i in 0..2000 {
+                let log = log.clone();
+                tasks.push(tokio::spawn(async move {
+                    let ok = log.append(format!("{{\"n\":{i}}}")).await;
+                    // Durable (in the file) by the time the append returns.
+                    (ok, std::fs::read_to_string(log_path(&log)).unwrap())
+                }));
+            }
+            for (i, t) in tasks.into_iter().enumerate() {
+                let (ok, text) = t.await.unwrap();
+                assert!(ok);
+                assert!(text.contains(&format!("{{\"n\":{i}}}\n")), "line {i}");
+            }
+        });
+        // Only worker batches were used: the flusher never committed one.
+        assert_eq!(log.handle.shared.flusher_batches.load(Ordering::Relaxed), 0);
+        log.detach_thread();
+        drop(rt);
+        drop(log);
+        writer.join();
+        assert_eq!(
+            lines_in(&dir.path().join("audit.log")),
+            (0..2000).collect::<Vec<_>>()
+        );
+    }
+
+    fn log_path(log: &AuditLog) -> PathBuf {
+        log.handle.shared.file.lock().path.clone()
+    }
+
+    #[test]
+    fn a_full_worker_batch_is_written_without_waiting_for_the_worker_to_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, writer) =
+            AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, SyncMode::Always).unwrap();
+        log.handle
+            .shared
+            .inline_sync_limit_nanos
+            .store(u64::MAX, Ordering::Relaxed);
+        log.attach_thread();
+        // No park hook: only the size bound can release this line.
+        let big = format!("{{\"n\":1,\"pad\":\"{}\"}}", "x".repeat(WORKER_BATCH_BYTES));
+        assert!(rt().block_on(log.append(&big)));
+        assert_eq!(lines_in(&dir.path().join("audit.log")), vec![1]);
+        log.detach_thread();
+        drop(log);
+        writer.join();
+    }
+
+    #[test]
+    fn slow_syncs_send_worker_lines_to_the_flusher() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, writer) =
+            AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, SyncMode::Always).unwrap();
+        log.attach_thread();
+        // Syncs count as slow past 10 s here, and the last one took longer than that.
+        let shared = &log.handle.shared;
+        shared
+            .inline_sync_limit_nanos
+            .store(10_000_000_000, Ordering::Relaxed);
+        shared
+            .last_sync_nanos
+            .store(20_000_000_000, Ordering::Relaxed);
+        // No park hook: the worker batch would never be written, so this completes only if
+        // the line went to the flusher thread.
+        assert!(rt().block_on(log.append("{\"n\":7}")));
+        assert_eq!(lines_in(&dir.path().join("audit.log")), vec![7]);
+        assert_eq!(shared.flusher_batches.load(Ordering::Relaxed), 1);
+        // The flusher measured its own (fast) sync: worker batches are used again.
+        assert!(shared.syncs_are_fast());
+        log.detach_thread();
+        drop(log);
+        writer.join();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn worker_batch_write_failure_fails_its_requests() {
+        let (log, writer) = AuditLog::open(
+            Path::new("/dev"),
+            "full",
+            DEFAULT_MAX_BYTES,
+            SyncMode::Always,
+        )
+        .unwrap();
+        log.handle
+            .shared
+            .inline_sync_limit_nanos
+            .store(u64::MAX, Ordering::Relaxed);
+        log.attach_thread();
+        let rt = worker_rt(&log);
+        assert!(!rt.block_on(log.append("{}")));
+        assert!(!rt.block_on(log.append("{}")));
+        log.detach_thread();
+        drop(rt);
+        drop(log);
+        writer.join();
     }
 
     #[test]

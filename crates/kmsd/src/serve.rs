@@ -121,6 +121,21 @@ struct State {
     ui: bool,
 }
 
+/// Gives each worker thread its own audit batch (used while audit syncs are fast).
+struct WorkerAudit(AuditLog);
+
+impl workers::ThreadHooks for WorkerAudit {
+    fn started(&self) {
+        self.0.attach_thread();
+    }
+    fn before_park(&self) {
+        self.0.flush_thread();
+    }
+    fn stopping(&self) {
+        self.0.detach_thread();
+    }
+}
+
 /// Run `kmsd serve`; returns the process exit status.
 pub fn run(args: ServeArgs) -> i32 {
     init_tracing();
@@ -304,7 +319,8 @@ async fn serve(listen: SocketAddr, state: Arc<State>, worker_count: usize) -> i3
             ));
         })
     };
-    let mut workers = match Workers::start(worker_count, on_connection) {
+    let hooks: Arc<dyn workers::ThreadHooks> = Arc::new(WorkerAudit(state.audit.clone()));
+    let mut workers = match Workers::start(worker_count, on_connection, hooks) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("kmsd: cannot start workers: {e}");

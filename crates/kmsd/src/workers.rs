@@ -5,8 +5,9 @@
 //! cost that matters is moving work between threads. With work stealing, a readiness event
 //! on one worker often wakes another (futex wake + wait per request in the profiles of
 //! BENCHMARKS.md). Here a connection lives on one thread from accept to close; the only
-//! cross-thread hand-offs are the accept itself (once per connection) and the audit log's
-//! group commit. Operations that may block (store commits) still go to the runtime's
+//! cross-thread hand-offs are the accept itself (once per connection) and, when syncs are
+//! slow, the audit log's group commit ([`ThreadHooks`] lets the server give each worker its
+//! own audit batch, written when the worker is about to park). Operations that may block (store commits) still go to the runtime's
 //! blocking pool, so a slow commit never stalls the worker's other connections.
 
 use std::net::SocketAddr;
@@ -23,6 +24,17 @@ pub struct Accepted {
 /// What a worker runs for each connection it is given.
 pub type ConnectionFn = std::sync::Arc<dyn Fn(tokio::net::TcpStream, SocketAddr) + Send + Sync>;
 
+/// What runs on every worker thread besides its connections.
+pub trait ThreadHooks: Send + Sync + 'static {
+    /// On the worker thread, before its runtime starts.
+    fn started(&self) {}
+    /// On the worker thread, each time its runtime has nothing left to run and is about to
+    /// wait for I/O or timers.
+    fn before_park(&self) {}
+    /// On the worker thread, after its runtime stopped running connections.
+    fn stopping(&self) {}
+}
+
 /// The running workers.
 pub struct Workers {
     intake: Vec<mpsc::UnboundedSender<Accepted>>,
@@ -33,22 +45,31 @@ pub struct Workers {
 
 impl Workers {
     /// Start `count` workers (at least one). `on_connection` is called on the worker's
-    /// runtime (so it may `tokio::spawn`) for every connection handed to that worker.
-    pub fn start(count: usize, on_connection: ConnectionFn) -> std::io::Result<Workers> {
+    /// runtime (so it may `tokio::spawn`) for every connection handed to that worker;
+    /// `hooks` run on every worker thread.
+    pub fn start(
+        count: usize,
+        on_connection: ConnectionFn,
+        hooks: std::sync::Arc<dyn ThreadHooks>,
+    ) -> std::io::Result<Workers> {
         let (stop, stop_rx) = watch::channel(false);
         let mut intake = Vec::new();
         let mut threads = Vec::new();
         for i in 0..count.max(1) {
+            let park_hooks = hooks.clone();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .thread_name(format!("kmsd-blocking-{i}"))
+                .on_thread_park(move || park_hooks.before_park())
                 .build()?;
+            let hooks = hooks.clone();
             let (tx, rx) = mpsc::unbounded_channel::<Accepted>();
             let on_connection = on_connection.clone();
             let mut stop_rx = stop_rx.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("kmsd-worker-{i}"))
                 .spawn(move || {
+                    hooks.started();
                     runtime.block_on(async move {
                         tokio::spawn(take_connections(rx, on_connection));
                         // Runs until told to stop: the server decides when draining is over.
@@ -58,6 +79,7 @@ impl Workers {
                             }
                         }
                     });
+                    hooks.stopping();
                 })?;
             intake.push(tx);
             threads.push(thread);
