@@ -27,12 +27,19 @@ fn main() {
     let reqs: Vec<WireRequest> = (0..n).map(|_| wire_request(&mut enc)).collect();
     let mut line = Vec::with_capacity(4096);
     let mut ok = 0usize;
+    let mut last_body = Vec::new();
     for req in reqs {
         let resp = handle(&setup.service, req);
         ok += usize::from(resp.status == 200);
         line.clear();
         resp.audit.write_json_line(&mut line);
         std::hint::black_box(&line);
+        last_body = resp.body;
     }
     println!("{ok}/{n} ok");
+    // REQUEST_LOOP_PRINT=1: show the last response body and audit line.
+    if std::env::var_os("REQUEST_LOOP_PRINT").is_some() {
+        println!("{}", String::from_utf8_lossy(&last_body));
+        println!("{}", String::from_utf8_lossy(&line));
+    }
 }

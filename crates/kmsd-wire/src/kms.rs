@@ -103,11 +103,16 @@ pub fn decode_body(body: &[u8]) -> Result<serde_json::Value, WireError> {
     }
 }
 
-/// Encode a success body (`{}` for operations without output).
+/// Encode a success body (`{}` for operations without output): compact JSON, the bytes
+/// serde_json writes, by the audit line's writer (no `fmt` machinery).
 pub fn encode_success(value: &serde_json::Value) -> Vec<u8> {
     match value {
         serde_json::Value::Null => b"{}".to_vec(),
-        v => v.to_string().into_bytes(),
+        v => {
+            let mut out = Vec::with_capacity(256);
+            kmsd_core::audit::write_json_value(&mut out, v);
+            out
+        }
     }
 }
 
@@ -144,6 +149,8 @@ mod tests {
         );
         assert_eq!(decode_body(&[0xff, 0xfe]).unwrap_err().status, 400);
         assert_eq!(encode_success(&serde_json::Value::Null), b"{}");
+        let v = serde_json::json!({"KeyId": "k\"1", "n": [1, -2, 0.5, null, true], "e": {}});
+        assert_eq!(encode_success(&v), v.to_string().into_bytes());
     }
 
     #[test]
