@@ -104,3 +104,23 @@ def test_trust_policy_may_only_specify_sts_actions(iam):
     role = new_role(iam, ["sts:AssumeRole", "sts:TagSession"])
     with aws_error("MalformedPolicyDocument", 400):
         iam.update_assume_role_policy(RoleName=role.split("/")[-1], PolicyDocument=json.dumps(bad))
+
+
+def test_update_role_description_and_max_session_duration(server, iam, sts):
+    """UpdateRole changes Description and MaxSessionDuration (3600..43200); AssumeRole's
+    DurationSeconds is then bounded by the new maximum."""
+    role = new_role(iam, "sts:AssumeRole")
+    name = role.split("/")[-1]
+    with aws_error("ValidationError", 400):
+        sts.assume_role(RoleArn=role, RoleSessionName="long", DurationSeconds=7200)
+    iam.update_role(RoleName=name, Description="updated", MaxSessionDuration=7200)
+    got = iam.get_role(RoleName=name)["Role"]
+    assert got["Description"] == "updated"
+    assert got["MaxSessionDuration"] == 7200
+    sts.assume_role(RoleArn=role, RoleSessionName="long", DurationSeconds=7200)
+    unchecked = server.client("iam", root_creds(ACCT_A), validate=False)
+    for bad in (3599, 43201):
+        with aws_error("ValidationError", 400):
+            unchecked.update_role(RoleName=name, MaxSessionDuration=bad)
+    with aws_error("NoSuchEntity", 404):
+        iam.update_role(RoleName="no-such-role", Description="x")

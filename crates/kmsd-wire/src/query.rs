@@ -10,7 +10,7 @@
 //! IAM actions: users (Create/Get/Delete/ListUsers, Tag/Untag/ListUserTags), access keys
 //! (Create/Delete/Update/ListAccessKeys), groups (Create/Get/Delete/ListGroups,
 //! Add/RemoveUserFromGroup, ListGroupsForUser), roles (Create/Get/Delete/ListRoles,
-//! UpdateAssumeRolePolicy, Tag/Untag/ListRoleTags), inline policies
+//! UpdateRole, UpdateAssumeRolePolicy, Tag/Untag/ListRoleTags), inline policies
 //! (Put/Get/Delete/List{User,Group,Role}Policy), managed policies (Create/Get/Delete/
 //! ListPolicies, Create/Get/Delete/ListPolicyVersion(s), SetDefaultPolicyVersion,
 //! Attach/Detach/ListAttached{User,Group,Role}Policies), permissions boundaries
@@ -308,6 +308,17 @@ fn iam_call(
         "DeleteRole" => {
             iam.delete_role(actor, p.required("RoleName")?)?;
             Ok(None)
+        }
+        "UpdateRole" => {
+            iam.update_role(
+                actor,
+                p.required("RoleName")?,
+                p.get("Description"),
+                p.int("MaxSessionDuration")?,
+            )?;
+            // The model's output is an empty UpdateRoleResponse structure: an empty
+            // <UpdateRoleResult/> (botocore looks for it).
+            done(x)
         }
         "UpdateAssumeRolePolicy" => {
             iam.update_assume_role_policy(

@@ -647,6 +647,35 @@ impl Iam {
 
     // ---------------------------------------------------------------- roles
 
+    /// UpdateRole: the role's description and/or maximum session duration.
+    pub fn update_role(
+        &self,
+        actor: &Actor<'_>,
+        name: &str,
+        description: Option<&str>,
+        max_session_duration: Option<i64>,
+    ) -> Result<(), ApiError> {
+        check_role_settings(description, max_session_duration)?;
+        let account = actor.account().to_string();
+        let mut st = self.write();
+        let Entity::Role(mut r) = entity(&st, &account, EntityKind::Role, name)? else {
+            return Err(no_such(EntityKind::Role, name));
+        };
+        self.authorize(
+            actor,
+            "iam:UpdateRole",
+            &role_arn(&account, &r.path, &r.name),
+            &|ctx| resource_tags(ctx, &r.tags),
+        )?;
+        if let Some(d) = description {
+            r.description = Some(d.to_string());
+        }
+        if let Some(m) = max_session_duration {
+            r.max_session = m;
+        }
+        self.commit(&mut st, vec![Change::Role(r)])
+    }
+
     /// CreateRole.
     pub fn create_role(
         &self,
@@ -656,27 +685,8 @@ impl Iam {
         check_name(&input.name, "roleName", 64)?;
         let path = check_path(input.path.as_deref(), "path")?;
         check_tags(&input.tags)?;
-        if let Some(d) = &input.description {
-            if d.chars().count() > 1000 {
-                return Err(validation_error(
-                    Some(d),
-                    "description",
-                    "Member must have length less than or equal to 1000",
-                ));
-            }
-        }
+        check_role_settings(input.description.as_deref(), input.max_session_duration)?;
         let max_session = input.max_session_duration.unwrap_or(3600);
-        if !(3600..=43200).contains(&max_session) {
-            return Err(validation_error(
-                Some(&max_session.to_string()),
-                "maxSessionDuration",
-                if max_session < 3600 {
-                    "Member must have value greater than or equal to 3600"
-                } else {
-                    "Member must have value less than or equal to 43200"
-                },
-            ));
-        }
         let account = actor.account().to_string();
         let arn = role_arn(&account, &path, &input.name);
         self.authorize(actor, "iam:CreateRole", &arn, &|ctx| {
@@ -1540,6 +1550,36 @@ fn check_managed_size(document: &str) -> Result<(), ApiError> {
             "LimitExceeded",
             "Cannot exceed quota for PolicySize: 6144",
         ));
+    }
+    Ok(())
+}
+
+/// A role's Description (at most 1000 characters) and MaxSessionDuration (3600..=43200).
+fn check_role_settings(
+    description: Option<&str>,
+    max_session_duration: Option<i64>,
+) -> Result<(), ApiError> {
+    if let Some(d) = description {
+        if d.chars().count() > 1000 {
+            return Err(validation_error(
+                Some(d),
+                "description",
+                "Member must have length less than or equal to 1000",
+            ));
+        }
+    }
+    if let Some(m) = max_session_duration {
+        if !(3600..=43200).contains(&m) {
+            return Err(validation_error(
+                Some(&m.to_string()),
+                "maxSessionDuration",
+                if m < 3600 {
+                    "Member must have value greater than or equal to 3600"
+                } else {
+                    "Member must have value less than or equal to 43200"
+                },
+            ));
+        }
     }
     Ok(())
 }
