@@ -13,7 +13,12 @@ use crate::error::ApiError;
 pub(crate) fn lower_camel(name: &str) -> String {
     let mut c = name.chars();
     match c.next() {
-        Some(f) => f.to_ascii_lowercase().to_string() + c.as_str(),
+        Some(f) => {
+            let mut out = String::with_capacity(name.len());
+            out.push(f.to_ascii_lowercase());
+            out.push_str(c.as_str());
+            out
+        }
         None => String::new(),
     }
 }
@@ -85,17 +90,25 @@ impl<'a> Input<'a> {
         ));
     }
 
-    fn check_len(&mut self, value: Option<&str>, path: &str, len: usize, min: usize, max: usize) {
+    /// A length violation, if any; `path` is only built when there is one.
+    fn check_len(
+        &mut self,
+        value: Option<&str>,
+        path: impl FnOnce() -> String,
+        len: usize,
+        min: usize,
+        max: usize,
+    ) {
         if len < min {
             self.violate(
                 value,
-                path,
+                &path(),
                 &format!("Member must have length greater than or equal to {min}"),
             );
         } else if len > max {
             self.violate(
                 value,
-                path,
+                &path(),
                 &format!("Member must have length less than or equal to {max}"),
             );
         }
@@ -112,7 +125,7 @@ impl<'a> Input<'a> {
             None => Ok(None),
             Some(Value::String(s)) => {
                 let n = s.chars().count();
-                self.check_len(Some(s), &lower_camel(name), n, min, max);
+                self.check_len(Some(s), || lower_camel(name), n, min, max);
                 Ok(Some(s.as_str()))
             }
             Some(_) => Err(serialization(name)),
@@ -234,7 +247,7 @@ impl<'a> Input<'a> {
                             format!("Invalid base64 in field {name}"),
                         )
                     })?;
-                self.check_len(None, &lower_camel(name), bytes.len(), min, max);
+                self.check_len(None, || lower_camel(name), bytes.len(), min, max);
                 Ok(Some(zeroize::Zeroizing::new(bytes)))
             }
             Some(_) => Err(serialization(name)),
@@ -273,7 +286,7 @@ impl<'a> Input<'a> {
                     let n = s.chars().count();
                     self.check_len(
                         Some(s),
-                        &format!("{path}.{}.member", i + 1),
+                        || format!("{path}.{}.member", i + 1),
                         n,
                         item_min,
                         item_max,
