@@ -79,14 +79,64 @@ impl RequestMeta {
     }
 }
 
-/// `2024-01-02T03:04:05Z` for epoch seconds.
+/// Last second of year 9999: the fast path of [`format_iso8601`] covers 1970..=9999.
+const MAX_FAST_SECS: i64 = 253_402_300_799;
+
+/// `2024-01-02T03:04:05Z` for epoch seconds (per request: the audit event time and
+/// `aws:CurrentTime`). Times from 1970 to 9999 are formatted directly (proleptic Gregorian
+/// calendar, the civil-from-days algorithm); others go through `time` as before (years
+/// before 1970; outside -9999..=9999 they read `1970-01-01T00:00:00Z`).
 pub fn format_iso8601(secs: i64) -> String {
+    if (0..=MAX_FAST_SECS).contains(&secs) {
+        return format_iso8601_fast(secs);
+    }
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| t.format(&format).ok())
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// [`format_iso8601`] for `0..=MAX_FAST_SECS`.
+fn format_iso8601_fast(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil from days (H. Hinnant), days since 1970-01-01 → (year, month, day).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (sod / 3600, sod / 60 % 60, sod % 60);
+    let d = |v: i64| b'0' + (v % 10) as u8;
+    let text = [
+        d(year / 1000),
+        d(year / 100),
+        d(year / 10),
+        d(year),
+        b'-',
+        d(month / 10),
+        d(month),
+        b'-',
+        d(day / 10),
+        d(day),
+        b'T',
+        d(h / 10),
+        d(h),
+        b':',
+        d(m / 10),
+        d(m),
+        b':',
+        d(s / 10),
+        d(s),
+        b'Z',
+    ];
+    text.iter().map(|&b| char::from(b)).collect()
 }
 
 /// What the KMS layer needs to know about IAM entities (rule K5: principals in a key
@@ -97,4 +147,56 @@ pub trait PrincipalDirectory: Send + Sync {
     /// True if the principal exists: an account id or `arn:aws:iam::ACCT:root` of a known
     /// account, an existing user or role ARN, or an assumed-role session ARN of an existing role.
     fn principal_exists(&self, arn: &str) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(secs: i64) -> String {
+        let format =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .and_then(|t| t.format(&format).ok())
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+    }
+
+    #[test]
+    fn iso8601_edges_equal_time() {
+        for secs in [
+            0,
+            1,
+            59,
+            86_399,
+            86_400,
+            951_782_400, // 2000-02-29
+            951_868_799,
+            4_107_542_400, // 2100-03-01 (2100 is not a leap year)
+            1_700_000_000,
+            MAX_FAST_SECS - 1,
+            MAX_FAST_SECS,
+            MAX_FAST_SECS + 1,
+            -1,
+            -86_400,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(format_iso8601(secs), reference(secs), "{secs}");
+        }
+        assert_eq!(format_iso8601(1_700_000_000), "2023-11-14T22:13:20Z");
+    }
+
+    proptest! {
+        #[test]
+        fn iso8601_equals_time(secs in -400_000_000_000i64..300_000_000_000) {
+            prop_assert_eq!(format_iso8601(secs), reference(secs));
+        }
+
+        #[test]
+        fn iso8601_equals_time_near_now(secs in 1_500_000_000i64..2_500_000_000) {
+            prop_assert_eq!(format_iso8601(secs), reference(secs));
+        }
+    }
 }
