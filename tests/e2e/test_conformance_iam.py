@@ -124,3 +124,35 @@ def test_update_role_description_and_max_session_duration(server, iam, sts):
             unchecked.update_role(RoleName=name, MaxSessionDuration=bad)
     with aws_error("NoSuchEntity", 404):
         iam.update_role(RoleName="no-such-role", Description="x")
+
+
+def test_transitive_session_tags_pass_through_role_chaining(server, iam, sts):
+    """IAM User Guide, "Chaining roles with session tags" / AssumeRole `Tags`: a session
+    created with temporary credentials inherits the caller's transitive session tags (not the
+    others), and passing a session tag with the same key as an inherited one fails."""
+    from kmsd_harness import session_creds
+
+    first = new_role(iam, ["sts:AssumeRole", "sts:TagSession"])
+    iam.put_role_policy(RoleName=first.split("/")[-1], PolicyName="Chain",
+                        PolicyDocument=json.dumps(doc({"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
+                                                       "Resource": "*"})))
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": first}, "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    second = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="ByTag", PolicyDocument=json.dumps(doc(
+        {"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}}},
+        {"Effect": "Allow", "Action": "kms:ListAliases", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/scratch": "1"}}},
+    )))
+    s1 = sts.assume_role(RoleArn=first, RoleSessionName="hop1",
+                         Tags=[{"Key": "team", "Value": "blue"}, {"Key": "scratch", "Value": "1"}],
+                         TransitiveTagKeys=["team"])
+    sts1 = server.client("sts", session_creds(s1), validate=False)
+    s2 = sts1.assume_role(RoleArn=second, RoleSessionName="hop2")
+    kms2 = server.client("kms", session_creds(s2))
+    kms2.list_keys()  # team=blue was inherited
+    with aws_error("AccessDeniedException", 400):
+        kms2.list_aliases()  # scratch was not transitive
+    with aws_error("InvalidParameterValue", 400):
+        sts1.assume_role(RoleArn=second, RoleSessionName="hop2b", Tags=[{"Key": "TEAM", "Value": "red"}])

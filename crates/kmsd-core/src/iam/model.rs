@@ -185,6 +185,10 @@ pub struct SessionRec {
     /// AssumeRole's `SourceIdentity`, when one was set.
     #[serde(default)]
     pub source_identity: Option<String>,
+    /// Keys of `tags` that pass on to sessions this session creates (role chaining):
+    /// `TransitiveTagKeys` plus the transitive tags it inherited.
+    #[serde(default)]
+    pub transitive_tag_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for AccessKeyRec {

@@ -1,6 +1,8 @@
 //! STS: GetCallerIdentity and AssumeRole (trust policy plus the caller's identity policies,
 //! `sts:ExternalId`, `sts:RoleSessionName`, duration limits and role chaining, session
-//! policies and session tags), issuing ASIA credentials that expire on the [`Clock`](crate::clock::Clock).
+//! policies and session tags — `sts:TagSession`, transitive tags inherited along a role
+//! chain — and `SourceIdentity` with `sts:SetSourceIdentity`), issuing ASIA credentials
+//! that expire on the [`Clock`](crate::clock::Clock).
 
 use kmsd_policy::{AssumeRoleRequest, Caller, Decision, PolicyKind, PolicySourceType};
 use zeroize::Zeroizing;
@@ -209,6 +211,7 @@ impl Iam {
             tags: Vec::new(),
             owner: Some(owner),
             source_identity: None,
+            transitive_tag_keys: Vec::new(),
         };
         let mut changes: Vec<Change> = st
             .sessions
@@ -395,6 +398,41 @@ impl Iam {
             }
         }
 
+        // Role chaining: the calling session's transitive tags pass on and cannot be
+        // overridden (keys compare case-insensitively).
+        let inherited: Tags = caller_session(&st, actor)
+            .map(|s| {
+                s.tags
+                    .iter()
+                    .filter(|(k, _)| {
+                        s.transitive_tag_keys
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case(k))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some((k, _)) = input
+            .tags
+            .iter()
+            .find(|(k, _)| inherited.iter().any(|(i, _)| i.eq_ignore_ascii_case(k)))
+        {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("The session tag {k} cannot override the transitive tag of the same key inherited from the calling session."),
+            ));
+        }
+        let mut session_tags = input.tags.clone();
+        session_tags.extend(inherited.iter().cloned());
+        let mut transitive_tag_keys: Vec<String> = input
+            .transitive_tag_keys
+            .iter()
+            .filter(|t| input.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(t)))
+            .cloned()
+            .collect();
+        transitive_tag_keys.extend(inherited.iter().map(|(k, _)| k.clone()));
+
         // Duration: 900 .. role maximum; role chaining caps at one hour.
         let duration = input.duration_seconds.unwrap_or(3600);
         if matches!(caller, Caller::AssumedRole { .. }) && duration > 3600 {
@@ -455,9 +493,10 @@ impl Iam {
             expires: now + duration,
             policy: input.policy.clone(),
             policy_arns: input.policy_arns.clone(),
-            tags: input.tags.clone(),
+            tags: session_tags,
             owner: None,
             source_identity: input.source_identity.clone(),
+            transitive_tag_keys,
         };
         // The session's principal must be buildable (its policies compile) before it is issued.
         resolve::role_session_principal(
@@ -492,4 +531,29 @@ impl Iam {
             source_identity: session.source_identity.clone(),
         })
     }
+}
+
+/// The session record behind an assumed-role caller: same account, role, session name and
+/// issue time, with every one of its session tags visible on the caller (session tags
+/// override role tags, so they all appear with their values).
+fn caller_session<'s>(st: &'s super::State, actor: &Actor<'_>) -> Option<&'s SessionRec> {
+    let Caller::AssumedRole {
+        account,
+        role_name,
+        session_name,
+        ..
+    } = &actor.principal.caller
+    else {
+        return None;
+    };
+    let issued = actor.principal.token_issue_time?;
+    let tags = &actor.principal.tags;
+    st.sessions.values().find(|s| {
+        s.owner.is_none()
+            && &s.account == account
+            && &s.role_name == role_name
+            && &s.session_name == session_name
+            && s.issued == issued
+            && s.tags.iter().all(|(k, v)| tags.get(k) == Some(v))
+    })
 }
