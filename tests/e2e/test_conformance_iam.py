@@ -156,3 +156,25 @@ def test_transitive_session_tags_pass_through_role_chaining(server, iam, sts):
         kms2.list_aliases()  # scratch was not transitive
     with aws_error("InvalidParameterValue", 400):
         sts1.assume_role(RoleArn=second, RoleSessionName="hop2b", Tags=[{"Key": "TEAM", "Value": "red"}])
+
+
+def test_source_identity_persists_through_role_chaining(server, iam, sts):
+    """IAM User Guide, "Monitor and control actions taken with assumed roles": the source
+    identity set on a session persists when that session assumes another role and cannot be
+    changed."""
+    from kmsd_harness import session_creds
+
+    first = new_role(iam, ["sts:AssumeRole", "sts:SetSourceIdentity"])
+    iam.put_role_policy(RoleName=first.split("/")[-1], PolicyName="Chain",
+                        PolicyDocument=json.dumps(doc({"Effect": "Allow", "Action": "sts:*", "Resource": "*"})))
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": first},
+                 "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]})
+    second = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    s1 = sts.assume_role(RoleArn=first, RoleSessionName="hop1", SourceIdentity="carol")
+    sts1 = server.client("sts", session_creds(s1), validate=False)
+    assert sts1.assume_role(RoleArn=second, RoleSessionName="hop2")["SourceIdentity"] == "carol"
+    assert sts1.assume_role(RoleArn=second, RoleSessionName="hop3",
+                            SourceIdentity="carol")["SourceIdentity"] == "carol"
+    with aws_error("AccessDenied", 403):
+        sts1.assume_role(RoleArn=second, RoleSessionName="hop4", SourceIdentity="mallory")

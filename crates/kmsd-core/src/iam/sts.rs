@@ -340,7 +340,23 @@ impl Iam {
         if !input.transitive_tag_keys.is_empty() {
             ctx.set_multi("sts:TransitiveTagKeys", input.transitive_tag_keys.clone());
         }
-        if let Some(x) = &input.source_identity {
+        // A source identity set earlier in a role chain persists and cannot be changed.
+        let inherited_source = caller_session(&st, actor).and_then(|s| s.source_identity.clone());
+        if let (Some(had), Some(asked)) = (&inherited_source, &input.source_identity) {
+            if had != asked {
+                actor.record(Decision::ImplicitDeny);
+                return Err(ApiError::new(
+                    "AccessDenied",
+                    format!(
+                        "User: {} is not authorized to perform: sts:SetSourceIdentity on resource: {}: the source identity of a role chain cannot be changed",
+                        caller.arn(),
+                        input.role_arn
+                    ),
+                ));
+            }
+        }
+        let source_identity = input.source_identity.clone().or(inherited_source);
+        if let Some(x) = &source_identity {
             ctx.set("sts:SourceIdentity", x.clone());
         }
         let role_arn_full = role_arn(&role.account, &role.path, &role.name);
@@ -495,7 +511,7 @@ impl Iam {
             policy_arns: input.policy_arns.clone(),
             tags: session_tags,
             owner: None,
-            source_identity: input.source_identity.clone(),
+            source_identity,
             transitive_tag_keys,
         };
         // The session's principal must be buildable (its policies compile) before it is issued.
