@@ -335,6 +335,23 @@ impl Tracer for Trace {
     }
 }
 
+/// Records only the evidence of each step, in path order (what an audit record keeps), not
+/// the path itself: no question texts, no per-step vectors.
+struct BecauseOnly {
+    because: Vec<Because>,
+}
+
+impl Tracer for BecauseOnly {
+    fn step(&mut self, _: Node, _: bool, because: impl FnOnce() -> Vec<Because>) {
+        let mut b = because();
+        if self.because.is_empty() {
+            self.because = b;
+        } else {
+            self.because.append(&mut b);
+        }
+    }
+}
+
 fn stmt(p: &SourcedPolicy, index: usize) -> Because {
     Because::Statement {
         policy_id: p.id.clone(),
@@ -745,6 +762,30 @@ pub fn explain_kms(req: &KmsRequest<'_>) -> Explanation {
         outcome,
         path: t.path,
         message: outcome.message(&req.caller.arn(), req.action, req.key_arn),
+    }
+}
+
+/// A decision with the evidence of every step of its flowchart path, in path order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub outcome: Outcome,
+    /// The `because` of each [`PathStep`] of [`explain_kms`]'s path, concatenated.
+    pub because: Vec<Because>,
+}
+
+/// Decide a KMS request and keep only the evidence along the path: the same outcome and the
+/// same statements, grants and notes, in the same order, as [`explain_kms`]'s path carries
+/// (one generic decision runs under both), without the path steps, the question texts and
+/// the denial message (see [`Outcome::message`]). The hot path of KMS operations, whose audit
+/// records name the deciding statements.
+pub fn decide_kms_because(req: &KmsRequest<'_>) -> Decided {
+    let mut t = BecauseOnly {
+        because: Vec::new(),
+    };
+    let outcome = kms(req, &mut t);
+    Decided {
+        outcome,
+        because: t.because,
     }
 }
 
@@ -1202,6 +1243,145 @@ mod tests {
         );
         assert_eq!(grantee_kinds("111122223333", &s1), M_ACCOUNT);
         assert_eq!(grantee_kinds("arn:aws:iam::444455556666:root", &s1), 0);
+    }
+
+    /// `decide_kms_because` equals `explain_kms` (outcome, and the path's evidence
+    /// concatenated) over callers, actions, key policies and grants that take every branch of
+    /// the flowchart (the property tests of tests/properties.rs check it over random worlds).
+    #[test]
+    fn because_only_equals_the_explained_path() {
+        use crate::{Policy, PolicyKind, PolicySourceType};
+        use std::sync::Arc;
+        let a = "111122223333";
+        let b = "444455556666";
+        let key_arn = "arn:aws:kms:us-west-2:111122223333:key/k";
+        let doc = |stmts: &[&str]| {
+            format!(
+                "{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}",
+                stmts.join(",")
+            )
+        };
+        let sourced = |id: &str, text: String, kind, st| -> Option<SourcedPolicy> {
+            Policy::parse(&text, kind)
+                .ok()
+                .map(|p| SourcedPolicy::new(id, st, Arc::new(p)))
+        };
+        let root_deleg = r#"{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}"#;
+        let alice = r#"{"Sid":"Alice","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/Alice"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}"#;
+        let alice_too = r#"{"Sid":"AliceToo","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:user/Alice","arn:aws:iam::111122223333:root"]},"Action":"kms:*","Resource":"*"}"#;
+        let other_acct = r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"kms:Decrypt","Resource":"*"}"#;
+        let deny_bob = r#"{"Sid":"NoBob","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111122223333:user/Bob"},"Action":"kms:*","Resource":"*"}"#;
+        let key_policies: Vec<Vec<&str>> = vec![
+            vec![root_deleg],
+            vec![alice],
+            vec![root_deleg, alice, other_acct, alice_too],
+            vec![deny_bob, root_deleg],
+            vec![
+                r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::777788889999:root"},"Action":"kms:Encrypt","Resource":"*"}"#,
+            ],
+        ];
+        let user = |acct: &str, name: &str| Caller::User {
+            account: acct.into(),
+            arn: format!("arn:aws:iam::{acct}:user/{name}"),
+            name: name.into(),
+            unique_id: format!("AIDA{acct}{name}"),
+        };
+        let callers = [
+            Caller::Root { account: a.into() },
+            user(a, "Alice"),
+            user(a, "Bob"),
+            user(b, "Carol"),
+            Caller::AssumedRole {
+                account: b.into(),
+                role_arn: format!("arn:aws:iam::{b}:role/R"),
+                role_name: "R".into(),
+                role_unique_id: "AROAR".into(),
+                session_name: "s".into(),
+            },
+        ];
+        let id_allow = r#"{"Effect":"Allow","Action":"kms:*","Resource":"*"}"#;
+        let id_deny = r#"{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}"#;
+        let sets = [
+            PolicySet::default(),
+            PolicySet {
+                identity: sourced(
+                    "id",
+                    doc(&[id_allow]),
+                    PolicyKind::Identity,
+                    PolicySourceType::User,
+                )
+                .into_iter()
+                .collect(),
+                ..PolicySet::default()
+            },
+            PolicySet {
+                identity: sourced(
+                    "id",
+                    doc(&[id_allow, id_deny, id_allow]),
+                    PolicyKind::Identity,
+                    PolicySourceType::User,
+                )
+                .into_iter()
+                .collect(),
+                ..PolicySet::default()
+            },
+        ];
+        let grant = |grantee: &str, ops: &[&str]| Grant {
+            grant_id: format!("g-{grantee}"),
+            name: Some("n".into()),
+            grantee_principal: grantee.into(),
+            operations: ops.iter().map(|s| s.to_string()).collect(),
+            constraints: None,
+        };
+        let grant_sets = [
+            vec![],
+            vec![
+                grant("arn:aws:iam::444455556666:user/Carol", &["Decrypt"]),
+                grant("arn:aws:iam::111122223333:user/Bob", &["Encrypt"]),
+                grant("arn:aws:iam::444455556666:role/R", &["Decrypt", "Encrypt"]),
+            ],
+        ];
+        let ctx = RequestContext::new();
+        let mut cases = 0;
+        let mut allowed = 0;
+        for kp_stmts in &key_policies {
+            let Some(kp) = sourced(
+                "key-policy",
+                doc(kp_stmts),
+                PolicyKind::Key,
+                PolicySourceType::Resource,
+            ) else {
+                panic!("key policy parses: {kp_stmts:?}");
+            };
+            for caller in &callers {
+                for set in &sets {
+                    for grants in &grant_sets {
+                        for action in ["kms:Encrypt", "kms:Decrypt", "kms:PutKeyPolicy"] {
+                            let req = KmsRequest {
+                                caller,
+                                caller_policies: set,
+                                action,
+                                key_arn,
+                                key_policy: &kp,
+                                grants,
+                                context: &ctx,
+                                encryption_context: None,
+                            };
+                            let x = explain_kms(&req);
+                            let d = decide_kms_because(&req);
+                            let flat: Vec<Because> =
+                                x.path.iter().flat_map(|s| s.because.clone()).collect();
+                            assert_eq!(d.outcome, x.outcome, "{caller:?} {action}");
+                            assert_eq!(d.because, flat, "{caller:?} {action}");
+                            cases += 1;
+                            allowed += usize::from(d.outcome.is_allowed());
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 5 * 5 * 3 * 2 * 3);
+        assert!(allowed > 0 && allowed < cases, "{allowed}/{cases}");
     }
 
     #[test]

@@ -264,6 +264,13 @@ fn explain(b: &Built) -> kmsd_policy::Explanation {
     };
     let e = explain_kms(&req);
     assert_eq!(decide_kms(&req), e.outcome, "traced and untraced differ");
+    let d = kmsd_policy::decision::decide_kms_because(&req);
+    let path_because: Vec<Because> = e.path.iter().flat_map(|s| s.because.clone()).collect();
+    assert_eq!(
+        (d.outcome, d.because),
+        (e.outcome, path_because),
+        "because-only differs"
+    );
     e
 }
 

@@ -1,13 +1,15 @@
 //! Authorization: resolving the key a request names (§2.1, with cross-account rules),
 //! building the request context AWS builds (§7.2/§7.3), and asking the decision engine —
-//! `explain_kms` for key operations (key policy + grants + the caller's policies),
+//! `decide_kms_because` for key operations (key policy + grants + the caller's policies; the
+//! decision with the evidence `explain_kms` would trace, without the path),
 //! `explain_identity` for operations without a key. Denials become `AccessDeniedException`
 //! with the engine's message; the decision and the deciding statements go to the audit.
 
 use std::collections::BTreeMap;
 
+use kmsd_policy::decision::decide_kms_because;
 use kmsd_policy::{
-    explain_identity, explain_kms, Decision, DenyReason, Explanation, IdentityRequest, KmsRequest,
+    explain_identity, Because, Decision, DenyReason, Explanation, IdentityRequest, KmsRequest,
     Outcome, RequestContext, SourcedPolicy,
 };
 
@@ -195,10 +197,12 @@ impl Kms {
         ec: Option<&BTreeMap<String, String>>,
     ) -> Result<(), ApiError> {
         self.authorize_with(req, key, &key.policy, action, ctx, ec)
-            .map(|_| ())
     }
 
     /// Authorize against a given key policy (the lockout check uses the new policy).
+    /// The audit needs the decision and the evidence along the flowchart path, not the path
+    /// itself: [`decide_kms_because`] gives exactly the evidence [`kmsd_policy::explain_kms`]'s path
+    /// carries, without building the steps.
     pub(crate) fn authorize_with(
         &self,
         req: &mut Req<'_>,
@@ -207,9 +211,9 @@ impl Kms {
         action: &str,
         ctx: &RequestContext,
         ec: Option<&BTreeMap<String, String>>,
-    ) -> Result<Explanation, ApiError> {
+    ) -> Result<(), ApiError> {
         req.audit.key_arn = Some(key.arn.clone());
-        let x = explain_kms(&KmsRequest {
+        let d = decide_kms_because(&KmsRequest {
             caller: &req.p.caller,
             caller_policies: &req.p.policies,
             action,
@@ -219,11 +223,12 @@ impl Kms {
             context: ctx,
             encryption_context: ec,
         });
-        record(req, &x);
-        if x.outcome.decision == Decision::Allow {
-            Ok(x)
+        record_because(req, d.outcome.decision, d.because);
+        if d.outcome.decision == Decision::Allow {
+            Ok(())
         } else {
-            Err(denial(req, &x, action, &key.arn))
+            // `explain_kms`'s message is `Outcome::message`, as `denial` words it.
+            Err(denial_of(req, &d.outcome, None, action, &key.arn))
         }
     }
 
@@ -252,29 +257,40 @@ impl Kms {
 }
 
 fn record(req: &mut Req<'_>, x: &Explanation) {
+    let because: Vec<Because> = x.path.iter().flat_map(|s| s.because.clone()).collect();
+    record_because(req, x.outcome.decision, because);
+}
+
+/// Record a decision and its evidence (in path order) in the call's audit.
+fn record_because(req: &mut Req<'_>, d: Decision, because: Vec<Because>) {
     // A later decision in the same call (ReEncrypt's second key, alias + key) keeps the
     // strictest answer and adds its reasons.
-    let d = x.outcome.decision;
     req.audit.decision = Some(match req.audit.decision {
         Some(prev) if prev != Decision::Allow => prev,
         _ => d,
     });
-    for step in &x.path {
-        for b in &step.because {
-            if !req.audit.deciding.contains(b) {
-                req.audit.deciding.push(b.clone());
-            }
+    for b in because {
+        if !req.audit.deciding.contains(&b) {
+            req.audit.deciding.push(b);
         }
     }
 }
 
 fn denial(req: &Req<'_>, x: &Explanation, action: &str, resource: &str) -> ApiError {
+    denial_of(req, &x.outcome, x.message.clone(), action, resource)
+}
+
+fn denial_of(
+    req: &Req<'_>,
+    outcome: &Outcome,
+    message: Option<String>,
+    action: &str,
+    resource: &str,
+) -> ApiError {
     let caller = req.p.caller.arn();
-    let msg = x
-        .message
-        .clone()
-        .or_else(|| x.outcome.message(&caller, action, resource))
-        .unwrap_or_else(|| denied_text(&caller, action, resource, x.outcome.denied_by));
+    let msg = message
+        .or_else(|| outcome.message(&caller, action, resource))
+        .unwrap_or_else(|| denied_text(&caller, action, resource, outcome.denied_by));
     ApiError::new("AccessDeniedException", msg)
 }
 
