@@ -178,3 +178,27 @@ def test_source_identity_persists_through_role_chaining(server, iam, sts):
                             SourceIdentity="carol")["SourceIdentity"] == "carol"
     with aws_error("AccessDenied", 403):
         sts1.assume_role(RoleArn=second, RoleSessionName="hop4", SourceIdentity="mallory")
+
+
+def test_get_session_token_credentials_cannot_call_iam(server, iam):
+    """STS GetSessionToken: the temporary credentials "cannot call IAM API operations unless
+    MFA authentication information is included in the request" and cannot call STS except
+    AssumeRole and GetCallerIdentity; KMS works as the user."""
+    from kmsd_harness import session_creds
+
+    user_name = f"gst-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user_name)
+    iam.put_user_policy(UserName=user_name, PolicyName="All", PolicyDocument=json.dumps(
+        doc({"Effect": "Allow", "Action": ["iam:*", "kms:*", "sts:*"], "Resource": "*"})))
+    ak = iam.create_access_key(UserName=user_name)["AccessKey"]
+    from worlds import Creds
+    long_term = Creds(ak["AccessKeyId"], ak["SecretAccessKey"])
+    server.client("iam", long_term).get_user()  # the long-term key may
+    temp = session_creds(server.client("sts", long_term).get_session_token(DurationSeconds=900))
+    with aws_error("InvalidClientTokenId", 403):
+        server.client("iam", temp).get_user()
+    with aws_error("AccessDenied", 403):
+        server.client("sts", temp).get_session_token()
+    ident = server.client("sts", temp).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:iam::{ACCT_A}:user/{user_name}"
+    server.client("kms", temp).list_keys()
