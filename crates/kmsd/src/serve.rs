@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use kmsd_core::bootstrap::World;
 use kmsd_core::clock::{Clock, SystemClock};
 use kmsd_core::service::Service;
@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::audit_log::{AuditLog, SyncMode, DEFAULT_MAX_BYTES};
+use crate::coarse_timer::CoarseTimer;
 use crate::workers::{self, Accepted, Workers};
 
 /// Flags of `kmsd serve`.
@@ -390,7 +391,7 @@ async fn serve_connection(
     let svc = service_fn(move |req| handle_request(state.clone(), req, peer));
     let conn = http1::Builder::new()
         .keep_alive(true)
-        .timer(TokioTimer::new())
+        .timer(CoarseTimer)
         .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
