@@ -71,6 +71,16 @@ pub fn push_hex(bytes: &[u8], out: &mut String) {
     }
 }
 
+/// Writes the lower-case hex form of `bytes` into `out` (which must hold twice as many
+/// bytes; extra input is ignored).
+pub fn push_hex_bytes(bytes: &[u8], out: &mut [u8]) {
+    const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+    for (&b, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = HEX_LOWER[usize::from(b >> 4)];
+        pair[1] = HEX_LOWER[usize::from(b & 0x0f)];
+    }
+}
+
 /// Hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
     let mut s = String::with_capacity(64);

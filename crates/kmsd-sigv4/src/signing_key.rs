@@ -48,6 +48,19 @@ impl SigningKey {
         hmac_sha256(&self.0, string_to_sign.as_bytes())
     }
 
+    /// Raw signature bytes of a string to sign given as consecutive pieces (the same MAC
+    /// as [`SigningKey::sign_bytes`] of their concatenation).
+    pub fn sign_parts(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = match HmacSha256::new_from_slice(&self.0) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC takes keys of any length"),
+        };
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
     /// Lower-case hex signature of a string to sign.
     pub fn sign(&self, string_to_sign: &str) -> String {
         let mut s = String::with_capacity(64);
@@ -78,7 +91,8 @@ struct Entry {
 /// constant time), so a rotated secret never reuses a stale key. When full,
 /// the least recently used entry is evicted.
 pub struct SigningKeyCache {
-    map: RwLock<HashMap<String, Entry>>,
+    /// Keyed by `access key id \0 date \0 region \0 service`.
+    map: RwLock<HashMap<Vec<u8>, Entry>>,
     capacity: usize,
     clock: AtomicU64,
 }
@@ -93,17 +107,26 @@ impl SigningKeyCache {
         }
     }
 
-    fn cache_key(access_key_id: &str, date: &str, region: &str, service: &str) -> String {
-        let mut k = String::with_capacity(
-            access_key_id.len() + date.len() + region.len() + service.len() + 3,
-        );
-        for (i, p) in [access_key_id, date, region, service].iter().enumerate() {
+    /// Writes the cache key into `buf` when it fits (the usual case: no allocation per
+    /// lookup), else returns it as a vector.
+    fn cache_key<'b>(parts: [&str; 4], buf: &'b mut [u8; 128], spill: &'b mut Vec<u8>) -> &'b [u8] {
+        let len = parts.iter().map(|p| p.len()).sum::<usize>() + 3;
+        let out: &mut [u8] = if len <= buf.len() {
+            &mut buf[..len]
+        } else {
+            spill.resize(len, 0);
+            spill.as_mut_slice()
+        };
+        let mut at = 0;
+        for (i, p) in parts.iter().enumerate() {
             if i > 0 {
-                k.push('\0');
+                out[at] = 0;
+                at += 1;
             }
-            k.push_str(p);
+            out[at..at + p.len()].copy_from_slice(p.as_bytes());
+            at += p.len();
         }
-        k
+        out
     }
 
     /// The signing key for this scope, derived on a miss.
@@ -115,11 +138,13 @@ impl SigningKeyCache {
         region: &str,
         service: &str,
     ) -> SigningKey {
-        let ck = Self::cache_key(access_key_id, date, region, service);
+        let mut buf = [0u8; 128];
+        let mut spill = Vec::new();
+        let ck = Self::cache_key([access_key_id, date, region, service], &mut buf, &mut spill);
         let stamp = self.clock.fetch_add(1, Ordering::Relaxed);
         {
             let map = self.map.read();
-            if let Some(e) = map.get(&ck) {
+            if let Some(e) = map.get(ck) {
                 if bool::from(e.secret.as_slice().ct_eq(secret_access_key.as_bytes())) {
                     e.last_used.store(stamp, Ordering::Relaxed);
                     return e.key.clone();
@@ -128,7 +153,7 @@ impl SigningKeyCache {
         }
         let key = SigningKey::derive(secret_access_key, date, region, service);
         let mut map = self.map.write();
-        if map.len() >= self.capacity && !map.contains_key(&ck) {
+        if map.len() >= self.capacity && !map.contains_key(ck) {
             if let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
@@ -138,7 +163,7 @@ impl SigningKeyCache {
             }
         }
         map.insert(
-            ck,
+            ck.to_vec(),
             Entry {
                 secret: secret_access_key.as_bytes().to_vec(),
                 key: key.clone(),
@@ -222,9 +247,25 @@ mod tests {
         c.get("A", SECRET, "20150830", "us-east-1", "kms"); // A is now newer than B
         c.get("C", SECRET, "20150830", "us-east-1", "kms"); // evicts B
         let map = c.map.read();
-        let mut keys: Vec<&str> = map.keys().map(|k| &k[..1]).collect();
+        let mut keys: Vec<&[u8]> = map.keys().map(|k| &k[..1]).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["A", "C"]);
+        assert_eq!(keys, [b"A", b"C"]);
+    }
+
+    #[test]
+    fn long_scopes_are_cached_too() {
+        let c = SigningKeyCache::new(4);
+        let long_id = "A".repeat(200);
+        let a = c.get(&long_id, SECRET, "20150830", "us-east-1", "kms");
+        let b = c.get(&long_id, SECRET, "20150830", "us-east-1", "kms");
+        assert_eq!(a.0, b.0);
+        assert_eq!(c.len(), 1);
+        c.get("AK", SECRET, "20150830", "us-east-1", "kms");
+        c.get("AK", SECRET, "20150830", "us-east-1", "sts");
+        assert_eq!(c.len(), 3);
+        let mut want = long_id.into_bytes();
+        want.extend_from_slice(b"\x0020150830\x00us-east-1\x00kms");
+        assert!(c.map.read().contains_key(&want));
     }
 
     #[test]

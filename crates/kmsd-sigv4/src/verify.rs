@@ -4,8 +4,12 @@
 use subtle::ConstantTimeEq;
 
 use crate::authorization::{AuthKind, DateSource, RequestAuth};
+use sha2::{Digest, Sha256};
+
+#[cfg(doc)]
+use crate::canonical::string_to_sign;
 use crate::canonical::{
-    canonical_request, sha256_hex, string_to_sign, HttpRequest, Payload, UNSIGNED_PAYLOAD,
+    canonical_request, push_hex_bytes, HttpRequest, Payload, ALGORITHM, UNSIGNED_PAYLOAD,
 };
 use crate::error::SigV4Error;
 use crate::signing_key::{SigningKey, SigningKeyCache};
@@ -93,27 +97,62 @@ pub fn check_time_and_scope(auth: &RequestAuth, now_epoch_secs: i64) -> Result<(
     Ok(())
 }
 
-/// The payload hash the client signed: `X-Amz-Content-Sha256` when present
-/// (which must then equal the body's hash, or be `UNSIGNED-PAYLOAD` when
-/// allowed), else the SHA-256 of the body.
-pub fn payload_hash(req: &HttpRequest<'_>, allow_unsigned: bool) -> Result<String, SigV4Error> {
+/// A payload hash without an allocation: the header's text, or hex computed on the stack.
+enum PayloadHash<'a> {
+    Text(&'a str),
+    Hex([u8; 64]),
+    Owned(String),
+}
+
+impl PayloadHash<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            PayloadHash::Text(s) => s,
+            // Lower-case hex digits are ASCII, so this never falls back.
+            PayloadHash::Hex(h) => std::str::from_utf8(h).unwrap_or_default(),
+            PayloadHash::Owned(s) => s,
+        }
+    }
+}
+
+fn sha256_hex_stack(data: &[u8]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    push_hex_bytes(&Sha256::digest(data), &mut out);
+    out
+}
+
+/// [`payload_hash`] without allocating.
+fn payload_hash_of<'a>(
+    req: &HttpRequest<'a>,
+    allow_unsigned: bool,
+) -> Result<PayloadHash<'a>, SigV4Error> {
     let actual = || match req.payload {
-        Payload::Bytes(b) => sha256_hex(b),
-        Payload::Sha256Hex(h) => h.to_ascii_lowercase(),
+        Payload::Bytes(b) => PayloadHash::Hex(sha256_hex_stack(b)),
+        Payload::Sha256Hex(h) if h.bytes().any(|b| b.is_ascii_uppercase()) => {
+            PayloadHash::Owned(h.to_ascii_lowercase())
+        }
+        Payload::Sha256Hex(h) => PayloadHash::Text(h),
     };
     match req.header("x-amz-content-sha256").map(str::trim) {
-        Some(UNSIGNED_PAYLOAD) if allow_unsigned => Ok(UNSIGNED_PAYLOAD.to_owned()),
+        Some(UNSIGNED_PAYLOAD) if allow_unsigned => Ok(PayloadHash::Text(UNSIGNED_PAYLOAD)),
         Some(UNSIGNED_PAYLOAD) => Err(SigV4Error::UnsignedPayloadNotAllowed),
         Some(claimed) => {
             let a = actual();
-            if bool::from(a.as_bytes().ct_eq(claimed.as_bytes())) {
-                Ok(claimed.to_owned())
+            if bool::from(a.as_str().as_bytes().ct_eq(claimed.as_bytes())) {
+                Ok(PayloadHash::Text(claimed))
             } else {
                 Err(SigV4Error::ContentSha256Mismatch)
             }
         }
         None => Ok(actual()),
     }
+}
+
+/// The payload hash the client signed: `X-Amz-Content-Sha256` when present
+/// (which must then equal the body's hash, or be `UNSIGNED-PAYLOAD` when
+/// allowed), else the SHA-256 of the body.
+pub fn payload_hash(req: &HttpRequest<'_>, allow_unsigned: bool) -> Result<String, SigV4Error> {
+    payload_hash_of(req, allow_unsigned).map(|h| h.as_str().to_owned())
 }
 
 /// The canonical request the verifier reconstructs for `auth` (useful for
@@ -123,11 +162,11 @@ pub fn canonical_request_for(
     auth: &RequestAuth,
     options: &VerifyOptions,
 ) -> Result<String, SigV4Error> {
-    let hash = payload_hash(req, options.allow_unsigned_payload)?;
+    let hash = payload_hash_of(req, options.allow_unsigned_payload)?;
     Ok(canonical_request(
         req,
         &auth.signed_headers,
-        &hash,
+        hash.as_str(),
         options.normalize_uri_path,
         matches!(auth.kind, AuthKind::Presigned { .. }),
     ))
@@ -150,6 +189,27 @@ fn decode_lower_hex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// The signature of `canonical_request` under `key`: the HMAC of
+/// [`string_to_sign`]`(amz_date, scope, canonical_request)`, fed to the MAC piece by piece
+/// (no scope or string-to-sign buffers).
+fn expected_signature(key: &SigningKey, auth: &RequestAuth, canonical_request: &str) -> [u8; 32] {
+    let c = &auth.credential;
+    let creq_hash = sha256_hex_stack(canonical_request.as_bytes());
+    key.sign_parts(&[
+        ALGORITHM.as_bytes(),
+        b"\n",
+        auth.amz_date.as_bytes(),
+        b"\n",
+        c.date.as_bytes(),
+        b"/",
+        c.region.as_bytes(),
+        b"/",
+        c.service.as_bytes(),
+        b"/aws4_request\n",
+        &creq_hash,
+    ])
+}
+
 fn verify_with_key(
     req: &HttpRequest<'_>,
     auth: &RequestAuth,
@@ -157,8 +217,7 @@ fn verify_with_key(
     options: &VerifyOptions,
 ) -> Result<(), SigV4Error> {
     let creq = canonical_request_for(req, auth, options)?;
-    let sts = string_to_sign(&auth.amz_date, &auth.credential.scope(), &creq);
-    let expected = key.sign_bytes(&sts);
+    let expected = expected_signature(key, auth, &creq);
     // Signatures are lower-case hex, as every SDK sends them.
     // (Its shape is not secret; only the comparison of values must be
     // constant-time.)
@@ -232,5 +291,53 @@ impl Verifier {
             &c.service,
         );
         verify_with_key(req, auth, &key, &self.options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorization::Credential;
+    use crate::canonical::{credential_scope, string_to_sign};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The streamed signature equals the HMAC of the string to sign built as text.
+        #[test]
+        fn streamed_signature_equals_string_to_sign(
+            secret in "[ -~]{1,40}",
+            date in "[0-9]{8}",
+            time in "T[0-9]{6}Z",
+            region in "[a-z0-9-]{1,20}",
+            service in "[a-z]{1,10}",
+            creq in "(?s).{0,300}",
+        ) {
+            let key = SigningKey::derive(&secret, &date, &region, &service);
+            let amz_date = format!("{date}{time}");
+            let auth = RequestAuth {
+                kind: AuthKind::Header,
+                credential: Credential {
+                    access_key_id: "AKID".into(),
+                    date: date.clone(),
+                    region: region.clone(),
+                    service: service.clone(),
+                },
+                signed_headers: "host".into(),
+                signature: String::new(),
+                amz_date: amz_date.clone(),
+                request_time: 0,
+                date_source: DateSource::AmzDateHeader,
+                security_token: None,
+            };
+            let sts = string_to_sign(&amz_date, &credential_scope(&date, &region, &service), &creq);
+            prop_assert_eq!(expected_signature(&key, &auth, &creq), key.sign_bytes(&sts));
+        }
+
+        /// The allocation-free payload hash equals the hex SHA-256 of the body.
+        #[test]
+        fn payload_hash_is_hex_sha256(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let req = HttpRequest { method: "POST", uri: "/", headers: &[], payload: Payload::Bytes(&body) };
+            prop_assert_eq!(payload_hash(&req, true).ok(), Some(crate::canonical::sha256_hex(&body)));
+        }
     }
 }
