@@ -520,19 +520,30 @@ fn runs_inline(req: &Request<Incoming>) -> bool {
 }
 
 /// Read the body, stopping once it is over the wire layer's limit (which then answers
-/// with an AWS-shaped error).
+/// with an AWS-shaped error). A body that arrives in one frame (the usual case) is kept
+/// as it is, without a copy.
 async fn read_body(mut body: Incoming) -> Result<Bytes, String> {
+    let mut first: Option<Bytes> = None;
     let mut buf: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| e.to_string())?;
-        if let Ok(data) = frame.into_data() {
-            buf.extend_from_slice(&data);
-            if buf.len() > kmsd_wire::route::MAX_BODY_BYTES {
-                break;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match first.take() {
+            None if buf.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    buf.extend_from_slice(&earlier);
+                }
+                buf.extend_from_slice(&data);
             }
         }
+        if first.as_ref().map_or(buf.len(), Bytes::len) > kmsd_wire::route::MAX_BODY_BYTES {
+            break;
+        }
     }
-    Ok(Bytes::from(buf))
+    Ok(first.unwrap_or_else(|| Bytes::from(buf)))
 }
 
 async fn handle_request(
@@ -613,14 +624,24 @@ fn ui_page() -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| plain(500, "internal error"))
 }
 
+/// `x-amzn-RequestId` (HTTP/1.1 header names are case-insensitive; hyper writes them in
+/// lower case).
+const REQUEST_ID_HEADER: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
+
 fn to_http(resp: WireResponse) -> Response<Full<Bytes>> {
-    let builder = Response::builder()
-        .status(resp.status)
-        .header(http::header::CONTENT_TYPE, resp.content_type)
-        .header("x-amzn-RequestId", resp.request_id.as_str());
-    builder
-        .body(Full::new(Bytes::from(resp.body)))
-        .unwrap_or_else(|_| plain(500, "internal error"))
+    let Ok(request_id) = http::HeaderValue::from_str(&resp.request_id) else {
+        return plain(500, "internal error");
+    };
+    let mut r = Response::new(Full::new(Bytes::from(resp.body)));
+    *r.status_mut() =
+        http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = r.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(resp.content_type),
+    );
+    headers.insert(REQUEST_ID_HEADER, request_id);
+    r
 }
 
 fn plain(status: u16, text: &'static str) -> Response<Full<Bytes>> {
