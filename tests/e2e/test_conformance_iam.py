@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from kmsd_harness import aws_error
-from worlds import ACCT_A, account, doc, root_creds, user, user_creds
+from worlds import ACCT_A, ACCT_B, account, doc, root_creds, user, user_creds
 
 REGION = "us-east-1"
 ASSUMER = f"arn:aws:iam::{ACCT_A}:user/assumer"
@@ -23,7 +23,11 @@ ASSUMER = f"arn:aws:iam::{ACCT_A}:user/assumer"
 
 @pytest.fixture(scope="module")
 def server(module_launch):
-    world = {"accounts": [account(ACCT_A, users=[user(ACCT_A, "assumer")])]}
+    world = {"accounts": [
+        account(ACCT_A, users=[user(ACCT_A, "assumer")]),
+        account(ACCT_B, users=[user(ACCT_B, "bob", inline={"Kms": doc(
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"})})]),
+    ]}
     return module_launch(world, region=REGION)
 
 
@@ -202,3 +206,22 @@ def test_get_session_token_credentials_cannot_call_iam(server, iam):
     ident = server.client("sts", temp).get_caller_identity()
     assert ident["Arn"] == f"arn:aws:iam::{ACCT_A}:user/{user_name}"
     server.client("kms", temp).list_keys()
+
+
+def test_simulator_eval_decision_details(server, iam):
+    """SimulatePrincipalPolicy EvalDecisionDetails: absent when the resource is `*`, present
+    but empty within one account, and per policy type for a cross-account simulation."""
+    key = server.client("kms", root_creds(ACCT_A)).create_key()["KeyMetadata"]
+    own = f"arn:aws:iam::{ACCT_A}:user/assumer"
+    r = iam.simulate_principal_policy(PolicySourceArn=own, ActionNames=["kms:Decrypt"])
+    assert "EvalDecisionDetails" not in r["EvaluationResults"][0]
+    r = iam.simulate_principal_policy(PolicySourceArn=own, ActionNames=["kms:Decrypt"],
+                                      ResourceArns=[key["Arn"]])
+    assert r["EvaluationResults"][0]["EvalDecisionDetails"] == {}
+    bob = f"arn:aws:iam::{ACCT_B}:user/bob"
+    r = server.client("iam", root_creds(ACCT_B)).simulate_principal_policy(
+        PolicySourceArn=bob, ActionNames=["kms:Decrypt"], ResourceArns=[key["Arn"]])
+    res = r["EvaluationResults"][0]
+    # Bob's own policy allows; the key's default policy does not name account B.
+    assert res["EvalDecision"] == "implicitDeny"
+    assert res["EvalDecisionDetails"] == {"IAM Policy": "allowed", "Resource Policy": "implicitDeny"}

@@ -229,6 +229,53 @@ pub fn run(
                 x.text("member", k);
             }
             x.close("MissingContextValues");
+            // EvalDecisionDetails (AWS: absent for `*`, present but empty within one account,
+            // per policy type for a cross-account simulation).
+            if res != "*" {
+                let resource_account = res.split(':').nth(4).filter(|a| !a.is_empty());
+                let cross = match (&caller_principal, resource_account) {
+                    (Some(pr), Some(acct)) => pr.caller.account() != acct,
+                    _ => false,
+                };
+                x.open("EvalDecisionDetails");
+                if cross {
+                    let identity_side = simulate(&SimulationRequest {
+                        policies: &source.policies,
+                        resource_policy: None,
+                        boundary: boundary.as_ref(),
+                        caller: caller_principal.as_ref().map(|p| &p.caller),
+                        action: act,
+                        resource: res,
+                        context: &ctx,
+                    })
+                    .decision;
+                    let resource_side = match resource_policy {
+                        Some(rp) => {
+                            simulate(&SimulationRequest {
+                                policies: &[],
+                                resource_policy: Some(rp),
+                                boundary: None,
+                                caller: caller_principal.as_ref().map(|p| &p.caller),
+                                action: act,
+                                resource: res,
+                                context: &ctx,
+                            })
+                            .decision
+                        }
+                        None => EvalDecision::ImplicitDeny,
+                    };
+                    for (k, d) in [
+                        ("IAM Policy", identity_side),
+                        ("Resource Policy", resource_side),
+                    ] {
+                        x.open("entry")
+                            .text("key", k)
+                            .text("value", d.as_str())
+                            .close("entry");
+                    }
+                }
+                x.close("EvalDecisionDetails");
+            }
             if let Some(b) = result.allowed_by_boundary {
                 x.open("PermissionsBoundaryDecisionDetail")
                     .boolean("AllowedByPermissionsBoundary", b)
