@@ -13,7 +13,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::principal::{format_iso8601, Principal};
-use kmsd_policy::{Because, Caller, Decision};
+use kmsd_policy::{Because, Caller, Decision, PolicySourceType};
 
 /// The CloudTrail `eventVersion` kmsd writes.
 pub const EVENT_VERSION: &str = "1.08";
@@ -178,8 +178,31 @@ pub enum DecidingStatement {
     Note { text: String },
 }
 
+/// The `policyType` of a deciding statement: the source type's name as its `Debug` prints
+/// it (without going through `fmt`).
+fn policy_type_name(t: PolicySourceType) -> &'static str {
+    match t {
+        PolicySourceType::User => "User",
+        PolicySourceType::Group => "Group",
+        PolicySourceType::Role => "Role",
+        PolicySourceType::AwsManaged => "AwsManaged",
+        PolicySourceType::UserManaged => "UserManaged",
+        PolicySourceType::Resource => "Resource",
+        PolicySourceType::PermissionsBoundary => "PermissionsBoundary",
+        PolicySourceType::Session => "Session",
+        PolicySourceType::ServiceControl => "ServiceControl",
+        PolicySourceType::None => "None",
+    }
+}
+
 impl From<&Because> for DecidingStatement {
     fn from(b: &Because) -> Self {
+        DecidingStatement::from(b.clone())
+    }
+}
+
+impl From<Because> for DecidingStatement {
+    fn from(b: Because) -> Self {
         match b {
             Because::Statement {
                 policy_id,
@@ -187,16 +210,13 @@ impl From<&Because> for DecidingStatement {
                 sid,
                 index,
             } => DecidingStatement::Statement {
-                policy: policy_id.clone(),
-                policy_type: format!("{source_type:?}"),
-                sid: sid.clone(),
-                index: *index,
+                policy: policy_id,
+                policy_type: policy_type_name(source_type).to_string(),
+                sid,
+                index,
             },
-            Because::Grant { grant_id, name } => DecidingStatement::Grant {
-                grant_id: grant_id.clone(),
-                name: name.clone(),
-            },
-            Because::Note(text) => DecidingStatement::Note { text: text.clone() },
+            Because::Grant { grant_id, name } => DecidingStatement::Grant { grant_id, name },
+            Because::Note(text) => DecidingStatement::Note { text },
         }
     }
 }
@@ -325,6 +345,12 @@ impl AuditEvent {
     pub fn set_decision(&mut self, decision: Option<Decision>, because: &[Because]) {
         self.decision = decision.map(decision_name);
         self.deciding_statements = because.iter().map(DecidingStatement::from).collect();
+    }
+
+    /// [`AuditEvent::set_decision`] taking the reasons by value (no copies of their text).
+    pub fn set_decision_owned(&mut self, decision: Option<Decision>, because: Vec<Because>) {
+        self.decision = decision.map(decision_name);
+        self.deciding_statements = because.into_iter().map(DecidingStatement::from).collect();
     }
 
     /// Record an error code and message.
@@ -1188,6 +1214,47 @@ mod tests {
             assert!(text.contains("\"KeyId\":\"k\""), "{text}");
             assert!(text.contains("\"deep\":[{\"x\":{}}]"), "{text}");
         }
+    }
+
+    #[test]
+    fn policy_type_is_the_debug_name() {
+        for t in [
+            PolicySourceType::User,
+            PolicySourceType::Group,
+            PolicySourceType::Role,
+            PolicySourceType::AwsManaged,
+            PolicySourceType::UserManaged,
+            PolicySourceType::Resource,
+            PolicySourceType::PermissionsBoundary,
+            PolicySourceType::Session,
+            PolicySourceType::ServiceControl,
+            PolicySourceType::None,
+        ] {
+            assert_eq!(policy_type_name(t), format!("{t:?}"));
+        }
+        let because = vec![
+            Because::Statement {
+                policy_id: "p".into(),
+                source_type: PolicySourceType::PermissionsBoundary,
+                sid: Some("s".into()),
+                index: 3,
+            },
+            Because::Grant {
+                grant_id: "g".into(),
+                name: None,
+            },
+            Because::Note("n".into()),
+        ];
+        let mut a = AuditEvent::new(0, "kms.amazonaws.com", "Encrypt", "us-east-1", "r");
+        let mut b = a.clone();
+        a.set_decision(Some(Decision::Allow), &because);
+        b.set_decision_owned(Some(Decision::Allow), because);
+        assert_eq!(a.deciding_statements, b.deciding_statements);
+        assert_eq!(a.decision, b.decision);
+        assert!(matches!(
+            &a.deciding_statements[0],
+            DecidingStatement::Statement { policy_type, .. } if policy_type == "PermissionsBoundary"
+        ));
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
         backend.default_region(),
         &request_id,
     );
-    audit.source_ip_address = req.source_ip.map(|ip| ip.to_string());
+    audit.source_ip_address = req.source_ip.map(ip_text);
     audit.user_agent = user_agent.clone();
 
     // 1. Size, then protocol.
@@ -158,7 +158,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                 Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
             };
             let out = backend.kms_call(&operation, &authed.principal, &meta, &input);
-            audit.set_decision(out.decision, &out.deciding);
+            audit.set_decision_owned(out.decision, out.deciding);
             let denied = matches!(
                 out.decision,
                 Some(kmsd_policy::Decision::ExplicitDeny | kmsd_policy::Decision::ImplicitDeny)
@@ -240,11 +240,36 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
 }
 
 fn set_source(audit: &mut AuditEvent, protocol: Protocol) {
-    audit.event_source = match protocol {
+    let source = match protocol {
         Protocol::Json => "kms.amazonaws.com",
         Protocol::Query(s) => s.event_source(),
+    };
+    if audit.event_source != source {
+        audit.event_source = source.to_string();
     }
-    .to_string();
+}
+
+/// `ip.to_string()`, IPv4 written directly (the usual case; no `fmt`).
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut s = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                if octet >= 100 {
+                    s.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    s.push(char::from(b'0' + octet / 10 % 10));
+                }
+                s.push(char::from(b'0' + octet % 10));
+            }
+            s
+        }
+        IpAddr::V6(_) => ip.to_string(),
+    }
 }
 
 /// Best guess at the protocol of a request that is rejected before routing.
@@ -328,3 +353,35 @@ pub fn audit_failure_response(resp: &WireResponse) -> WireResponse {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod ip_text_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ip_text_is_display(bits in any::<u32>(), v6 in any::<u128>()) {
+            let v4 = IpAddr::V4(std::net::Ipv4Addr::from(bits));
+            prop_assert_eq!(ip_text(v4), v4.to_string());
+            let v6 = IpAddr::V6(std::net::Ipv6Addr::from(v6));
+            prop_assert_eq!(ip_text(v6), v6.to_string());
+        }
+    }
+
+    #[test]
+    fn ip_text_edges() {
+        for ip in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.100.9",
+            "127.0.0.1",
+            "::1",
+        ] {
+            let parsed: IpAddr = ip
+                .parse()
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+            assert_eq!(ip_text(parsed), ip);
+        }
+    }
+}
