@@ -225,3 +225,61 @@ def test_simulator_eval_decision_details(server, iam):
     # Bob's own policy allows; the key's default policy does not name account B.
     assert res["EvalDecision"] == "implicitDeny"
     assert res["EvalDecisionDetails"] == {"IAM Policy": "allowed", "Resource Policy": "implicitDeny"}
+
+
+def test_aws_managed_policies(server, iam):
+    """AWS managed policies (arn:aws:iam::aws:policy/NAME) can be read, listed with Scope
+    AWS, attached and used as a permissions boundary; AdministratorAccess is Allow * on *.
+    Worked case 7: AdministratorAccess does not help against a key policy that names only
+    someone else."""
+    from worlds import Creds
+
+    admin_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    got = iam.get_policy(PolicyArn=admin_arn)["Policy"]
+    assert got["PolicyName"] == "AdministratorAccess" and got["Arn"] == admin_arn
+    version = iam.get_policy_version(PolicyArn=admin_arn, VersionId=got["DefaultVersionId"])
+    assert version["PolicyVersion"]["Document"]["Statement"] == [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    names = [p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]]
+    assert "AdministratorAccess" in names
+    assert all(p["Arn"].startswith("arn:aws:iam::") and ":aws:" not in p["Arn"]
+               for p in iam.list_policies(Scope="Local")["Policies"])
+
+    name = f"adm-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    ak = iam.create_access_key(UserName=name)["AccessKey"]
+    kms = server.client("kms", Creds(ak["AccessKeyId"], ak["SecretAccessKey"]))
+    root_kms = server.client("kms", root_creds(ACCT_A))
+    open_key = root_kms.create_key()["KeyMetadata"]
+    with aws_error("AccessDeniedException", 400):
+        kms.describe_key(KeyId=open_key["Arn"])
+    iam.attach_user_policy(UserName=name, PolicyArn=admin_arn)
+    attached = iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AdministratorAccess", "PolicyArn": admin_arn}]
+    kms.describe_key(KeyId=open_key["Arn"])  # default key policy delegates to IAM
+    closed = root_kms.create_key(Policy=json.dumps(doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:root"}, "Action": "kms:*",
+         "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:user/assumer"},
+         "Action": "kms:*", "Resource": "*"})))["KeyMetadata"]
+    with aws_error("AccessDeniedException", 400):
+        kms.describe_key(KeyId=closed["Arn"])
+    # A boundary of the KMS power-user policy still allows DescribeKey, not Encrypt.
+    iam.put_user_permissions_boundary(
+        UserName=name, PermissionsBoundary="arn:aws:iam::aws:policy/AWSKeyManagementServicePowerUser")
+    kms.describe_key(KeyId=open_key["Arn"])
+    with aws_error("AccessDeniedException", 400):
+        kms.encrypt(KeyId=open_key["Arn"], Plaintext=b"x")
+    with aws_error("NoSuchEntity", 404):
+        iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/NoSuchManagedPolicy")
+
+
+def test_world_file_may_attach_aws_managed_policies(launch):
+    """A world file may name AWS managed policies in managed_policies."""
+    world = {"accounts": [account(ACCT_A, users=[
+        user(ACCT_A, "ops", managed_policies=["arn:aws:iam::aws:policy/AdministratorAccess"]),
+    ])]}
+    srv = launch(world)
+    kms = srv.client("kms", user_creds(ACCT_A, "ops"))
+    key = kms.create_key()["KeyMetadata"]
+    assert kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["KeyId"] == key["Arn"]

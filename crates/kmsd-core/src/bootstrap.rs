@@ -497,7 +497,8 @@ impl World {
                     return Err(self.err(e, "more than 10 managed policies"));
                 }
                 for arn in list {
-                    if !policy_arns.contains(arn) {
+                    if !policy_arns.contains(arn) && crate::iam::aws_managed::by_arn(arn).is_none()
+                    {
                         return Err(self.err(
                             e,
                             format!("managed policy {arn} is not declared in this account"),
@@ -508,12 +509,17 @@ impl World {
             };
             let check_boundary = |e: &str, b: &Option<String>| -> Result<(), BootstrapError> {
                 match b {
-                    Some(arn) if !policy_arns.contains(arn) => Err(self.err(
-                        e,
-                        format!(
-                            "permissions boundary {arn} is not a policy declared in this account"
-                        ),
-                    )),
+                    Some(arn)
+                        if !policy_arns.contains(arn)
+                            && crate::iam::aws_managed::by_arn(arn).is_none() =>
+                    {
+                        Err(self.err(
+                            e,
+                            format!(
+                                "permissions boundary {arn} is not a policy declared in this account"
+                            ),
+                        ))
+                    }
                     _ => Ok(()),
                 }
             };

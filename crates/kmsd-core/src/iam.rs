@@ -12,6 +12,7 @@
 //! action on the entity's ARN (`kmsd_policy::decide_identity`). AssumeRole is decided on
 //! the role's trust policy and the caller's identity policies (`kmsd_policy::explain_assume_role`).
 
+pub mod aws_managed;
 pub(crate) mod binding;
 pub mod model;
 pub mod ops;
@@ -157,8 +158,12 @@ impl State {
     pub fn role(&self, account: &str, name: &str) -> Option<&RoleRec> {
         self.roles.get(&key(account, name))
     }
-    /// A customer managed policy by ARN (path and name must match).
+    /// A customer managed policy by ARN (path and name must match), or an AWS managed
+    /// policy of the built-in catalog (`arn:aws:iam::aws:policy/NAME`).
     pub fn policy_by_arn(&self, arn: &str) -> Option<&PolicyRec> {
+        if aws_managed::is_aws_managed_arn(arn) {
+            return aws_managed::by_arn(arn);
+        }
         match model::parse_arn(arn)? {
             ParsedArn::Policy {
                 account,

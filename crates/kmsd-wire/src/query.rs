@@ -508,12 +508,7 @@ fn iam_call(
             done(x)
         }
         "ListPolicies" => {
-            // kmsd has no AWS managed policies: Scope=AWS lists none.
-            let list = if p.get("Scope") == Some("AWS") {
-                Vec::new()
-            } else {
-                iam.list_policies(actor, p.get("PathPrefix"))?
-            };
+            let list = iam.list_policies_in_scope(actor, p.get("PathPrefix"), p.get("Scope"))?;
             let (page_items, next) = page(&list, p)?;
             x.members("Policies", page_items, render::policy_fields);
             truncation(&mut x, next);

@@ -198,13 +198,20 @@ fn check_policy_arn_syntax(arn: &str, field: &str) -> Result<(), ApiError> {
             "Member must have length greater than or equal to 20",
         ));
     }
-    if !matches!(super::model::parse_arn(arn), Some(ParsedArn::Policy { .. })) {
+    if !super::aws_managed::is_aws_managed_arn(arn)
+        && !matches!(super::model::parse_arn(arn), Some(ParsedArn::Policy { .. }))
+    {
         return Err(ApiError::new(
             "InvalidInput",
             format!("ARN {arn} is not valid."),
         ));
     }
     Ok(())
+}
+
+/// A policy this account may attach or read: its own, or an AWS managed one.
+fn usable_by(p: &PolicyRec, account: &str) -> bool {
+    p.account == account || p.account == super::aws_managed::AWS_ACCOUNT
 }
 
 fn not_attachable(arn: &str) -> ApiError {
@@ -259,7 +266,7 @@ impl Iam {
     fn boundary_arn(st: &State, account: &str, arn: &str) -> Result<(), ApiError> {
         check_policy_arn_syntax(arn, "permissionsBoundary")?;
         match st.policy_by_arn(arn) {
-            Some(p) if p.account == account => Ok(()),
+            Some(p) if usable_by(p, account) => Ok(()),
             _ => Err(ApiError::new(
                 "NoSuchEntity",
                 format!("Scope ARN: {arn} does not exist or is not attachable."),
@@ -924,6 +931,18 @@ impl Iam {
         }
     }
 
+    /// GetPolicy / GetPolicyVersion / ListPolicyVersions: own or AWS managed policies.
+    fn readable_policy(st: &State, account: &str, arn: &str) -> Result<PolicyRec, ApiError> {
+        check_policy_arn_syntax(arn, "policyArn")?;
+        match st.policy_by_arn(arn) {
+            Some(p) if usable_by(p, account) => Ok(p.clone()),
+            _ => Err(ApiError::new(
+                "NoSuchEntity",
+                format!("Policy {arn} was not found."),
+            )),
+        }
+    }
+
     fn own_policy(st: &State, account: &str, arn: &str) -> Result<PolicyRec, ApiError> {
         check_policy_arn_syntax(arn, "policyArn")?;
         match st.policy_by_arn(arn) {
@@ -990,7 +1009,7 @@ impl Iam {
         check_policy_arn_syntax(arn, "policyArn")?;
         self.authorize(actor, "iam:GetPolicy", arn, &no_extra)?;
         let st = self.read();
-        let p = Self::own_policy(&st, &account, arn)?;
+        let p = Self::readable_policy(&st, &account, arn)?;
         Ok(Self::view(&st, &p))
     }
 
@@ -1052,7 +1071,7 @@ impl Iam {
         }
         self.authorize(actor, "iam:GetPolicyVersion", arn, &no_extra)?;
         let st = self.read();
-        let p = Self::own_policy(&st, &account, arn)?;
+        let p = Self::readable_policy(&st, &account, arn)?;
         let v =
             p.versions
                 .iter()
@@ -1117,7 +1136,7 @@ impl Iam {
         let pos = e.managed().iter().position(|a| a == arn);
         if attach {
             match st.policy_by_arn(arn) {
-                Some(p) if p.account == account => {}
+                Some(p) if usable_by(p, &account) => {}
                 _ => return Err(not_attachable(arn)),
             }
             if pos.is_some() {
@@ -1338,7 +1357,7 @@ impl Iam {
         check_policy_arn_syntax(arn, "policyArn")?;
         self.authorize(actor, "iam:ListPolicyVersions", arn, &no_extra)?;
         let st = self.read();
-        let p = Self::own_policy(&st, &account, arn)?;
+        let p = Self::readable_policy(&st, &account, arn)?;
         Ok(p.versions
             .iter()
             .rev()
@@ -1352,6 +1371,29 @@ impl Iam {
         actor: &Actor<'_>,
         path_prefix: Option<&str>,
     ) -> Result<Vec<PolicyView>, ApiError> {
+        self.list_policies_in_scope(actor, path_prefix, Some("Local"))
+    }
+
+    /// ListPolicies with `Scope`: `Local` (the account's own), `AWS` (the AWS managed
+    /// catalog) or `All` (both, the default).
+    pub fn list_policies_in_scope(
+        &self,
+        actor: &Actor<'_>,
+        path_prefix: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<Vec<PolicyView>, ApiError> {
+        let (local, aws) = match scope {
+            None | Some("All") => (true, true),
+            Some("Local") => (true, false),
+            Some("AWS") => (false, true),
+            Some(other) => {
+                return Err(validation_error(
+                    Some(other),
+                    "scope",
+                    "Member must satisfy enum value set: [All, AWS, Local]",
+                ))
+            }
+        };
         let account = actor.account().to_string();
         self.authorize(
             actor,
@@ -1361,12 +1403,14 @@ impl Iam {
         )?;
         let prefix = path_prefix.unwrap_or("/");
         let st = self.read();
-        Ok(st
+        let own = st
             .policies
             .values()
-            .filter(|p| p.account == account && p.path.starts_with(prefix))
-            .map(|p| Self::view(&st, p))
-            .collect())
+            .filter(|p| local && p.account == account && p.path.starts_with(prefix));
+        let managed = super::aws_managed::all()
+            .iter()
+            .filter(|p| aws && p.path.starts_with(prefix));
+        Ok(managed.chain(own).map(|p| Self::view(&st, p)).collect())
     }
 
     /// DeleteGroup (fails while it has members or policies).

@@ -48,6 +48,15 @@ fn managed(
             format!("policy {arn} has no default version"),
         )
     })?;
+    // Attached AWS managed policies report as `aws-managed` (boundaries and session
+    // policies keep their own source type).
+    let source = if p.account == super::aws_managed::AWS_ACCOUNT
+        && source == PolicySourceType::UserManaged
+    {
+        PolicySourceType::AwsManaged
+    } else {
+        source
+    };
     compile(arn, source, doc, kind)
 }
 

@@ -464,10 +464,9 @@ impl Iam {
             ));
         }
         for arn in &input.policy_arns {
-            if st
-                .policy_by_arn(arn)
-                .is_none_or(|p| p.account != role.account)
-            {
+            if st.policy_by_arn(arn).is_none_or(|p| {
+                p.account != role.account && p.account != super::aws_managed::AWS_ACCOUNT
+            }) {
                 return Err(ApiError::new(
                     "MalformedPolicyDocument",
                     format!("Policy {arn} does not exist or is not attachable."),
