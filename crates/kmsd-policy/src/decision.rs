@@ -407,6 +407,21 @@ impl<'a> Iam<'a> {
         }
     }
 
+    /// [`Iam::new`] for a request already built (its resource already split).
+    fn from_req(caller: &'a Caller, set: &'a PolicySet, req: Req<'a>) -> Self {
+        Iam {
+            caller,
+            set,
+            req: Req {
+                caller: None,
+                ..req
+            },
+            id: None,
+            pb: None,
+            sp: None,
+        }
+    }
+
     fn any_allow(policies: &[SourcedPolicy], req: &Req<'_>) -> bool {
         policies
             .iter()
@@ -621,8 +636,22 @@ fn resource_evidence(p: &SourcedPolicy, req: &Req<'_>, mask: MatchKinds) -> Vec<
         .collect()
 }
 
+/// The account field of an ARN (`split_arn(arn)`'s fifth part), or `""` when `arn` has fewer
+/// than six `:`-separated parts; one pass over the bytes.
 fn account_of(arn: &str) -> &str {
-    split_arn(arn).map(|p| p[4]).unwrap_or("")
+    let mut colons = 0;
+    let mut start = 0;
+    for (i, &b) in arn.as_bytes().iter().enumerate() {
+        if b == b':' {
+            colons += 1;
+            if colons == 4 {
+                start = i + 1;
+            } else if colons == 5 {
+                return arn.get(start..i).unwrap_or("");
+            }
+        }
+    }
+    ""
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,7 +825,9 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     let r = Req::new(Some(caller), q.action, q.key_arn, q.context);
     let id_req = Req { caller: None, ..r };
     let kp = q.key_policy;
-    let mut iam = Iam::new(caller, q.caller_policies, q.action, q.key_arn, q.context);
+    let mut iam = Iam::from_req(caller, q.caller_policies, id_req);
+    // The identity side's evidence, on a fresh `Iam` over the same (already split) request.
+    let iam_evidence = || Iam::from_req(caller, q.caller_policies, id_req).allow_evidence();
 
     // N0
     if let Some(o) = n0(t, q.caller_policies, &id_req) {
@@ -912,7 +943,7 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
                     caller.account()
                 ))
             });
-            t.step(Node::T2, true, || iam_evidence(q));
+            t.step(Node::T2, true, iam_evidence);
             return Outcome::ALLOW;
         }
         if let Some(gi) = find_grant(&mut iam) {
@@ -925,7 +956,7 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
                 caller.account()
             ))
         });
-        t.step(Node::T2, false, || iam_evidence(q));
+        t.step(Node::T2, false, iam_evidence);
         return Outcome::implicit(iam.blame());
     }
     // N4
@@ -951,7 +982,7 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
     }
     // N6
     let iam_ok = iam.iam_ok();
-    t.step(Node::N6, iam_ok, || iam_evidence(q));
+    t.step(Node::N6, iam_ok, iam_evidence);
     if !iam_ok {
         return Outcome::implicit(iam.blame());
     }
@@ -966,7 +997,7 @@ fn kms<T: Tracer>(q: &KmsRequest<'_>, t: &mut T) -> Outcome {
             caller.account()
         ))
     });
-    t.step(Node::T2, true, || iam_evidence(q));
+    t.step(Node::T2, true, iam_evidence);
     Outcome::ALLOW
 }
 
@@ -974,10 +1005,6 @@ fn same_account(account: &str) -> Vec<Because> {
     note(format!(
         "the caller and the resource are in account {account}"
     ))
-}
-
-fn iam_evidence(q: &KmsRequest<'_>) -> Vec<Because> {
-    Iam::new(q.caller, q.caller_policies, q.action, q.key_arn, q.context).allow_evidence()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1382,6 +1409,28 @@ mod tests {
         }
         assert_eq!(cases, 5 * 5 * 3 * 2 * 3);
         assert!(allowed > 0 && allowed < cases, "{allowed}/{cases}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn account_of_is_the_fifth_arn_part(arn in "[a-z0-9:/*-]{0,40}") {
+            proptest::prop_assert_eq!(
+                account_of(&arn),
+                split_arn(&arn).map(|p| p[4]).unwrap_or("")
+            );
+        }
+    }
+
+    #[test]
+    fn account_of_examples() {
+        assert_eq!(
+            account_of("arn:aws:kms:us-west-2:111122223333:key/k"),
+            "111122223333"
+        );
+        assert_eq!(account_of("arn:aws:iam::111122223333:root"), "111122223333");
+        assert_eq!(account_of("arn:aws:iam::111122223333"), "");
+        assert_eq!(account_of("arn:aws:s3:::b:c:d"), "");
+        assert_eq!(account_of(""), "");
     }
 
     #[test]
