@@ -26,9 +26,11 @@
 //!   goes the worker way when the last sync was fast, the shared way otherwise, so the
 //!   choice follows the storage without configuration.
 //! - `Interval(d)`: the line is `write(2)`n to the file (`O_APPEND`) before the response,
-//!   so the record survives a crash of the process. No thread hand-off: the first request
-//!   task that finds no write in progress writes all pending lines itself, in rounds, while
-//!   the others wait for their round without blocking a worker; the flusher `fdatasync`s the file at least every `d` while lines are
+//!   so the record survives a crash of the process. No thread hand-off: on a worker thread
+//!   the lines go into its worker batch, written (not synced) when the worker is about to
+//!   park; elsewhere the first request task that finds no write in progress writes all
+//!   pending lines itself, in rounds, while the others wait for their round without
+//!   blocking a worker. The flusher `fdatasync`s the file at least every `d` while lines are
 //!   pending, so a power loss or kernel crash can lose the last `d` of records. A failed
 //!   write fails the request; a failed periodic sync makes the following requests sync
 //!   their own line until a sync succeeds again (or fail).
@@ -139,18 +141,38 @@ struct Shared {
     last_sync_nanos: AtomicU64,
     /// `Always`: [`INLINE_SYNC_LIMIT`] in nanoseconds (tests change it).
     inline_sync_limit_nanos: AtomicU64,
-    /// Batches the flusher thread committed (tests look at it).
+    /// Batches committed from the shared queue, not from a worker batch (tests look at it).
     #[cfg(test)]
-    flusher_batches: AtomicU64,
+    shared_batches: AtomicU64,
 }
 
 impl Shared {
-    /// `Always`: write and sync one batch; remembers how long it took. True when durable.
+    /// Write one batch as the mode promises (`Always`: and sync it, remembering how long
+    /// that took; `Interval`: mark the file for the next periodic sync). True on success.
     fn commit(&self, buf: &[u8]) -> bool {
-        let started = Instant::now();
-        let res = self.file.lock().write(buf, true);
-        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.last_sync_nanos.store(took, Ordering::Relaxed);
+        let res = match self.mode {
+            SyncMode::Always => {
+                let started = Instant::now();
+                let res = self.file.lock().write(buf, true);
+                let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.last_sync_nanos.store(took, Ordering::Relaxed);
+                res
+            }
+            SyncMode::Interval(_) => {
+                let mut w = self.file.lock();
+                // After a failed periodic sync, each batch syncs itself until one succeeds.
+                let sync = w.sync_error;
+                let res = w.write(buf, sync);
+                if res.is_ok() {
+                    if sync {
+                        w.sync_error = false;
+                    } else {
+                        w.dirty = true;
+                    }
+                }
+                res
+            }
+        };
         if let Err(e) = &res {
             tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
         }
@@ -273,7 +295,7 @@ impl AuditLog {
                 u64::try_from(INLINE_SYNC_LIMIT.as_nanos()).unwrap_or(u64::MAX),
             ),
             #[cfg(test)]
-            flusher_batches: AtomicU64::new(0),
+            shared_batches: AtomicU64::new(0),
             file: Mutex::new(WriterState {
                 dir: dir.to_path_buf(),
                 path,
@@ -306,14 +328,10 @@ impl AuditLog {
         self.handle.shared.file.lock().keep_rotated = Some(files.max(1));
     }
 
-    /// Collect the `Always` lines of requests served on this thread in a batch of its own
-    /// (see the module docs). The thread must then call [`AuditLog::flush_thread`] whenever
-    /// it is about to go idle, and [`AuditLog::detach_thread`] before it ends. No effect in
-    /// `Interval` mode.
+    /// Collect the lines of requests served on this thread in a batch of its own (see the
+    /// module docs). The thread must then call [`AuditLog::flush_thread`] whenever it is
+    /// about to go idle, and [`AuditLog::detach_thread`] before it ends.
     pub fn attach_thread(&self) {
-        if self.handle.shared.mode != SyncMode::Always {
-            return;
-        }
         let shared = self.handle.shared.clone();
         WORKER_BATCH.with(|cell| {
             *cell.borrow_mut() = Some(WorkerBatch {
@@ -325,7 +343,8 @@ impl AuditLog {
         });
     }
 
-    /// Write and sync the lines this thread collected, and release their requests.
+    /// Write (and in `Always` mode sync) the lines this thread collected, and release their
+    /// requests.
     pub fn flush_thread(&self) {
         flush_worker_batch();
     }
@@ -349,17 +368,17 @@ impl AuditLog {
     /// without a newline, and must not panic.
     pub async fn append_with(&self, write_line: impl FnOnce(&mut Vec<u8>)) -> bool {
         let shared = &self.handle.shared;
+        let write_line = match append_to_worker_batch(shared, write_line) {
+            Ok((batch, full)) => {
+                if full {
+                    flush_worker_batch();
+                }
+                return batch.wait().await;
+            }
+            Err(write_line) => write_line,
+        };
         match shared.mode {
             SyncMode::Always => {
-                let write_line = match append_to_worker_batch(shared, write_line) {
-                    Ok((batch, full)) => {
-                        if full {
-                            flush_worker_batch();
-                        }
-                        return batch.wait().await;
-                    }
-                    Err(write_line) => write_line,
-                };
                 let batch = {
                     let mut q = shared.queue.lock();
                     if q.closed {
@@ -396,14 +415,14 @@ impl AuditLog {
     }
 }
 
-/// `Always`: append the line to this thread's worker batch when it has one (for this log)
-/// and syncs are fast; gives `write_line` back otherwise. Ok: the batch to wait for, and
+/// Append the line to this thread's worker batch when it has one (for this log) and, in
+/// `Always` mode, syncs are fast; gives `write_line` back otherwise. Ok: the batch to wait for, and
 /// whether it is full enough to be written now.
 fn append_to_worker_batch<F: FnOnce(&mut Vec<u8>)>(
     shared: &Arc<Shared>,
     write_line: F,
 ) -> Result<(Arc<Batch>, bool), F> {
-    if !shared.syncs_are_fast() {
+    if shared.mode == SyncMode::Always && !shared.syncs_are_fast() {
         return Err(write_line);
     }
     WORKER_BATCH.with(|cell| {
@@ -443,25 +462,9 @@ fn write_pending(shared: &Shared) {
             let batch = std::mem::replace(&mut q.batch, Batch::new());
             (buf, batch)
         };
-        let ok = {
-            let mut w = shared.file.lock();
-            let sync = w.sync_error;
-            match w.write(&buf, sync) {
-                Ok(()) => {
-                    if sync {
-                        w.sync_error = false;
-                    } else {
-                        w.dirty = true;
-                    }
-                    true
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
-                    false
-                }
-            }
-        };
-        batch.complete(ok);
+        batch.complete(shared.commit(&buf));
+        #[cfg(test)]
+        shared.shared_batches.fetch_add(1, Ordering::Relaxed);
         done = Some(buf);
     }
 }
@@ -485,7 +488,7 @@ fn group_commit_loop(shared: &Shared) {
         };
         batch.complete(shared.commit(&buf));
         #[cfg(test)]
-        shared.flusher_batches.fetch_add(1, Ordering::Relaxed);
+        shared.shared_batches.fetch_add(1, Ordering::Relaxed);
         spare = buf;
         spare.clear();
         if spare.capacity() > MAX_SPARE_BYTES {
@@ -889,10 +892,16 @@ mod tests {
     }
 
     #[test]
-    fn worker_batches_are_synced_when_the_worker_goes_idle() {
+    fn worker_batches_are_written_when_the_worker_goes_idle() {
+        for mode in MODES {
+            worker_batches_in(mode);
+        }
+    }
+
+    fn worker_batches_in(mode: SyncMode) {
         let dir = tempfile::tempdir().unwrap();
         let (log, writer) =
-            AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, SyncMode::Always).unwrap();
+            AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
         // Whatever this machine's disk: worker batches.
         log.handle
             .shared
@@ -916,8 +925,8 @@ mod tests {
                 assert!(text.contains(&format!("{{\"n\":{i}}}\n")), "line {i}");
             }
         });
-        // Only worker batches were used: the flusher never committed one.
-        assert_eq!(log.handle.shared.flusher_batches.load(Ordering::Relaxed), 0);
+        // Only worker batches were used: none came from the shared queue.
+        assert_eq!(log.handle.shared.shared_batches.load(Ordering::Relaxed), 0);
         log.detach_thread();
         drop(rt);
         drop(log);
@@ -969,7 +978,7 @@ mod tests {
         // the line went to the flusher thread.
         assert!(rt().block_on(log.append("{\"n\":7}")));
         assert_eq!(lines_in(&dir.path().join("audit.log")), vec![7]);
-        assert_eq!(shared.flusher_batches.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.shared_batches.load(Ordering::Relaxed), 1);
         // The flusher measured its own (fast) sync: worker batches are used again.
         assert!(shared.syncs_are_fast());
         log.detach_thread();

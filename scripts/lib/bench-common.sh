@@ -1,0 +1,76 @@
+# Shared by the benchmark scripts (source it; it defines functions and a few variables):
+#   stop_pid PID                    SIGTERM, then SIGKILL after 5 s
+#   set_priority                    NICE=-N: RUN=(nice -n N) and this session's autogroup
+#                                   weight (restored by restore_priority)
+#   restore_priority
+#   start_kmsd LOG DATA_DIR [serve flags...]
+#                                   starts "${RUN[@]}" "$KMSD" serve --listen 127.0.0.1:0 on
+#                                   DATA_DIR, waits (<= 60 s) for its "kmsd listening on" line;
+#                                   sets KMSD_STARTED_PID and KMSD_STARTED_ENDPOINT
+#   seed_root_credentials WORLD     prints "ACCESS_KEY SECRET" of the first account with a
+#                                   root_access_key in a bootstrap file
+# Expects KMSD (the kmsd binary) to be set before start_kmsd.
+
+RUN=()
+AUTOGROUP_NICE_BEFORE=""
+
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+set_priority() {
+  [ -n "${NICE:-}" ] || return 0
+  RUN=(nice -n "$NICE")
+  # With sched_autogroup, nice only orders processes inside one session; the session's own
+  # weight is set through /proc/PID/autogroup (the session may outlive the script: restore).
+  if [ -w "/proc/$$/autogroup" ]; then
+    AUTOGROUP_NICE_BEFORE=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\).*/\1/p' "/proc/$$/autogroup")
+    echo "$NICE" >"/proc/$$/autogroup" 2>/dev/null || true
+  fi
+}
+
+restore_priority() {
+  if [ -n "$AUTOGROUP_NICE_BEFORE" ]; then
+    echo "$AUTOGROUP_NICE_BEFORE" >"/proc/$$/autogroup" 2>/dev/null || true
+  fi
+}
+
+start_kmsd() {
+  local log=$1 dir=$2
+  shift 2
+  : >"$log"
+  "${RUN[@]}" "$KMSD" serve --listen 127.0.0.1:0 --data-dir "$dir" "$@" >"$log" 2>&1 &
+  KMSD_STARTED_PID=$!
+  KMSD_STARTED_ENDPOINT=""
+  for _ in $(seq 1 600); do
+    KMSD_STARTED_ENDPOINT=$(sed -n 's/^kmsd listening on \(http:\/\/[0-9.]*:[0-9]*\)$/\1/p' "$log" | head -n 1)
+    [ -n "$KMSD_STARTED_ENDPOINT" ] && return 0
+    kill -0 "$KMSD_STARTED_PID" 2>/dev/null || { echo "kmsd exited before listening:" >&2; tail -n 20 "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "kmsd did not listen within 60 s" >&2
+  return 1
+}
+
+seed_root_credentials() {
+  python3 - "$1" <<'PY'
+import json, sys
+world = json.load(open(sys.argv[1]))
+for acct in world.get("accounts", []):
+    k = acct.get("root_access_key")
+    if k:
+        print(k["access_key_id"], k["secret_access_key"])
+        break
+else:
+    sys.exit("no account with root_access_key in " + sys.argv[1])
+PY
+}
