@@ -553,36 +553,35 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    let mut i = 0;
-    let n = bytes.len();
-    while i < n {
-        let end = if i + 8 <= n {
-            if let Some(word) = bytes
-                .get(i..i + 8)
-                .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            {
-                if !word_needs_escape(u64::from_le_bytes(word)) {
-                    i += 8;
-                    continue;
-                }
-            }
-            i + 8
-        } else {
-            n
-        };
-        while i < end {
-            let byte = bytes[i];
-            let esc = ESCAPE[usize::from(byte)];
-            if esc != 0 {
-                out.extend_from_slice(&bytes[start..i]);
-                push_escape(out, byte, esc);
-                start = i + 1;
-            }
-            i += 1;
-        }
+    while let Some(at) = next_escape(bytes, start) {
+        let byte = bytes[at];
+        out.extend_from_slice(&bytes[start..at]);
+        push_escape(out, byte, ESCAPE[usize::from(byte)]);
+        start = at + 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The index of the first byte at or after `from` that JSON must escape.
+#[inline(always)]
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = 0;
+    for w in words.by_ref() {
+        let Ok(word) = <[u8; 8]>::try_from(w) else {
+            break;
+        };
+        if word_needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        at += 8;
+    }
+    rest.get(at..)?
+        .iter()
+        .position(|&b| ESCAPE[usize::from(b)] != 0)
+        .map(|i| from + at + i)
 }
 
 /// Append `value` as compact JSON: the bytes `serde_json::to_writer` writes for it (member
