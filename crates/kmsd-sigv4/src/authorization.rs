@@ -30,8 +30,16 @@ pub struct Credential {
 impl Credential {
     /// Parses a credential; the terminator must be `aws4_request`.
     pub fn parse(s: &str) -> Result<Self, SigV4Error> {
-        let parts: Vec<&str> = s.split('/').collect();
-        if parts.len() != 5 {
+        // The five parts without collecting them (a sixth means too many).
+        let mut parts = [""; 5];
+        let mut n = 0;
+        for p in split_ascii(s, |b| b == b'/') {
+            if let Some(slot) = parts.get_mut(n) {
+                *slot = p;
+            }
+            n += 1;
+        }
+        if n != 5 {
             return Err(SigV4Error::incomplete(format!(
                 "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{s}'"
             )));
@@ -92,10 +100,46 @@ fn missing_param_messages(raw: &RawAuthHeader<'_>) -> String {
     msg
 }
 
+/// Splits `s` at every ASCII byte `is_sep` accepts (like `str::split` with a char set, but
+/// byte-wise: the separators are ASCII, so every piece is on a character boundary).
+fn split_ascii(s: &str, is_sep: fn(u8) -> bool) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut pos = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let bytes = s.as_bytes();
+        while pos < bytes.len() {
+            let b = bytes[pos];
+            pos += 1;
+            if is_sep(b) {
+                let piece = s.get(start..pos - 1).unwrap_or_default();
+                start = pos;
+                return Some(piece);
+            }
+        }
+        done = true;
+        Some(s.get(start..).unwrap_or_default())
+    })
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn is_param_separator(b: u8) -> bool {
+    b == b',' || b == b' ' || b == b'\t'
+}
+
 fn parse_raw(header: &str) -> Result<RawAuthHeader<'_>, SigV4Error> {
     let h = header.trim();
-    let (algorithm, rest) = match h.find([' ', '\t']) {
-        Some(i) => (&h[..i], &h[i..]),
+    let (algorithm, rest) = match h.bytes().position(is_blank) {
+        Some(i) => (
+            h.get(..i).unwrap_or_default(),
+            h.get(i..).unwrap_or_default(),
+        ),
         None => (h, ""),
     };
     let mut raw = RawAuthHeader {
@@ -112,18 +156,21 @@ fn parse_raw(header: &str) -> Result<RawAuthHeader<'_>, SigV4Error> {
         // Not SigV4 at all: report every parameter as missing, as AWS does.
         return Ok(raw);
     }
-    for part in rest.split([',', ' ', '\t']) {
+    for part in split_ascii(rest, is_param_separator) {
         if part.is_empty() {
             continue;
         }
-        let Some(eq) = part.find('=') else {
+        let Some(eq) = part.bytes().position(|b| b == b'=') else {
             let digest = sha256_raw(part.as_bytes());
             return Err(SigV4Error::incomplete(format!(
                 "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '{}'.",
                 base64::engine::general_purpose::STANDARD.encode(digest)
             )));
         };
-        let (k, v) = (&part[..eq], &part[eq + 1..]);
+        let (k, v) = (
+            part.get(..eq).unwrap_or_default(),
+            part.get(eq + 1..).unwrap_or_default(),
+        );
         let slot = match k {
             "Credential" => &mut raw.credential,
             "SignedHeaders" => &mut raw.signed_headers,
@@ -143,7 +190,8 @@ fn sha256_raw(data: &[u8]) -> [u8; 32] {
 }
 
 fn validate_signed_headers(list: &str) -> Result<(), SigV4Error> {
-    if list.is_empty() || list.split(';').any(str::is_empty) {
+    // An empty name: an empty list, a leading or trailing `;`, or `;;`.
+    if list.is_empty() || list.starts_with(';') || list.ends_with(';') || list.contains(";;") {
         return Err(SigV4Error::incomplete(format!(
             "SignedHeaders must be a non-empty ';'-separated list of header names, got '{list}'."
         )));
@@ -464,7 +512,7 @@ impl RequestAuth {
 
     /// Whether `name` (lower-case) is among the signed headers.
     pub fn signs_header(&self, name: &str) -> bool {
-        self.signed_headers.split(';').any(|h| h == name)
+        split_ascii(&self.signed_headers, |b| b == b';').any(|h| h == name)
     }
 }
 
@@ -530,6 +578,111 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request, SignedHeaders=, Signature=ab"
         ))
         .starts_with("SignedHeaders must be"));
+    }
+
+    /// The previous (`str::split` on a char set) parser: the reference for [`parse_raw`].
+    fn parse_raw_reference(header: &str) -> Result<RawAuthHeader<'_>, SigV4Error> {
+        let h = header.trim();
+        let (algorithm, rest) = match h.find([' ', '\t']) {
+            Some(i) => (&h[..i], &h[i..]),
+            None => (h, ""),
+        };
+        let mut raw = RawAuthHeader {
+            credential: None,
+            signed_headers: None,
+            signature: None,
+        };
+        if algorithm != ALGORITHM {
+            if algorithm.starts_with("AWS4-") {
+                return Err(SigV4Error::incomplete(format!(
+                    "Unsupported AWS 'algorithm': '{algorithm}'"
+                )));
+            }
+            // Not SigV4 at all: report every parameter as missing, as AWS does.
+            return Ok(raw);
+        }
+        for part in rest.split([',', ' ', '\t']) {
+            if part.is_empty() {
+                continue;
+            }
+            let Some(eq) = part.find('=') else {
+                let digest = sha256_raw(part.as_bytes());
+                return Err(SigV4Error::incomplete(format!(
+                    "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '{}'.",
+                    base64::engine::general_purpose::STANDARD.encode(digest)
+                )));
+            };
+            let (k, v) = (&part[..eq], &part[eq + 1..]);
+            let slot = match k {
+                "Credential" => &mut raw.credential,
+                "SignedHeaders" => &mut raw.signed_headers,
+                "Signature" => &mut raw.signature,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(v);
+            }
+        }
+        Ok(raw)
+    }
+
+    fn flat(r: Result<RawAuthHeader<'_>, SigV4Error>) -> Result<[Option<&str>; 3], String> {
+        r.map(|r| [r.credential, r.signed_headers, r.signature])
+            .map_err(|e| e.to_string())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_raw_equals_reference(
+            head in proptest::sample::select(vec!["AWS4-HMAC-SHA256", "AWS4-X", "Bearer", "", " AWS4-HMAC-SHA256"]),
+            body in "[ ,\t=/;a-zA-Z0-9\u{a0}\u{3000}é]{0,60}",
+            keys in proptest::collection::vec(proptest::sample::select(vec!["Credential=", "SignedHeaders=", "Signature=", "X=", "Credential"]), 0..4),
+        ) {
+            let header = format!("{head}{}{body}", keys.join(" "));
+            proptest::prop_assert_eq!(flat(parse_raw(&header)), flat(parse_raw_reference(&header)));
+            let header = format!("{head} {body}");
+            proptest::prop_assert_eq!(flat(parse_raw(&header)), flat(parse_raw_reference(&header)));
+        }
+
+        #[test]
+        fn credential_parse_equals_split(s in "[a-z/é]{0,20}") {
+            let parts: Vec<&str> = s.split('/').collect();
+            let ok = parts.len() == 5 && parts[4] == "aws4_request" && !parts[0].is_empty();
+            proptest::prop_assert_eq!(Credential::parse(&s).is_ok(), ok);
+            let s = format!("{s}/x/y/z/aws4_request");
+            let parts: Vec<&str> = s.split('/').collect();
+            match Credential::parse(&s) {
+                Ok(c) => proptest::prop_assert_eq!(
+                    [c.access_key_id.as_str(), &c.date, &c.region, &c.service],
+                    [parts[0], parts[1], parts[2], parts[3]]
+                ),
+                Err(_) => proptest::prop_assert!(parts.len() != 5 || parts[0].is_empty()),
+            }
+        }
+
+        #[test]
+        fn signed_header_lists(list in "[a-c;]{0,8}", name in "[a-c]{0,2}") {
+            proptest::prop_assert_eq!(
+                validate_signed_headers(&list).is_ok(),
+                !(list.is_empty() || list.split(';').any(str::is_empty))
+            );
+            let auth = RequestAuth {
+                kind: AuthKind::Header,
+                credential: Credential {
+                    access_key_id: "A".into(),
+                    date: String::new(),
+                    region: String::new(),
+                    service: String::new(),
+                },
+                signed_headers: list.clone(),
+                signature: String::new(),
+                amz_date: String::new(),
+                request_time: 0,
+                date_source: DateSource::AmzDateHeader,
+                security_token: None,
+            };
+            proptest::prop_assert_eq!(auth.signs_header(&name), list.split(';').any(|h| h == name));
+        }
     }
 
     #[test]

@@ -81,11 +81,12 @@ pub fn authenticate<B: Backend + ?Sized>(
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    let headers: Vec<(&str, &str)> = req
-        .headers
-        .iter()
-        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
-        .collect();
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len());
+    headers.extend(
+        req.headers
+            .iter()
+            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v))),
+    );
     let http_req = HttpRequest {
         method: req.method.as_str(),
         uri,
