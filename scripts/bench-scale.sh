@@ -41,6 +41,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. scripts/lib/bench-common.sh
 
 KEYS=${KEYS:-100000}
 USERS=${USERS:-1000}
@@ -69,27 +70,12 @@ ONE_DIR=""
 POP_DIR=""
 ONE_PID=""
 POP_PID=""
-AUTOGROUP_NICE_BEFORE=""
 SERVER_RUN=0
-
-stop_pid() {
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  echo "pid $pid did not stop within 30 s of SIGTERM; killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
-  stop_pid "$POP_PID"
-  stop_pid "$ONE_PID"
+  stop_pid "$POP_PID" 30
+  stop_pid "$ONE_PID" 30
   if [ -n "${OUT_DIR:-}" ]; then
     mkdir -p "$OUT_DIR"
     cp "$TMP"/reports/* "$TMP"/*.log "$TMP"/*.out "$TMP"/*.tsv "$OUT_DIR"/ 2>/dev/null || true
@@ -105,9 +91,7 @@ cleanup() {
   fi
   [ -n "$ONE_DIR" ] && rm -rf "$ONE_DIR"
   [ -n "$POP_DIR" ] && rm -rf "$POP_DIR"
-  if [ -n "$AUTOGROUP_NICE_BEFORE" ]; then
-    echo "$AUTOGROUP_NICE_BEFORE" >"/proc/$$/autogroup" 2>/dev/null || true
-  fi
+  restore_priority
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -127,16 +111,7 @@ BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
 [ -f "$WORLD" ] || { echo "missing $WORLD" >&2; exit 1; }
 
 # ---- priority (after the build, so only kmsd and the generator get it)
-RUN=()
-if [ -n "$NICE" ]; then
-  RUN=(nice -n "$NICE")
-  # With sched_autogroup, nice only orders processes inside one session; the
-  # session's own weight is set through /proc/PID/autogroup (restored on exit).
-  if [ -w "/proc/$$/autogroup" ]; then
-    AUTOGROUP_NICE_BEFORE=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\).*/\1/p' "/proc/$$/autogroup")
-    echo "$NICE" >"/proc/$$/autogroup" 2>/dev/null || true
-  fi
-fi
+set_priority
 
 ONE_DIR=$(mktemp -d "$DATA_PARENT/kmsd-scale-one.XXXXXX")
 POP_DIR=$(mktemp -d "$DATA_PARENT/kmsd-scale-populated.XXXXXX")
@@ -150,11 +125,11 @@ sample_mem() {
   echo "   memory after $1: VmRSS ${m% *} kB, VmHWM ${m#* } kB"
 }
 
-# Starts kmsd: NAME DATA_DIR. Sets STARTED_PID and STARTED_ENDPOINT and records the
+# Starts kmsd (timed): NAME DATA_DIR. Sets STARTED_PID and STARTED_ENDPOINT and records the
 # start-up time. Each line kmsd prints on stdout is stamped with the wall clock as it
 # arrives; start-up = stamp of "kmsd listening on" - time just before the process started.
 STARTUP_FILE="$TMP/startup.tsv"
-start_kmsd() {
+start_server() {
   local name=$1 dir=$2
   SERVER_RUN=$((SERVER_RUN + 1))
   local out="$TMP/kmsd-$SERVER_RUN.out" log="$TMP/kmsd-$SERVER_RUN.log"
@@ -205,13 +180,13 @@ create_key() {
 echo "== data directories on $(findmnt -n -o FSTYPE -T "$ONE_DIR" 2>/dev/null | head -n 1) ($DATA_PARENT); load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
 
 # ---- servers
-start_kmsd one-key "$ONE_DIR"
+start_server one-key "$ONE_DIR"
 ONE_PID=$STARTED_PID
 ONE_EP=$STARTED_ENDPOINT
 ONE_KEY=$(create_key "$ONE_EP")
 echo "   one-key server: key $ONE_KEY"
 
-start_kmsd populated "$POP_DIR"
+start_server populated "$POP_DIR"
 POP_PID=$STARTED_PID
 POP_EP=$STARTED_ENDPOINT
 
@@ -261,13 +236,13 @@ sample_mem "loads (populated)" "$POP_PID"
 
 # ---- restart the populated server on the same data directory
 echo
-stop_pid "$ONE_PID"
+stop_pid "$ONE_PID" 30
 ONE_PID=""
 T_STOP=$EPOCHREALTIME
-stop_pid "$POP_PID"
+stop_pid "$POP_PID" 30
 POP_PID=""
 echo "== populated server stopped $(python3 -c "print(f'{$EPOCHREALTIME - $T_STOP:.3f}')") s after SIGTERM"
-start_kmsd restart "$POP_DIR"
+start_server restart "$POP_DIR"
 POP_PID=$STARTED_PID
 POP_EP=$STARTED_ENDPOINT
 encrypt_load "restart-loaded-root.1" "$POP_EP" "$POP_PID" "$ROOT_AK" "$ROOT_SK" "$LOADED_KEY"

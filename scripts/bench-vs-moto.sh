@@ -27,6 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. scripts/lib/bench-common.sh
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-1s}
@@ -40,20 +41,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/kmsd-bench-vs-moto.XXXXXX")
 MOTO_PID=""
 KMSD_PID=""
 DATA_DIR=""
-AUTOGROUP_NICE_BEFORE=""
-
-stop_pid() {
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -68,9 +55,7 @@ cleanup() {
     done
   fi
   [ -n "$DATA_DIR" ] && rm -rf "$DATA_DIR"
-  if [ -n "$AUTOGROUP_NICE_BEFORE" ]; then
-    echo "$AUTOGROUP_NICE_BEFORE" >"/proc/$$/autogroup" 2>/dev/null || true
-  fi
+  restore_priority
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -121,17 +106,7 @@ fi
 MOTO_VERSION=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))')
 
 # ---- priority (after the build, so only the servers and the generator get it)
-RUN=()
-if [ -n "$NICE" ]; then
-  RUN=(nice -n "$NICE")
-  # With sched_autogroup, nice only orders processes inside one session; the
-  # session's own weight is set through /proc/PID/autogroup.
-  # The old value is restored on exit (the session may outlive this script).
-  if [ -w "/proc/$$/autogroup" ]; then
-    AUTOGROUP_NICE_BEFORE=$(sed -n 's/.* nice \(-\{0,1\}[0-9]*\).*/\1/p' "/proc/$$/autogroup")
-    echo "$NICE" >"/proc/$$/autogroup" 2>/dev/null || true
-  fi
-fi
+set_priority
 
 MOTO_PORT=$(free_port)
 "${RUN[@]}" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$TMP/moto.log" 2>&1 &
@@ -157,32 +132,14 @@ if [ ! -f "$WORLD" ]; then
 EOF
 fi
 # Root credentials of the first account in the world that has them.
-read -r KMSD_AK KMSD_SK < <(python3 - "$WORLD" <<'EOF'
-import json, sys
-world = json.load(open(sys.argv[1]))
-for acct in world.get("accounts", []):
-    k = acct.get("root_access_key")
-    if k:
-        print(k["access_key_id"], k["secret_access_key"])
-        break
-else:
-    sys.exit("no account with root_access_key in " + sys.argv[1])
-EOF
-)
+read -r KMSD_AK KMSD_SK < <(seed_root_credentials "$WORLD")
 
 [ -n "${KMSD_AK:-}" ] && [ -n "${KMSD_SK:-}" ] || { echo "no root credentials in $WORLD" >&2; exit 1; }
 
-KMSD_PORT=$(free_port)
 DATA_DIR=$(mktemp -d "${KMSD_DATA_PARENT:-$TMP}/kmsd-data.XXXXXX")
-"${RUN[@]}" "$KMSD" serve --listen "127.0.0.1:$KMSD_PORT" --data-dir "$DATA_DIR" --bootstrap "$WORLD" \
-  >"$TMP/kmsd.log" 2>&1 &
-KMSD_PID=$!
-for _ in $(seq 1 300); do
-  grep -q "kmsd listening on" "$TMP/kmsd.log" 2>/dev/null && break
-  kill -0 "$KMSD_PID" 2>/dev/null || { echo "kmsd exited before listening" >&2; exit 1; }
-  sleep 0.2
-done
-grep -q "kmsd listening on" "$TMP/kmsd.log" || { echo "kmsd did not start within 60 s" >&2; exit 1; }
+start_kmsd "$TMP/kmsd.log" "$DATA_DIR" --bootstrap "$WORLD"
+KMSD_PID=$KMSD_STARTED_PID
+KMSD_ENDPOINT=$KMSD_STARTED_ENDPOINT
 
 # ---- load
 COMMON=(--connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP"
@@ -197,14 +154,14 @@ AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 echo
 echo "== kmsd (pid $KMSD_PID, data dir on $(findmnt -n -o FSTYPE -T "$DATA_DIR" 2>/dev/null | head -n 1)): Encrypt"
 AWS_ACCESS_KEY_ID=$KMSD_AK AWS_SECRET_ACCESS_KEY=$KMSD_SK \
-  "${RUN[@]}" "$BENCH" --endpoint "http://127.0.0.1:$KMSD_PORT" --op encrypt "${COMMON[@]}" \
+  "${RUN[@]}" "$BENCH" --endpoint "$KMSD_ENDPOINT" --op encrypt "${COMMON[@]}" \
   --server-pid "$KMSD_PID" --json-out "$TMP/kmsd-encrypt.json"
 
 for op in $KMSD_EXTRA_OPS; do
   echo
   echo "== kmsd (pid $KMSD_PID): $op"
   AWS_ACCESS_KEY_ID=$KMSD_AK AWS_SECRET_ACCESS_KEY=$KMSD_SK \
-    "${RUN[@]}" "$BENCH" --endpoint "http://127.0.0.1:$KMSD_PORT" --op "$op" "${COMMON[@]}" \
+    "${RUN[@]}" "$BENCH" --endpoint "$KMSD_ENDPOINT" --op "$op" "${COMMON[@]}" \
     --server-pid "$KMSD_PID" --json-out "$TMP/kmsd-$op.json"
 done
 

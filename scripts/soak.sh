@@ -33,6 +33,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. scripts/lib/bench-common.sh
 
 MINUTES=${1:-10}
 case "$MINUTES" in
@@ -54,15 +55,7 @@ KMSD_PID=""
 
 cleanup() {
   local rc=$?
-  if [ -n "$KMSD_PID" ] && kill -0 "$KMSD_PID" 2>/dev/null; then
-    kill -TERM "$KMSD_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$KMSD_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$KMSD_PID" 2>/dev/null || true
-    wait "$KMSD_PID" 2>/dev/null || true
-  fi
+  stop_pid "$KMSD_PID" 10
   if [ "$rc" -ne 0 ] && [ -s "$TMP/kmsd.log" ]; then
     echo "---- last lines of kmsd.log" >&2
     tail -n 20 "$TMP/kmsd.log" >&2 || true
@@ -84,33 +77,15 @@ BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
 [ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
 
 WORLD="$ROOT/examples/seed-world.json"
-read -r AK SK < <(python3 - "$WORLD" <<'EOF'
-import json, sys
-for acct in json.load(open(sys.argv[1])).get("accounts", []):
-    k = acct.get("root_access_key")
-    if k:
-        print(k["access_key_id"], k["secret_access_key"])
-        break
-else:
-    sys.exit("no account with root_access_key in " + sys.argv[1])
-EOF
-)
+read -r AK SK < <(seed_root_credentials "$WORLD")
 export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK
 REGION=us-east-1
 
 DATA_DIR="$TMP/data"
 # shellcheck disable=SC2086 # KMSD_ARGS is a list of flags
-"$KMSD" serve --listen 127.0.0.1:0 --data-dir "$DATA_DIR" --bootstrap "$WORLD" --region "$REGION" \
-  $KMSD_ARGS >"$TMP/kmsd.log" 2>&1 &
-KMSD_PID=$!
-ENDPOINT=""
-for _ in $(seq 1 300); do
-  ENDPOINT=$(sed -n 's/^kmsd listening on \(http:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$TMP/kmsd.log" | head -n 1)
-  [ -n "$ENDPOINT" ] && break
-  kill -0 "$KMSD_PID" 2>/dev/null || { echo "kmsd exited before listening" >&2; exit 1; }
-  sleep 0.2
-done
-[ -n "$ENDPOINT" ] || { echo "kmsd did not start within 60 s" >&2; exit 1; }
+start_kmsd "$TMP/kmsd.log" "$DATA_DIR" --bootstrap "$WORLD" --region "$REGION" $KMSD_ARGS
+KMSD_PID=$KMSD_STARTED_PID
+ENDPOINT=$KMSD_STARTED_ENDPOINT
 echo "== kmsd pid $KMSD_PID at $ENDPOINT, data dir $DATA_DIR"
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$KMSD_PID/status" 2>/dev/null || echo 0; }

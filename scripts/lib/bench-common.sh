@@ -1,5 +1,5 @@
 # Shared by the benchmark scripts (source it; it defines functions and a few variables):
-#   stop_pid PID                    SIGTERM, then SIGKILL after 5 s
+#   stop_pid PID [SECONDS]          SIGTERM, then SIGKILL after SECONDS (default 5)
 #   set_priority                    NICE=-N: RUN=(nice -n N) and this session's autogroup
 #                                   weight (restored by restore_priority)
 #   restore_priority
@@ -15,14 +15,15 @@ RUN=()
 AUTOGROUP_NICE_BEFORE=""
 
 stop_pid() {
-  local pid=$1
+  local pid=$1 secs=${2:-5}
   [ -n "$pid" ] || return 0
   kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
+  for _ in $(seq 1 $((secs * 10))); do
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.1
   done
+  echo "pid $pid did not stop within $secs s of SIGTERM; killing it" >&2
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -58,6 +59,7 @@ start_kmsd() {
     sleep 0.1
   done
   echo "kmsd did not listen within 60 s" >&2
+  stop_pid "$KMSD_STARTED_PID"
   return 1
 }
 
