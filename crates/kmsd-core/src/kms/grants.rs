@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use base64::Engine as _;
-use kmsd_policy::{decide_kms, Decision, Grant, GrantConstraints, KmsRequest};
+use kmsd_policy::{
+    decide_identity, decide_kms, Decision, Grant, GrantConstraints, IdentityRequest, KmsRequest,
+};
 use parking_lot::RwLockUpgradableReadGuard;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -263,6 +265,33 @@ fn parse_constraints(v: &Value) -> Result<ConstraintsRecord, ApiError> {
         }
     }
     Ok(c)
+}
+
+/// The account a grant principal names as a whole (`arn:<partition>:iam::<account>:root` or a
+/// bare account id), if it is one.
+fn root_account(principal: &str) -> Option<&str> {
+    let account = match principal.strip_prefix("arn:") {
+        Some(rest) => {
+            let mut parts = rest.split(':');
+            let (_partition, service, region, account, resource) = (
+                parts.next()?,
+                parts.next()?,
+                parts.next()?,
+                parts.next()?,
+                parts.next()?,
+            );
+            if service != "iam"
+                || !region.is_empty()
+                || resource != "root"
+                || parts.next().is_some()
+            {
+                return None;
+            }
+            account
+        }
+        None => principal,
+    };
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
 /// Does a caller match a grant principal (account root/id, user, role or session ARN)?
@@ -635,23 +664,48 @@ impl Kms {
         let g = key.grants.get(&gid).ok_or_else(|| {
             ApiError::new("NotFoundException", format!("Grant ID {gid} not found"))
         })?;
-        // Who may retire: the retiring principal, the grantee when the grant allows
-        // RetireGrant, or a principal of the key's account allowed kms:RetireGrant.
-        let by_grant = g
-            .retiring_principal
-            .as_deref()
-            .is_some_and(|rp| caller_is(req, rp))
-            || (caller_is(req, &g.grantee_principal)
-                && g.operations.iter().any(|o| o == "RetireGrant"));
+        // Who may retire ("Retiring and revoking grants"): the grant decides. Its retiring
+        // principal, and its grantee when it includes RetireGrant, need no permission, though a
+        // Deny on kms:RetireGrant in their own policies still stops them. Otherwise the key's
+        // account, or an account the grant names as its retiring (or retiring grantee)
+        // principal, may delegate through IAM policies; the key policy is not consulted.
+        let retire_op = g.operations.iter().any(|o| o == "RetireGrant");
+        let retiring = g.retiring_principal.as_deref();
+        let by_grant = retiring.is_some_and(|rp| caller_is(req, rp))
+            || (retire_op && caller_is(req, &g.grantee_principal));
+        let caller_account = req.account();
+        let by_account = caller_account == key.rec.account
+            || retiring.and_then(root_account) == Some(caller_account)
+            || (retire_op && root_account(&g.grantee_principal) == Some(caller_account));
+        let ctx = key_context(req, key, None);
         if by_grant {
+            let outcome = decide_identity(&IdentityRequest {
+                caller: &req.p.caller,
+                caller_policies: &req.p.policies,
+                action: "kms:RetireGrant",
+                resource: &key.arn,
+                context: &ctx,
+            });
+            if outcome.decision == Decision::ExplicitDeny {
+                req.audit.decision = Some(Decision::ExplicitDeny);
+                let caller = req.p.caller.arn();
+                let msg = outcome
+                    .message(&caller, "kms:RetireGrant", &key.arn)
+                    .unwrap_or_else(|| {
+                        format!(
+                            "User: {caller} is not authorized to perform: kms:RetireGrant on resource: {}",
+                            key.arn
+                        )
+                    });
+                return Err(ApiError::new("AccessDeniedException", msg));
+            }
             req.audit.decision = Some(Decision::Allow);
             req.audit.deciding.push(kmsd_policy::Because::Grant {
                 grant_id: g.grant_id.clone(),
                 name: g.name.clone(),
             });
-        } else if req.account() == key.rec.account {
-            let ctx = key_context(req, key, None);
-            self.authorize(req, key, "kms:RetireGrant", &ctx, None)?;
+        } else if by_account {
+            self.authorize_identity(req, "kms:RetireGrant", &key.arn, &ctx)?;
         } else {
             return Err(ApiError::new(
                 "AccessDeniedException",
