@@ -401,15 +401,26 @@ pub fn is_read_only(event_name: &str) -> bool {
 
 /// The account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
 fn arn_account(arn: &str) -> Option<&str> {
-    let mut parts = arn.splitn(6, ':');
-    if parts.next() != Some("arn") {
-        return None;
+    // The fifth `:`-separated part (the sixth part may hold more colons); one byte pass.
+    let rest = arn.strip_prefix("arn:")?;
+    let mut colons = 0;
+    let mut start = 0;
+    let bytes = rest.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b':' {
+            colons += 1;
+            if colons == 3 {
+                start = i + 1;
+            } else if colons == 4 {
+                return rest.get(start..i).filter(|a| !a.is_empty());
+            }
+        }
     }
-    let account = parts.nth(3)?;
-    if account.is_empty() {
-        None
+    // Exactly five parts: the account is the last one.
+    if colons == 3 {
+        rest.get(start..).filter(|a| !a.is_empty())
     } else {
-        Some(account)
+        None
     }
 }
 
@@ -1254,6 +1265,21 @@ mod tests {
             &a.deciding_statements[0],
             DecidingStatement::Statement { policy_type, .. } if policy_type == "PermissionsBoundary"
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arn_account_equals_splitn(arn in "(arn:)?[a-z0-9:/]{0,30}") {
+            let reference = {
+                let mut parts = arn.splitn(6, ':');
+                if parts.next() != Some("arn") {
+                    None
+                } else {
+                    parts.nth(3).filter(|a| !a.is_empty())
+                }
+            };
+            proptest::prop_assert_eq!(arn_account(&arn), reference);
+        }
     }
 
     #[test]

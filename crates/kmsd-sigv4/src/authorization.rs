@@ -7,7 +7,7 @@ use std::fmt;
 use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 
-use crate::canonical::{HttpRequest, ALGORITHM};
+use crate::canonical::{split_ascii, HttpRequest, ALGORITHM};
 use crate::error::SigV4Error;
 use crate::timestamp::{format_amz_date, parse_amz_date, parse_http_date};
 
@@ -98,31 +98,6 @@ fn missing_param_messages(raw: &RawAuthHeader<'_>) -> String {
         msg.push_str("Authorization header requires 'SignedHeaders' parameter. ");
     }
     msg
-}
-
-/// Splits `s` at every ASCII byte `is_sep` accepts (like `str::split` with a char set, but
-/// byte-wise: the separators are ASCII, so every piece is on a character boundary).
-fn split_ascii(s: &str, is_sep: fn(u8) -> bool) -> impl Iterator<Item = &str> {
-    let mut start = 0;
-    let mut pos = 0;
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let bytes = s.as_bytes();
-        while pos < bytes.len() {
-            let b = bytes[pos];
-            pos += 1;
-            if is_sep(b) {
-                let piece = s.get(start..pos - 1).unwrap_or_default();
-                start = pos;
-                return Some(piece);
-            }
-        }
-        done = true;
-        Some(s.get(start..).unwrap_or_default())
-    })
 }
 
 fn is_blank(b: u8) -> bool {

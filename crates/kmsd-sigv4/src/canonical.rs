@@ -21,6 +21,31 @@ pub enum Payload<'a> {
     Sha256Hex(&'a str),
 }
 
+/// Splits `s` at every ASCII byte `is_sep` accepts (like `str::split` with a char set, but
+/// byte-wise: the separators are ASCII, so every piece is on a character boundary).
+pub(crate) fn split_ascii(s: &str, is_sep: fn(u8) -> bool) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let mut pos = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let bytes = s.as_bytes();
+        while pos < bytes.len() {
+            let b = bytes[pos];
+            pos += 1;
+            if is_sep(b) {
+                let piece = s.get(start..pos - 1).unwrap_or_default();
+                start = pos;
+                return Some(piece);
+            }
+        }
+        done = true;
+        Some(s.get(start..).unwrap_or_default())
+    })
+}
+
 /// A borrowed view of an HTTP request.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpRequest<'a> {
@@ -38,16 +63,16 @@ pub struct HttpRequest<'a> {
 impl<'a> HttpRequest<'a> {
     /// The path part of [`HttpRequest::uri`].
     pub fn path(&self) -> &'a str {
-        match self.uri.find('?') {
-            Some(i) => &self.uri[..i],
+        match self.uri.bytes().position(|b| b == b'?') {
+            Some(i) => self.uri.get(..i).unwrap_or_default(),
             None => self.uri,
         }
     }
 
     /// The query part of [`HttpRequest::uri`] (without `?`; empty if none).
     pub fn query(&self) -> &'a str {
-        match self.uri.find('?') {
-            Some(i) => &self.uri[i + 1..],
+        match self.uri.bytes().position(|b| b == b'?') {
+            Some(i) => self.uri.get(i + 1..).unwrap_or_default(),
             None => "",
         }
     }
@@ -236,7 +261,7 @@ fn push_trimmed(value: &str, out: &mut String) {
 /// and collapsed, joined by `,`. A signed header absent from the request
 /// yields an empty value (and so, normally, a signature mismatch).
 pub fn write_canonical_headers(headers: &[(&str, &str)], signed_headers: &str, out: &mut String) {
-    for name in signed_headers.split(';') {
+    for name in split_ascii(signed_headers, |b| b == b';') {
         out.push_str(name);
         out.push(':');
         let mut first = true;
@@ -340,6 +365,22 @@ mod tests {
                 .filter(|w| !w.is_empty())
                 .collect();
             proptest::prop_assert_eq!(got, format!("h:{}\n", reference.join(" ")));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_ascii_equals_str_split(s in "[;a-cé]{0,12}") {
+            let got: Vec<&str> = split_ascii(&s, |b| b == b';').collect();
+            let want: Vec<&str> = s.split(';').collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn path_and_query_split_at_the_first_question_mark(uri in "[/?a-c=&é]{0,12}") {
+            let req = HttpRequest { method: "GET", uri: &uri, headers: &[], payload: Payload::Bytes(b"") };
+            let (p, q) = uri.split_once('?').unwrap_or((&uri, ""));
+            proptest::prop_assert_eq!((req.path(), req.query()), (p, q));
         }
     }
 
