@@ -118,3 +118,56 @@ def test_retire_grant_delegated_by_the_retiring_account(server, kms):
     g2 = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_a("carol"), Operations=["Encrypt"])
     with aws_error("AccessDeniedException", 400):
         as_user(server, ACCT_B, "bob").retire_grant(GrantToken=g2["GrantToken"])
+
+
+# ---------------------------------------------------------------------- AWS managed keys
+# DescribeKey: "If you call the DescribeKey operation on a predefined AWS alias, that is, an
+# AWS alias with no key ID, KMS creates an AWS managed key. Then, it associates the alias with
+# the new KMS key, and returns the KeyId and Arn of the new KMS key in the response."
+# AWS managed keys: KeyManager AWS, rotated every year, key policy lets the account read the
+# key's metadata and use it only through the service (kms:ViaService).
+
+
+def test_describe_key_on_predefined_alias_creates_the_aws_managed_key(server, kms):
+    meta = kms.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]
+    assert meta["KeyManager"] == "AWS"
+    assert meta["KeyState"] == "Enabled" and meta["Enabled"] is True
+    assert meta["KeySpec"] == "SYMMETRIC_DEFAULT" and meta["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert meta["Arn"] == f"arn:aws:kms:{REGION}:{ACCT_A}:key/{meta['KeyId']}"
+    # The same key every time, by alias name or alias ARN; the alias now targets it.
+    again = kms.describe_key(KeyId=f"arn:aws:kms:{REGION}:{ACCT_A}:alias/aws/ebs")["KeyMetadata"]
+    assert again["KeyId"] == meta["KeyId"]
+    aliases = {a["AliasName"]: a for a in kms.list_aliases(KeyId=meta["KeyId"])["Aliases"]}
+    assert aliases["alias/aws/ebs"]["TargetKeyId"] == meta["KeyId"]
+    assert meta["KeyId"] in {k["KeyId"] for k in kms.list_keys(Limit=1000)["Keys"]}
+    rot = kms.get_key_rotation_status(KeyId=meta["KeyId"])
+    assert rot["KeyRotationEnabled"] is True and rot["RotationPeriodInDays"] == 365
+    policy = json.loads(kms.get_key_policy(KeyId=meta["KeyId"])["Policy"])
+    via = [s["Condition"]["StringEquals"]["kms:ViaService"] for s in policy["Statement"]
+           if "Condition" in s]
+    assert via == [f"ec2.{REGION}.amazonaws.com"]
+    # Customers cannot manage or directly use an AWS managed key.
+    with aws_error("AccessDeniedException", 400):
+        kms.encrypt(KeyId="alias/aws/ebs", Plaintext=b"x")
+    with aws_error("AccessDeniedException", 400):
+        kms.schedule_key_deletion(KeyId=meta["KeyId"])
+    with aws_error("AccessDeniedException", 400):
+        kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default",
+                           Policy=json.dumps(default_key_policy(ACCT_A)))
+    # Customer managed keys stay CUSTOMER; an unknown alias/aws/ name is still not found.
+    assert kms.create_key()["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    with aws_error("NotFoundException", 400):
+        kms.describe_key(KeyId="alias/aws/no-such-service")
+
+
+def test_aws_managed_key_survives_a_restart(launch):
+    server = launch({"accounts": [account(ACCT_A, users=[
+        user(ACCT_A, "admin", inline={"KmsAdmin": doc(allow("kms:*"))})])]}, region=REGION)
+    kms = server.client("kms", user_creds(ACCT_A, "admin"))
+    before = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]
+    assert server.stop() == 0
+    server.start()
+    kms = server.client("kms", user_creds(ACCT_A, "admin"))
+    after = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]
+    assert after["KeyId"] == before["KeyId"] and after["KeyManager"] == "AWS"
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == ["alias/aws/s3"]

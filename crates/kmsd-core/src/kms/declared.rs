@@ -350,6 +350,7 @@ impl Kms {
                     next_rotation_millis: None,
                     materials: vec![info],
                     on_demand_rotations: 0,
+                    aws_managed: false,
                 };
                 muts.push(persist::put_material(
                     &self.root_key,

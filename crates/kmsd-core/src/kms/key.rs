@@ -189,6 +189,9 @@ pub(crate) struct KeyRecord {
     pub next_rotation_millis: Option<i64>,
     pub materials: Vec<MaterialInfo>,
     pub on_demand_rotations: u32,
+    /// An AWS managed key (`KeyManager: AWS`), made for a predefined `alias/aws/...` alias.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aws_managed: bool,
 }
 
 impl KeyRecord {
@@ -462,7 +465,7 @@ impl KeyEntry {
             "KeyUsage": "ENCRYPT_DECRYPT",
             "KeyState": r.state.as_str(),
             "Origin": "AWS_KMS",
-            "KeyManager": "CUSTOMER",
+            "KeyManager": if r.aws_managed { "AWS" } else { "CUSTOMER" },
             "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
             "KeySpec": "SYMMETRIC_DEFAULT",
             "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
