@@ -1,6 +1,7 @@
 //! Key lifecycle operations: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
-//! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription; and the shared gate
-//! (resolve → authorize → key-state check) most key operations start with.
+//! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription; the shared gate
+//! (resolve → authorize → key-state check) most key operations start with; and the AWS
+//! managed keys that DescribeKey creates on first use of a predefined `alias/aws/...` alias.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
