@@ -136,7 +136,10 @@ fn format_iso8601_fast(secs: i64) -> String {
         d(s),
         b'Z',
     ];
-    text.iter().map(|&b| char::from(b)).collect()
+    // ASCII digits and separators, so this never falls back.
+    std::str::from_utf8(&text)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// What the KMS layer needs to know about IAM entities (rule K5: principals in a key

@@ -32,15 +32,20 @@ pub(crate) fn parse(s: &str) -> Result<[u8; 16], CryptoError> {
 /// Format 16 bytes as lowercase hyphenated UUID text.
 pub(crate) fn format(b: &[u8; 16]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(36);
+    let mut text = [b'-'; 36];
+    let mut at = 0;
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            at += 1; // the '-' already there
         }
-        s.push(char::from(HEX[usize::from(byte >> 4)]));
-        s.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        text[at] = HEX[usize::from(byte >> 4)];
+        text[at + 1] = HEX[usize::from(byte & 0x0f)];
+        at += 2;
     }
-    s
+    // ASCII by construction, so this never falls back.
+    std::str::from_utf8(&text)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 pub(crate) fn hex_val(c: u8) -> Option<u8> {
@@ -55,6 +60,25 @@ pub(crate) fn hex_val(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_matches_uuid_layout() {
+        let mut b = [0u8; 16];
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = (i as u8).wrapping_mul(37).wrapping_add(0xa5);
+        }
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let want = format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        );
+        assert_eq!(format(&b), want);
+        assert_eq!(format(&[0xff; 16]), "ffffffff-ffff-ffff-ffff-ffffffffffff");
+    }
 
     #[test]
     fn round_trip_and_rejects() {
