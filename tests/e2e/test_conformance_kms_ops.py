@@ -6,7 +6,7 @@ source is named in the docstring. One server for the module.
 World: account A (111122223333) with `admin` (IAM allows kms:*), `carol` (no IAM policy),
 `erin` (IAM allows kms:* but denies kms:RetireGrant) and `frank` (IAM allows only
 kms:RetireGrant); account B (444455556666) with `bob` (IAM allows only kms:RetireGrant) and
-`bertha` (no IAM policy).
+`bertha` (no IAM policy) and `bill` (IAM allows kms:*).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def server(module_launch):
         account(ACCT_B, users=[
             user(ACCT_B, "bob", inline={"P": doc(allow("kms:RetireGrant"))}),
             user(ACCT_B, "bertha"),
+            user(ACCT_B, "bill", inline={"P": doc(allow("kms:*"))}),
         ]),
     ]}
     return module_launch(world, region=REGION)
@@ -118,6 +119,31 @@ def test_retire_grant_delegated_by_the_retiring_account(server, kms):
     g2 = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_a("carol"), Operations=["Encrypt"])
     with aws_error("AccessDeniedException", 400):
         as_user(server, ACCT_B, "bob").retire_grant(GrantToken=g2["GrantToken"])
+
+
+def test_cross_account_grant_is_issued_under_the_callers_account(server, kms):
+    """GrantListEntry.IssuingAccount: "The Amazon Web Services account under which the grant
+    was issued" (IAM Access Analyzer: used "to propose KMS grants issued by accounts other than
+    the owner of the key"); RetireGrant: "the Amazon Web Services account in which the grant is
+    created" may retire it."""
+    policy = default_key_policy(ACCT_A)
+    policy["Statement"].append({"Sid": "AccountB", "Effect": "Allow",
+                                "Principal": {"AWS": f"arn:aws:iam::{ACCT_B}:root"},
+                                "Action": ["kms:CreateGrant", "kms:ListGrants"], "Resource": "*"})
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    bill = as_user(server, ACCT_B, "bill")
+    g = bill.create_grant(KeyId=key["Arn"], GranteePrincipal=f"arn:aws:iam::{ACCT_B}:user/bertha",
+                          Operations=["Encrypt"])
+    mine = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn_a("carol"), Operations=["Encrypt"])
+    issuing = {e["GrantId"]: e["IssuingAccount"] for e in kms.list_grants(KeyId=key["KeyId"])["Grants"]}
+    assert issuing[g["GrantId"]] == f"arn:aws:iam::{ACCT_B}:root"
+    assert issuing[mine["GrantId"]] == f"arn:aws:iam::{ACCT_A}:root"
+    assert {e["GrantId"]: e["IssuingAccount"] for e in bill.list_grants(KeyId=key["Arn"])["Grants"]} == issuing
+    # Account B (through IAM) may retire the grant it issued, not the other one.
+    with aws_error("AccessDeniedException", 400):
+        as_user(server, ACCT_B, "bob").retire_grant(KeyId=key["Arn"], GrantId=mine["GrantId"])
+    as_user(server, ACCT_B, "bob").retire_grant(KeyId=key["Arn"], GrantId=g["GrantId"])
+    assert grant_ids(kms, key["KeyId"]) == {mine["GrantId"]}
 
 
 # ---------------------------------------------------------------------- AWS managed keys

@@ -477,7 +477,9 @@ impl Kms {
             retiring_principal: retiring.map(str::to_string),
             operations: ops,
             constraints,
-            issuing_account: key.rec.account.clone(),
+            // The account under which the grant was issued: the caller's, which differs from
+            // the key's when a principal of another account creates it.
+            issuing_account: req.account().to_string(),
             creation_millis: self.now(),
         };
         if let Some(n) = name {
@@ -667,14 +669,16 @@ impl Kms {
         // Who may retire ("Retiring and revoking grants"): the grant decides. Its retiring
         // principal, and its grantee when it includes RetireGrant, need no permission, though a
         // Deny on kms:RetireGrant in their own policies still stops them. Otherwise the key's
-        // account, or an account the grant names as its retiring (or retiring grantee)
-        // principal, may delegate through IAM policies; the key policy is not consulted.
+        // account, the account the grant was issued under, or an account the grant names as
+        // its retiring (or retiring grantee) principal, may delegate through IAM policies; the
+        // key policy is not consulted.
         let retire_op = g.operations.iter().any(|o| o == "RetireGrant");
         let retiring = g.retiring_principal.as_deref();
         let by_grant = retiring.is_some_and(|rp| caller_is(req, rp))
             || (retire_op && caller_is(req, &g.grantee_principal));
         let caller_account = req.account();
         let by_account = caller_account == key.rec.account
+            || caller_account == g.issuing_account
             || retiring.and_then(root_account) == Some(caller_account)
             || (retire_op && root_account(&g.grantee_principal) == Some(caller_account));
         let ctx = key_context(req, key, None);
