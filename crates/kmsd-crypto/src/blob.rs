@@ -121,9 +121,14 @@ pub fn open(
 }
 
 fn aad(header: &[u8], ec: &BTreeMap<String, String>) -> Vec<u8> {
-    let mut v = header.to_vec();
-    v.extend_from_slice(&canonical_encryption_context(ec));
+    let mut v = Vec::with_capacity(header.len() + canonical_len(ec));
+    v.extend_from_slice(header);
+    write_canonical_encryption_context(ec, &mut v);
     v
+}
+
+fn canonical_len(ec: &BTreeMap<String, String>) -> usize {
+    4 + ec.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>()
 }
 
 /// The unambiguous byte encoding of an encryption context:
@@ -131,8 +136,13 @@ fn aad(header: &[u8], ec: &BTreeMap<String, String>) -> Vec<u8> {
 /// `u32 BE len(key) | key | u32 BE len(value) | value`. The empty map encodes as
 /// four zero bytes, so "no context" and "empty context" are the same, as in AWS.
 pub fn canonical_encryption_context(ec: &BTreeMap<String, String>) -> Vec<u8> {
-    let size: usize = ec.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
-    let mut out = Vec::with_capacity(4 + size);
+    let mut out = Vec::with_capacity(canonical_len(ec));
+    write_canonical_encryption_context(ec, &mut out);
+    out
+}
+
+/// Appends [`canonical_encryption_context`]'s bytes to `out`.
+fn write_canonical_encryption_context(ec: &BTreeMap<String, String>, out: &mut Vec<u8>) {
     out.extend_from_slice(&len_u32(ec.len()).to_be_bytes());
     for (k, v) in ec {
         out.extend_from_slice(&len_u32(k.len()).to_be_bytes());
@@ -140,7 +150,6 @@ pub fn canonical_encryption_context(ec: &BTreeMap<String, String>) -> Vec<u8> {
         out.extend_from_slice(&len_u32(v.len()).to_be_bytes());
         out.extend_from_slice(v.as_bytes());
     }
-    out
 }
 
 fn len_u32(n: usize) -> u32 {

@@ -269,6 +269,7 @@ fn record_because(req: &mut Req<'_>, d: Decision, because: Vec<Because>) {
         Some(prev) if prev != Decision::Allow => prev,
         _ => d,
     });
+    req.audit.deciding.reserve(because.len());
     for b in because {
         if !req.audit.deciding.contains(&b) {
             req.audit.deciding.push(b);

@@ -90,6 +90,16 @@ fn ignore_ciphertext(i: &mut Input<'_>) -> Result<bool, ApiError> {
     Ok(mods.contains(&"IGNORE_CIPHERTEXT"))
 }
 
+/// A JSON object of `members` in this order (as `json!` builds it, without serializing each
+/// value through serde).
+fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    let mut m = serde_json::Map::with_capacity(N + 1);
+    for (k, v) in members {
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
+}
+
 /// Seal under the key's current material.
 fn seal(
     key: &KeyEntry,
@@ -175,11 +185,11 @@ impl Kms {
             return Err(dry_run());
         }
         let (ct, _) = seal(key, &ec, &pt)?;
-        Ok(json!({
-            "CiphertextBlob": b64(&ct),
-            "KeyId": key.arn,
-            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-        }))
+        Ok(object([
+            ("CiphertextBlob", b64(&ct)),
+            ("KeyId", Value::String(key.arn.clone())),
+            ("EncryptionAlgorithm", Value::from("SYMMETRIC_DEFAULT")),
+        ]))
     }
 
     pub(crate) fn decrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
@@ -249,12 +259,12 @@ impl Kms {
             return Err(internal());
         };
         let (pt, material_id) = open(key, version, &ec, ct)?;
-        Ok(json!({
-            "KeyId": key.arn,
-            "Plaintext": b64(&pt),
-            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "KeyMaterialId": material_id,
-        }))
+        Ok(object([
+            ("KeyId", Value::String(key.arn.clone())),
+            ("Plaintext", b64(&pt)),
+            ("EncryptionAlgorithm", Value::from("SYMMETRIC_DEFAULT")),
+            ("KeyMaterialId", Value::String(material_id)),
+        ]))
     }
 
     pub(crate) fn re_encrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
@@ -390,11 +400,11 @@ impl Kms {
         }
         let dk = Zeroizing::new(kmsd_crypto::random_bytes(len).map_err(|_| internal())?);
         let (ct, material_id) = seal(key, &ec, &dk)?;
-        let mut out = json!({
-            "CiphertextBlob": b64(&ct),
-            "KeyId": key.arn,
-            "KeyMaterialId": material_id,
-        });
+        let mut out = object([
+            ("CiphertextBlob", b64(&ct)),
+            ("KeyId", Value::String(key.arn.clone())),
+            ("KeyMaterialId", Value::String(material_id)),
+        ]);
         if with_plaintext {
             if let Value::Object(o) = &mut out {
                 o.insert("Plaintext".into(), b64(&dk));
@@ -477,5 +487,27 @@ impl Kms {
                 key.arn
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_equals_json_macro_in_value_and_text() {
+        let arn = "arn:aws:kms:us-east-1:111122223333:key/k".to_string();
+        let built = object([
+            ("CiphertextBlob", b64(b"\x01\x02")),
+            ("KeyId", Value::String(arn.clone())),
+            ("EncryptionAlgorithm", Value::from("SYMMETRIC_DEFAULT")),
+        ]);
+        let reference = json!({
+            "CiphertextBlob": b64(b"\x01\x02"),
+            "KeyId": arn,
+            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+        });
+        assert_eq!(built, reference);
+        assert_eq!(built.to_string(), reference.to_string());
     }
 }
