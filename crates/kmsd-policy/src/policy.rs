@@ -73,7 +73,8 @@ impl PolicySourceType {
 }
 
 /// A policy that failed validation. Display reads like
-/// `statement "Sid1": Action: ...` or `statement #0: Effect: ...`.
+/// `statement "Sid1": Action: ...` or `statement #0: Effect: ...`, except for KMS's
+/// `OverlyPermissiveCondition` rejection (K7), whose text is AWS's and begins with that code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct PolicyError {
@@ -86,6 +87,10 @@ pub struct PolicyError {
 
 impl PolicyError {
     fn render(&self) -> String {
+        // KMS returns this rejection with its own text, which begins with the code (K7).
+        if self.is_overly_permissive_condition() {
+            return self.message.clone();
+        }
         let mut out = String::new();
         if let Some(s) = &self.statement {
             if s.starts_with('#') {
@@ -778,10 +783,15 @@ impl Compiler<'_> {
                     && ((lower.starts_with("kms:encryptioncontext:"))
                         || lower.starts_with("aws:requesttag/"))
                 {
+                    let what = if lower.starts_with("aws:requesttag/") {
+                        "tag"
+                    } else {
+                        "encryption context"
+                    };
                     return Err(cx.err(
                         "Condition",
                         format!(
-                            "OverlyPermissiveCondition: {op_name} with the single-valued condition key \"{key}\" would match requests without it"
+                            "OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified {what} or with an unspecified {what}. To fix, remove ForAllValues."
                         ),
                     ));
                 }
