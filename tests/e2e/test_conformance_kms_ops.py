@@ -146,6 +146,15 @@ def test_cross_account_grant_is_issued_under_the_callers_account(server, kms):
     assert grant_ids(kms, key["KeyId"]) == {mine["GrantId"]}
 
 
+def test_list_grants_grantee_filter_is_validated(server, kms):
+    """ListGrants GranteePrincipal: model pattern ^[\\w+=,.@:/-]+$ (ValidationException)."""
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    raw = server.client("kms", user_creds(ACCT_A, "admin"), validate=False)
+    with aws_error("ValidationException", 400) as err:
+        raw.list_grants(KeyId=key, GranteePrincipal="not a principal!")
+    assert "'granteePrincipal'" in err["Message"]
+
+
 # ---------------------------------------------------------------------- AWS managed keys
 # DescribeKey: "If you call the DescribeKey operation on a predefined AWS alias, that is, an
 # AWS alias with no key ID, KMS creates an AWS managed key. Then, it associates the alias with

@@ -266,3 +266,24 @@ fn describe_key_on_a_predefined_alias_creates_the_aws_managed_key() {
     assert_eq!(d("alias/aws/s3")["KeyManager"], "AWS");
     assert_eq!(d(&mine)["KeyManager"], "CUSTOMER");
 }
+
+#[test]
+fn list_grants_grantee_filter_follows_the_model_pattern() {
+    let w = World::new();
+    let id = w.key();
+    let e = w.err(
+        "ListGrants",
+        json!({"KeyId": id, "GranteePrincipal": "not a principal!"}),
+    );
+    assert_err(
+        &e,
+        "ValidationException",
+        Some("1 validation error detected: Value 'not a principal!' at 'granteePrincipal' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[\\w+=,.@:/-]+$"),
+    );
+    let (gid, _) = grant(&w, &id, json!({}));
+    let l = w.ok(
+        "ListGrants",
+        json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/alice")}),
+    );
+    assert_eq!(l["Grants"][0]["GrantId"], gid.as_str());
+}

@@ -516,6 +516,14 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         let grant_id = i.str_opt("GrantId", 1, 128)?;
         let grantee = i.str_opt("GranteePrincipal", 1, 256)?;
+        if let Some(v) = grantee {
+            i.pattern_check(
+                "GranteePrincipal",
+                Some(v),
+                principal_pattern_ok(v),
+                "^[\\w+=,.@:/-]+$",
+            );
+        }
         let _svc = i.str_opt("GranteeServicePrincipal", 1, 128)?;
         i.finish()?;
         if let Some(g) = grant_id {
