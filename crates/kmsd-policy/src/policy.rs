@@ -639,7 +639,7 @@ impl Compiler<'_> {
                 let values = string_list(&cx, element, r.or(nr).unwrap_or(item))?;
                 let mut patterns = Vec::with_capacity(values.len());
                 for v in values {
-                    let p = ArnPattern::compile(&v, vars).ok_or_else(|| {
+                    let p = ArnPattern::compile_resource(&v, vars).ok_or_else(|| {
                         cx.err(element, format!("\"{v}\" must be \"*\" or an ARN"))
                     })?;
                     patterns.push(p);

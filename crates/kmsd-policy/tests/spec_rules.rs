@@ -718,6 +718,57 @@ fn m2_resource_arn_parts_are_case_sensitive_globs() {
 }
 
 #[test]
+fn m2_resource_star_ending_a_segment_may_cross_colons() {
+    // AWS (IAM User Guide, Resource element): "If the * wildcard is the last character of a
+    // resource ARN segment, it can expand to match beyond the colon boundaries."
+    let c = RequestContext::new();
+    let alias = "arn:aws:kms:us-west-2:111122223333:alias/app";
+    assert!(resource_applies(r#""arn:aws:kms:*:key/*""#, RES, &c));
+    assert!(!resource_applies(r#""arn:aws:kms:*:key/*""#, alias, &c));
+    assert!(resource_applies(r#""arn:aws:kms:us-*:key/k1""#, RES, &c));
+    assert!(!resource_applies(r#""arn:aws:kms:eu-*:key/k1""#, RES, &c));
+    assert!(resource_applies(r#""arn:aws:kms:*:alias/*""#, alias, &c));
+    // A `*` inside a segment (not its last character) and `?` still stop at colons.
+    assert!(!resource_applies(r#""arn:aws:kms:u*2:key/*""#, RES, &c));
+    assert!(!resource_applies(
+        r#""arn:aws:kms:us-west-?:key/*""#,
+        RES,
+        &c
+    ));
+    // With variables too.
+    let text = doc(&[
+        r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:key/${aws:username}"}"#,
+    ]);
+    assert!(allowed(
+        &text,
+        "kms:Decrypt",
+        RES,
+        &ctx(&[("aws:username", "k1")])
+    ));
+    assert!(!allowed(
+        &text,
+        "kms:Decrypt",
+        RES,
+        &ctx(&[("aws:username", "k2")])
+    ));
+    // ArnLike compares part by part: the same pattern never matches there.
+    let p = ctx(&[("aws:SourceArn", RES)]);
+    assert!(!holds(
+        r#"{"ArnLike":{"aws:SourceArn":"arn:aws:kms:*:key/*"}}"#,
+        &p
+    ));
+    assert!(holds(
+        r#"{"ArnNotLike":{"aws:SourceArn":"arn:aws:kms:*:key/*"}}"#,
+        &p
+    ));
+    // Shapes that can never name an ARN are still rejected.
+    for bad in ["arn:aws:kms:us-west-2:key/k1", "key/*", "arn"] {
+        let st = format!(r#"{{"Effect":"Allow","Action":"kms:*","Resource":"{bad}"}}"#);
+        rejected(&doc(&[&st]), PolicyKind::Identity);
+    }
+}
+
+#[test]
 fn m2a_kms_request_resource_is_the_key_arn() {
     let alice = user(A, "Alice");
     let kp = kp_default();
