@@ -4,7 +4,8 @@
 //! Semantics: AND across operators and keys, OR across the values of one key for positive
 //! operators, "matches none" for negated ones (C1, C2); missing keys per C3/C4; `Null` per C5;
 //! `ForAllValues`/`ForAnyValue` per §3.3 (with the single-valued-operator CHOICE for
-//! multi-valued keys).
+//! multi-valued keys). A key whose value is empty (empty string or list) is a "null dataset" for
+//! `Null` and the set operators, as AWS documents.
 
 use std::net::IpAddr;
 
@@ -218,11 +219,7 @@ impl Condition {
     pub fn eval(&self, ctx: &RequestContext) -> bool {
         let found = ctx.get_lower(&self.key);
         if self.op.base == Base::Null {
-            let present = match found {
-                None => false,
-                Some(ContextValue::Single(_)) => true,
-                Some(ContextValue::Multi(v)) => !v.is_empty(),
-            };
+            let present = !null_dataset(found);
             return self.values.iter().any(|v| match v {
                 Value::Absent(want_absent) => *want_absent != present,
                 _ => false,
@@ -240,13 +237,18 @@ impl Condition {
                     _ => false,
                 },
             },
+            // AWS: ForAllValues "also returns true if there are no context keys in the request
+            // or if the context key value resolves to a null dataset, such as an empty string";
+            // ForAnyValue returns false "for no matching context key or a null dataset".
             SetOp::ForAll => match found {
                 None => true,
+                Some(v) if null_dataset(Some(v)) => true,
                 Some(ContextValue::Single(r)) => self.one(r, ctx),
                 Some(ContextValue::Multi(rs)) => rs.iter().all(|r| self.one(r, ctx)),
             },
             SetOp::ForAny => match found {
                 None => op.if_exists,
+                Some(v) if null_dataset(Some(v)) => false,
                 Some(ContextValue::Single(r)) => self.one(r, ctx),
                 Some(ContextValue::Multi(rs)) => rs.iter().any(|r| self.one(r, ctx)),
             },
@@ -261,6 +263,18 @@ impl Condition {
             .iter()
             .any(|v| base_match(self.op.base, r, v, ctx));
         any != self.op.negated
+    }
+}
+
+/// An absent key, or one whose value "resolves to a null dataset, such as an empty string"
+/// (IAM User Guide, multivalued context keys): no value, an empty string, an empty list or a
+/// list of empty strings. `Null` calls such a key null (C5).
+#[inline]
+fn null_dataset(found: Option<&ContextValue>) -> bool {
+    match found {
+        None => true,
+        Some(ContextValue::Single(v)) => v.is_empty(),
+        Some(ContextValue::Multi(vs)) => vs.iter().all(String::is_empty),
     }
 }
 

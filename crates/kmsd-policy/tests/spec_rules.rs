@@ -1682,6 +1682,41 @@ fn set_operators_on_undefined_empty_and_valued_keys() {
 }
 
 #[test]
+fn set_operators_and_null_on_a_null_dataset() {
+    // AWS: ForAllValues "also returns true if ... the context key value resolves to a null
+    // dataset, such as an empty string"; ForAnyValue returns false for "a null dataset"; Null
+    // "false" checks that "the context key exists and its value is not null".
+    let k = "aws:TagKeys";
+    for c in [ctx(&[(k, "")]), multi(k, &[""])] {
+        assert!(holds(
+            &format!(r#"{{"ForAllValues:StringEquals":{{"{k}":"a"}}}}"#),
+            &c
+        ));
+        assert!(!holds(
+            &format!(r#"{{"ForAnyValue:StringEquals":{{"{k}":""}}}}"#),
+            &c
+        ));
+        assert!(!holds(
+            &format!(r#"{{"ForAnyValue:StringNotEquals":{{"{k}":"a"}}}}"#),
+            &c
+        ));
+        assert!(holds(&format!(r#"{{"Null":{{"{k}":"true"}}}}"#), &c));
+        assert!(!holds(&format!(r#"{{"Null":{{"{k}":"false"}}}}"#), &c));
+    }
+    // A non-empty value is data.
+    let c = multi(k, &["", "a"]);
+    assert!(!holds(
+        &format!(r#"{{"ForAllValues:StringEquals":{{"{k}":"a"}}}}"#),
+        &c
+    ));
+    assert!(holds(
+        &format!(r#"{{"ForAnyValue:StringEquals":{{"{k}":"a"}}}}"#),
+        &c
+    ));
+    assert!(holds(&format!(r#"{{"Null":{{"{k}":"false"}}}}"#), &c));
+}
+
+#[test]
 fn cases_16_17_set_operators_on_missing_encryption_context() {
     let alice = user(A, "Alice");
     let none = PolicySet::default();
