@@ -72,47 +72,49 @@ pub(crate) struct Operator {
 }
 
 impl Operator {
-    /// Parse an operator name (case-insensitive, G7 CHOICE).
+    /// Parse an operator name. Names are exact, as IAM has them: AWS rejects a policy whose
+    /// operator differs only in case (`MalformedPolicyDocument: Invalid Condition type :
+    /// stringEquals`), so `stringequals` is not an operator (the spec's G7 CHOICE said
+    /// otherwise).
     pub fn parse(name: &str) -> Option<Operator> {
-        let lower = name.to_ascii_lowercase();
-        let (set, rest) = if let Some(r) = lower.strip_prefix("forallvalues:") {
+        let (set, rest) = if let Some(r) = name.strip_prefix("ForAllValues:") {
             (SetOp::ForAll, r)
-        } else if let Some(r) = lower.strip_prefix("foranyvalue:") {
+        } else if let Some(r) = name.strip_prefix("ForAnyValue:") {
             (SetOp::ForAny, r)
         } else {
-            (SetOp::Single, lower.as_str())
+            (SetOp::Single, name)
         };
-        let (if_exists, base_name) = match rest.strip_suffix("ifexists") {
+        let (if_exists, base_name) = match rest.strip_suffix("IfExists") {
             Some(b) => (true, b),
             None => (false, rest),
         };
         use Base::*;
         let (base, negated) = match base_name {
-            "stringequals" => (StringEquals, false),
-            "stringnotequals" => (StringEquals, true),
-            "stringequalsignorecase" => (StringEqualsIgnoreCase, false),
-            "stringnotequalsignorecase" => (StringEqualsIgnoreCase, true),
-            "stringlike" => (StringLike, false),
-            "stringnotlike" => (StringLike, true),
-            "numericequals" => (Numeric(Cmp::Eq), false),
-            "numericnotequals" => (Numeric(Cmp::Eq), true),
-            "numericlessthan" => (Numeric(Cmp::Lt), false),
-            "numericlessthanequals" => (Numeric(Cmp::Le), false),
-            "numericgreaterthan" => (Numeric(Cmp::Gt), false),
-            "numericgreaterthanequals" => (Numeric(Cmp::Ge), false),
-            "dateequals" => (Date(Cmp::Eq), false),
-            "datenotequals" => (Date(Cmp::Eq), true),
-            "datelessthan" => (Date(Cmp::Lt), false),
-            "datelessthanequals" => (Date(Cmp::Le), false),
-            "dategreaterthan" => (Date(Cmp::Gt), false),
-            "dategreaterthanequals" => (Date(Cmp::Ge), false),
-            "bool" => (Bool, false),
-            "binaryequals" => (Binary, false),
-            "ipaddress" => (Ip, false),
-            "notipaddress" => (Ip, true),
-            "arnequals" | "arnlike" => (Arn, false),
-            "arnnotequals" | "arnnotlike" => (Arn, true),
-            "null" => (Null, false),
+            "StringEquals" => (StringEquals, false),
+            "StringNotEquals" => (StringEquals, true),
+            "StringEqualsIgnoreCase" => (StringEqualsIgnoreCase, false),
+            "StringNotEqualsIgnoreCase" => (StringEqualsIgnoreCase, true),
+            "StringLike" => (StringLike, false),
+            "StringNotLike" => (StringLike, true),
+            "NumericEquals" => (Numeric(Cmp::Eq), false),
+            "NumericNotEquals" => (Numeric(Cmp::Eq), true),
+            "NumericLessThan" => (Numeric(Cmp::Lt), false),
+            "NumericLessThanEquals" => (Numeric(Cmp::Le), false),
+            "NumericGreaterThan" => (Numeric(Cmp::Gt), false),
+            "NumericGreaterThanEquals" => (Numeric(Cmp::Ge), false),
+            "DateEquals" => (Date(Cmp::Eq), false),
+            "DateNotEquals" => (Date(Cmp::Eq), true),
+            "DateLessThan" => (Date(Cmp::Lt), false),
+            "DateLessThanEquals" => (Date(Cmp::Le), false),
+            "DateGreaterThan" => (Date(Cmp::Gt), false),
+            "DateGreaterThanEquals" => (Date(Cmp::Ge), false),
+            "Bool" => (Bool, false),
+            "BinaryEquals" => (Binary, false),
+            "IpAddress" => (Ip, false),
+            "NotIpAddress" => (Ip, true),
+            "ArnEquals" | "ArnLike" => (Arn, false),
+            "ArnNotEquals" | "ArnNotLike" => (Arn, true),
+            "Null" => (Null, false),
             _ => return None,
         };
         if base == Null && (if_exists || set != SetOp::Single) {
@@ -543,6 +545,9 @@ mod tests {
         assert!(Operator::parse("NullIfExists").is_none());
         assert!(Operator::parse("ForAnyValue:Null").is_none());
         assert!(Operator::parse("StringFoo").is_none());
-        assert!(Operator::parse("stringequals").is_some());
+        assert!(Operator::parse("stringequals").is_none());
+        assert!(Operator::parse("forallvalues:StringEquals").is_none());
+        assert!(Operator::parse("StringEqualsifexists").is_none());
+        assert!(Operator::parse("StringEquals").is_some());
     }
 }

@@ -756,10 +756,7 @@ impl Compiler<'_> {
         let mut out = Vec::new();
         for (op_name, block) in ops {
             let op = Operator::parse(op_name).ok_or_else(|| {
-                cx.err(
-                    "Condition",
-                    format!("unknown condition operator \"{op_name}\""),
-                )
+                cx.err("Condition", format!("Invalid Condition type : {op_name}"))
             })?;
             let JsonValue::Object(keys) = &block.value else {
                 return Err(cx.err(

@@ -101,9 +101,9 @@ fn string_operators() {
         &c
     ));
     assert!(holds(r#"{"StringNotLike":{"aws:UserAgent":"x*"}}"#, &c));
-    // Key names are case-insensitive; operator names too (CHOICE).
+    // Key names are case-insensitive (operator names are exact: see spec_rules.rs, G7).
     assert!(holds(
-        r#"{"stringequals":{"AWS:principalaccount":"111122223333"}}"#,
+        r#"{"StringEquals":{"AWS:principalaccount":"111122223333"}}"#,
         &c
     ));
 }

@@ -407,20 +407,47 @@ fn g6_principal_map_forms() {
 }
 
 #[test]
-fn g7_condition_key_and_operator_names_are_case_insensitive() {
+fn g7_condition_key_names_are_case_insensitive_operator_names_exact() {
     let c = ctx(&[("aws:CurrentTime", "2026-01-01T00:00:00Z")]);
     assert!(holds(
         r#"{"DateGreaterThan":{"AWS:currenttime":"2025-01-01T00:00:00Z"}}"#,
         &c
     ));
-    assert!(holds(
-        r#"{"dategreaterthan":{"aws:CurrentTime":"2025-01-01T00:00:00Z"}}"#,
-        &c
-    ));
     assert!(!holds(
-        r#"{"DATELESSTHAN":{"aws:currentTIME":"2025-01-01T00:00:00Z"}}"#,
+        r#"{"DateLessThan":{"aws:currentTIME":"2025-01-01T00:00:00Z"}}"#,
         &c
     ));
+    // AWS rejects an operator whose case differs ("MalformedPolicyDocument: Invalid Condition
+    // type : stringEquals", IAM CreateRole, GH ministryofjustice/modernisation-platform-
+    // environments#8893); the spec's G7 CHOICE (case-insensitive) is not AWS's behaviour.
+    for op in [
+        "stringEquals",
+        "dategreaterthan",
+        "DATELESSTHAN",
+        "forallvalues:StringEquals",
+        "ForAnyValue:stringLike",
+        "StringEqualsifexists",
+    ] {
+        for kind in [PolicyKind::Identity, PolicyKind::Key] {
+            let st = kst(
+                "Allow",
+                "\"*\"",
+                r#""kms:*""#,
+                &format!(r#","Condition":{{"{op}":{{"aws:PrincipalAccount":"111122223333"}}}}"#),
+            );
+            let st = if kind == PolicyKind::Key {
+                st
+            } else {
+                st.replace(r#""Principal":"*","#, "")
+            };
+            let e = rejected(&doc(&[&st]), kind);
+            assert!(
+                e.to_string()
+                    .contains(&format!("Invalid Condition type : {op}")),
+                "{e}"
+            );
+        }
+    }
     // IfExists and set prefixes are never allowed on Null; unknown operators rejected.
     for op in [
         "NullIfExists",
