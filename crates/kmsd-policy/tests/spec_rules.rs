@@ -2521,3 +2521,61 @@ fn messages_of_section_7_1() {
         .is_some_and(|m| m.contains("because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access") && !m.contains(K)));
     assert!(Outcome::ALLOW.message(ALICE, "kms:Decrypt", K).is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// §6 AssumeRole
+
+#[test]
+fn s1_s4_trust_policy_principals_and_role_chaining() {
+    use kmsd_policy::{decide_assume_role, AssumeRoleRequest};
+    let target = "arn:aws:iam::111122223333:role/Target";
+    let trust = |principal: &str| {
+        sourced(
+            "trust",
+            &doc(&[&format!(
+                r#"{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole"}}"#
+            )]),
+            PolicyKind::Trust,
+            PolicySourceType::Resource,
+        )
+    };
+    let run = |caller: &Caller, set: &PolicySet, tp: &SourcedPolicy| {
+        decide_assume_role(&AssumeRoleRequest {
+            caller,
+            caller_policies: set,
+            role_arn: target,
+            trust_policy: tp,
+            context: &kms_context(caller, None),
+        })
+        .decision
+    };
+    let none = PolicySet::default();
+    let s1 = session(A, "ExampleRole", "s1");
+    // Role chaining: the role ARN names its sessions; the session ARN names only itself.
+    assert_eq!(run(&s1, &none, &trust(&aws(ROLE))), Decision::Allow);
+    assert_eq!(run(&s1, &none, &trust(&aws(S1))), Decision::Allow);
+    assert_eq!(
+        run(&session(A, "ExampleRole", "s2"), &none, &trust(&aws(S1))),
+        Decision::ImplicitDeny
+    );
+    // The account entry delegates to the caller's identity policy.
+    let can = iam(&[&allow(r#""sts:AssumeRole""#, target)]);
+    assert_eq!(run(&s1, &none, &trust(&aws(A))), Decision::ImplicitDeny);
+    assert_eq!(run(&s1, &can, &trust(&aws(A))), Decision::Allow);
+    // Cross-account: trust naming the caller directly still needs its identity policy.
+    let carol = user(B, "Carol");
+    let tp = trust(&aws("arn:aws:iam::444455556666:user/Carol"));
+    assert_eq!(run(&carol, &none, &tp), Decision::ImplicitDeny);
+    assert_eq!(run(&carol, &can, &tp), Decision::Allow);
+    // The root user cannot assume a role.
+    assert_eq!(run(&root(A), &can, &trust(&aws(A))), Decision::ImplicitDeny);
+    // Trust policies take only sts actions, no Resource and no NotPrincipal.
+    rejected(
+        &doc(&[r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Resource":"*"}"#]),
+        PolicyKind::Trust,
+    );
+    rejected(
+        &doc(&[r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt"}"#]),
+        PolicyKind::Trust,
+    );
+}
