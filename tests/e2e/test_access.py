@@ -52,6 +52,9 @@ def test_offline_role_gets_exactly_what_both_sides_allow():
     own_root = entries["arn:aws:iam::444455556666:root"]
     assert own_root["cross_account"] is False
     assert "kms:PutKeyPolicy" in {a["action"] for a in own_root["actions"]}
+    # RetireGrant is decided per grant (retiring principal / grantee / IAM), never by the
+    # key policy, so a per-key review does not claim it for anyone.
+    assert all(a["action"] != "kms:RetireGrant" for e in entries.values() for a in e["actions"])
 
 
 def test_offline_text_flags_cross_account():

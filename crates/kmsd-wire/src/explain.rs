@@ -185,7 +185,11 @@ fn authorize_simulate(
     ))
 }
 
-/// The KMS actions access review checks on a key (every key operation of a symmetric key).
+/// The KMS actions access review checks on a key (every key operation of a symmetric key
+/// whose permission comes from the key's policies). `kms:RetireGrant` is not one of them: it
+/// is decided per grant (its retiring principal or grantee, or an IAM policy of the key's
+/// account or of the account the grant names; a key policy statement is not effective), so
+/// a per-key answer would be wrong.
 pub const REVIEWED_ACTIONS: &[&str] = &[
     "kms:Encrypt",
     "kms:Decrypt",
@@ -196,7 +200,6 @@ pub const REVIEWED_ACTIONS: &[&str] = &[
     "kms:DescribeKey",
     "kms:CreateGrant",
     "kms:ListGrants",
-    "kms:RetireGrant",
     "kms:RevokeGrant",
     "kms:GetKeyPolicy",
     "kms:PutKeyPolicy",
@@ -272,7 +275,7 @@ pub fn access_review(
         "key": view.key_arn,
         "account": view.account,
         "principals": entries,
-        "note": "Grantees and roles are evaluated without an encryption context or request-specific condition keys; conditional access shows only where its conditions hold without them.",
+        "note": "Grantees and roles are evaluated without an encryption context or request-specific condition keys; conditional access shows only where its conditions hold without them. kms:RetireGrant is decided per grant (retiring principal, grantee, or IAM policy), not per key, and is not listed.",
     }))
 }
 
