@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use kmsd_crypto::RootKey;
 use kmsd_policy::SourcedPolicy;
-use parking_lot::RwLock;
+use parking_lot::{RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard};
 use serde_json::Value;
 
 use crate::clock::Clock;
@@ -299,8 +299,30 @@ impl Kms {
         self.store.commit(muts).map_err(|_| ids::internal())
     }
 
+    /// Change key `id`'s record durably without stopping readers: the changed copy is
+    /// committed while the caller holds the upgradable read lock (other mutations wait;
+    /// Encrypt, Decrypt and every other reader go on during the store's fsync), then
+    /// installed under the write lock, which is returned. `change` answers whether it
+    /// changed anything (nothing is committed when it did not); a failed commit changes
+    /// nothing. The caller authorizes and checks the key's state under the same `st`, so
+    /// nothing can change in between.
+    fn update_key<'a>(
+        &self,
+        st: RwLockUpgradableReadGuard<'a, State>,
+        id: &str,
+        change: impl FnOnce(&mut key::KeyRecord) -> Result<bool, ApiError>,
+    ) -> Result<RwLockWriteGuard<'a, State>, ApiError> {
+        let mut rec = st.keys.get(id).ok_or_else(ids::internal)?.rec.clone();
+        if change(&mut rec)? {
+            self.commit(&[persist::put_key(&rec)?])?;
+        }
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
+        st.keys.get_mut(id).ok_or_else(ids::internal)?.rec = rec;
+        Ok(st)
+    }
+
     /// Change a key's record durably: commit the changed copy, then install it in memory
-    /// (a failed commit changes nothing).
+    /// (a failed commit changes nothing). For callers that already hold the write lock.
     fn update_record(
         &self,
         key: &mut key::KeyEntry,

@@ -424,8 +424,9 @@ fn many_grants_are_matched_through_the_grantee_index() {
     assert_eq!(unb64(&call.result.unwrap()["Plaintext"]), b"indexed");
 }
 
-/// CreateGrant and CreateKey commit without excluding readers: while their commit (an
-/// fsync on a real disk) is in progress, Encrypt and Decrypt on the same key go on.
+/// Mutations commit without excluding readers: while their commit (an fsync on a real
+/// disk) is in progress, Encrypt and Decrypt go on. CreateGrant on the key being used;
+/// CreateKey; and every key-record change on a second key.
 #[test]
 fn crypto_goes_on_while_a_mutation_commits() {
     use std::sync::{mpsc, Arc};
@@ -433,23 +434,41 @@ fn crypto_goes_on_while_a_mutation_commits() {
 
     let w = Arc::new(World::new());
     let id = w.key();
-    for op in ["CreateGrant", "CreateKey"] {
+    let other = w.key();
+    let ops: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"]}),
+        ),
+        ("CreateKey", json!({})),
+        (
+            "UpdateKeyDescription",
+            json!({"KeyId": other, "Description": "d"}),
+        ),
+        (
+            "TagResource",
+            json!({"KeyId": other, "Tags": [{"TagKey": "k", "TagValue": "v"}]}),
+        ),
+        ("UntagResource", json!({"KeyId": other, "TagKeys": ["k"]})),
+        ("EnableKeyRotation", json!({"KeyId": other})),
+        ("DisableKeyRotation", json!({"KeyId": other})),
+        ("DisableKey", json!({"KeyId": other})),
+        ("EnableKey", json!({"KeyId": other})),
+        (
+            "ScheduleKeyDeletion",
+            json!({"KeyId": other, "PendingWindowInDays": 7}),
+        ),
+        ("CancelKeyDeletion", json!({"KeyId": other})),
+    ];
+    for (op, input) in ops {
         let held = w.store.hold.lock().unwrap();
+        let before = w.store.waiting.load(std::sync::atomic::Ordering::SeqCst);
         let mutator = {
-            let (w, id) = (w.clone(), id.clone());
-            std::thread::spawn(move || {
-                match op {
-                "CreateGrant" => w.call(
-                    "CreateGrant",
-                    &root(ACCT),
-                    json!({"KeyId": id, "GranteePrincipal": alice_arn(), "Operations": ["Decrypt"]}),
-                ),
-                _ => w.call("CreateKey", &root(ACCT), json!({})),
-            }
-            })
+            let w = w.clone();
+            std::thread::spawn(move || w.call(op, &root(ACCT), input))
         };
         let started = Instant::now();
-        while w.store.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        while w.store.waiting.load(std::sync::atomic::Ordering::SeqCst) == before {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "{op} never reached its commit"
@@ -476,6 +495,14 @@ fn crypto_goes_on_while_a_mutation_commits() {
         );
         assert!(mutator.join().unwrap().is_ok(), "{op} failed");
     }
+    // Every change was installed.
+    let d = w.ok("DescribeKey", json!({"KeyId": other}))["KeyMetadata"].clone();
+    assert_eq!(d["Description"], "d");
+    assert_eq!(d["KeyState"], "Disabled");
+    assert_eq!(
+        w.ok("ListResourceTags", json!({"KeyId": other}))["Tags"],
+        json!([])
+    );
     let grants = w.ok("ListGrants", json!({"KeyId": id}));
     assert_eq!(grants["Grants"].as_array().unwrap().len(), 1);
 }

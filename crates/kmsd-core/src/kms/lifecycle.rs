@@ -478,18 +478,19 @@ impl Kms {
         } else {
             ("kms:DisableKey", "DisableKey")
         };
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(&st, req, key_id, Forms::KeyLocal, action, op, |_| {})?;
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
         let target = if enable {
             KeyState::Enabled
         } else {
             KeyState::Disabled
         };
-        if matches!(key.rec.state, KeyState::Enabled | KeyState::Disabled)
-            && key.rec.state != target
-        {
-            self.update_record(key, |rec| rec.state = target)?;
+        let current = st.keys.get(&r.id).ok_or_else(internal)?.rec.state;
+        if matches!(current, KeyState::Enabled | KeyState::Disabled) && current != target {
+            let st = self.update_key(st, &r.id, |rec| {
+                rec.state = target;
+                Ok(true)
+            })?;
             self.recompute_due(&st);
         }
         Ok(json!({}))
@@ -512,7 +513,7 @@ impl Kms {
             }
         }
         let days = days.unwrap_or(30);
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -528,14 +529,14 @@ impl Kms {
             },
         )?;
         let now = self.now();
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
         let when = now + days * 86_400_000;
-        self.update_record(key, |rec| {
+        let st = self.update_key(st, &r.id, |rec| {
             rec.state = KeyState::PendingDeletion;
             rec.deletion_millis = Some(when);
             rec.pending_window_days = u32::try_from(days).ok();
+            Ok(true)
         })?;
-        let arn = key.arn.clone();
+        let arn = st.keys.get(&r.id).ok_or_else(internal)?.arn.clone();
         self.recompute_due(&st);
         Ok(json!({
             "KeyId": arn,
@@ -553,7 +554,7 @@ impl Kms {
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -563,13 +564,13 @@ impl Kms {
             "CancelKeyDeletion",
             |_| {},
         )?;
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        self.update_record(key, |rec| {
+        let st = self.update_key(st, &r.id, |rec| {
             rec.state = KeyState::Disabled;
             rec.deletion_millis = None;
             rec.pending_window_days = None;
+            Ok(true)
         })?;
-        let arn = key.arn.clone();
+        let arn = st.keys.get(&r.id).ok_or_else(internal)?.arn.clone();
         self.recompute_due(&st);
         Ok(json!({ "KeyId": arn }))
     }
@@ -583,7 +584,7 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         let desc = i.str_req("Description", 0, 8192)?;
         i.finish()?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -593,8 +594,10 @@ impl Kms {
             "UpdateKeyDescription",
             |_| {},
         )?;
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        self.update_record(key, |rec| rec.description = desc.to_string())?;
+        drop(self.update_key(st, &r.id, |rec| {
+            rec.description = desc.to_string();
+            Ok(true)
+        })?);
         Ok(json!({}))
     }
 }

@@ -64,7 +64,7 @@ impl Kms {
         let period = i.int_opt("RotationPeriodInDays", 90, 2560)?;
         i.finish()?;
         let period = period.unwrap_or(365);
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -75,11 +75,11 @@ impl Kms {
             |c| c.set("kms:RotationPeriodInDays", period.to_string()),
         )?;
         let now = self.now();
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        self.update_record(key, |rec| {
+        let st = self.update_key(st, &r.id, |rec| {
             rec.rotation_enabled = true;
             rec.rotation_period_days = u32::try_from(period).ok();
             rec.next_rotation_millis = Some(now + period * DAY_MS);
+            Ok(true)
         })?;
         self.recompute_due(&st);
         Ok(json!({}))
@@ -93,7 +93,7 @@ impl Kms {
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -103,10 +103,10 @@ impl Kms {
             "DisableKeyRotation",
             |_| {},
         )?;
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        self.update_record(key, |rec| {
+        let st = self.update_key(st, &r.id, |rec| {
             rec.rotation_enabled = false;
             rec.next_rotation_millis = None;
+            Ok(true)
         })?;
         self.recompute_due(&st);
         Ok(json!({}))

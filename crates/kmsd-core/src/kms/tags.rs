@@ -11,7 +11,7 @@ use super::api::Input;
 use super::authz::Forms;
 use super::ids::internal;
 use super::lifecycle::{limit_marker, page, paginate};
-use super::{persist, Kms, Req};
+use super::{Kms, Req};
 use crate::error::ApiError;
 
 /// Most tags a key may carry.
@@ -146,7 +146,7 @@ impl Kms {
         }
         i.finish()?;
         let tags = tags.unwrap_or_default();
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -156,14 +156,13 @@ impl Kms {
             "TagResource",
             |c| add_request_tags(c, &tags),
         )?;
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        for (k, v) in tags {
-            rec.tags.insert(k, v);
-        }
-        check_tag_rules(&rec.tags)?;
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
+        drop(self.update_key(st, &r.id, |rec| {
+            for (k, v) in tags {
+                rec.tags.insert(k, v);
+            }
+            check_tag_rules(&rec.tags)?;
+            Ok(true)
+        })?);
         Ok(json!({}))
     }
 
@@ -190,7 +189,7 @@ impl Kms {
         {
             return Err(tag_error("Tags beginning with aws: are reserved"));
         }
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -200,15 +199,13 @@ impl Kms {
             "UntagResource",
             |c| c.set_multi("aws:TagKeys", keys.clone()),
         )?;
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        let mut rec = key.rec.clone();
-        for k in &keys {
-            rec.tags.remove(k);
-        }
-        if rec.tags != key.rec.tags {
-            self.commit(&[persist::put_key(&rec)?])?;
-            key.rec = rec;
-        }
+        drop(self.update_key(st, &r.id, |rec| {
+            let before = rec.tags.len();
+            for k in &keys {
+                rec.tags.remove(k);
+            }
+            Ok(rec.tags.len() != before)
+        })?);
         Ok(json!({}))
     }
 
