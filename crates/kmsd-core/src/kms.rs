@@ -321,20 +321,6 @@ impl Kms {
         Ok(st)
     }
 
-    /// Change a key's record durably: commit the changed copy, then install it in memory
-    /// (a failed commit changes nothing). For callers that already hold the write lock.
-    fn update_record(
-        &self,
-        key: &mut key::KeyEntry,
-        change: impl FnOnce(&mut key::KeyRecord),
-    ) -> Result<(), ApiError> {
-        let mut rec = key.rec.clone();
-        change(&mut rec);
-        self.commit(&[persist::put_key(&rec)?])?;
-        key.rec = rec;
-        Ok(())
-    }
-
     fn maintain_if_due(&self) -> Result<(), ApiError> {
         if self.now() >= self.next_due.load(Ordering::Acquire) {
             self.maintain()?;

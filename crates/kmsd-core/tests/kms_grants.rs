@@ -425,8 +425,8 @@ fn many_grants_are_matched_through_the_grantee_index() {
 }
 
 /// Mutations commit without excluding readers: while their commit (an fsync on a real
-/// disk) is in progress, Encrypt and Decrypt go on. CreateGrant on the key being used;
-/// CreateKey; and every key-record change on a second key.
+/// disk) is in progress, Encrypt and Decrypt go on. CreateGrant and RevokeGrant on the key
+/// being used; CreateKey; every key-record change on a second key; the alias operations.
 #[test]
 fn crypto_goes_on_while_a_mutation_commits() {
     use std::sync::{mpsc, Arc};
@@ -435,6 +435,11 @@ fn crypto_goes_on_while_a_mutation_commits() {
     let w = Arc::new(World::new());
     let id = w.key();
     let other = w.key();
+    let policy = w.ok(
+        "GetKeyPolicy",
+        json!({"KeyId": other, "PolicyName": "default"}),
+    )["Policy"]
+        .clone();
     let ops: Vec<(&str, serde_json::Value)> = vec![
         (
             "CreateGrant",
@@ -459,8 +464,26 @@ fn crypto_goes_on_while_a_mutation_commits() {
             json!({"KeyId": other, "PendingWindowInDays": 7}),
         ),
         ("CancelKeyDeletion", json!({"KeyId": other})),
+        (
+            "CreateAlias",
+            json!({"AliasName": "alias/held", "TargetKeyId": other}),
+        ),
+        (
+            "UpdateAlias",
+            json!({"AliasName": "alias/held", "TargetKeyId": id}),
+        ),
+        ("DeleteAlias", json!({"AliasName": "alias/held"})),
+        (
+            "PutKeyPolicy",
+            json!({"KeyId": other, "PolicyName": "default", "Policy": policy}),
+        ),
+        ("RevokeGrant", json!({"KeyId": id})),
     ];
-    for (op, input) in ops {
+    let mut grant_id = String::new();
+    for (op, mut input) in ops {
+        if op == "RevokeGrant" {
+            input["GrantId"] = json!(grant_id);
+        }
         let held = w.store.hold.lock().unwrap();
         let before = w.store.waiting.load(std::sync::atomic::Ordering::SeqCst);
         let mutator = {
@@ -493,7 +516,11 @@ fn crypto_goes_on_while_a_mutation_commits() {
             Some(b"during".to_vec()),
             "Encrypt/Decrypt waited for a {op} commit"
         );
-        assert!(mutator.join().unwrap().is_ok(), "{op} failed");
+        let out = mutator.join().unwrap();
+        assert!(out.is_ok(), "{op} failed: {out:?}");
+        if op == "CreateGrant" {
+            grant_id = out.unwrap()["GrantId"].as_str().unwrap().to_string();
+        }
     }
     // Every change was installed.
     let d = w.ok("DescribeKey", json!({"KeyId": other}))["KeyMetadata"].clone();
@@ -504,5 +531,14 @@ fn crypto_goes_on_while_a_mutation_commits() {
         json!([])
     );
     let grants = w.ok("ListGrants", json!({"KeyId": id}));
-    assert_eq!(grants["Grants"].as_array().unwrap().len(), 1);
+    assert_eq!(grants["Grants"].as_array().unwrap().len(), 0, "revoked");
+    let aliases = w.ok("ListAliases", json!({}))["Aliases"].clone();
+    assert!(
+        aliases
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["AliasName"] != "alias/held"),
+        "{aliases}"
+    );
 }

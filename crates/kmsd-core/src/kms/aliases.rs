@@ -2,6 +2,7 @@
 //! authorized twice, as AWS documents: on the alias ARN (IAM policies) and on the key
 //! (key policy), for UpdateAlias on both the old and the new key.
 
+use parking_lot::RwLockUpgradableReadGuard;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -114,7 +115,7 @@ impl Kms {
                 "Aliases must refer to keys. Not aliases",
             ));
         }
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let arn = alias_arn(req.region(), req.account(), name);
         let ak = (
             req.account().to_string(),
@@ -148,6 +149,7 @@ impl Kms {
             last_updated_millis: now,
         };
         self.commit(&[persist::put_alias(&rec)?])?;
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
         st.aliases.insert(ak, rec);
         let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
         key.aliases.push(name.to_string());
@@ -165,7 +167,7 @@ impl Kms {
                 "Aliases must refer to keys. Not aliases",
             ));
         }
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let arn = alias_arn(req.region(), req.account(), name);
         let ak = (
             req.account().to_string(),
@@ -202,6 +204,7 @@ impl Kms {
         rec.target_key_id = r.id.clone();
         rec.last_updated_millis = self.now();
         self.commit(&[persist::put_alias(&rec)?])?;
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
         st.aliases.insert(ak, rec);
         if let Some(k) = st.keys.get_mut(&old_id) {
             k.aliases.retain(|a| a != name);
@@ -216,7 +219,7 @@ impl Kms {
         let mut i = Input::new(input)?;
         let name = i.str_req("AliasName", 1, 256)?;
         check_alias_name(&mut i, name)?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let arn = alias_arn(req.region(), req.account(), name);
         let ak = (
             req.account().to_string(),
@@ -237,6 +240,7 @@ impl Kms {
         self.authorize(req, key, "kms:DeleteAlias", &ctx, None)?;
         self.authorize_alias_arn(req, "kms:DeleteAlias", name)?;
         self.commit(&[persist::delete_alias(&ak)])?;
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
         st.aliases.remove(&ak);
         if let Some(k) = st.keys.get_mut(&target) {
             k.aliases.retain(|a| a != name);

@@ -637,7 +637,7 @@ impl Kms {
         let grant_id = i.str_opt("GrantId", 1, 128)?;
         let dry = i.bool_opt("DryRun")?.unwrap_or(false);
         i.finish()?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let (kid, gid) = match (token, key_id, grant_id) {
             (Some(t), _, _) => {
                 let (k, g) = parse_token(t)?;
@@ -735,6 +735,7 @@ impl Kms {
             ));
         }
         self.commit(&[persist::delete_grant(&kid, &gid)])?;
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
         let key = st.keys.get_mut(&kid).ok_or_else(internal)?;
         key.remove_grant(&gid);
         Ok(json!({}))
@@ -746,7 +747,7 @@ impl Kms {
         let grant_id = i.str_req("GrantId", 1, 128)?;
         let dry = i.bool_opt("DryRun")?.unwrap_or(false);
         i.finish()?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -762,7 +763,7 @@ impl Kms {
                 format!("Grant ID {grant_id} is invalid."),
             ));
         }
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
+        let key = st.keys.get(&r.id).ok_or_else(internal)?;
         if !key.grants.contains_key(grant_id) {
             return Err(ApiError::new(
                 "NotFoundException",
@@ -776,7 +777,11 @@ impl Kms {
             ));
         }
         self.commit(&[persist::delete_grant(&r.id, grant_id)])?;
-        key.remove_grant(grant_id);
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
+        st.keys
+            .get_mut(&r.id)
+            .ok_or_else(internal)?
+            .remove_grant(grant_id);
         Ok(json!({}))
     }
 }

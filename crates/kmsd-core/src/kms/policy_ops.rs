@@ -185,7 +185,7 @@ impl Kms {
                 "Policy name {name} is not valid. The only valid policy name is default."
             )));
         }
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -209,9 +209,11 @@ impl Kms {
                 check_lockout(req, key, &policy)?;
             }
         }
-        let key = st.keys.get_mut(&r.id).ok_or_else(internal)?;
-        self.update_record(key, |rec| rec.policy = text.to_string())?;
-        key.policy = policy;
+        let mut st = self.update_key(st, &r.id, |rec| {
+            rec.policy = text.to_string();
+            Ok(true)
+        })?;
+        st.keys.get_mut(&r.id).ok_or_else(internal)?.policy = policy;
         Ok(json!({}))
     }
 
