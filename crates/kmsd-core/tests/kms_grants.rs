@@ -425,8 +425,9 @@ fn many_grants_are_matched_through_the_grantee_index() {
 }
 
 /// Mutations commit without excluding readers: while their commit (an fsync on a real
-/// disk) is in progress, Encrypt and Decrypt go on. CreateGrant and RevokeGrant on the key
-/// being used; CreateKey; every key-record change on a second key; the alias operations.
+/// disk) is in progress, Encrypt and Decrypt go on. CreateGrant, RotateKeyOnDemand and
+/// RevokeGrant on the key being used; CreateKey; every key-record change on a second key;
+/// the alias operations.
 #[test]
 fn crypto_goes_on_while_a_mutation_commits() {
     use std::sync::{mpsc, Arc};
@@ -477,6 +478,7 @@ fn crypto_goes_on_while_a_mutation_commits() {
             "PutKeyPolicy",
             json!({"KeyId": other, "PolicyName": "default", "Policy": policy}),
         ),
+        ("RotateKeyOnDemand", json!({"KeyId": id})),
         ("RevokeGrant", json!({"KeyId": id})),
     ];
     let mut grant_id = String::new();

@@ -5,12 +5,15 @@
 
 use std::sync::Arc;
 
+use kmsd_crypto::KeyMaterial;
+
+use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
 use super::api::{ts, Input};
 use super::authz::Forms;
 use super::ids::internal;
-use super::key::MaterialOrigin;
+use super::key::{KeyRecord, MaterialOrigin};
 use super::lifecycle::{limit_marker, new_material, page, paginate};
 use super::{persist, Kms, Req, State};
 use crate::error::ApiError;
@@ -21,14 +24,27 @@ pub(crate) const MAX_ON_DEMAND: u32 = 25;
 
 impl Kms {
     /// Add a new material version and make it current (one commit).
+    /// Rotate key `id` now, holding the write lock (the automatic rotations of `maintain`).
     pub(crate) fn rotate_now(
         &self,
         st: &mut State,
         id: &str,
         origin: MaterialOrigin,
     ) -> Result<(), ApiError> {
+        let rotation = self.commit_rotation(st, id, origin)?;
+        rotation.install(st, id)
+    }
+
+    /// New key material for key `id`, committed (with the key's changed record) but not yet
+    /// installed: readers of `st` go on meanwhile.
+    fn commit_rotation(
+        &self,
+        st: &State,
+        id: &str,
+        origin: MaterialOrigin,
+    ) -> Result<Rotation, ApiError> {
         let now = self.now();
-        let key = st.keys.get_mut(id).ok_or_else(internal)?;
+        let key = st.keys.get(id).ok_or_else(internal)?;
         let version = u32::try_from(key.rec.materials.len() + 1).map_err(|_| internal())?;
         let (material, info) = new_material(version, now, origin)?;
         let mut rec = key.rec.clone();
@@ -49,9 +65,7 @@ impl Kms {
             persist::put_key(&rec)?,
             persist::put_material(&self.root_key, id, version, &material)?,
         ])?;
-        key.rec = rec;
-        key.materials.push(Arc::new(material));
-        Ok(())
+        Ok(Rotation { rec, material })
     }
 
     pub(crate) fn enable_key_rotation(
@@ -153,7 +167,7 @@ impl Kms {
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
-        let mut st = self.state.write();
+        let st = self.state.upgradable_read();
         let r = self.gate(
             &st,
             req,
@@ -171,7 +185,11 @@ impl Kms {
                 format!("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"),
             ));
         }
-        self.rotate_now(&mut st, &r.id, MaterialOrigin::OnDemand)?;
+        // Committed under the upgradable lock (crypto requests go on during the fsync),
+        // installed under the write lock.
+        let rotation = self.commit_rotation(&st, &r.id, MaterialOrigin::OnDemand)?;
+        let mut st = RwLockUpgradableReadGuard::upgrade(st);
+        rotation.install(&mut st, &r.id)?;
         Ok(json!({ "KeyId": arn }))
     }
 
@@ -241,5 +259,20 @@ impl Kms {
             .collect();
         let (items, next) = paginate(items, marker, limit)?;
         Ok(page("Rotations", items, next))
+    }
+}
+
+/// A committed rotation waiting to be installed in memory.
+struct Rotation {
+    rec: KeyRecord,
+    material: KeyMaterial,
+}
+
+impl Rotation {
+    fn install(self, st: &mut State, id: &str) -> Result<(), ApiError> {
+        let key = st.keys.get_mut(id).ok_or_else(internal)?;
+        key.rec = self.rec;
+        key.materials.push(Arc::new(self.material));
+        Ok(())
     }
 }
