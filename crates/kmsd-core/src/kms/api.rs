@@ -30,6 +30,9 @@ fn serialization(field: &str) -> ApiError {
     )
 }
 
+/// Up to this many members, a member is looked up by comparing names.
+const SMALL_OBJECT: usize = 12;
+
 /// A decoded request body with a collector of model-constraint violations.
 pub(crate) struct Input<'a> {
     obj: Option<&'a Map<String, Value>>,
@@ -60,7 +63,18 @@ impl<'a> Input<'a> {
     }
 
     fn raw(&self, name: &str) -> Option<&'a Value> {
-        self.obj.and_then(|m| m.get(name)).filter(|v| !v.is_null())
+        self.obj
+            .and_then(|m| {
+                // Request bodies have a handful of members: comparing names is cheaper than
+                // hashing `name` (SipHash) for every member an operation asks for. Names are
+                // unique in a map, so both find the same member.
+                if m.len() <= SMALL_OBJECT {
+                    m.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+                } else {
+                    m.get(name)
+                }
+            })
+            .filter(|v| !v.is_null())
     }
 
     /// True if the member is present (and not null).
@@ -459,6 +473,25 @@ mod tests {
         let e = i.finish().err().and_then(|e| e.message).unwrap_or_default();
         assert!(e.starts_with("2 validation errors detected: "), "{e}");
         assert!(e.contains("Value null at 'missing'"), "{e}");
+    }
+
+    #[test]
+    fn member_lookup_small_and_large_objects() {
+        for n in [0usize, 1, 5, SMALL_OBJECT, SMALL_OBJECT + 1, 40] {
+            let mut m = Map::new();
+            for i in 0..n {
+                m.insert(format!("M{i}"), Value::from(i));
+            }
+            m.insert("Null".into(), Value::Null);
+            let v = Value::Object(m);
+            let i = Input::new(&v).unwrap_or_else(|e| panic!("{e:?}"));
+            for k in 0..n {
+                assert_eq!(i.raw(&format!("M{k}")), Some(&Value::from(k)), "{n} {k}");
+            }
+            assert_eq!(i.raw("Missing"), None);
+            assert_eq!(i.raw("Null"), None, "null members read as absent");
+            assert!(!i.has("m0"), "names are case-sensitive");
+        }
     }
 
     #[test]
