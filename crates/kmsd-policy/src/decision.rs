@@ -757,17 +757,39 @@ fn grant_constraints_ok(g: &Grant, action: &str, ec: Option<&BTreeMap<String, St
     }
     let empty = BTreeMap::new();
     let ec = ec.unwrap_or(&empty);
+    // "In a grant constraint, the key in each key-value pair is not case sensitive, but the
+    // value is case sensitive" (KMS API reference, GrantConstraints).
     if let Some(eq) = &c.encryption_context_equals {
-        if eq != ec {
+        if eq.len() != ec.len() || !eq.iter().all(|(k, v)| request_has_pair(ec, k, v)) {
             return false;
         }
     }
     if let Some(sub) = &c.encryption_context_subset {
-        if !sub.iter().all(|(k, v)| ec.get(k) == Some(v)) {
+        if !sub.iter().all(|(k, v)| request_has_pair(ec, k, v)) {
             return false;
         }
     }
     true
+}
+
+/// Does the request's encryption context hold a pair with key `key` (compared without
+/// regard to case) and value exactly `value`?
+fn request_has_pair(ec: &BTreeMap<String, String>, key: &str, value: &str) -> bool {
+    if let Some(v) = ec.get(key) {
+        if v == value {
+            return true;
+        }
+    }
+    ec.iter()
+        .any(|(k, v)| v == value && k != key && keys_equal_ignoring_case(k, key))
+}
+
+fn keys_equal_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
 }
 
 /// Decide a KMS request (untraced hot path).

@@ -1323,6 +1323,42 @@ fn gp3_encryption_context_constraints() {
     // Ignored for operations without an encryption context.
     assert_eq!(d(&subset, "kms:DescribeKey", None), Decision::Allow);
     assert_eq!(d(&subset, "kms:RetireGrant", None), Decision::Allow);
+    // "In a grant constraint, the key in each key-value pair is not case sensitive, but the
+    // value is case sensitive" (KMS API reference, GrantConstraints).
+    let lower_key = ec(&[("department", "IT")]);
+    let lower_key_more = ec(&[("DEPARTMENT", "IT"), ("Purpose", "Test")]);
+    let lower_both = ec(&[("department", "it")]);
+    assert_eq!(d(&subset, "kms:Decrypt", Some(&lower_key)), Decision::Allow);
+    assert_eq!(
+        d(&subset, "kms:Decrypt", Some(&lower_key_more)),
+        Decision::Allow
+    );
+    assert_eq!(d(&equals, "kms:Decrypt", Some(&lower_key)), Decision::Allow);
+    assert_eq!(
+        d(&equals, "kms:Decrypt", Some(&lower_key_more)),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        d(&subset, "kms:Decrypt", Some(&lower_both)),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        d(&equals, "kms:Decrypt", Some(&lower_both)),
+        Decision::ImplicitDeny
+    );
+    let unicode = [grant(
+        "g",
+        ALICE,
+        &["Decrypt"],
+        Some(GrantConstraints {
+            encryption_context_subset: Some(ec(&[("Ärger", "x")])),
+            ..GrantConstraints::default()
+        }),
+    )];
+    assert_eq!(
+        d(&unicode, "kms:Decrypt", Some(&ec(&[("äRGER", "x")]))),
+        Decision::Allow
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
