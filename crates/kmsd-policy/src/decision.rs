@@ -1479,10 +1479,23 @@ mod tests {
             "kms:Decrypt",
             Some(&ec(&[("a", "1"), ("b", "2")]))
         ));
-        assert!(!grant_constraints_ok(
+        // Keys without regard to case, values exactly (API reference, GrantConstraints).
+        assert!(grant_constraints_ok(
             &g,
             "kms:Decrypt",
             Some(&ec(&[("A", "1")]))
+        ));
+        let upper_value = Grant {
+            constraints: Some(crate::GrantConstraints {
+                encryption_context_equals: Some(ec(&[("a", "x")])),
+                encryption_context_subset: None,
+            }),
+            ..g.clone()
+        };
+        assert!(!grant_constraints_ok(
+            &upper_value,
+            "kms:Decrypt",
+            Some(&ec(&[("a", "X")]))
         ));
         assert!(!grant_constraints_ok(&g, "kms:Decrypt", None));
         // Ignored for DescribeKey and RetireGrant.
