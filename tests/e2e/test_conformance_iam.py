@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from kmsd_harness import aws_error
-from worlds import ACCT_A, ACCT_B, account, doc, root_creds, user, user_creds
+from worlds import ACCT_A, ACCT_B, Creds, account, doc, root_creds, user, user_creds
 
 REGION = "us-east-1"
 ASSUMER = f"arn:aws:iam::{ACCT_A}:user/assumer"
@@ -283,3 +283,39 @@ def test_world_file_may_attach_aws_managed_policies(launch):
     kms = srv.client("kms", user_creds(ACCT_A, "ops"))
     key = kms.create_key()["KeyMetadata"]
     assert kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["KeyId"] == key["Arn"]
+
+
+def _session_kms(server, sts, role, **kw):
+    c = sts.assume_role(RoleArn=role, RoleSessionName=f"s-{uuid.uuid4().hex[:6]}", **kw)["Credentials"]
+    return server.client("kms", Creds(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))
+
+
+def test_source_identity_is_in_the_request_context_of_the_session(server, iam, sts):
+    """A role session carries aws:SourceIdentity into every request it makes (IAM User
+    Guide, "Monitor and control actions taken with assumed roles"): a KMS permission
+    conditioned on it applies only to sessions with that source identity."""
+    role = new_role(iam, ["sts:AssumeRole", "sts:SetSourceIdentity"])
+    iam.put_role_policy(RoleName=role.split("/")[-1], PolicyName="kms", PolicyDocument=json.dumps(doc(
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceIdentity": "alice"}}})))
+    key = server.client("kms", root_creds(ACCT_A)).create_key()["KeyMetadata"]["Arn"]
+    _session_kms(server, sts, role, SourceIdentity="alice").encrypt(KeyId=key, Plaintext=b"x")
+    for kw in ({"SourceIdentity": "bob"}, {}):
+        with aws_error("AccessDeniedException", 400):
+            _session_kms(server, sts, role, **kw).encrypt(KeyId=key, Plaintext=b"x")
+
+
+def test_resource_account_is_the_keys_account(server, iam, sts):
+    """aws:ResourceAccount (global condition key) is the account that owns the KMS key."""
+    role = new_role(iam, "sts:AssumeRole")
+    name = role.split("/")[-1]
+    iam.put_role_policy(RoleName=name, PolicyName="kms", PolicyDocument=json.dumps(doc(
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceAccount": ACCT_A}}},
+        {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceAccount": ACCT_B}}})))
+    key = server.client("kms", root_creds(ACCT_A)).create_key()["KeyMetadata"]["Arn"]
+    kms = _session_kms(server, sts, role)
+    kms.encrypt(KeyId=key, Plaintext=b"x")
+    with aws_error("AccessDeniedException", 400):
+        kms.describe_key(KeyId=key)

@@ -41,6 +41,7 @@ fn bench(c: &mut Criterion) {
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
+        source_identity: None,
     };
     let meta = RequestMeta {
         source_ip: None,

@@ -856,6 +856,7 @@ mod tests {
             policies: Arc::new(kmsd_policy::PolicySet::default()),
             tags: Arc::new(BTreeMap::new()),
             token_issue_time: issued,
+            source_identity: None,
         }
     }
 

@@ -444,7 +444,7 @@ impl Iam {
             let principal = match &s.owner {
                 None => {
                     let role = st.role(&s.account, &s.role_name)?;
-                    resolve::role_session_principal(
+                    let mut p = resolve::role_session_principal(
                         &st,
                         role,
                         &s.session_name,
@@ -453,7 +453,9 @@ impl Iam {
                         &s.policy_arns,
                         &s.tags,
                     )
-                    .ok()?
+                    .ok()?;
+                    p.source_identity = s.source_identity.clone();
+                    p
                 }
                 Some(KeyOwner::User(name)) => {
                     let mut p = resolve::user_principal(&st, st.user(&s.account, name)?).ok()?;

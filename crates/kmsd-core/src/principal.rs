@@ -17,6 +17,9 @@ pub struct Principal {
     pub tags: Arc<BTreeMap<String, String>>,
     /// For temporary credentials: when they were issued (epoch seconds).
     pub token_issue_time: Option<i64>,
+    /// `aws:SourceIdentity`: the source identity of a role session (set at AssumeRole,
+    /// kept along a role chain).
+    pub source_identity: Option<String>,
 }
 
 impl Principal {
@@ -37,6 +40,9 @@ impl Principal {
         if let Some(t) = self.token_issue_time {
             ctx.set("aws:TokenIssueTime", format_iso8601(t));
             ctx.set("aws:MultiFactorAuthPresent", "false");
+        }
+        if let Some(s) = &self.source_identity {
+            ctx.set("aws:SourceIdentity", s.as_str());
         }
     }
 }

@@ -36,6 +36,7 @@ fn alice() -> Principal {
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
+        source_identity: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn session() -> Principal {
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: Some(NOW_SECS - 60),
+        source_identity: None,
     }
 }
 

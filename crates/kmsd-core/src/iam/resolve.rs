@@ -81,6 +81,7 @@ pub(crate) fn root_principal(account: &str) -> Principal {
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
+        source_identity: None,
     }
 }
 
@@ -140,6 +141,7 @@ pub(crate) fn user_principal(st: &State, u: &UserRec) -> Result<Principal, ApiEr
         policies: Arc::new(policies),
         tags: Arc::new(u.tags.iter().cloned().collect()),
         token_issue_time: None,
+        source_identity: None,
     })
 }
 
@@ -215,5 +217,6 @@ pub(crate) fn role_session_principal(
         }),
         tags: Arc::new(tags),
         token_issue_time: issued,
+        source_identity: None,
     })
 }

@@ -328,7 +328,8 @@ pub(crate) fn key_context_for(
     ctx
 }
 
-/// The key-resource keys (§7.2) and `kms:RequestAlias`.
+/// The key-resource keys (§7.2), `aws:ResourceAccount` (the key's account) and
+/// `kms:RequestAlias`.
 pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<&str>) {
     ctx.set("kms:KeySpec", "SYMMETRIC_DEFAULT");
     ctx.set("kms:KeyUsage", "ENCRYPT_DECRYPT");
@@ -336,6 +337,7 @@ pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<
     ctx.set("kms:CustomerMasterKeyUsage", "ENCRYPT_DECRYPT");
     ctx.set("kms:KeyOrigin", "AWS_KMS");
     ctx.set("kms:MultiRegion", "false");
+    ctx.set("aws:ResourceAccount", key.rec.account.as_str());
     ctx.set_multi("kms:ResourceAliases", key.aliases.clone());
     for (k, v) in &key.rec.tags {
         ctx.set(&format!("aws:ResourceTag/{k}"), v.clone());

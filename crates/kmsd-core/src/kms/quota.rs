@@ -476,6 +476,7 @@ mod tests {
             policies: Arc::default(),
             tags: Arc::new(BTreeMap::new()),
             token_issue_time: None,
+            source_identity: None,
         }
     }
 

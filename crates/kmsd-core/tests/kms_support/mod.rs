@@ -185,6 +185,7 @@ pub fn root(account: &str) -> Principal {
         policies: Arc::new(PolicySet::default()),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
+        source_identity: None,
     }
 }
 
@@ -212,6 +213,7 @@ pub fn user(account: &str, name: &str, policies: &[Value]) -> Principal {
         }),
         tags: Arc::new(BTreeMap::new()),
         token_issue_time: None,
+        source_identity: None,
     }
 }
 
