@@ -554,6 +554,26 @@ def test_dry_run(kms, key):
     assert err["Message"] == "The request would have succeeded, but the DryRun option is set."
 
 
+def test_dry_run_ignore_ciphertext(kms, key):
+    """DryRunModifiers IGNORE_CIPHERTEXT (Decrypt, ReEncrypt API reference): the ciphertext
+    is ignored, absent or not, and the (source) key comes from KeyId / SourceKeyId."""
+    kid = key["KeyId"]
+    ignore = {"DryRun": True, "DryRunModifiers": ["IGNORE_CIPHERTEXT"]}
+    with aws_error("DryRunOperationException"):
+        kms.decrypt(KeyId=kid, CiphertextBlob=b"not a ciphertext", **ignore)
+    with aws_error("DryRunOperationException"):
+        kms.decrypt(KeyId=kid, **ignore)
+    with aws_error("DryRunOperationException"):
+        kms.re_encrypt(SourceKeyId=kid, DestinationKeyId=kid, **ignore)
+    with aws_error("DryRunOperationException"):
+        kms.re_encrypt(CiphertextBlob=b"garbage", SourceKeyId=kid, DestinationKeyId=kid, **ignore)
+    with aws_error("ValidationException"):
+        kms.re_encrypt(DestinationKeyId=kid, **ignore)
+    # Without the modifier the ciphertext is checked as usual.
+    with aws_error("InvalidCiphertextException"):
+        kms.decrypt(KeyId=kid, CiphertextBlob=b"not a ciphertext", DryRun=True)
+
+
 def test_generate_data_key_spec_and_bytes_exclusive(kms, key):
     with aws_error("ValidationException"):
         kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256", NumberOfBytes=32)

@@ -206,6 +206,9 @@ impl Kms {
         }
         i.finish()?;
         no_recipient(&i)?;
+        // DryRun with IGNORE_CIPHERTEXT: "KMS ignores the ciphertext" (it may be absent or
+        // anything); the key comes from KeyId.
+        let ct = if dry && ignore_ct { None } else { ct };
         let st = self.state.read();
         let named = match key_id {
             Some(k) => Some(self.resolve_source(
@@ -280,31 +283,50 @@ impl Kms {
         let dst_alg = i.enum_opt("DestinationEncryptionAlgorithm", ALGORITHMS)?;
         grant_tokens(&mut i)?;
         let dry = i.bool_opt("DryRun")?.unwrap_or(false);
-        let _ignore = ignore_ciphertext(&mut i)?;
-        if ct.is_none() {
+        let ignore_ct = ignore_ciphertext(&mut i)?;
+        if ct.is_none() && !(dry && ignore_ct) {
             i.null("CiphertextBlob");
         }
         i.finish()?;
-        let ct = ct.ok_or_else(internal)?;
+        // DryRun with IGNORE_CIPHERTEXT: the ciphertext is ignored; the source key comes
+        // from SourceKeyId.
+        let ct = if dry && ignore_ct { None } else { ct };
         let st = self.state.read();
         let named_src = match src_id {
-            Some(k) => {
-                Some(self.resolve_source(&st, req, k, Some(&ct[..]), "kms:ReEncryptFrom")?)
-            }
+            Some(k) => Some(self.resolve_source(
+                &st,
+                req,
+                k,
+                ct.as_deref().map(|c| &c[..]),
+                "kms:ReEncryptFrom",
+            )?),
             None => None,
         };
         let dst = self.resolve(&st, req, dst_id, Forms::Any, "kms:ReEncryptTo")?;
-        let h = blob::parse_header(&ct).map_err(|_| invalid_ciphertext())?;
-        let src = st
-            .keys
-            .get(&h.key_id)
-            .filter(|k| k.rec.region == req.region())
-            .ok_or_else(unknown_ciphertext_key)?;
-        if let Some(n) = &named_src {
-            if n.id != src.rec.id {
-                return Err(incorrect_key());
+        let (src, version) = match &ct {
+            Some(ct) => {
+                let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
+                let src = st
+                    .keys
+                    .get(&h.key_id)
+                    .filter(|k| k.rec.region == req.region())
+                    .ok_or_else(unknown_ciphertext_key)?;
+                if let Some(n) = &named_src {
+                    if n.id != src.rec.id {
+                        return Err(incorrect_key());
+                    }
+                }
+                (src, Some(h.material_version))
             }
-        }
+            None => {
+                let Some(n) = &named_src else {
+                    return Err(ApiError::validation(
+                        "SourceKeyId is required when the DryRun modifier IGNORE_CIPHERTEXT is set.",
+                    ));
+                };
+                (st.keys.get(&n.id).ok_or_else(internal)?, None)
+            }
+        };
         let dkey = st.keys.get(&dst.id).ok_or_else(internal)?;
         let same = if src.rec.id == dkey.rec.id {
             "true"
@@ -339,7 +361,10 @@ impl Kms {
         if dry {
             return Err(dry_run());
         }
-        let (pt, src_material) = open(src, h.material_version, &src_ec, &ct)?;
+        let (Some(ct), Some(version)) = (&ct, version) else {
+            return Err(internal());
+        };
+        let (pt, src_material) = open(src, version, &src_ec, ct)?;
         let (out, dst_material) = seal(dkey, &dst_ec, &pt)?;
         Ok(json!({
             "CiphertextBlob": b64(&out),
