@@ -96,6 +96,11 @@ pub fn format_iso8601(secs: i64) -> String {
     if (0..=MAX_FAST_SECS).contains(&secs) {
         return format_iso8601_fast(secs);
     }
+    format_iso8601_with_time(secs)
+}
+
+/// `format_iso8601` through the `time` crate (any second; the fast path's reference).
+fn format_iso8601_with_time(secs: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     time::OffsetDateTime::from_unix_timestamp(secs)
@@ -164,12 +169,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn reference(secs: i64) -> String {
-        let format =
-            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        time::OffsetDateTime::from_unix_timestamp(secs)
-            .ok()
-            .and_then(|t| t.format(&format).ok())
-            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+        format_iso8601_with_time(secs)
     }
 
     #[test]

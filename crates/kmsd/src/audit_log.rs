@@ -700,6 +700,21 @@ mod tests {
             .unwrap()
     }
 
+    /// The `n` member of every line of `path`, sorted.
+    fn sorted_numbers(path: &Path) -> Vec<i64> {
+        let mut ns: Vec<i64> = std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        ns.sort_unstable();
+        ns
+    }
+
     const MODES: [SyncMode; 2] = [
         SyncMode::Always,
         SyncMode::Interval(Duration::from_millis(5)),
@@ -735,17 +750,10 @@ mod tests {
             });
         drop(log);
         writer.join();
-        let text = std::fs::read_to_string(audit_dir.join("audit.log")).unwrap();
-        let mut ns: Vec<i64> = text
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect();
-        ns.sort_unstable();
-        assert_eq!(ns, (0..2000).collect::<Vec<_>>());
+        assert_eq!(
+            sorted_numbers(&audit_dir.join("audit.log")),
+            (0..2000).collect::<Vec<_>>()
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -877,20 +885,6 @@ mod tests {
             .unwrap()
     }
 
-    fn lines_in(path: &Path) -> Vec<i64> {
-        let mut ns: Vec<i64> = std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect();
-        ns.sort_unstable();
-        ns
-    }
-
     #[test]
     fn worker_batches_are_written_when_the_worker_goes_idle() {
         for mode in MODES {
@@ -932,7 +926,7 @@ mod tests {
         drop(log);
         writer.join();
         assert_eq!(
-            lines_in(&dir.path().join("audit.log")),
+            sorted_numbers(&dir.path().join("audit.log")),
             (0..2000).collect::<Vec<_>>()
         );
     }
@@ -954,7 +948,7 @@ mod tests {
         // No park hook: only the size bound can release this line.
         let big = format!("{{\"n\":1,\"pad\":\"{}\"}}", "x".repeat(WORKER_BATCH_BYTES));
         assert!(rt().block_on(log.append(&big)));
-        assert_eq!(lines_in(&dir.path().join("audit.log")), vec![1]);
+        assert_eq!(sorted_numbers(&dir.path().join("audit.log")), vec![1]);
         log.detach_thread();
         drop(log);
         writer.join();
@@ -977,7 +971,7 @@ mod tests {
         // No park hook: the worker batch would never be written, so this completes only if
         // the line went to the flusher thread.
         assert!(rt().block_on(log.append("{\"n\":7}")));
-        assert_eq!(lines_in(&dir.path().join("audit.log")), vec![7]);
+        assert_eq!(sorted_numbers(&dir.path().join("audit.log")), vec![7]);
         assert_eq!(shared.shared_batches.load(Ordering::Relaxed), 1);
         // The flusher measured its own (fast) sync: worker batches are used again.
         assert!(shared.syncs_are_fast());

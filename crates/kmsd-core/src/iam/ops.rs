@@ -654,6 +654,28 @@ impl Iam {
 
     // ---------------------------------------------------------------- roles
 
+    /// A copy of role `name` of the caller's account, to change and commit, once `action` on
+    /// it is authorized (NoSuchEntity when there is no such role).
+    fn role_to_change(
+        &self,
+        st: &State,
+        actor: &Actor<'_>,
+        name: &str,
+        action: &str,
+    ) -> Result<RoleRec, ApiError> {
+        let account = actor.account();
+        let Entity::Role(r) = entity(st, account, EntityKind::Role, name)? else {
+            return Err(no_such(EntityKind::Role, name));
+        };
+        self.authorize(
+            actor,
+            action,
+            &role_arn(account, &r.path, &r.name),
+            &|ctx| resource_tags(ctx, &r.tags),
+        )?;
+        Ok(r)
+    }
+
     /// UpdateRole: the role's description and/or maximum session duration.
     pub fn update_role(
         &self,
@@ -663,17 +685,8 @@ impl Iam {
         max_session_duration: Option<i64>,
     ) -> Result<(), ApiError> {
         check_role_settings(description, max_session_duration)?;
-        let account = actor.account().to_string();
         let mut st = self.write();
-        let Entity::Role(mut r) = entity(&st, &account, EntityKind::Role, name)? else {
-            return Err(no_such(EntityKind::Role, name));
-        };
-        self.authorize(
-            actor,
-            "iam:UpdateRole",
-            &role_arn(&account, &r.path, &r.name),
-            &|ctx| resource_tags(ctx, &r.tags),
-        )?;
+        let mut r = self.role_to_change(&st, actor, name, "iam:UpdateRole")?;
         if let Some(d) = description {
             r.description = Some(d.to_string());
         }
@@ -795,17 +808,8 @@ impl Iam {
         name: &str,
         document: &str,
     ) -> Result<(), ApiError> {
-        let account = actor.account().to_string();
         let mut st = self.write();
-        let Entity::Role(mut r) = entity(&st, &account, EntityKind::Role, name)? else {
-            return Err(no_such(EntityKind::Role, name));
-        };
-        self.authorize(
-            actor,
-            "iam:UpdateAssumeRolePolicy",
-            &role_arn(&account, &r.path, &r.name),
-            &|ctx| resource_tags(ctx, &r.tags),
-        )?;
+        let mut r = self.role_to_change(&st, actor, name, "iam:UpdateAssumeRolePolicy")?;
         check_document(document, PolicyKind::Trust)?;
         check_trust_principals(&st, document)?;
         r.trust = document.to_string();
