@@ -50,17 +50,9 @@ cleanup() {
   rm -rf "$TMP"
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
-if [ "${SKIP_BUILD:-0}" != "1" ]; then
-  echo "== building kmsd, kmsd-bench and the null server (release)"
-  cargo build --release -p kmsd -p kmsd-bench
-  cargo build --release -p kmsd-bench --example null_server
-fi
-KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
-BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
+release_binaries -p kmsd-bench --example null_server
 NULL=${NULL_BIN:-$ROOT/target/release/examples/null_server}
 for b in "$KMSD" "$BENCH" "$NULL"; do [ -x "$b" ] || { echo "missing $b" >&2; exit 1; }; done
 WORLD=$ROOT/examples/seed-world.json

@@ -21,7 +21,7 @@
 #                            negative values; also sets this session's autogroup weight)
 #
 # What it does, all on 127.0.0.1, each server on a fresh data directory:
-#  1. builds kmsd and kmsd-bench in release (nice), unless SKIP_BUILD=1;
+#  1. builds kmsd and kmsd-bench in release, unless SKIP_BUILD=1;
 #  2. starts two servers with `kmsd serve --bootstrap examples/seed-world.json`:
 #     "one-key" gets one key (CreateKey), "populated" gets `kmsd-bench populate`:
 #     KEYS keys (the first is the loaded key), USERS IAM users, GRANTS grants on the
@@ -95,19 +95,10 @@ cleanup() {
   rm -rf "$TMP"
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 # ---- build
-if [ "${SKIP_BUILD:-0}" != "1" ]; then
-  echo "== building kmsd and kmsd-bench (release)"
-  nice cargo build --release -p kmsd -p kmsd-bench
-fi
-KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
-BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
-[ -x "$KMSD" ] || { echo "missing $KMSD" >&2; exit 1; }
-[ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
+release_binaries
 [ -f "$WORLD" ] || { echo "missing $WORLD" >&2; exit 1; }
 
 # ---- priority (after the build, so only kmsd and the generator get it)

@@ -59,9 +59,7 @@ cleanup() {
   rm -rf "$TMP"
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -84,14 +82,7 @@ wait_for_port() {
 }
 
 # ---- build
-if [ "${SKIP_BUILD:-0}" != "1" ]; then
-  echo "== building kmsd and kmsd-bench (release)"
-  cargo build --release -p kmsd -p kmsd-bench
-fi
-KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
-BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
-[ -x "$KMSD" ] || { echo "missing $KMSD" >&2; exit 1; }
-[ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
+release_binaries
 
 # ---- moto
 if [ -n "${MOTO_VENV:-}" ]; then

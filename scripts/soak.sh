@@ -63,18 +63,9 @@ cleanup() {
   rm -rf "$TMP"
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
-if [ "${SKIP_BUILD:-0}" != "1" ]; then
-  echo "== building kmsd and kmsd-bench (release)"
-  cargo build --release -p kmsd -p kmsd-bench
-fi
-KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
-BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
-[ -x "$KMSD" ] || { echo "missing $KMSD" >&2; exit 1; }
-[ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
+release_binaries
 
 WORLD="$ROOT/examples/seed-world.json"
 read -r AK SK < <(seed_root_credentials "$WORLD")

@@ -9,7 +9,11 @@
 #                                   sets KMSD_STARTED_PID and KMSD_STARTED_ENDPOINT
 #   seed_root_credentials WORLD     prints "ACCESS_KEY SECRET" of the first account with a
 #                                   root_access_key in a bootstrap file
-# Expects KMSD (the kmsd binary) to be set before start_kmsd.
+#   trap_cleanup                    runs the script's `cleanup` function on exit, INT, TERM
+#   release_binaries [cargo args]   unless SKIP_BUILD=1, builds kmsd and kmsd-bench in release
+#                                   (plus the given extra `cargo build` arguments, as a second
+#                                   build); sets KMSD and BENCH (KMSD_BIN / BENCH_BIN override)
+# start_kmsd expects KMSD to be set (release_binaries does it).
 
 RUN=()
 AUTOGROUP_NICE_BEFORE=""
@@ -75,4 +79,24 @@ for acct in world.get("accounts", []):
 else:
     sys.exit("no account with root_access_key in " + sys.argv[1])
 PY
+}
+
+trap_cleanup() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+release_binaries() {
+  if [ "${SKIP_BUILD:-0}" != "1" ]; then
+    echo "== building kmsd and kmsd-bench (release)"
+    cargo build --release -p kmsd -p kmsd-bench
+    if [ "$#" -gt 0 ]; then
+      cargo build --release "$@"
+    fi
+  fi
+  KMSD=${KMSD_BIN:-$ROOT/target/release/kmsd}
+  BENCH=${BENCH_BIN:-$ROOT/target/release/kmsd-bench}
+  [ -x "$KMSD" ] || { echo "missing $KMSD" >&2; exit 1; }
+  [ -x "$BENCH" ] || { echo "missing $BENCH" >&2; exit 1; }
 }
