@@ -5,6 +5,8 @@
 //!   ([`RootKey::wrap`] / [`RootKey::unwrap`], format in `docs/ciphertext-format.md`).
 //! - [`blob`]: the versioned, self-describing ciphertext blob returned by `Encrypt`.
 //! - [`Secret`]: a zeroizing, redacting wrapper for any other secret; [`constant_time_eq`].
+//! - [`key_pair`]: asymmetric data key pairs (PKCS#8 private, SPKI public) for
+//!   `GenerateDataKeyPair`.
 //! - [`random_bytes`]: the system CSPRNG; [`random_uuid`]: identifiers from a user-space
 //!   CSPRNG seeded from it.
 //! - [`CryptoError`]: every failure; none of them carries secret bytes.
@@ -12,6 +14,7 @@
 mod aead;
 pub mod blob;
 mod error;
+pub mod key_pair;
 mod random;
 mod root_key;
 mod secret;
