@@ -10,13 +10,15 @@
 //!
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
-//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `grants`,
-//! `tags`, `rotation` (the operations), `declared` (bootstrap keys, explain, access views).
+//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`,
+//! `data_key_pair`, `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap
+//! keys, explain, access views).
 
 mod aliases;
 mod api;
 mod authz;
 mod crypto_ops;
+mod data_key_pair;
 mod declared;
 mod grants;
 mod ids;
@@ -132,8 +134,6 @@ const UNSUPPORTED: &[&str] = &[
     "UpdatePrimaryRegion",
     "GetKeyLastUsage",
     "GetPublicKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
 ];
 
 /// Operations that need a key of another type than the symmetric keys this server makes.
@@ -161,6 +161,8 @@ const CRYPTO_OPS: &[&str] = &[
     "ReEncrypt",
     "GenerateDataKey",
     "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
     "GenerateRandom",
 ];
 
@@ -244,6 +246,8 @@ impl Kms {
             "ReEncrypt" => self.re_encrypt(req, input),
             "GenerateDataKey" => self.generate_data_key(req, input, true),
             "GenerateDataKeyWithoutPlaintext" => self.generate_data_key(req, input, false),
+            "GenerateDataKeyPair" => self.generate_data_key_pair(req, input, true),
+            "GenerateDataKeyPairWithoutPlaintext" => self.generate_data_key_pair(req, input, false),
             "GenerateRandom" => self.generate_random(req, input),
             "CreateGrant" => self.create_grant(req, input),
             "ListGrants" => self.list_grants(req, input),

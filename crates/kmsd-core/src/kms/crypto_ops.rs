@@ -45,7 +45,7 @@ fn unknown_ciphertext_key() -> ApiError {
     )
 }
 
-fn dry_run() -> ApiError {
+pub(super) fn dry_run() -> ApiError {
     ApiError::new(
         "DryRunOperationException",
         "The request would have succeeded, but the DryRun option is set.",
@@ -64,7 +64,7 @@ fn check_algorithm(alg: Option<&str>, arn: &str, op: &str) -> Result<(), ApiErro
     }
 }
 
-fn no_recipient(i: &Input<'_>) -> Result<(), ApiError> {
+pub(super) fn no_recipient(i: &Input<'_>) -> Result<(), ApiError> {
     if i.has("Recipient") {
         return Err(ApiError::new(
             "UnsupportedOperationException",
@@ -92,7 +92,7 @@ fn ignore_ciphertext(i: &mut Input<'_>) -> Result<bool, ApiError> {
 
 /// A JSON object of `members` in this order (as `json!` builds it, without serializing each
 /// value through serde).
-fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
+pub(super) fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
     let mut m = serde_json::Map::with_capacity(N + 1);
     for (k, v) in members {
         m.insert(k.to_string(), v);
@@ -101,7 +101,7 @@ fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
 }
 
 /// Seal under the key's current material.
-fn seal(
+pub(super) fn seal(
     key: &KeyEntry,
     ec: &BTreeMap<String, String>,
     plaintext: &[u8],
