@@ -482,6 +482,7 @@ async fn deletion_sweeper(state: Arc<State>, mut shutdown: watch::Receiver<bool>
 }
 
 /// KMS operations that never commit to the store: run inline on the worker.
+/// (GenerateDataKeyPair* are not among them: RSA key generation takes up to seconds.)
 fn runs_inline(req: &Request<Incoming>) -> bool {
     let Some(op) = req
         .headers()
@@ -498,8 +499,6 @@ fn runs_inline(req: &Request<Incoming>) -> bool {
             | "ReEncrypt"
             | "GenerateDataKey"
             | "GenerateDataKeyWithoutPlaintext"
-            | "GenerateDataKeyPair"
-            | "GenerateDataKeyPairWithoutPlaintext"
             | "GenerateRandom"
             | "GenerateMac"
             | "VerifyMac"
