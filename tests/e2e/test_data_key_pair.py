@@ -15,7 +15,7 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from kmsd_harness import aws_error
 from worlds import ACCT_A, account, allow, doc, user, user_creds
@@ -25,6 +25,7 @@ REGION = "us-east-1"
 SPECS = {
     "ECC_NIST_P256": ("ec", "secp256r1"),
     "ECC_NIST_P384": ("ec", "secp384r1"),
+    "ECC_NIST_EDWARDS25519": ("ed25519", None),
     "RSA_2048": ("rsa", 2048),
     "RSA_3072": ("rsa", 3072),
     "RSA_4096": ("rsa", 4096),
@@ -68,11 +69,17 @@ def check_keys(spec: str, private_der: bytes, public_der: bytes) -> None:
     assert private.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     ) == public_der
-    # The private key is PKCS#8 (re-encoding it as PKCS#8 is the identity for RSA; for EC
-    # the header is the PKCS#8 one).
-    assert private_der[0] == 0x30
     message = b"data key pair"
-    if kind == "ec":
+    if kind == "ed25519":
+        assert isinstance(public, ed25519.Ed25519PublicKey)
+        # RFC 8410 PKCS#8 v1, as OpenSSL writes it.
+        assert private.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ) == private_der
+        public.verify(private.sign(message), message)
+    elif kind == "ec":
         assert isinstance(public, ec.EllipticCurvePublicKey)
         assert public.curve.name == size
         sig = private.sign(message, ec.ECDSA(hashes.SHA256()))
@@ -128,7 +135,7 @@ def test_validation_and_unsupported_specs(kms, key):
     with aws_error("ValidationException", 400) as err:
         kms.generate_data_key_pair(KeyId=key["KeyId"], KeyPairSpec="RSA_1024")
     assert "keyPairSpec" in err["Message"]
-    for spec in ("ECC_NIST_P521", "ECC_SECG_P256K1", "SM2"):
+    for spec in ("ECC_NIST_P521", "ECC_SECG_P256K1", "SM2", "ML_KEM_768"):
         with aws_error("UnsupportedOperationException") as err:
             kms.generate_data_key_pair_without_plaintext(KeyId=key["KeyId"], KeyPairSpec=spec)
         assert spec in err["Message"]

@@ -21,6 +21,7 @@ fn specs() -> Vec<KeyPairSpec> {
     let mut v = vec![
         KeyPairSpec::EccNistP256,
         KeyPairSpec::EccNistP384,
+        KeyPairSpec::EccNistEdwards25519,
         KeyPairSpec::Rsa2048,
         KeyPairSpec::Rsa3072,
     ];
@@ -320,7 +321,7 @@ fn validation_unsupported_specs_dry_run_and_recipient() {
     assert_err(&e, "ValidationException", None);
     let msg = e.message.unwrap();
     assert!(
-        msg.contains("Value 'RSA_1024' at 'keyPairSpec' failed to satisfy constraint: Member must satisfy enum value set: [RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, SM2]"),
+        msg.contains("Value 'RSA_1024' at 'keyPairSpec' failed to satisfy constraint: Member must satisfy enum value set: [RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, SM2, ECC_NIST_EDWARDS25519, ML_KEM_512, ML_KEM_768, ML_KEM_1024]"),
         "{msg}"
     );
     let e = w.err("GenerateDataKeyPairWithoutPlaintext", json!({"KeyId": id}));
@@ -337,7 +338,7 @@ fn validation_unsupported_specs_dry_run_and_recipient() {
     );
     assert_eq!(e.code, "NotFoundException");
     // Specs of the model this server does not generate.
-    for spec in ["ECC_NIST_P521", "ECC_SECG_P256K1", "SM2"] {
+    for spec in ["ECC_NIST_P521", "ECC_SECG_P256K1", "SM2", "ML_KEM_768"] {
         let e = w.err(
             "GenerateDataKeyPair",
             json!({"KeyId": id, "KeyPairSpec": spec}),

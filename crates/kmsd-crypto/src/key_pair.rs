@@ -2,8 +2,9 @@
 //!
 //! [`generate`] makes a fresh key pair of a [`KeyPairSpec`] and returns the private key as
 //! PKCS#8 DER (in a zeroizing buffer) and the public key as DER `SubjectPublicKeyInfo`.
-//! ECC NIST P-256 / P-384 keys come from `ring`; RSA 2048 / 3072 / 4096 (public exponent
-//! 65537) from the `rsa` crate, used for key generation and DER encoding only.
+//! ECC NIST P-256 / P-384 and Ed25519 keys come from `ring` (Ed25519 private keys are
+//! RFC 8410 PKCS#8 v1: the 32-byte seed); RSA 2048 / 3072 / 4096 (public exponent 65537)
+//! from the `rsa` crate, used for key generation and DER encoding only.
 //!
 //! [`spki_spec`] reads which spec a `SubjectPublicKeyInfo` is (algorithm, curve or modulus
 //! size) and [`pair_matches`] proves that a PKCS#8 private key and a public key belong
@@ -11,12 +12,15 @@
 //! of the code that made the pair.
 
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
+use ring::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey,
+};
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 /// The key pair specs this module generates. (AWS also lists `ECC_NIST_P521`,
-/// `ECC_SECG_P256K1` and `SM2`; [`KeyPairSpec::from_name`] answers `None` for them.)
+/// `ECC_SECG_P256K1`, `SM2` and `ML_KEM_*`; [`KeyPairSpec::from_name`] answers `None` for
+/// them.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyPairSpec {
     Rsa2048,
@@ -24,16 +28,18 @@ pub enum KeyPairSpec {
     Rsa4096,
     EccNistP256,
     EccNistP384,
+    EccNistEdwards25519,
 }
 
 impl KeyPairSpec {
     /// Every supported spec.
-    pub const ALL: [KeyPairSpec; 5] = [
+    pub const ALL: [KeyPairSpec; 6] = [
         KeyPairSpec::Rsa2048,
         KeyPairSpec::Rsa3072,
         KeyPairSpec::Rsa4096,
         KeyPairSpec::EccNistP256,
         KeyPairSpec::EccNistP384,
+        KeyPairSpec::EccNistEdwards25519,
     ];
 
     /// The spec named `name` (AWS's `DataKeyPairSpec` value), if this module generates it.
@@ -49,6 +55,7 @@ impl KeyPairSpec {
             KeyPairSpec::Rsa4096 => "RSA_4096",
             KeyPairSpec::EccNistP256 => "ECC_NIST_P256",
             KeyPairSpec::EccNistP384 => "ECC_NIST_P384",
+            KeyPairSpec::EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
         }
     }
 
@@ -57,7 +64,9 @@ impl KeyPairSpec {
             KeyPairSpec::Rsa2048 => Some(2048),
             KeyPairSpec::Rsa3072 => Some(3072),
             KeyPairSpec::Rsa4096 => Some(4096),
-            KeyPairSpec::EccNistP256 | KeyPairSpec::EccNistP384 => None,
+            KeyPairSpec::EccNistP256
+            | KeyPairSpec::EccNistP384
+            | KeyPairSpec::EccNistEdwards25519 => None,
         }
     }
 }
@@ -96,6 +105,8 @@ const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// DER of `secp384r1` (1.3.132.0.34).
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+/// DER of `id-Ed25519` (1.3.101.112).
+const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 /// DER of `rsaEncryption` (1.2.840.113549.1.1.1).
 const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
@@ -104,6 +115,7 @@ const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 pub fn generate(spec: KeyPairSpec) -> Result<DataKeyPair, KeyPairError> {
     match spec.rsa_bits() {
         Some(bits) => generate_rsa(bits),
+        None if spec == KeyPairSpec::EccNistEdwards25519 => generate_ed25519(),
         None => generate_ec(spec),
     }
 }
@@ -155,6 +167,38 @@ fn generate_ec(spec: KeyPairSpec) -> Result<DataKeyPair, KeyPairError> {
     let pair = EcdsaKeyPair::from_pkcs8(alg, &private_key_pkcs8, &rng)
         .map_err(|_| KeyPairError::Encoding)?;
     let public_key_spki = ec_spki(curve, pair.public_key().as_ref());
+    Ok(DataKeyPair {
+        private_key_pkcs8,
+        public_key_spki,
+    })
+}
+
+/// Ed25519: a random 32-byte seed, encoded as the RFC 8410 PKCS#8 v1 `PrivateKeyInfo`
+/// (`CurvePrivateKey` in an OCTET STRING); the public key from `ring`.
+fn generate_ed25519() -> Result<DataKeyPair, KeyPairError> {
+    let seed = Zeroizing::new(
+        crate::random_bytes(32)
+            .map_err(|_| KeyPairError::Generation("system random number generator failed"))?,
+    );
+    let pair = Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|_| KeyPairError::Encoding)?;
+    let mut alg = Vec::with_capacity(5);
+    der_tlv(&mut alg, 0x06, OID_ED25519);
+    let mut body = Zeroizing::new(Vec::with_capacity(46));
+    der_tlv(&mut body, 0x02, &[0]); // version v1
+    der_tlv(&mut body, 0x30, &alg);
+    let mut curve_key = Zeroizing::new(Vec::with_capacity(34));
+    der_tlv(&mut curve_key, 0x04, &seed);
+    der_tlv(&mut body, 0x04, &curve_key);
+    let mut private_key_pkcs8 = Zeroizing::new(Vec::with_capacity(48));
+    der_tlv(&mut private_key_pkcs8, 0x30, &body);
+    let mut bits = Vec::with_capacity(33);
+    bits.push(0);
+    bits.extend_from_slice(pair.public_key().as_ref());
+    let mut spki_body = Vec::with_capacity(42);
+    der_tlv(&mut spki_body, 0x30, &alg);
+    der_tlv(&mut spki_body, 0x03, &bits);
+    let mut public_key_spki = Vec::with_capacity(44);
+    der_tlv(&mut public_key_spki, 0x30, &spki_body);
     Ok(DataKeyPair {
         private_key_pkcs8,
         public_key_spki,
@@ -285,6 +329,9 @@ pub fn spki_spec(spki: &[u8]) -> Option<KeyPairSpec> {
             _ => None,
         };
     }
+    if oid == OID_ED25519 {
+        return (params.is_empty() && key.len() == 32).then_some(KeyPairSpec::EccNistEdwards25519);
+    }
     if oid != OID_EC_PUBLIC_KEY {
         return None;
     }
@@ -315,6 +362,15 @@ pub fn pair_matches(spec: KeyPairSpec, pkcs8: &[u8], spki: &[u8]) -> bool {
     };
     let rng = SystemRandom::new();
     let msg = b"kmsd data key pair check";
+    if spec == KeyPairSpec::EccNistEdwards25519 {
+        let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8) else {
+            return false;
+        };
+        let sig = pair.sign(msg);
+        return UnparsedPublicKey::new(&signature::ED25519, public)
+            .verify(msg, sig.as_ref())
+            .is_ok();
+    }
     match ec_algorithms(spec) {
         Some((sign_alg, verify_alg, _)) => {
             let Ok(pair) = EcdsaKeyPair::from_pkcs8(sign_alg, pkcs8, &rng) else {
@@ -355,7 +411,14 @@ mod tests {
         for s in KeyPairSpec::ALL {
             assert_eq!(KeyPairSpec::from_name(s.name()), Some(s));
         }
-        for n in ["ECC_NIST_P521", "ECC_SECG_P256K1", "SM2", "rsa_2048", ""] {
+        for n in [
+            "ECC_NIST_P521",
+            "ECC_SECG_P256K1",
+            "SM2",
+            "ML_KEM_768",
+            "rsa_2048",
+            "",
+        ] {
             assert_eq!(KeyPairSpec::from_name(n), None, "{n}");
         }
     }
@@ -379,6 +442,33 @@ mod tests {
                 &b.public_key_spki
             ));
         }
+    }
+
+    #[test]
+    fn ed25519_pair_is_rfc8410() {
+        let spec = KeyPairSpec::EccNistEdwards25519;
+        let a = generate(spec).unwrap();
+        let b = generate(spec).unwrap();
+        // RFC 8410 section 10.3 / 4: fixed 16-byte PKCS#8 v1 and 12-byte SPKI headers.
+        let pkcs8_header: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let spki_header: [u8; 12] = [
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        assert_eq!(a.private_key_pkcs8.len(), 48);
+        assert_eq!(&a.private_key_pkcs8[..16], &pkcs8_header);
+        assert_eq!(a.public_key_spki.len(), 44);
+        assert_eq!(&a.public_key_spki[..12], &spki_header);
+        assert_eq!(spki_spec(&a.public_key_spki), Some(spec));
+        assert!(pair_matches(spec, &a.private_key_pkcs8, &a.public_key_spki));
+        assert!(!pair_matches(
+            spec,
+            &a.private_key_pkcs8,
+            &b.public_key_spki
+        ));
+        assert_ne!(a.private_key_pkcs8, b.private_key_pkcs8);
     }
 
     #[test]

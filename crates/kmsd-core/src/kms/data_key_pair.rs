@@ -33,6 +33,10 @@ const PAIR_SPECS: &[&str] = &[
     "ECC_NIST_P521",
     "ECC_SECG_P256K1",
     "SM2",
+    "ECC_NIST_EDWARDS25519",
+    "ML_KEM_512",
+    "ML_KEM_768",
+    "ML_KEM_1024",
 ];
 
 fn unsupported_spec(spec: &str) -> ApiError {
