@@ -10,8 +10,9 @@
 //!
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
-//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `grants`,
-//! `tags`, `rotation` (the operations), `declared` (bootstrap keys, explain, access views).
+//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
+//! `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap keys, explain, access
+//! views).
 
 mod aliases;
 mod api;
@@ -22,6 +23,7 @@ mod grants;
 mod ids;
 pub mod key;
 mod lifecycle;
+mod mac_ops;
 mod persist;
 mod policy_ops;
 pub mod quota;
@@ -136,12 +138,11 @@ const UNSUPPORTED: &[&str] = &[
     "GenerateDataKeyPairWithoutPlaintext",
 ];
 
-/// Operations that need a key of another type than the symmetric keys this server makes.
+/// Operations that need a key of another type than the symmetric and HMAC keys this server
+/// makes.
 const WRONG_USAGE: &[&str] = &[
     "Sign",
     "Verify",
-    "GenerateMac",
-    "VerifyMac",
     "DeriveSharedSecret",
     "Encapsulate",
     "Decapsulate",
@@ -162,6 +163,8 @@ const CRYPTO_OPS: &[&str] = &[
     "GenerateDataKey",
     "GenerateDataKeyWithoutPlaintext",
     "GenerateRandom",
+    "GenerateMac",
+    "VerifyMac",
 ];
 
 impl Kms {
@@ -245,6 +248,8 @@ impl Kms {
             "GenerateDataKey" => self.generate_data_key(req, input, true),
             "GenerateDataKeyWithoutPlaintext" => self.generate_data_key(req, input, false),
             "GenerateRandom" => self.generate_random(req, input),
+            "GenerateMac" => self.generate_mac(req, input),
+            "VerifyMac" => self.verify_mac(req, input),
             "CreateGrant" => self.create_grant(req, input),
             "ListGrants" => self.list_grants(req, input),
             "ListRetirableGrants" => self.list_retirable_grants(req, input),

@@ -249,7 +249,10 @@ mod tests {
             assert_eq!(MacAlgorithm::for_key_spec(a.key_spec()), Some(a));
             assert_eq!(MacAlgorithm::from_code(a.code()), Some(a));
             assert_eq!(hmac(a, b"k", b"m").len(), a.digest_len());
-            assert_eq!(MacKey::generate(a).unwrap().as_bytes().len(), a.digest_len());
+            assert_eq!(
+                MacKey::generate(a).unwrap().as_bytes().len(),
+                a.digest_len()
+            );
         }
         assert_eq!(MacAlgorithm::from_name("HMAC_SHA_1"), None);
         assert_eq!(MacAlgorithm::for_key_spec("SYMMETRIC_DEFAULT"), None);
