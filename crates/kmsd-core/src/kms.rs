@@ -10,7 +10,7 @@
 //!
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
-//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`,
+//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
 //! `data_key_pair`, `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
@@ -24,6 +24,7 @@ mod grants;
 mod ids;
 pub mod key;
 mod lifecycle;
+mod mac_ops;
 mod persist;
 mod policy_ops;
 pub mod quota;
@@ -136,12 +137,11 @@ const UNSUPPORTED: &[&str] = &[
     "GetPublicKey",
 ];
 
-/// Operations that need a key of another type than the symmetric keys this server makes.
+/// Operations that need a key of another type than the symmetric and HMAC keys this server
+/// makes.
 const WRONG_USAGE: &[&str] = &[
     "Sign",
     "Verify",
-    "GenerateMac",
-    "VerifyMac",
     "DeriveSharedSecret",
     "Encapsulate",
     "Decapsulate",
@@ -164,6 +164,8 @@ const CRYPTO_OPS: &[&str] = &[
     "GenerateDataKeyPair",
     "GenerateDataKeyPairWithoutPlaintext",
     "GenerateRandom",
+    "GenerateMac",
+    "VerifyMac",
 ];
 
 impl Kms {
@@ -249,6 +251,8 @@ impl Kms {
             "GenerateDataKeyPair" => self.generate_data_key_pair(req, input, true),
             "GenerateDataKeyPairWithoutPlaintext" => self.generate_data_key_pair(req, input, false),
             "GenerateRandom" => self.generate_random(req, input),
+            "GenerateMac" => self.generate_mac(req, input),
+            "VerifyMac" => self.verify_mac(req, input),
             "CreateGrant" => self.create_grant(req, input),
             "ListGrants" => self.list_grants(req, input),
             "ListRetirableGrants" => self.list_retirable_grants(req, input),

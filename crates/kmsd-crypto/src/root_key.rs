@@ -266,6 +266,11 @@ impl RootKey {
         Ok(m)
     }
 
+    /// The raw bytes, for the other wrapping formats of this crate.
+    pub(crate) fn raw(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Constant-time equality of two root keys.
     pub fn ct_eq(&self, other: &RootKey) -> bool {
         crate::secret::ct_eq(&self.0, &other.0)

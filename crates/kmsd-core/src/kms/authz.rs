@@ -331,10 +331,11 @@ pub(crate) fn key_context_for(
 /// The key-resource keys (§7.2), `aws:ResourceAccount` (the key's account) and
 /// `kms:RequestAlias`.
 pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<&str>) {
-    ctx.set("kms:KeySpec", "SYMMETRIC_DEFAULT");
-    ctx.set("kms:KeyUsage", "ENCRYPT_DECRYPT");
-    ctx.set("kms:CustomerMasterKeySpec", "SYMMETRIC_DEFAULT");
-    ctx.set("kms:CustomerMasterKeyUsage", "ENCRYPT_DECRYPT");
+    let (spec, usage) = (key.rec.key_spec.as_str(), key.rec.key_usage.as_str());
+    ctx.set("kms:KeySpec", spec);
+    ctx.set("kms:KeyUsage", usage);
+    ctx.set("kms:CustomerMasterKeySpec", spec);
+    ctx.set("kms:CustomerMasterKeyUsage", usage);
     ctx.set("kms:KeyOrigin", "AWS_KMS");
     ctx.set("kms:MultiRegion", "false");
     ctx.set("aws:ResourceAccount", key.rec.account.as_str());

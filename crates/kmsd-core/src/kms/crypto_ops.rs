@@ -1,6 +1,8 @@
 //! The symmetric cryptographic operations (§4.4, §5): Encrypt, Decrypt, ReEncrypt,
 //! GenerateDataKey(WithoutPlaintext), GenerateRandom; and the answers for operations that
-//! need key types or origins this server does not create.
+//! need key types or origins this server does not create. Every operation here but
+//! GenerateRandom refuses an HMAC key (`InvalidKeyUsageException`) after authorization and
+//! the key-state check.
 //!
 //! These run under the state *read* lock: no store access, material already unwrapped.
 //! Plaintext and data keys live in `Zeroizing` buffers until they are base64-encoded
@@ -16,7 +18,7 @@ use super::api::{b64, Input};
 use super::authz::{add_encryption_context, base_context, key_context, Forms};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::{check_state, KeyEntry};
+use super::key::{check_state, wrong_usage, KeyEntry, KeyUsage};
 use super::{Kms, Req};
 use crate::error::ApiError;
 
@@ -180,6 +182,7 @@ impl Kms {
         );
         self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
         check_state("Encrypt", key.rec.state, &key.arn)?;
+        key.require_usage(KeyUsage::EncryptDecrypt, "Encrypt")?;
         check_algorithm(alg, &key.arn, "Encrypt")?;
         if dry {
             return Err(dry_run());
@@ -254,6 +257,7 @@ impl Kms {
         );
         self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
         check_state("Decrypt", key.rec.state, &key.arn)?;
+        key.require_usage(KeyUsage::EncryptDecrypt, "Decrypt")?;
         check_algorithm(alg, &key.arn, "Decrypt")?;
         if dry {
             return Err(dry_run());
@@ -356,6 +360,8 @@ impl Kms {
         req.audit.key_arn = Some(src.arn.clone());
         check_state("ReEncrypt", src.rec.state, &src.arn)?;
         check_state("ReEncrypt", dkey.rec.state, &dkey.arn)?;
+        src.require_usage(KeyUsage::EncryptDecrypt, "ReEncrypt")?;
+        dkey.require_usage(KeyUsage::EncryptDecrypt, "ReEncrypt")?;
         check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
         check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
         if dry {
@@ -420,6 +426,7 @@ impl Kms {
         ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
         self.authorize(req, key, action, &ctx, Some(&ec))?;
         check_state(op, key.rec.state, &key.arn)?;
+        key.require_usage(KeyUsage::EncryptDecrypt, op)?;
         if dry {
             return Err(dry_run());
         }
@@ -466,8 +473,8 @@ impl Kms {
         Ok(json!({ "Plaintext": b64(&bytes) }))
     }
 
-    /// Operations that need an asymmetric, HMAC or key-agreement key: every key here is a
-    /// symmetric encryption key, so after authorization and the state check AWS's answer is
+    /// Operations that need an asymmetric or key-agreement key: every key here is a symmetric
+    /// encryption or HMAC key, so after authorization and the state check AWS's answer is
     /// `InvalidKeyUsageException`.
     pub(crate) fn wrong_key_usage(
         &self,
@@ -482,13 +489,7 @@ impl Kms {
         let st = self.state.read();
         let r = self.gate(&st, req, key_id, Forms::Any, &action, op, |_| {})?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        Err(ApiError::new(
-            "InvalidKeyUsageException",
-            format!(
-                "{} key usage is ENCRYPT_DECRYPT which is not valid for {op}.",
-                key.arn
-            ),
-        ))
+        Err(wrong_usage(&key.arn, key.rec.key_usage, op))
     }
 
     /// Import-material operations: only EXTERNAL keys, which this server does not create.

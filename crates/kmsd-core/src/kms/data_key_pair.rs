@@ -19,7 +19,7 @@ use super::authz::{add_encryption_context, key_context, Forms};
 use super::crypto_ops::{dry_run, no_recipient, object, seal};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::check_state;
+use super::key::{check_state, KeyUsage};
 use super::{Kms, Req};
 use crate::error::ApiError;
 
@@ -90,6 +90,7 @@ impl Kms {
             ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
             self.authorize(req, key, action, &ctx, Some(&ec))?;
             check_state(op, key.rec.state, &key.arn)?;
+            key.require_usage(KeyUsage::EncryptDecrypt, op)?;
             if dry {
                 return Err(dry_run());
             }

@@ -14,7 +14,9 @@ use super::aliases::{alias_name_rules, AliasRecord};
 use super::authz::{add_encryption_context, key_facts, Forms};
 use super::grants::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
 use super::ids::{internal, is_account, is_uuid, random_hex64};
-use super::key::{default_policy, KeyEntry, KeyRecord, KeyState, MaterialOrigin};
+use super::key::{
+    default_policy, KeyEntry, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialOrigin,
+};
 use super::lifecycle::new_material;
 use super::policy_ops::{check_principals, validate_policy};
 use super::tags::check_tag_rules;
@@ -351,6 +353,8 @@ impl Kms {
                     materials: vec![info],
                     on_demand_rotations: 0,
                     aws_managed: false,
+                    key_spec: KeySpec::SymmetricDefault,
+                    key_usage: KeyUsage::EncryptDecrypt,
                 };
                 muts.push(persist::put_material(
                     &self.root_key,
@@ -362,6 +366,7 @@ impl Kms {
                     arn: rec.arn(),
                     rec: rec.clone(),
                     materials: vec![Arc::new(material)],
+                    mac: None,
                     policy: policy.clone(),
                     grants: BTreeMap::new(),
                     grant_view: Arc::default(),

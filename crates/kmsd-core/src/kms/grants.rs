@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::api::{map_of_strings, ts, Input};
 use super::authz::{add_encryption_context, base_context, key_context, Forms};
 use super::ids::{hex, internal, is_grant_id, random_hex64};
-use super::key::check_state;
+use super::key::{check_state, KeyEntry};
 use super::lifecycle::{limit_marker, page, paginate};
 use super::{persist, Kms, Req};
 use crate::error::ApiError;
@@ -63,6 +63,50 @@ const NOT_FOR_SYMMETRIC: &[&str] = &[
     "Encapsulate",
     "Decapsulate",
 ];
+
+/// The only grant operations an HMAC key supports.
+const FOR_HMAC: &[&str] = &[
+    "GenerateMac",
+    "VerifyMac",
+    "DescribeKey",
+    "CreateGrant",
+    "RetireGrant",
+];
+
+/// Grant operations (and encryption-context constraints) must suit the key's type:
+/// `ValidationException` otherwise.
+fn check_operations_for_key(
+    key: &KeyEntry,
+    ops: &[String],
+    has_constraints: bool,
+) -> Result<(), ApiError> {
+    let spec = key.rec.key_spec;
+    let bad: Vec<&str> = ops
+        .iter()
+        .map(String::as_str)
+        .filter(|o| {
+            if spec.is_symmetric() {
+                NOT_FOR_SYMMETRIC.contains(o)
+            } else {
+                !FOR_HMAC.contains(o)
+            }
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(ApiError::validation(format!(
+            "Grant operations {} are not valid for a KMS key with KeySpec {}.",
+            bad.join(", "),
+            spec.as_str()
+        )));
+    }
+    if has_constraints && !spec.is_symmetric() {
+        return Err(ApiError::validation(format!(
+            "Grant constraints are not valid for a KMS key with KeySpec {}: encryption context constraints apply only to operations on symmetric encryption keys.",
+            spec.as_str()
+        )));
+    }
+    Ok(())
+}
 
 const TOKEN_PREFIX: &str = "kmsd-grant-token-1:";
 
@@ -372,17 +416,6 @@ impl Kms {
             return Err(ApiError::validation("1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1"));
         }
         ops.dedup();
-        let bad: Vec<&str> = ops
-            .iter()
-            .map(String::as_str)
-            .filter(|o| NOT_FOR_SYMMETRIC.contains(o))
-            .collect();
-        if !bad.is_empty() {
-            return Err(ApiError::validation(format!(
-                "Grant operations {} are not valid for a KMS key with KeySpec SYMMETRIC_DEFAULT.",
-                bad.join(", ")
-            )));
-        }
         let constraints = constraints.filter(|c| {
             c.encryption_context_equals.is_some() || c.encryption_context_subset.is_some()
         });
@@ -392,6 +425,7 @@ impl Kms {
         let st = self.state.upgradable_read();
         let r = self.resolve(&st, req, key_id, Forms::KeyCross, "kms:CreateGrant")?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        check_operations_for_key(key, &ops, constraints.is_some())?;
         let mut ctx = key_context(req, key, None);
         ctx.set_multi("kms:GrantOperations", ops.clone());
         ctx.set("kms:GranteePrincipal", grantee);

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
-use kmsd_crypto::KeyMaterial;
+use kmsd_crypto::{KeyMaterial, MacAlgorithm, MacKey};
 use kmsd_policy::{Caller, Grant, SourcedPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -152,6 +152,94 @@ pub fn check_state(op: &str, state: KeyState, arn: &str) -> Result<(), ApiError>
     }
 }
 
+/// A key's `KeySpec`: the symmetric encryption keys and the HMAC keys this server makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum KeySpec {
+    #[default]
+    #[serde(rename = "SYMMETRIC_DEFAULT")]
+    SymmetricDefault,
+    #[serde(rename = "HMAC_224")]
+    Hmac224,
+    #[serde(rename = "HMAC_256")]
+    Hmac256,
+    #[serde(rename = "HMAC_384")]
+    Hmac384,
+    #[serde(rename = "HMAC_512")]
+    Hmac512,
+}
+
+impl KeySpec {
+    /// The wire name (also `CustomerMasterKeySpec`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySpec::SymmetricDefault => "SYMMETRIC_DEFAULT",
+            KeySpec::Hmac224 => "HMAC_224",
+            KeySpec::Hmac256 => "HMAC_256",
+            KeySpec::Hmac384 => "HMAC_384",
+            KeySpec::Hmac512 => "HMAC_512",
+        }
+    }
+
+    /// The spec of a wire name, if this server makes such keys.
+    pub fn from_name(name: &str) -> Option<KeySpec> {
+        [
+            KeySpec::SymmetricDefault,
+            KeySpec::Hmac224,
+            KeySpec::Hmac256,
+            KeySpec::Hmac384,
+            KeySpec::Hmac512,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
+    /// The MAC algorithm of an HMAC spec; `None` for a symmetric encryption key.
+    pub fn mac_algorithm(self) -> Option<MacAlgorithm> {
+        MacAlgorithm::for_key_spec(self.as_str())
+    }
+
+    /// True for `SYMMETRIC_DEFAULT` (the default of records written before key specs).
+    pub fn is_symmetric(&self) -> bool {
+        *self == KeySpec::SymmetricDefault
+    }
+}
+
+/// A key's `KeyUsage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum KeyUsage {
+    #[default]
+    #[serde(rename = "ENCRYPT_DECRYPT")]
+    EncryptDecrypt,
+    #[serde(rename = "GENERATE_VERIFY_MAC")]
+    GenerateVerifyMac,
+}
+
+impl KeyUsage {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyUsage::EncryptDecrypt => "ENCRYPT_DECRYPT",
+            KeyUsage::GenerateVerifyMac => "GENERATE_VERIFY_MAC",
+        }
+    }
+
+    /// True for `ENCRYPT_DECRYPT` (the default of records written before key usages).
+    pub fn is_encrypt_decrypt(&self) -> bool {
+        *self == KeyUsage::EncryptDecrypt
+    }
+}
+
+/// `InvalidKeyUsageException` for an operation the key's usage does not allow.
+pub(crate) fn wrong_usage(arn: &str, usage: KeyUsage, op: &str) -> ApiError {
+    ApiError::new(
+        "InvalidKeyUsageException",
+        format!(
+            "{arn} key usage is {} which is not valid for {op}.",
+            usage.as_str()
+        ),
+    )
+}
+
 /// How a material version came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum MaterialOrigin {
@@ -192,6 +280,12 @@ pub(crate) struct KeyRecord {
     /// An AWS managed key (`KeyManager: AWS`), made for a predefined `alias/aws/...` alias.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub aws_managed: bool,
+    /// `KeySpec`; records written before HMAC keys have none and are symmetric.
+    #[serde(default, skip_serializing_if = "KeySpec::is_symmetric")]
+    pub key_spec: KeySpec,
+    /// `KeyUsage`; records written before HMAC keys have none and are `ENCRYPT_DECRYPT`.
+    #[serde(default, skip_serializing_if = "KeyUsage::is_encrypt_decrypt")]
+    pub key_usage: KeyUsage,
 }
 
 impl KeyRecord {
@@ -410,8 +504,10 @@ impl std::ops::Deref for GrantView {
 pub(crate) struct KeyEntry {
     pub rec: KeyRecord,
     pub arn: String,
-    /// Unwrapped material, by version (index = version - 1).
+    /// Unwrapped material, by version (index = version - 1). Empty for an HMAC key.
     pub materials: Vec<Arc<KeyMaterial>>,
+    /// The unwrapped HMAC material of an HMAC key (its one material version).
+    pub mac: Option<Arc<MacKey>>,
     /// The key policy compiled once (recompiled on PutKeyPolicy).
     pub policy: SourcedPolicy,
     pub grants: BTreeMap<String, GrantRecord>,
@@ -452,9 +548,19 @@ impl KeyEntry {
         Some(rec)
     }
 
+    /// `InvalidKeyUsageException` unless the key's usage is `usage` (`op`: API name).
+    pub(crate) fn require_usage(&self, usage: KeyUsage, op: &str) -> Result<(), ApiError> {
+        if self.rec.key_usage == usage {
+            Ok(())
+        } else {
+            Err(wrong_usage(&self.arn, self.rec.key_usage, op))
+        }
+    }
+
     /// `KeyMetadata` (§2.2).
     pub(crate) fn metadata(&self) -> Value {
         let r = &self.rec;
+        let spec = r.key_spec.as_str();
         let mut m = json!({
             "AWSAccountId": r.account,
             "KeyId": r.id,
@@ -462,23 +568,31 @@ impl KeyEntry {
             "CreationDate": ts(r.creation_millis),
             "Enabled": r.state == KeyState::Enabled,
             "Description": r.description,
-            "KeyUsage": "ENCRYPT_DECRYPT",
+            "KeyUsage": r.key_usage.as_str(),
             "KeyState": r.state.as_str(),
             "Origin": "AWS_KMS",
             "KeyManager": if r.aws_managed { "AWS" } else { "CUSTOMER" },
-            "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
-            "KeySpec": "SYMMETRIC_DEFAULT",
-            "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+            "CustomerMasterKeySpec": spec,
+            "KeySpec": spec,
             "MultiRegion": false,
         });
         if let Value::Object(o) = &mut m {
+            match r.key_spec.mac_algorithm() {
+                Some(alg) => {
+                    o.insert("MacAlgorithms".into(), json!([alg.name()]));
+                }
+                None => {
+                    o.insert("EncryptionAlgorithms".into(), json!(["SYMMETRIC_DEFAULT"]));
+                }
+            }
             if let Some(d) = r.deletion_millis {
                 o.insert("DeletionDate".into(), ts(d));
             }
             if let Some(w) = r.pending_window_days {
                 o.insert("PendingDeletionWindowInDays".into(), Value::from(w));
             }
-            if let Some(c) = r.current() {
+            // AWS shows no CurrentKeyMaterialId for HMAC keys.
+            if let Some(c) = r.current().filter(|_| r.key_spec.is_symmetric()) {
                 o.insert(
                     "CurrentKeyMaterialId".into(),
                     Value::from(c.material_id.clone()),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use kmsd_crypto::KeyMaterial;
+use kmsd_crypto::{KeyMaterial, MacKey};
 use kmsd_policy::RequestContext;
 use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
@@ -16,7 +16,8 @@ use super::api::{ts, Input};
 use super::authz::{base_context, key_context, Forms, Resolved};
 use super::ids::{internal, is_key_id, new_key_id, random_hex64};
 use super::key::{
-    check_state, default_policy, KeyEntry, KeyRecord, KeyState, MaterialInfo, MaterialOrigin,
+    check_state, default_policy, KeyEntry, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialInfo,
+    MaterialOrigin,
 };
 use super::policy_ops::{check_lockout, check_principals, validate_policy};
 use super::tags::{add_request_tags, parse_tags};
@@ -252,8 +253,9 @@ impl Kms {
                 "A CustomKeyStoreId is required for keys with origin {origin}."
             )));
         }
-        if spec != "SYMMETRIC_DEFAULT" || origin != "AWS_KMS" || multi {
-            let what = if spec != "SYMMETRIC_DEFAULT" {
+        let made = KeySpec::from_name(spec);
+        if made.is_none() || origin != "AWS_KMS" || multi {
+            let what = if made.is_none() {
                 format!("KeySpec {spec}")
             } else if origin != "AWS_KMS" {
                 format!("Origin {origin}")
@@ -262,7 +264,7 @@ impl Kms {
             };
             return Err(ApiError::new(
                 "UnsupportedOperationException",
-                format!("{what} is not supported by this server; only symmetric encryption keys (SYMMETRIC_DEFAULT, AWS_KMS) are."),
+                format!("{what} is not supported by this server; only symmetric encryption keys (SYMMETRIC_DEFAULT) and HMAC keys (HMAC_224, HMAC_256, HMAC_384, HMAC_512) with origin AWS_KMS are."),
             ));
         }
         let account = req.account().to_string();
@@ -288,7 +290,17 @@ impl Kms {
             check_principals(self.directory.as_ref(), &policy)?;
         }
         let now = self.now();
+        let key_spec = made.unwrap_or_default();
+        let key_usage = match key_spec.mac_algorithm() {
+            Some(_) => KeyUsage::GenerateVerifyMac,
+            None => KeyUsage::EncryptDecrypt,
+        };
         let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
+        // An HMAC key holds HMAC material instead (as long as its digest).
+        let mac = match key_spec.mac_algorithm() {
+            Some(alg) => Some(Arc::new(MacKey::generate(alg).map_err(|_| internal())?)),
+            None => None,
+        };
         let rec = KeyRecord {
             id: id.clone(),
             account: account.clone(),
@@ -306,11 +318,18 @@ impl Kms {
             materials: vec![info],
             on_demand_rotations: 0,
             aws_managed: false,
+            key_spec,
+            key_usage,
+        };
+        let materials = match mac {
+            Some(_) => Vec::new(),
+            None => vec![Arc::new(material)],
         };
         let entry = KeyEntry {
             arn: rec.arn(),
             rec,
-            materials: vec![Arc::new(material)],
+            materials,
+            mac,
             policy,
             grants: BTreeMap::new(),
             grant_view: Arc::default(),
@@ -319,10 +338,12 @@ impl Kms {
         if !bypass && policy_text.is_some() {
             check_lockout(req, &entry, &entry.policy)?;
         }
-        let muts = vec![
-            persist::put_key(&entry.rec)?,
-            persist::put_material(&self.root_key, &id, 1, &entry.materials[0])?,
-        ];
+        let wrapped = match (&entry.mac, entry.materials.first()) {
+            (Some(m), _) => persist::put_mac_material(&self.root_key, &id, 1, m)?,
+            (None, Some(m)) => persist::put_material(&self.root_key, &id, 1, m)?,
+            (None, None) => return Err(internal()),
+        };
+        let muts = vec![persist::put_key(&entry.rec)?, wrapped];
         // Committed under the upgradable lock (other mutations wait; crypto requests go on
         // during the fsync), installed under the write lock.
         let st = self.state.upgradable_read();
@@ -372,6 +393,8 @@ impl Kms {
             materials: vec![info],
             on_demand_rotations: 0,
             aws_managed: true,
+            key_spec: KeySpec::SymmetricDefault,
+            key_usage: KeyUsage::EncryptDecrypt,
         };
         let alias = AliasRecord {
             account,
@@ -385,6 +408,7 @@ impl Kms {
             arn: rec.arn(),
             rec,
             materials: vec![Arc::new(material)],
+            mac: None,
             policy,
             grants: BTreeMap::new(),
             grant_view: Arc::default(),

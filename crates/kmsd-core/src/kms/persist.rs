@@ -4,12 +4,13 @@
 //! Tables: `kms_keys` (key id → [`KeyRecord`]), `kms_material` (`<key id>#<version>` → the
 //! material wrapped by the root key with AAD binding key id and version), `kms_grants`
 //! (`<key id>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
-//! [`AliasRecord`]). Key material is never stored unwrapped.
+//! [`AliasRecord`]). Key material is never stored unwrapped: an HMAC key's material (its one
+//! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, with the same AAD.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use kmsd_crypto::{wrap_aad, KeyMaterial, RootKey};
+use kmsd_crypto::{wrap_aad, KeyMaterial, MacKey, RootKey};
 use kmsd_policy::SourcedPolicy;
 
 use super::aliases::AliasRecord;
@@ -72,6 +73,23 @@ pub(crate) fn put_material(
     })
 }
 
+/// HMAC material wrapped under the root key, AAD = key id + version.
+pub(crate) fn put_mac_material(
+    root: &RootKey,
+    id: &str,
+    version: u32,
+    m: &MacKey,
+) -> Result<Mutation, ApiError> {
+    let wrapped = root
+        .wrap_mac(m, &wrap_aad(id, version))
+        .map_err(|_| super::ids::internal())?;
+    Ok(Mutation::Put {
+        table: MATERIAL,
+        key: material_key(id, version),
+        value: wrapped,
+    })
+}
+
 pub(crate) fn delete_material(id: &str, version: u32) -> Mutation {
     Mutation::Delete {
         table: MATERIAL,
@@ -124,6 +142,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         let rec: KeyRecord =
             serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("key {id}: {e}")))?;
         let mut materials = Vec::with_capacity(rec.materials.len());
+        let mut mac = None;
         for (i, m) in rec.materials.iter().enumerate() {
             let expected = u32::try_from(i + 1).map_err(|_| store_err("material versions"))?;
             if m.version != expected {
@@ -134,13 +153,31 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
             let w = wrapped
                 .get(&material_key(&rec.id, m.version))
                 .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
-            let mat = root.unwrap(w, &wrap_aad(&rec.id, m.version)).map_err(|_| {
+            let unwrap_failed = || {
                 store_err(&format!(
                     "key {id}: material v{} does not unwrap (wrong root key?)",
                     m.version
                 ))
-            })?;
-            materials.push(Arc::new(mat));
+            };
+            let aad = wrap_aad(&rec.id, m.version);
+            match rec.key_spec.mac_algorithm() {
+                None => {
+                    let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
+                    materials.push(Arc::new(mat));
+                }
+                Some(alg) => {
+                    let k = root.unwrap_mac(w, &aad).map_err(|_| unwrap_failed())?;
+                    if k.algorithm() != alg || mac.is_some() {
+                        return Err(store_err(&format!(
+                            "key {id}: HMAC material does not match the key spec"
+                        )));
+                    }
+                    mac = Some(Arc::new(k));
+                }
+            }
+        }
+        if rec.key_spec.mac_algorithm().is_some() && mac.is_none() {
+            return Err(store_err(&format!("key {id}: HMAC material missing")));
         }
         // Keys created alike share one policy text (the default policy names only the
         // account): compile each distinct text once and share it, which keeps start-up time
@@ -161,6 +198,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                 rec,
                 arn,
                 materials,
+                mac,
                 policy,
                 grants: BTreeMap::new(),
                 grant_view: Arc::default(),

@@ -1,7 +1,9 @@
 //! Rotation (§4.7, §5): automatic rotation (EnableKeyRotation, DisableKeyRotation,
 //! GetKeyRotationStatus; rotations run when the clock passes the next rotation date),
 //! RotateKeyOnDemand, ListKeyRotations. Rotation adds a material version; every earlier
-//! version stays, so every earlier ciphertext still decrypts.
+//! version stays, so every earlier ciphertext still decrypts. HMAC keys do not rotate:
+//! EnableKeyRotation, DisableKeyRotation, RotateKeyOnDemand and ListKeyRotations answer
+//! `UnsupportedOperationException` for them, GetKeyRotationStatus `KeyRotationEnabled: false`.
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use serde_json::{json, Value};
 use super::api::{ts, Input};
 use super::authz::Forms;
 use super::ids::internal;
-use super::key::{KeyRecord, MaterialOrigin};
+use super::key::{KeyEntry, KeyRecord, MaterialOrigin};
 use super::lifecycle::{limit_marker, new_material, page, paginate};
 use super::{persist, Kms, Req, State};
 use crate::error::ApiError;
@@ -21,6 +23,18 @@ use crate::error::ApiError;
 const DAY_MS: i64 = 86_400_000;
 /// Most on-demand rotations per key.
 pub(crate) const MAX_ON_DEMAND: u32 = 25;
+
+/// Rotation is for symmetric encryption keys only.
+fn rotatable(key: &KeyEntry) -> Result<(), ApiError> {
+    if key.rec.key_spec.is_symmetric() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "UnsupportedOperationException",
+            "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.",
+        ))
+    }
+}
 
 impl Kms {
     /// Add a new material version and make it current (one commit).
@@ -89,6 +103,7 @@ impl Kms {
             |c| c.set("kms:RotationPeriodInDays", period.to_string()),
         )?;
         let now = self.now();
+        rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
         let st = self.update_key(st, &r.id, |rec| {
             rec.rotation_enabled = true;
             rec.rotation_period_days = u32::try_from(period).ok();
@@ -117,6 +132,7 @@ impl Kms {
             "DisableKeyRotation",
             |_| {},
         )?;
+        rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
         let st = self.update_key(st, &r.id, |rec| {
             rec.rotation_enabled = false;
             rec.next_rotation_millis = None;
@@ -178,6 +194,7 @@ impl Kms {
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        rotatable(key)?;
         let arn = key.arn.clone();
         if key.rec.on_demand_rotations >= MAX_ON_DEMAND {
             return Err(ApiError::new(
@@ -218,6 +235,7 @@ impl Kms {
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
+        rotatable(key)?;
         let current = key.rec.current().map(|m| m.version);
         let items: Vec<(String, Value)> = key
             .rec
