@@ -462,9 +462,10 @@ fn write_pending(shared: &Shared) {
             let batch = std::mem::replace(&mut q.batch, Batch::new());
             (buf, batch)
         };
-        batch.complete(shared.commit(&buf));
+        let ok = shared.commit(&buf);
         #[cfg(test)]
         shared.shared_batches.fetch_add(1, Ordering::Relaxed);
+        batch.complete(ok);
         done = Some(buf);
     }
 }
@@ -486,9 +487,12 @@ fn group_commit_loop(shared: &Shared) {
             let batch = std::mem::replace(&mut q.batch, Batch::new());
             (buf, batch)
         };
-        batch.complete(shared.commit(&buf));
+        let ok = shared.commit(&buf);
+        // Counted before the waiters are released, so a test that sees its append return
+        // also sees the count.
         #[cfg(test)]
         shared.shared_batches.fetch_add(1, Ordering::Relaxed);
+        batch.complete(ok);
         spare = buf;
         spare.clear();
         if spare.capacity() > MAX_SPARE_BYTES {
