@@ -28,6 +28,7 @@ mod mac_ops;
 mod persist;
 mod policy_ops;
 pub mod quota;
+pub mod root_rotation;
 mod rotation;
 mod tags;
 
