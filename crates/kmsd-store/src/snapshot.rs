@@ -11,13 +11,16 @@ use crate::redb_store::{err, RedbStore};
 use crate::schema::{self, META_TABLE, SCHEMA_VERSION};
 use crate::StoreError;
 
+/// Receives each record of an export: (table, key, value); an error stops the export.
+pub type ExportSink<'a> = dyn FnMut(&str, &str, &[u8]) -> Result<(), String> + 'a;
+
 impl RedbStore {
     /// Call `sink(table, key, value)` for every record of every domain table, tables in
     /// name order and records in key order, all from one read transaction. Returns the
     /// schema version of the snapshot. A `sink` error stops the walk and is returned.
     pub fn export(
         &self,
-        sink: &mut dyn FnMut(&str, &str, &[u8]) -> Result<(), String>,
+        sink: &mut ExportSink<'_>,
     ) -> Result<u32, StoreError> {
         let txn = self
             .db
@@ -77,15 +80,18 @@ impl RedbStore {
         }
         let mut n = 0usize;
         {
-            let mut current: Option<(String, redb::Table<'_, &'static str, &'static [u8]>)> =
-                None;
+            let mut current: Option<(String, redb::Table<'_, &'static str, &'static [u8]>)> = None;
             for (table, key, value) in records {
                 if table == META_TABLE {
                     return Err(StoreError::Backend(format!(
                         "table name {META_TABLE} is reserved for the store itself"
                     )));
                 }
-                if current.as_ref().map(|(name, _)| name != &table).unwrap_or(true) {
+                if current
+                    .as_ref()
+                    .map(|(name, _)| name != &table)
+                    .unwrap_or(true)
+                {
                     let t = txn
                         .open_table(schema::table(&table))
                         .map_err(|e| err(format_args!("cannot open table {table}"), e))?;

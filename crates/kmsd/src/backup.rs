@@ -238,10 +238,7 @@ fn backup_to(args: &BackupArgs, tmp: &Path) -> Result<(usize, &'static str), Str
         false => {
             // No server on this directory: read the store directly (it must exist).
             if !args.data_dir.join(kmsd_store::schema::DB_FILE).is_file() {
-                return Err(format!(
-                    "{} holds no kmsd store",
-                    args.data_dir.display()
-                ));
+                return Err(format!("{} holds no kmsd store", args.data_dir.display()));
             }
             let store = RedbStore::open(&args.data_dir).map_err(|e| e.to_string())?;
             write_archive(&store, BufWriter::new(&file))?;
@@ -338,19 +335,10 @@ fn restore(args: &RestoreArgs) -> Result<usize, (i32, String)> {
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            crate::serve::create_private_dir(&args.data_dir).map_err(|e| {
-                (
-                    1,
-                    format!("cannot create {}: {e}", args.data_dir.display()),
-                )
-            })?;
+            crate::serve::create_private_dir(&args.data_dir)
+                .map_err(|e| (1, format!("cannot create {}: {e}", args.data_dir.display())))?;
         }
-        Err(e) => {
-            return Err((
-                1,
-                format!("cannot read {}: {e}", args.data_dir.display()),
-            ))
-        }
+        Err(e) => return Err((1, format!("cannot read {}: {e}", args.data_dir.display()))),
     }
     let store = RedbStore::open(&args.data_dir).map_err(|e| (1, e.to_string()))?;
     store.import(records).map_err(|e| (1, e.to_string()))
@@ -439,9 +427,7 @@ fn serve_backup(
     mut stream: std::os::unix::net::UnixStream,
     store: &RedbStore,
 ) -> Result<u64, String> {
-    stream
-        .set_nonblocking(false)
-        .map_err(|e| e.to_string())?;
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
@@ -504,7 +490,10 @@ mod tests {
         let dir2 = tempfile::tempdir().unwrap();
         let s2 = RedbStore::open(dir2.path()).unwrap();
         assert_eq!(s2.import(recs.clone()).unwrap(), 2);
-        assert_eq!(s2.load("a").unwrap(), vec![("k1".to_string(), vec![1, 2, 3])]);
+        assert_eq!(
+            s2.load("a").unwrap(),
+            vec![("k1".to_string(), vec![1, 2, 3])]
+        );
         assert!(s2.import(recs).is_err());
     }
 }

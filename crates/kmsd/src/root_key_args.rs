@@ -166,7 +166,8 @@ impl RootKeySpec {
             }
             RootKeySpec::Pkcs11 { config, pin_envs } => {
                 let pin = pin_from_env(pin_envs)?;
-                let key = Pkcs11RootKey::open(config.clone(), &pin).map_err(|e| (1, e.to_string()))?;
+                let key =
+                    Pkcs11RootKey::open(config.clone(), &pin).map_err(|e| (1, e.to_string()))?;
                 Ok(RootKey::from_backend(Arc::new(key)))
             }
         }

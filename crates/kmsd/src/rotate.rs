@@ -61,9 +61,15 @@ fn rotate(args: &RotateArgs) -> Result<(), (i32, String)> {
             format!("{e} (stop the server before rotating its root key)"),
         )
     })?;
-    let report = rotate_root_key(&store, &old, &new, args.batch_size as usize, |done, total| {
-        tracing::debug!(done, total, "re-wrapped");
-    })
+    let report = rotate_root_key(
+        &store,
+        &old,
+        &new,
+        args.batch_size as usize,
+        |done, total| {
+            tracing::debug!(done, total, "re-wrapped");
+        },
+    )
     .map_err(|e| (1, format!("root-key rotation failed: {e}")))?;
     out!(
         "root key rotated: {} material records, {} re-wrapped now, {} already under the new key ({})",

@@ -187,7 +187,13 @@ pub fn run(args: ServeArgs) -> i32 {
         audit,
         ui: !args.no_ui,
     });
-    let code = runtime.block_on(serve(args.listen, state, workers, args.data_dir.clone(), redb));
+    let code = runtime.block_on(serve(
+        args.listen,
+        state,
+        workers,
+        args.data_dir.clone(),
+        redb,
+    ));
     drop(runtime);
     writer.join();
     code

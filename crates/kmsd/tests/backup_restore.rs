@@ -92,7 +92,10 @@ fn backup_under_load_restores_every_acknowledged_write() {
     }
     let all: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
     // The server kept serving during and after the backup.
-    assert!(all.len() > after_backup, "no write was acknowledged after the backup");
+    assert!(
+        all.len() > after_backup,
+        "no write was acknowledged after the backup"
+    );
     assert!(!before.is_empty());
     s.kill();
 
@@ -154,7 +157,10 @@ fn backup_under_load_restores_every_acknowledged_write() {
     );
     let keys = list_keys(s.addr);
     let missing: Vec<_> = before.difference(&keys).collect();
-    assert!(missing.is_empty(), "acknowledged before the backup, missing: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "acknowledged before the backup, missing: {missing:?}"
+    );
     assert!(keys.contains(&first));
     for k in &keys {
         assert!(

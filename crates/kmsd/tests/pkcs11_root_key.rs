@@ -75,11 +75,20 @@ fn root_key_in_a_token_then_moved_from_a_file_into_it() {
     // - no PIN at all,
     let o = kmsd(
         &[
-            &["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()][..],
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data.to_str().unwrap(),
+            ][..],
             &hsm.flags("kmsd-root")[..],
         ]
         .concat(),
-        &[("SOFTHSM2_CONF", hsm.conf.to_str().unwrap()), ("KMSD_PKCS11_PIN", "")],
+        &[
+            ("SOFTHSM2_CONF", hsm.conf.to_str().unwrap()),
+            ("KMSD_PKCS11_PIN", ""),
+        ],
     );
     assert!(!o.status.success());
     // - another key in the token,

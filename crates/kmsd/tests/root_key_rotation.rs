@@ -109,7 +109,9 @@ fn sigkill_during_rotation_leaves_every_key_readable_and_a_rerun_finishes() {
     let trial = tmp.path().join("trial");
     copy_dir(&data, &trial);
     let started = Instant::now();
-    let st = rotate_cmd(&trial, &tmp.path().join("trial.key")).status().unwrap();
+    let st = rotate_cmd(&trial, &tmp.path().join("trial.key"))
+        .status()
+        .unwrap();
     assert!(st.success());
     let full = started.elapsed();
     eprintln!("one rotation of {total} records: {full:?}");
@@ -124,13 +126,18 @@ fn sigkill_during_rotation_leaves_every_key_readable_and_a_rerun_finishes() {
         let status = child.wait().unwrap();
         let new = RootKey::load(&new_key).ok();
         let (under_old, under_new) = census(&data, &old, new.as_ref());
-        eprintln!("round {round}: killed after {delay} us ({status}): {under_old} old, {under_new} new");
+        eprintln!(
+            "round {round}: killed after {delay} us ({status}): {under_old} old, {under_new} new"
+        );
         assert_eq!(under_old + under_new, total);
         if under_old > 0 && under_new > 0 {
             mixed += 1;
             // A half-rotated store: serve refuses, saying why, with either key.
             let err = serve_fails(&data, &[], &[]);
-            assert!(err.contains("rotation of this data directory is unfinished"), "{err}");
+            assert!(
+                err.contains("rotation of this data directory is unfinished"),
+                "{err}"
+            );
             refused_unfinished += 1;
         }
         if status.success() {
