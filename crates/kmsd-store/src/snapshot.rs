@@ -18,10 +18,7 @@ impl RedbStore {
     /// Call `sink(table, key, value)` for every record of every domain table, tables in
     /// name order and records in key order, all from one read transaction. Returns the
     /// schema version of the snapshot. A `sink` error stops the walk and is returned.
-    pub fn export(
-        &self,
-        sink: &mut ExportSink<'_>,
-    ) -> Result<u32, StoreError> {
+    pub fn export(&self, sink: &mut ExportSink<'_>) -> Result<u32, StoreError> {
         let txn = self
             .db
             .begin_read()
