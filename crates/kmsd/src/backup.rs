@@ -428,8 +428,10 @@ fn serve_backup(
     store: &RedbStore,
 ) -> Result<u64, String> {
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    // A peer that stops reading must not hold a read transaction (and a thread) forever.
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .and_then(|()| stream.set_write_timeout(Some(std::time::Duration::from_secs(60))))
         .map_err(|e| e.to_string())?;
     let mut req = [0u8; BACKUP_REQUEST.len()];
     stream
