@@ -97,6 +97,22 @@ fn sigkill_during_rotation_leaves_every_key_readable_and_a_rerun_finishes() {
         .as_str()
         .unwrap()
         .to_string();
+    // Not beside a running server: the store's lock refuses, and nothing changes.
+    let o = common::ops::kmsd(
+        &[
+            "rotate-root-key",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--new-root-key-file",
+            tmp.path().join("early.key").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("stop the server"),
+        "{o:?}"
+    );
     assert!(s.terminate());
 
     let old = RootKey::load(&data.join("root.key")).unwrap();
