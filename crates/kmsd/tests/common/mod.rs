@@ -14,6 +14,8 @@
     reason = "test support shared by several test binaries, each using part of it; test code panics on failure and signs requests with the wall clock"
 )]
 
+pub mod ops;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
