@@ -11,7 +11,7 @@
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
-//! `data_key_pair`, `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap
+//! `data_key_pair`, `grants`, `tags`, `rotation`, `import` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
 mod aliases;
@@ -22,6 +22,7 @@ mod data_key_pair;
 mod declared;
 mod grants;
 mod ids;
+mod import;
 pub mod key;
 mod lifecycle;
 mod mac_ops;
@@ -84,6 +85,8 @@ pub(crate) struct State {
     /// By key id (key ids are unique on a server).
     keys: HashMap<String, KeyEntry>,
     aliases: BTreeMap<AliasKey, AliasRecord>,
+    /// Outstanding GetParametersForImport parameters, by key id.
+    imports: HashMap<String, Vec<import::ImportParams>>,
 }
 
 /// The answer to one KMS call, with what the audit log records about it.
@@ -145,13 +148,6 @@ const WRONG_USAGE: &[&str] = &[
     "DeriveSharedSecret",
     "Encapsulate",
     "Decapsulate",
-];
-
-/// Import-material operations (EXTERNAL keys only).
-const IMPORT_OPS: &[&str] = &[
-    "GetParametersForImport",
-    "ImportKeyMaterial",
-    "DeleteImportedKeyMaterial",
 ];
 
 /// Cryptographic operations: their responses are never copied into the audit record.
@@ -266,13 +262,15 @@ impl Kms {
             "GetKeyRotationStatus" => self.get_key_rotation_status(req, input),
             "RotateKeyOnDemand" => self.rotate_key_on_demand(req, input),
             "ListKeyRotations" => self.list_key_rotations(req, input),
+            "GetParametersForImport" => self.get_parameters_for_import(req, input),
+            "ImportKeyMaterial" => self.import_key_material(req, input),
+            "DeleteImportedKeyMaterial" => self.delete_imported_key_material(req, input),
             "DescribeCustomKeyStores" => {
                 let ctx = authz::base_context(req);
                 self.authorize_identity(req, "kms:DescribeCustomKeyStores", "*", &ctx)?;
                 Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
             }
             o if WRONG_USAGE.contains(&o) => self.wrong_key_usage(req, o, input),
-            o if IMPORT_OPS.contains(&o) => self.import_op(req, o, input),
             o if UNSUPPORTED.contains(&o) => Err(ApiError::new(
                 "UnsupportedOperationException",
                 format!("{o} is not supported by this server."),
@@ -367,6 +365,7 @@ impl Kms {
         for id in due_rotate {
             self.rotate_now(&mut st, &id, key::MaterialOrigin::Automatic)?;
         }
+        self.expire_imported(&mut st, now)?;
         self.recompute_due(&st);
         Ok(deleted)
     }
@@ -384,6 +383,9 @@ impl Kms {
                 }
             }
         }
+        if let Some(d) = import::next_expiry(st) {
+            due = due.min(d);
+        }
         self.next_due.store(due, Ordering::Release);
     }
 
@@ -399,6 +401,7 @@ impl Kms {
         for g in k.grants.keys() {
             muts.push(persist::delete_grant(id, g));
         }
+        muts.extend(import::delete_all_params(st, id));
         let alias_keys: Vec<AliasKey> = st
             .aliases
             .iter()
@@ -410,6 +413,7 @@ impl Kms {
         }
         self.commit(&muts)?;
         st.keys.remove(id);
+        st.imports.remove(id);
         for ak in alias_keys {
             st.aliases.remove(&ak);
         }
