@@ -11,13 +11,14 @@
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
-//! `data_key_pair`, `grants`, `tags`, `rotation`, `import` (the operations), `declared` (bootstrap
+//! `data_key_pair`, `grants`, `tags`, `rotation`, `import`, `custom_key_stores` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
 mod aliases;
 mod api;
 mod authz;
 mod crypto_ops;
+mod custom_key_stores;
 mod data_key_pair;
 mod declared;
 mod grants;
@@ -129,11 +130,6 @@ impl Req<'_> {
 
 /// Operations in the KMS model that this server does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "ConnectCustomKeyStore",
-    "CreateCustomKeyStore",
-    "DeleteCustomKeyStore",
-    "DisconnectCustomKeyStore",
-    "UpdateCustomKeyStore",
     "ReplicateKey",
     "UpdatePrimaryRegion",
     "GetKeyLastUsage",
@@ -265,10 +261,11 @@ impl Kms {
             "GetParametersForImport" => self.get_parameters_for_import(req, input),
             "ImportKeyMaterial" => self.import_key_material(req, input),
             "DeleteImportedKeyMaterial" => self.delete_imported_key_material(req, input),
-            "DescribeCustomKeyStores" => {
-                let ctx = authz::base_context(req);
-                self.authorize_identity(req, "kms:DescribeCustomKeyStores", "*", &ctx)?;
-                Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
+            "DescribeCustomKeyStores" => self.describe_custom_key_stores(req, input),
+            "CreateCustomKeyStore" => self.create_custom_key_store(req, input),
+            "UpdateCustomKeyStore" => self.update_custom_key_store(req, input),
+            o @ ("ConnectCustomKeyStore" | "DisconnectCustomKeyStore" | "DeleteCustomKeyStore") => {
+                self.custom_key_store_by_id(req, o, input)
             }
             o if WRONG_USAGE.contains(&o) => self.wrong_key_usage(req, o, input),
             o if UNSUPPORTED.contains(&o) => Err(ApiError::new(
