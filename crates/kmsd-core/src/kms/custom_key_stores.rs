@@ -19,12 +19,12 @@ use serde_json::{json, Value};
 use super::api::Input;
 use super::authz::base_context;
 use super::lifecycle::limit_marker;
+use super::op::KmsOp;
 use super::{Kms, Req};
-use crate::error::ApiError;
+use crate::error::{ApiError, KmsError};
 
 fn not_found() -> ApiError {
-    ApiError::new(
-        "CustomKeyStoreNotFoundException",
+    ApiError::new(KmsError::CustomKeyStoreNotFoundException,
         "The request was rejected because KMS cannot find a custom key store with the specified key store name or ID.",
     )
 }
@@ -169,7 +169,7 @@ fn xks_members<'a>(i: &mut Input<'a>) -> Result<Xks<'a>, ApiError> {
                     }
                     Some(_) => {
                         return Err(ApiError::new(
-                            "SerializationException",
+                            KmsError::SerializationException,
                             format!("Unexpected value type in field {field}"),
                         ))
                     }
@@ -179,7 +179,7 @@ fn xks_members<'a>(i: &mut Input<'a>) -> Result<Xks<'a>, ApiError> {
         }
         Some(_) => {
             return Err(ApiError::new(
-                "SerializationException",
+                KmsError::SerializationException,
                 "Unexpected value type in field XksProxyAuthenticationCredential",
             ))
         }
@@ -193,15 +193,14 @@ fn xks_members<'a>(i: &mut Input<'a>) -> Result<Xks<'a>, ApiError> {
 }
 
 fn xks_unreachable() -> ApiError {
-    ApiError::new(
-        "XksProxyUriUnreachableException",
+    ApiError::new(KmsError::XksProxyUriUnreachableException,
         "KMS was unable to reach the specified XksProxyUriPath. The path must be reachable before you create the external key store or update its settings.",
     )
 }
 
 fn vpce_not_found(name: &str) -> ApiError {
     ApiError::new(
-        "XksProxyVpcEndpointServiceNotFoundException",
+        KmsError::XksProxyVpcEndpointServiceNotFoundException,
         format!("KMS cannot find the VPC endpoint service {name}."),
     )
 }
@@ -249,8 +248,7 @@ impl Kms {
                     "A CloudHsmClusterId, TrustAnchorCertificate and KeyStorePassword are required for a custom key store of type AWS_CLOUDHSM.",
                 ));
             }
-            return Err(ApiError::new(
-                "CloudHsmClusterNotFoundException",
+            return Err(ApiError::new(KmsError::CloudHsmClusterNotFoundException,
                 format!("KMS cannot find the CloudHSM cluster with the specified cluster ID {cluster}. Retry the request with a different cluster ID."),
             ));
         }
@@ -286,7 +284,10 @@ impl Kms {
             return Err(not_found());
         }
         if marker.is_some() {
-            return Err(ApiError::new("InvalidMarkerException", "Invalid marker."));
+            return Err(ApiError::new(
+                KmsError::InvalidMarkerException,
+                "Invalid marker.",
+            ));
         }
         Ok(json!({ "CustomKeyStores": [], "Truncated": false }))
     }
@@ -318,13 +319,13 @@ impl Kms {
     pub(crate) fn custom_key_store_by_id(
         &self,
         req: &mut Req<'_>,
-        op: &str,
+        op: KmsOp,
         input: &Value,
     ) -> Result<Value, ApiError> {
         let mut i = Input::new(input)?;
         i.str_req("CustomKeyStoreId", 1, 64)?;
         i.finish()?;
-        self.authorize_store_action(req, &format!("kms:{op}"))?;
+        self.authorize_store_action(req, op.spec().action())?;
         Err(not_found())
     }
 }

@@ -38,8 +38,9 @@ use super::ids::{hex, internal};
 use super::key::{
     check_state, ExpirationModel, ImportedMaterial, KeyState, MaterialInfo, MaterialOrigin, Origin,
 };
+use super::op::KmsOp;
 use super::{persist, Kms, Req, State};
-use crate::error::ApiError;
+use crate::error::{ApiError, KmsError};
 use crate::store::{Mutation, Store};
 
 /// The import parameters table.
@@ -122,14 +123,14 @@ pub(crate) fn load(store: &dyn Store) -> Result<HashMap<String, Vec<ImportParams
     let mut out: HashMap<String, Vec<ImportParams>> = HashMap::new();
     let rows = store.load(IMPORTS).map_err(|e| {
         ApiError::new(
-            "KMSInternalException",
+            KmsError::KMSInternalException,
             format!("cannot load KMS state: {e}"),
         )
     })?;
     for (k, bytes) in rows {
         let p: ImportParams = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::new(
-                "KMSInternalException",
+                KmsError::KMSInternalException,
                 format!("cannot load KMS state: import parameters {k}: {e}"),
             )
         })?;
@@ -166,20 +167,19 @@ fn parse_token(t: &[u8]) -> Option<(String, i64, String)> {
 
 fn invalid_token() -> ApiError {
     ApiError::new(
-        "InvalidImportTokenException",
+        KmsError::InvalidImportTokenException,
         "The import token is invalid or was not issued for this KMS key.",
     )
 }
 
 fn expired_token() -> ApiError {
-    ApiError::new(
-        "ExpiredImportTokenException",
+    ApiError::new(KmsError::ExpiredImportTokenException,
         "The import token has expired. Call GetParametersForImport for a new public key and import token.",
     )
 }
 
 fn incorrect_material(msg: &str) -> ApiError {
-    ApiError::new("IncorrectKeyMaterialException", msg)
+    ApiError::new(KmsError::IncorrectKeyMaterialException, msg)
 }
 
 /// `KeyMaterialId` of imported material: derived from the key id and the material.
@@ -207,12 +207,12 @@ fn timestamp_opt(i: &mut Input<'_>, name: &str) -> Result<Option<i64>, ApiError>
                 Ok(Some((f * 1000.0).round() as i64))
             }
             _ => Err(ApiError::new(
-                "SerializationException",
+                KmsError::SerializationException,
                 format!("Invalid timestamp in field {name}"),
             )),
         },
         Some(_) => Err(ApiError::new(
-            "SerializationException",
+            KmsError::SerializationException,
             format!("Invalid timestamp in field {name}"),
         )),
     }
@@ -242,10 +242,10 @@ impl Kms {
         st: &State,
         req: &mut Req<'_>,
         raw: &str,
-        action: &str,
-        op: &str,
+        op: KmsOp,
         extra: impl FnOnce(&mut kmsd_policy::RequestContext),
     ) -> Result<Resolved, ApiError> {
+        let action = op.spec().action();
         let r = self.resolve(st, req, raw, Forms::KeyLocal, action)?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         req.audit.key_arn = Some(key.arn.clone());
@@ -254,7 +254,7 @@ impl Kms {
         self.authorize(req, key, action, &ctx, None)?;
         if key.rec.origin != Origin::External {
             return Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!(
                     "{} origin is {} which is not valid for this operation.",
                     key.arn,
@@ -291,14 +291,7 @@ impl Kms {
         };
         {
             let st = self.state.read();
-            self.import_gate(
-                &st,
-                req,
-                key_id,
-                "kms:GetParametersForImport",
-                "GetParametersForImport",
-                set,
-            )?;
+            self.import_gate(&st, req, key_id, KmsOp::GetParametersForImport, set)?;
         }
         let (alg, spec) = match (
             WrappingAlgorithm::from_name(alg_name),
@@ -306,14 +299,12 @@ impl Kms {
         ) {
             (Some(a), Some(s)) => (a, s),
             _ if alg_name == "RSAES_PKCS1_V1_5" => {
-                return Err(ApiError::new(
-                    "UnsupportedOperationException",
+                return Err(ApiError::new(KmsError::UnsupportedOperationException,
                     "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported.",
                 ))
             }
             _ if alg_name == "SM2PKE" || spec_name == "SM2" => {
-                return Err(ApiError::new(
-                    "UnsupportedOperationException",
+                return Err(ApiError::new(KmsError::UnsupportedOperationException,
                     "The SM2PKE wrapping algorithm and the SM2 wrapping key spec are supported only in China Regions.",
                 ))
             }
@@ -327,14 +318,7 @@ impl Kms {
         let now = self.now();
         let st = self.state.upgradable_read();
         // Authorized and checked again: the key may have changed during the generation.
-        let r = self.import_gate(
-            &st,
-            req,
-            key_id,
-            "kms:GetParametersForImport",
-            "GetParametersForImport",
-            set,
-        )?;
+        let r = self.import_gate(&st, req, key_id, KmsOp::GetParametersForImport, set)?;
         let arn = st.keys.get(&r.id).ok_or_else(internal)?.arn.clone();
         let sealed = wrapping
             .seal(&self.root_key, &params_aad(&r.id, &token_id))
@@ -452,19 +436,12 @@ impl Kms {
         }
         let valid_to_text = valid_to.map(|v| (v / 1000).to_string());
         let st = self.state.upgradable_read();
-        let r = self.import_gate(
-            &st,
-            req,
-            key_id,
-            "kms:ImportKeyMaterial",
-            "ImportKeyMaterial",
-            |c| {
-                c.set("kms:ExpirationModel", model.as_str());
-                if let Some(v) = &valid_to_text {
-                    c.set("kms:ValidTo", v.clone());
-                }
-            },
-        )?;
+        let r = self.import_gate(&st, req, key_id, KmsOp::ImportKeyMaterial, |c| {
+            c.set("kms:ExpirationModel", model.as_str());
+            if let Some(v) = &valid_to_text {
+                c.set("kms:ValidTo", v.clone());
+            }
+        })?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         // The token: this key's, current, and known.
         let (token_id, token_valid_to, token_key) =
@@ -493,8 +470,7 @@ impl Kms {
         .map_err(|_| internal())?;
         let alg = WrappingAlgorithm::from_name(&params.algorithm).ok_or_else(internal)?;
         let bytes: Zeroizing<Vec<u8>> = wrapping.unwrap_material(alg, &wrapped).map_err(|_| {
-            ApiError::new(
-                "InvalidCiphertextException",
+            ApiError::new(KmsError::InvalidCiphertextException,
                 "KMS cannot decrypt the encrypted key material. Wrap the key material with the public key and wrapping algorithm of the GetParametersForImport response whose import token you use.",
             )
         })?;
@@ -553,20 +529,18 @@ impl Kms {
             }
             if !first {
                 if !rec.key_spec.is_symmetric() {
-                    return Err(ApiError::new(
-                        "UnsupportedOperationException",
+                    return Err(ApiError::new(KmsError::UnsupportedOperationException,
                         "ImportType NEW_KEY_MATERIAL after the first key material is supported only for symmetric encryption keys.",
                     ));
                 }
                 if rec.materials.iter().any(MaterialInfo::pending_rotation) {
-                    return Err(ApiError::new(
-                        "KMSInvalidStateException",
+                    return Err(ApiError::new(KmsError::KMSInvalidStateException,
                         format!("{} already has key material pending rotation. Rotate the key (RotateKeyOnDemand) or delete that key material first.", key.arn),
                     ));
                 }
                 if !all_present(&rec) {
                     return Err(ApiError::new(
-                        "KMSInvalidStateException",
+                        KmsError::KMSInvalidStateException,
                         format!("{} is pending import.", key.arn),
                     ));
                 }
@@ -644,14 +618,7 @@ impl Kms {
         }
         i.finish()?;
         let st = self.state.upgradable_read();
-        let r = self.import_gate(
-            &st,
-            req,
-            key_id,
-            "kms:DeleteImportedKeyMaterial",
-            "DeleteImportedKeyMaterial",
-            |_| {},
-        )?;
+        let r = self.import_gate(&st, req, key_id, KmsOp::DeleteImportedKeyMaterial, |_| {})?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         let arn = key.arn.clone();
         let symmetric = key.rec.key_spec.is_symmetric();
@@ -663,7 +630,7 @@ impl Kms {
                 .position(|x| x.material_id == m)
                 .ok_or_else(|| {
                     ApiError::new(
-                        "NotFoundException",
+                        KmsError::NotFoundException,
                         format!("Key material {m} is not associated with {arn}."),
                     )
                 })?,

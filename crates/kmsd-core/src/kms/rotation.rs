@@ -17,8 +17,10 @@ use super::authz::Forms;
 use super::ids::internal;
 use super::key::{KeyEntry, KeyRecord, MaterialOrigin, Origin};
 use super::lifecycle::{limit_marker, new_material, page, paginate};
+use super::op::KmsOp;
 use super::{persist, Kms, Req, State};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 const DAY_MS: i64 = 86_400_000;
 /// Most on-demand rotations per key.
@@ -28,7 +30,7 @@ pub(crate) const MAX_ON_DEMAND: u32 = 25;
 fn not_external(key: &KeyEntry) -> Result<(), ApiError> {
     if key.rec.origin == Origin::External {
         return Err(ApiError::new(
-            "UnsupportedOperationException",
+            KmsError::UnsupportedOperationException,
             format!(
                 "{} origin is EXTERNAL which is not valid for this operation.",
                 key.arn
@@ -44,7 +46,7 @@ fn rotatable(key: &KeyEntry) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            "UnsupportedOperationException",
+            KmsError::UnsupportedOperationException,
             "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.",
         ))
     }
@@ -113,7 +115,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:EnableKeyRotation",
-            "EnableKeyRotation",
+            KmsOp::EnableKeyRotation,
             |c| c.set("kms:RotationPeriodInDays", period.to_string()),
         )?;
         let now = self.now();
@@ -144,7 +146,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:DisableKeyRotation",
-            "DisableKeyRotation",
+            KmsOp::DisableKeyRotation,
             |_| {},
         )?;
         rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
@@ -173,7 +175,7 @@ impl Kms {
             key_id,
             Forms::KeyCross,
             "kms:GetKeyRotationStatus",
-            "GetKeyRotationStatus",
+            KmsOp::GetKeyRotationStatus,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
@@ -206,7 +208,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:RotateKeyOnDemand",
-            "RotateKeyOnDemand",
+            KmsOp::RotateKeyOnDemand,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
@@ -214,7 +216,7 @@ impl Kms {
         let arn = key.arn.clone();
         if key.rec.on_demand_rotations >= MAX_ON_DEMAND {
             return Err(ApiError::new(
-                "LimitExceededException",
+                KmsError::LimitExceededException,
                 format!("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"),
             ));
         }
@@ -226,8 +228,7 @@ impl Kms {
                     m.pending_rotation() && m.import.as_ref().is_some_and(|i| i.present)
                 });
             let Some(idx) = pending else {
-                return Err(ApiError::new(
-                    "KMSInvalidStateException",
+                return Err(ApiError::new(KmsError::KMSInvalidStateException,
                     format!("{arn} has no imported key material pending rotation. Import new key material (ImportType NEW_KEY_MATERIAL) first."),
                 ));
             };
@@ -273,7 +274,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:ListKeyRotations",
-            "ListKeyRotations",
+            KmsOp::ListKeyRotations,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
