@@ -30,7 +30,7 @@ use parking_lot::RwLockUpgradableReadGuard;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::api::{b64, ts, Input};
 use super::authz::{key_context, Forms, Resolved};
@@ -476,12 +476,14 @@ impl Kms {
         })?;
         let imported = match key.rec.key_spec.mac_algorithm() {
             None => {
-                let raw: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                let mut raw: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
                     incorrect_material(
                         "The key material is invalid: symmetric encryption key material must be 256 bits (32 bytes).",
                     )
                 })?;
-                Imported::Aes(KeyMaterial::from_bytes(raw))
+                let m = KeyMaterial::from_bytes(raw);
+                raw.zeroize();
+                Imported::Aes(m)
             }
             Some(mac_alg) => {
                 Imported::Mac(MacKey::from_imported(mac_alg, bytes.to_vec()).map_err(|_| {
