@@ -3,7 +3,12 @@
 //! (CloudHsmClusterNotFoundException, XksProxyUriUnreachableException,
 //! XksProxyVpcEndpointServiceNotFoundException, CustomKeyStoreNotFoundException, an empty
 //! DescribeCustomKeyStores); nothing is stored.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

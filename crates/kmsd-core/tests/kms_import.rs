@@ -4,7 +4,12 @@
 //! DeleteImportedKeyMaterial, expiry at ValidTo driven by the clock, multiple key materials
 //! (NEW_KEY_MATERIAL + RotateKeyOnDemand), imported HMAC keys, the key-state rows, condition
 //! keys, and restart (parameters and material survive, wrapped).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

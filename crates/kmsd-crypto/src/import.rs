@@ -296,7 +296,7 @@ pub fn wrap_for_import(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 

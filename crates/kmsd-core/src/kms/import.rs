@@ -203,7 +203,10 @@ fn timestamp_opt(i: &mut Input<'_>, name: &str) -> Result<Option<i64>, ApiError>
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if f.is_finite() && f.abs() < 1.0e12 =>
             {
-                #[allow(clippy::cast_possible_truncation)]
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "bounded above: |f| < 1e12 seconds, so f * 1000 fits an i64"
+                )]
                 Ok(Some((f * 1000.0).round() as i64))
             }
             _ => Err(ApiError::new(
