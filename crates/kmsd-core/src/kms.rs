@@ -11,17 +11,19 @@
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
-//! `data_key_pair`, `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap
+//! `data_key_pair`, `grants`, `tags`, `rotation`, `import`, `custom_key_stores` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
 mod aliases;
 mod api;
 mod authz;
 mod crypto_ops;
+mod custom_key_stores;
 mod data_key_pair;
 mod declared;
 mod grants;
 mod ids;
+mod import;
 pub mod key;
 mod lifecycle;
 mod mac_ops;
@@ -90,6 +92,8 @@ pub(crate) struct State {
     /// By key id (key ids are unique on a server).
     keys: HashMap<String, KeyEntry>,
     aliases: BTreeMap<AliasKey, AliasRecord>,
+    /// Outstanding GetParametersForImport parameters, by key id.
+    imports: HashMap<String, Vec<import::ImportParams>>,
 }
 
 /// The answer to one KMS call, with what the audit log records about it.
@@ -255,29 +259,24 @@ impl Kms {
             GetKeyRotationStatus => self.get_key_rotation_status(req, input),
             RotateKeyOnDemand => self.rotate_key_on_demand(req, input),
             ListKeyRotations => self.list_key_rotations(req, input),
-            DescribeCustomKeyStores => {
-                let ctx = authz::base_context(req);
-                self.authorize_identity(req, op.spec().action(), "*", &ctx)?;
-                Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
+            GetParametersForImport => self.get_parameters_for_import(req, input),
+            ImportKeyMaterial => self.import_key_material(req, input),
+            DeleteImportedKeyMaterial => self.delete_imported_key_material(req, input),
+            DescribeCustomKeyStores => self.describe_custom_key_stores(req, input),
+            CreateCustomKeyStore => self.create_custom_key_store(req, input),
+            UpdateCustomKeyStore => self.update_custom_key_store(req, input),
+            ConnectCustomKeyStore | DisconnectCustomKeyStore | DeleteCustomKeyStore => {
+                self.custom_key_store_by_id(req, op, input)
             }
             Sign | Verify | DeriveSharedSecret | Encapsulate | Decapsulate => {
                 self.wrong_key_usage(req, op, input)
             }
-            GetParametersForImport | ImportKeyMaterial | DeleteImportedKeyMaterial => {
-                self.import_op(req, op, input)
+            ReplicateKey | UpdatePrimaryRegion | GetKeyLastUsage | GetPublicKey => {
+                Err(ApiError::new(
+                    KmsError::UnsupportedOperationException,
+                    format!("{op} is not supported by this server."),
+                ))
             }
-            ConnectCustomKeyStore
-            | CreateCustomKeyStore
-            | DeleteCustomKeyStore
-            | DisconnectCustomKeyStore
-            | UpdateCustomKeyStore
-            | ReplicateKey
-            | UpdatePrimaryRegion
-            | GetKeyLastUsage
-            | GetPublicKey => Err(ApiError::new(
-                KmsError::UnsupportedOperationException,
-                format!("{op} is not supported by this server."),
-            )),
         }
     }
 
@@ -364,6 +363,7 @@ impl Kms {
         for id in due_rotate {
             self.rotate_now(&mut st, &id, key::MaterialOrigin::Automatic)?;
         }
+        self.expire_imported(&mut st, now)?;
         self.recompute_due(&st);
         Ok(deleted)
     }
@@ -381,6 +381,9 @@ impl Kms {
                 }
             }
         }
+        if let Some(d) = import::next_expiry(st) {
+            due = due.min(d);
+        }
         self.next_due.store(due, Ordering::Release);
     }
 
@@ -396,6 +399,7 @@ impl Kms {
         for g in k.grants.keys() {
             muts.push(persist::delete_grant(id, g));
         }
+        muts.extend(import::delete_all_params(st, id));
         let alias_keys: Vec<AliasKey> = st
             .aliases
             .iter()
@@ -407,6 +411,7 @@ impl Kms {
         }
         self.commit(&muts)?;
         st.keys.remove(id);
+        st.imports.remove(id);
         for ak in alias_keys {
             st.aliases.remove(&ak);
         }

@@ -16,6 +16,7 @@
 mod aead;
 pub mod blob;
 mod error;
+pub mod import;
 pub mod key_pair;
 pub mod mac;
 pub mod pkcs11;

@@ -343,7 +343,7 @@ pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<
     ctx.set("kms:KeyUsage", usage);
     ctx.set("kms:CustomerMasterKeySpec", spec);
     ctx.set("kms:CustomerMasterKeyUsage", usage);
-    ctx.set("kms:KeyOrigin", "AWS_KMS");
+    ctx.set("kms:KeyOrigin", key.rec.origin.as_str());
     ctx.set("kms:MultiRegion", "false");
     ctx.set("aws:ResourceAccount", key.rec.account.as_str());
     ctx.set_multi("kms:ResourceAliases", key.aliases.clone());

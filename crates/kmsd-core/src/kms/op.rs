@@ -33,6 +33,9 @@ pub enum StateRule {
     RotationRead,
     /// RotateKeyOnDemand.
     RotateOnDemand,
+    /// GetParametersForImport / ImportKeyMaterial: any state but `PendingDeletion` (and
+    /// `Unavailable`).
+    Import,
     /// Every state (reads of metadata, policies, grants; alias deletion).
     Any,
     /// The operation names no key.
@@ -376,6 +379,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         OpSpec {
             commits: true,
             slow: true,
+            states: StateRule::Import,
             ..read(
                 GetParametersForImport,
                 &["kms:GetParametersForImport"],
@@ -390,6 +394,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::Own(5.0),
+            states: StateRule::Import,
             ..row(ImportKeyMaterial, &["kms:ImportKeyMaterial"])
         },
         read(ListAliases, &["kms:ListAliases"], 100.0),

@@ -161,6 +161,13 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                     "key {id}: material versions out of order"
                 )));
             }
+            // Imported material that was deleted or expired has no row.
+            if m.import.as_ref().is_some_and(|i| !i.present) {
+                if rec.key_spec.mac_algorithm().is_none() {
+                    materials.push(None);
+                }
+                continue;
+            }
             let w = wrapped
                 .get(&material_key(&rec.id, m.version))
                 .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
@@ -174,7 +181,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
             match rec.key_spec.mac_algorithm() {
                 None => {
                     let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
-                    materials.push(Arc::new(mat));
+                    materials.push(Some(Arc::new(mat)));
                 }
                 Some(alg) => {
                     let k = root.unwrap_mac(w, &aad).map_err(|_| unwrap_failed())?;
@@ -187,7 +194,12 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                 }
             }
         }
-        if rec.key_spec.mac_algorithm().is_some() && mac.is_none() {
+        let imported_absent = rec.origin == super::key::Origin::External
+            && rec
+                .materials
+                .iter()
+                .all(|m| m.import.as_ref().is_some_and(|i| !i.present));
+        if rec.key_spec.mac_algorithm().is_some() && mac.is_none() && !imported_absent {
             return Err(store_err(&format!("key {id}: HMAC material missing")));
         }
         // Keys created alike share one policy text (the default policy names only the
@@ -240,5 +252,10 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         key.refresh_grants();
         key.aliases.sort();
     }
-    Ok(State { keys, aliases })
+    let imports = super::import::load(store)?;
+    Ok(State {
+        keys,
+        aliases,
+        imports,
+    })
 }
