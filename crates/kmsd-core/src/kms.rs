@@ -298,6 +298,20 @@ impl Kms {
         v
     }
 
+    /// How many keys are in each key state, by the state's wire name (for metrics).
+    pub fn key_state_counts(&self) -> Vec<(&'static str, u64)> {
+        let st = self.state.read();
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for k in st.keys.values() {
+            let name = k.rec.state.as_str();
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
+    }
+
     fn now(&self) -> i64 {
         self.clock.now_millis()
     }

@@ -15,6 +15,8 @@ mod audit_log;
 mod coarse_timer;
 mod explain;
 mod explain_online;
+mod metrics;
+mod observe;
 mod serve;
 mod workers;
 
