@@ -578,7 +578,7 @@ mod tests {
         assert!(!text.contains("AKIA"));
         assert!(text.contains("kmsd_keys{state=\"Enabled\"} 3"));
         assert!(text.contains("kmsd_audit_queued_bytes 7"));
-        assert!(text.contains("kmsd_request_duration_seconds_bucket{service=\"kms\",operation=\"Encrypt\",le=\"0.0005\"}"));
-        assert!(text.ends_with("# EOF\n"));
+        assert!(text.contains("kmsd_request_duration_seconds_bucket{le=\"0.0005\",service=\"kms\",operation=\"Encrypt\"} 3\n"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }
