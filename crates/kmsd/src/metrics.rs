@@ -5,17 +5,16 @@
 //! outcome (`ok` or the error code), request latency by service and operation,
 //! authorization decisions by service and decision, audit log write/sync latency, queued
 //! audit bytes and failed audit writes, store commit latency and failed commits, and keys by
-//! state. Every label value comes from a closed set ([`names`]: the operations and error
-//! codes of the AWS models, the decision and key-state names); anything else is counted as
-//! `other`, so no label ever carries a key id, a principal, an access key or a client's text.
+//! state. Every label value comes from a closed set — the operation tables (`KmsOp`,
+//! `IamOp`, `StsOp`), the typed error codes (`KmsError`, `IamError`, `StsError`) of
+//! `kmsd-core`, the decision and key-state names; anything else is counted as `other`, so
+//! no label ever carries a key id, a principal, an access key or a client's text.
 //!
 //! Cost on the request path: each worker thread owns a [`Shard`] of counters that only it
 //! writes (a relaxed load and store, no read-modify-write, no lock shared between threads);
 //! a scrape sums the shards. Error outcomes, rarer, go to a per-thread map behind the
 //! thread's own (uncontended) mutex. Audit and store latencies are recorded where an fsync
 //! happens anyway, with shared atomics.
-
-pub mod names;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +26,10 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
+
+use kmsd_core::error::{IamError, KmsError, StsError};
+use kmsd_core::iam::op::{IamOp, StsOp};
+use kmsd_core::kms::KmsOp;
 
 /// Upper bounds of the latency histograms, in seconds (the last bucket is `+Inf`).
 pub const LATENCY_BOUNDS: [f64; 15] = [
@@ -47,16 +50,75 @@ pub const KEY_STATES: [&str; 5] = [
     "Unavailable",
 ];
 
-/// The index of `(service, operation)` in [`names::OPERATIONS`]; `None`: not a model
-/// operation of that service.
-fn operation_index(service: &str, operation: &str) -> Option<usize> {
-    names::OPERATIONS
-        .binary_search_by(|(s, o)| (*s, *o).cmp(&(service, operation)))
-        .ok()
+/// Operation slots: the KMS operations, then IAM's, then STS's (each in its table's order),
+/// then one `other` slot per service.
+const N_KMS: usize = KmsOp::ALL.len();
+const N_IAM: usize = IamOp::ALL.len();
+const N_STS: usize = StsOp::ALL.len();
+const N_OPERATIONS: usize = N_KMS + N_IAM + N_STS;
+
+/// The slot of `operation` of service `service` (0 kms, 1 iam, 2 sts); `None`: not in the
+/// service's operation table.
+fn operation_index(service: usize, operation: &str) -> Option<usize> {
+    match service {
+        1 => IamOp::from_name(operation).map(|o| N_KMS + o as usize),
+        2 => StsOp::from_name(operation).map(|o| N_KMS + N_IAM + o as usize),
+        _ => KmsOp::from_name(operation).map(|o| o as usize),
+    }
 }
 
-fn error_index(code: &str) -> Option<usize> {
-    names::ERROR_CODES.binary_search(&code).ok()
+/// The (service, operation) labels of an operation slot.
+fn op_labels(slot: usize) -> (&'static str, &'static str) {
+    if slot < N_KMS {
+        if let Some(op) = KmsOp::ALL.get(slot) {
+            return ("kms", op.name());
+        }
+    } else if slot < N_KMS + N_IAM {
+        if let Some(op) = IamOp::ALL.get(slot - N_KMS) {
+            return ("iam", op.name());
+        }
+    } else if slot < N_OPERATIONS {
+        if let Some(op) = StsOp::ALL.get(slot - N_KMS - N_IAM) {
+            return ("sts", op.name());
+        }
+    }
+    let service = SERVICES
+        .get(slot.saturating_sub(N_OPERATIONS))
+        .copied()
+        .unwrap_or("kms");
+    (service, "other")
+}
+
+/// Error slots: the KMS codes, then IAM's, then STS's; `N_ERRORS` is `other`.
+const N_KMS_ERR: usize = KmsError::ALL.len();
+const N_IAM_ERR: usize = IamError::ALL.len();
+const N_ERRORS: usize = N_KMS_ERR + N_IAM_ERR + StsError::ALL.len();
+
+/// The slot of an error code of a request to service `service` (its own service's codes
+/// first, so one code string always gets the same slot for a service).
+fn error_index(service: usize, code: &str) -> Option<usize> {
+    let kms = || KmsError::from_name(code).map(|c| c as usize);
+    let iam = || IamError::from_name(code).map(|c| N_KMS_ERR + c as usize);
+    let sts = || StsError::from_name(code).map(|c| N_KMS_ERR + N_IAM_ERR + c as usize);
+    match service {
+        1 => iam().or_else(sts).or_else(kms),
+        2 => sts().or_else(iam).or_else(kms),
+        _ => kms().or_else(iam).or_else(sts),
+    }
+}
+
+/// The label of an error slot.
+fn error_label(slot: usize) -> &'static str {
+    if slot < N_KMS_ERR {
+        KmsError::ALL.get(slot).map(|c| c.as_str())
+    } else if slot < N_KMS_ERR + N_IAM_ERR {
+        IamError::ALL.get(slot - N_KMS_ERR).map(|c| c.as_str())
+    } else {
+        StsError::ALL
+            .get(slot - N_KMS_ERR - N_IAM_ERR)
+            .map(|c| c.as_str())
+    }
+    .unwrap_or("other")
 }
 
 /// `kms.amazonaws.com` → 0, `iam.amazonaws.com` → 1, `sts.amazonaws.com` → 2.
@@ -86,11 +148,11 @@ fn bump(c: &AtomicU64, by: u64) {
     );
 }
 
-/// Operations are numbered 0..N (the model's) and N (`other`) within each service.
-const OPS: usize = names::OPERATIONS.len() + SERVICES.len();
+/// Operation slots, the `other` slots included.
+const OPS: usize = N_OPERATIONS + SERVICES.len();
 
 fn op_slot(service: usize, op: Option<usize>) -> usize {
-    op.unwrap_or(names::OPERATIONS.len() + service)
+    op.unwrap_or(N_OPERATIONS + service)
 }
 
 /// One worker thread's counters.
@@ -150,13 +212,13 @@ pub struct RequestSample<'a> {
 /// Count one request on the current thread's shard.
 pub fn record_request(s: &RequestSample<'_>) {
     let service = service_index(s.event_source);
-    let slot = op_slot(service, operation_index(SERVICES[service], s.event_name));
+    let slot = op_slot(service, operation_index(service, s.event_name));
     let nanos = u64::try_from(s.elapsed.as_nanos()).unwrap_or(u64::MAX);
     SHARD.with(|shard| {
         match s.error_code {
             None => bump(&shard.ok[slot], 1),
             Some(code) => {
-                let e = error_index(code).unwrap_or(names::ERROR_CODES.len());
+                let e = error_index(service, code).unwrap_or(N_ERRORS);
                 // Both indices are below u16::MAX (a few hundred names).
                 let key = (slot as u16, e as u16);
                 *shard.errors.lock().entry(key).or_insert(0) += 1;
@@ -254,19 +316,6 @@ impl std::fmt::Debug for KmsdCollector {
     }
 }
 
-fn op_labels(slot: usize) -> (&'static str, &'static str) {
-    match names::OPERATIONS.get(slot) {
-        Some((s, o)) => (s, o),
-        None => (
-            SERVICES
-                .get(slot - names::OPERATIONS.len())
-                .copied()
-                .unwrap_or("kms"),
-            "other",
-        ),
-    }
-}
-
 fn histogram_points(buckets: &[u64]) -> Vec<(f64, u64)> {
     LATENCY_BOUNDS
         .iter()
@@ -348,10 +397,7 @@ impl Collector for KmsdCollector {
             errs.sort_unstable();
             for ((slot, e), n) in errs {
                 let (service, operation) = op_labels(usize::from(slot));
-                let code = names::ERROR_CODES
-                    .get(usize::from(e))
-                    .copied()
-                    .unwrap_or("other");
+                let code = error_label(usize::from(e));
                 let labels = [
                     ("service", service),
                     ("operation", operation),
@@ -523,16 +569,42 @@ mod tests {
     }
 
     #[test]
-    fn names_are_sorted_for_binary_search() {
-        assert!(names::OPERATIONS.windows(2).all(|w| w[0] < w[1]));
-        assert!(names::ERROR_CODES.windows(2).all(|w| w[0] < w[1]));
+    fn every_slot_maps_back_to_its_name() {
+        for slot in 0..OPS {
+            let (service, operation) = op_labels(slot);
+            let s = SERVICES
+                .iter()
+                .position(|x| *x == service)
+                .expect("service");
+            if operation == "other" {
+                assert_eq!(slot, N_OPERATIONS + s);
+            } else {
+                assert_eq!(
+                    operation_index(s, operation),
+                    Some(slot),
+                    "{service} {operation}"
+                );
+            }
+        }
         assert_eq!(
-            operation_index("kms", "Encrypt").map(|i| names::OPERATIONS[i]),
-            Some(("kms", "Encrypt"))
+            op_labels(operation_index(0, "Encrypt").expect("kms")),
+            ("kms", "Encrypt")
         );
-        assert_eq!(operation_index("sts", "Encrypt"), None);
-        assert!(error_index("AccessDeniedException").is_some());
-        assert!(error_index("alias/secret").is_none());
+        assert_eq!(
+            op_labels(operation_index(2, "AssumeRole").expect("sts")),
+            ("sts", "AssumeRole")
+        );
+        assert_eq!(operation_index(2, "Encrypt"), None);
+        for slot in 0..N_ERRORS {
+            let code = error_label(slot);
+            assert_ne!(code, "other");
+            // The slot a code string gets is the first with that string for some service.
+            assert!((0..3).any(|s| error_index(s, code).is_some()));
+        }
+        assert_eq!(error_label(N_ERRORS), "other");
+        let denied = error_index(0, "AccessDeniedException").expect("kms code");
+        assert_eq!(error_label(denied), "AccessDeniedException");
+        assert!(error_index(0, "alias/secret").is_none());
     }
 
     #[test]
