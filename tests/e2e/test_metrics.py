@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from kmsd_harness import aws_error, signed_request
+import subprocess
+
+from kmsd_harness import aws_error, kmsd_bin, signed_request
 from worlds import Creds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +69,18 @@ def delta(before: dict, after: dict, name: str, **labels) -> float:
     return val(after, name, **labels) - val(before, name, **labels)
 
 
+def explain_end_node(principal: str, decision: str) -> str:
+    """The last node of `kmsd explain`'s path for `principal` calling kms:Encrypt on the key of
+    alias/example-1 in the seed world."""
+    out = subprocess.run(
+        [kmsd_bin(), "explain", "--bootstrap", str(SEED_FILE), "--principal", principal,
+         "--action", "kms:Encrypt", "--key", f"arn:aws:kms:{REGION}:111122223333:key/{SEED_KEY_IDS[0]}",
+         "--format", "json"], capture_output=True, text=True, timeout=60)
+    x = json.loads(out.stdout)
+    assert x["decision"] == decision, x
+    return x["path"][-1]["node"]
+
+
 @pytest.fixture(scope="module")
 def seed(module_launch):
     return module_launch(SEED_FILE, region=REGION)
@@ -105,10 +119,20 @@ def test_counters_move_as_requests_are_made(seed):
                  service="kms", operation="Encrypt") == 4
     assert delta(before, after, "kmsd_request_duration_seconds_bucket",
                  service="kms", operation="Encrypt", le="+Inf") == 4
-    # Decisions: 3 Encrypts + CreateKey + ScheduleKeyDeletion allowed; alice implicitly denied.
+    # Decisions by the flowchart node the path ended at, as `kmsd explain` traces the same
+    # requests: root's 3 Encrypts allowed, alice's implicitly denied; CreateKey and
+    # ScheduleKeyDeletion allowed too.
     dec = "kmsd_authorization_decisions_total"
-    assert delta(before, after, dec, service="kms", decision="Allow") >= 5
-    assert delta(before, after, dec, service="kms", decision="ImplicitDeny") == 1
+    root_end = explain_end_node("arn:aws:iam::111122223333:root", "Allow")
+    alice_end = explain_end_node("arn:aws:iam::111122223333:user/alice", "ImplicitDeny")
+    assert delta(before, after, dec, service="kms", decision="Allow", node=root_end) >= 3
+    assert delta(before, after, dec, service="kms", decision="ImplicitDeny", node=alice_end) == 1
+    allowed = sum(v - val(before, n, **dict(l)) for (n, l), v in after.items()
+                  if n == dec and dict(l).get("decision") == "Allow" and dict(l).get("service") == "kms")
+    assert allowed >= 5
+    denied = sum(v - val(before, n, **dict(l)) for (n, l), v in after.items()
+                 if n == dec and dict(l).get("decision") != "Allow")
+    assert denied == 1
     # Keys by state: the seed's two keys are enabled, the new one is pending deletion.
     assert val(after, "kmsd_keys", state="Enabled") == 2
     assert val(after, "kmsd_keys", state="PendingDeletion") == 1

@@ -107,6 +107,8 @@ pub struct KmsAudit {
     pub decision: Option<kmsd_policy::Decision>,
     /// Statements/grants behind the decision.
     pub deciding: Vec<kmsd_policy::Because>,
+    /// The flowchart node the decision's path ended at, when known (metrics).
+    pub end_node: Option<kmsd_policy::Node>,
     /// The input without `Plaintext` or any secret (camelCase, CloudTrail style).
     pub request_parameters: Value,
     /// Non-secret outputs; `None` for cryptographic operations and failures.

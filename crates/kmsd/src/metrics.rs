@@ -3,7 +3,7 @@
 //!
 //! Owns the counters and histograms and their labels: requests by service, operation and
 //! outcome (`ok` or the error code), request latency by service and operation,
-//! authorization decisions by service and decision, audit log write/sync latency, queued
+//! authorization decisions by service, decision and the flowchart node the path ended at, audit log write/sync latency, queued
 //! audit bytes and failed audit writes, store commit latency and failed commits, and keys by
 //! state. Every label value comes from a closed set — the operation tables (`KmsOp`,
 //! `IamOp`, `StsOp`), the typed error codes (`KmsError`, `IamError`, `StsError`) of
@@ -41,6 +41,11 @@ const BUCKETS: usize = LATENCY_BOUNDS.len() + 1;
 pub const SERVICES: [&str; 3] = ["kms", "iam", "sts"];
 /// Decisions (label `decision`), as the audit log names them.
 pub const DECISIONS: [&str; 3] = ["Allow", "ExplicitDeny", "ImplicitDeny"];
+/// Flowchart nodes a decision can end at (label `node`; `none` when not known, e.g. IAM and
+/// STS decisions).
+pub const NODES: [&str; 10] = ["N0", "N1", "N2", "N3", "N4", "N5", "N6", "T1", "T2", "none"];
+const N_DECISION_SLOTS: usize = SERVICES.len() * DECISIONS.len() * NODES.len();
+
 /// Key states (label `state`).
 pub const KEY_STATES: [&str; 5] = [
     "Enabled",
@@ -165,8 +170,8 @@ struct Shard {
     latency: Box<[AtomicU64]>,
     /// Latency sums in nanoseconds by operation slot.
     latency_ns: Box<[AtomicU64]>,
-    /// Decisions by service × decision.
-    decisions: [AtomicU64; SERVICES.len() * DECISIONS.len()],
+    /// Decisions by service × decision × end node.
+    decisions: [AtomicU64; N_DECISION_SLOTS],
 }
 
 impl Shard {
@@ -206,6 +211,8 @@ pub struct RequestSample<'a> {
     pub error_code: Option<&'a str>,
     /// The audit event's decision (`Allow`, `ExplicitDeny`, `ImplicitDeny`), if one was made.
     pub decision: Option<&'a str>,
+    /// The flowchart node the decision ended at (`N0` … `T2`), when known.
+    pub end_node: Option<&'a str>,
     pub elapsed: Duration,
 }
 
@@ -230,7 +237,14 @@ pub fn record_request(s: &RequestSample<'_>) {
             .decision
             .and_then(|d| DECISIONS.iter().position(|x| *x == d))
         {
-            bump(&shard.decisions[service * DECISIONS.len() + d], 1);
+            let node = s
+                .end_node
+                .and_then(|n| NODES.iter().position(|x| *x == n))
+                .unwrap_or(NODES.len() - 1);
+            bump(
+                &shard.decisions[(service * DECISIONS.len() + d) * NODES.len() + node],
+                1,
+            );
         }
     });
 }
@@ -360,7 +374,7 @@ impl Collector for KmsdCollector {
         let mut errors: HashMap<(u16, u16), u64> = HashMap::new();
         let mut latency = vec![0u64; OPS * BUCKETS];
         let mut latency_ns = vec![0u64; OPS];
-        let mut decisions = [0u64; SERVICES.len() * DECISIONS.len()];
+        let mut decisions = [0u64; N_DECISION_SLOTS];
         for shard in shards().lock().iter() {
             let add = |dst: &mut [u64], src: &[AtomicU64]| {
                 for (d, s) in dst.iter_mut().zip(src) {
@@ -433,18 +447,25 @@ impl Collector for KmsdCollector {
         {
             let mut m = encoder.encode_descriptor(
                 "kmsd_authorization_decisions",
-                "Authorization decisions by service and decision.",
+                "Authorization decisions by service, decision and the flowchart node the path ended at.",
                 None,
                 MetricType::Counter,
             )?;
             for (s, service) in SERVICES.iter().enumerate() {
                 for (d, decision) in DECISIONS.iter().enumerate() {
-                    let labels = [("service", *service), ("decision", *decision)];
-                    m.encode_family(&labels)?
-                        .encode_counter::<NoLabelSet, _, u64>(
-                            &decisions[s * DECISIONS.len() + d],
-                            None,
-                        )?;
+                    for (n, node) in NODES.iter().enumerate() {
+                        let v = decisions[(s * DECISIONS.len() + d) * NODES.len() + n];
+                        if v == 0 {
+                            continue;
+                        }
+                        let labels = [
+                            ("service", *service),
+                            ("decision", *decision),
+                            ("node", *node),
+                        ];
+                        m.encode_family(&labels)?
+                            .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
+                    }
                 }
             }
         }
@@ -626,6 +647,7 @@ mod tests {
                     event_name: "Encrypt",
                     error_code: None,
                     decision: Some("Allow"),
+                    end_node: Some("N3"),
                     elapsed: Duration::from_micros(300),
                 });
             }
@@ -634,6 +656,7 @@ mod tests {
                 event_name: "arn:aws:kms:us-west-2:111122223333:key/secret-op",
                 error_code: Some("AKIA111122223333ROOT"),
                 decision: None,
+                end_node: None,
                 elapsed: Duration::from_millis(2),
             });
         })
@@ -649,6 +672,9 @@ mod tests {
         assert!(!text.contains("secret-op"));
         assert!(!text.contains("AKIA"));
         assert!(text.contains("kmsd_keys{state=\"Enabled\"} 3"));
+        assert!(text.contains(
+            "kmsd_authorization_decisions_total{service=\"kms\",decision=\"Allow\",node=\"N3\"} 3\n"
+        ));
         assert!(text.contains("kmsd_audit_queued_bytes 7"));
         assert!(text.contains("kmsd_request_duration_seconds_bucket{le=\"0.0005\",service=\"kms\",operation=\"Encrypt\"} 3\n"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");

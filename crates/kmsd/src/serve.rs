@@ -660,6 +660,7 @@ async fn handle_request(
             event_name: &resp.audit.event_name,
             error_code: resp.audit.error_code.as_deref(),
             decision: resp.audit.decision,
+            end_node: resp.audit.end_node,
             elapsed: started.elapsed(),
         });
     }
