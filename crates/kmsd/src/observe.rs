@@ -96,10 +96,14 @@ fn readiness_problems(obs: &Observe) -> Vec<&'static str> {
     problems
 }
 
-/// Create, write, sync and remove a probe file in `dir`.
+/// Create, write, sync and remove a probe file in `dir` (a name of its own per probe, so
+/// concurrent probes do not remove each other's file).
 fn probe_writable(dir: &Path) -> bool {
     use std::io::Write;
-    let path = dir.join(".kmsd-ready-probe");
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!(".kmsd-ready-probe-{}-{n}", std::process::id()));
     let ok = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
