@@ -112,6 +112,8 @@ pub struct KmsAudit {
     pub decision: Option<kmsd_policy::Decision>,
     /// Statements/grants behind the decision.
     pub deciding: Vec<kmsd_policy::Because>,
+    /// The flowchart node the decision's path ended at, when known (metrics).
+    pub end_node: Option<kmsd_policy::Node>,
     /// The input without `Plaintext` or any secret (camelCase, CloudTrail style).
     pub request_parameters: Value,
     /// Non-secret outputs; `None` for cryptographic operations and failures.
@@ -292,6 +294,20 @@ impl Kms {
         let mut v: Vec<String> = st.keys.values().map(|k| k.arn.clone()).collect();
         v.sort();
         v
+    }
+
+    /// How many keys are in each key state, by the state's wire name (for metrics).
+    pub fn key_state_counts(&self) -> Vec<(&'static str, u64)> {
+        let st = self.state.read();
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for k in st.keys.values() {
+            let name = k.rec.state.as_str();
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
     }
 
     fn now(&self) -> i64 {

@@ -20,6 +20,8 @@ pub struct KmsOutcome {
     /// `None` when no authorization ran.
     pub decision: Option<Decision>,
     pub deciding: Vec<Because>,
+    /// The flowchart node the decision ended at, when known.
+    pub end_node: Option<kmsd_policy::Node>,
     /// Request members without secrets.
     pub request_parameters: serde_json::Value,
     /// Non-secret outputs.
@@ -89,6 +91,7 @@ impl Backend for Service {
             key_arn: call.audit.key_arn,
             decision: call.audit.decision,
             deciding: call.audit.deciding,
+            end_node: call.audit.end_node,
             request_parameters: call.audit.request_parameters,
             response_elements: call.audit.response_elements,
         }
