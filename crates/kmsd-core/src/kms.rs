@@ -20,6 +20,7 @@ mod authz;
 mod crypto_ops;
 mod data_key_pair;
 mod declared;
+mod feed;
 mod grants;
 mod ids;
 pub mod key;
@@ -199,7 +200,7 @@ impl Kms {
         meta: &RequestMeta,
         input: &Value,
     ) -> KmsCall {
-        let mut req = Req {
+        let fresh_req = || Req {
             p: principal,
             meta,
             audit: KmsAudit {
@@ -213,11 +214,28 @@ impl Kms {
         if let Err(e) = admitted.and_then(|()| self.maintain_if_due()) {
             return KmsCall {
                 result: Err(e),
-                audit: req.audit,
+                audit: fresh_req().audit,
             };
         }
-        let result = self.dispatch(op, &mut req, input);
-        let mut audit = req.audit;
+        if self.store.is_shared() && self.names_unknown_grant(input) {
+            // A grant token from another node may name a grant not yet here: catch up
+            // first (only then; a store failure leaves the request to decide without it).
+            let _ = self.store.sync();
+        }
+        // On a shared store a commit may meet another node's change to the same record:
+        // catch up and decide again, as if this request had come after that change.
+        let mut attempts = 0;
+        let (result, audit) = loop {
+            crate::store::take_conflict();
+            let mut req = fresh_req();
+            let result = self.dispatch(op, &mut req, input);
+            if crate::store::take_conflict() && attempts < 8 && self.store.sync().is_ok() {
+                attempts += 1;
+                continue;
+            }
+            break (result, req.audit);
+        };
+        let mut audit = audit;
         if let Ok(v) = &result {
             if !CRYPTO_OPS.contains(&op) {
                 audit.response_elements = Some(api::sanitize(v));
@@ -302,9 +320,43 @@ impl Kms {
         self.clock.now_millis()
     }
 
-    /// Commit mutations; a store failure becomes `KMSInternalException`.
+    /// Commit mutations; a store failure becomes `KMSInternalException` (a conflict with
+    /// another node's write is noted for [`Kms::call`] to retry).
     fn commit(&self, muts: &[Mutation]) -> Result<(), ApiError> {
-        self.store.commit(muts).map_err(|_| ids::internal())
+        self.store.commit(muts).map_err(|e| {
+            if matches!(e, crate::store::StoreError::Conflict) {
+                crate::store::note_conflict();
+            }
+            ids::internal()
+        })
+    }
+
+    /// Whether the request carries a grant token (`GrantTokens`, `GrantToken`) naming a
+    /// grant this node does not hold.
+    fn names_unknown_grant(&self, input: &Value) -> bool {
+        let mut tokens: Vec<&str> = Vec::new();
+        if let Some(list) = input.get("GrantTokens").and_then(Value::as_array) {
+            tokens.extend(list.iter().filter_map(Value::as_str));
+        }
+        if let Some(t) = input.get("GrantToken").and_then(Value::as_str) {
+            tokens.push(t);
+        }
+        if tokens.is_empty() {
+            return false;
+        }
+        let st = self.state.read();
+        tokens.into_iter().any(|t| match grants::parse_token(t) {
+            Ok((key_id, grant_id)) => st
+                .keys
+                .get(&key_id)
+                .is_none_or(|k| !k.grants.contains_key(&grant_id)),
+            Err(_) => false,
+        })
+    }
+
+    /// Apply other nodes' changes (a shared store's change feed): see `feed`.
+    pub fn apply_feed(&self, changes: &[crate::store::Changed]) -> Result<(), String> {
+        self.apply_changes(changes)
     }
 
     /// Change key `id`'s record durably without stopping readers: the changed copy is

@@ -26,8 +26,10 @@ fn put(table: &'static str, key: &str, value: Vec<u8>) -> Mutation {
 }
 
 fn msg(e: StoreError) -> String {
-    let StoreError::Backend(s) = e;
-    s
+    match e {
+        StoreError::Backend(s) => s,
+        other => panic!("expected a backend error, got {other}"),
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ macro_rules! out {
 mod access;
 mod audit_cmd;
 mod audit_log;
+mod cluster;
 mod coarse_timer;
 mod explain;
 mod explain_online;

@@ -83,6 +83,15 @@ pub struct ServeArgs {
     /// Do not serve the explain page at `/ui` (its API calls are SigV4-authorized either way).
     #[arg(long)]
     pub no_ui: bool,
+    /// Where durable state lives: absent, the embedded store in --data-dir (one node);
+    /// `postgres://USER@HOST:PORT/DB` (password from the URL or PGPASSWORD), a PostgreSQL
+    /// database shared by any number of nodes.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// This node's name in its audit lines (`kmsdNodeId`); default: host name and port.
+    /// Written when --store or --node-id is given.
+    #[arg(long)]
+    pub node_id: Option<String>,
 }
 
 /// Values of `--audit-sync`.
@@ -120,6 +129,9 @@ struct State {
     clock: Arc<dyn Clock>,
     audit: AuditLog,
     ui: bool,
+    /// Whether audit lines name the node, and as what (set once the port is known).
+    node_id: Option<Option<String>>,
+    audit_suffix: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// Gives each worker thread its own audit batch (used while audit syncs are fast).
@@ -189,6 +201,8 @@ pub fn run(args: ServeArgs) -> i32 {
         service,
         audit,
         ui: !args.no_ui,
+        node_id: (args.store.is_some() || args.node_id.is_some()).then(|| args.node_id.clone()),
+        audit_suffix: std::sync::OnceLock::new(),
     });
     let code = runtime.block_on(serve(args.listen, state, workers));
     drop(runtime);
@@ -230,13 +244,26 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
         None => None,
     };
 
-    let store: Arc<dyn Store> = Arc::new(
-        kmsd_store::RedbStore::open(&args.data_dir)
-            .map_err(|e| (1, format!("cannot open store: {e}")))?,
-    );
+    let store: Arc<dyn Store> = match &args.store {
+        None => Arc::new(
+            kmsd_store::RedbStore::open(&args.data_dir)
+                .map_err(|e| (1, format!("cannot open store: {e}")))?,
+        ),
+        Some(url) => {
+            let store = crate::cluster::open_store(url)?;
+            crate::cluster::check_root_key(store.as_ref(), &root_key)?;
+            store
+        }
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let service = Service::open(store, clock, Arc::new(root_key), &args.region)
-        .map_err(|e| (1, format!("cannot open service state: {e}")))?;
+    let service = Service::open(store, clock, Arc::new(root_key), &args.region).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("does not unwrap") {
+            (2, crate::cluster::WRONG_ROOT_KEY.to_string())
+        } else {
+            (1, format!("cannot open service state: {e}"))
+        }
+    })?;
     if args.request_quotas == RequestQuotas::AwsDefault {
         service.kms.set_quotas(
             kmsd_core::kms::quota::QuotaConfig::aws_defaults().scaled(args.request_quota_scale),
@@ -247,8 +274,7 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
         world
             .validate(&service.kms)
             .map_err(|e| (2, e.to_string()))?;
-        world
-            .apply(&service.iam, &service.kms)
+        crate::cluster::apply_world_once(&service, world)
             .map_err(|e| (1, format!("applying {}: {e}", path.display())))?;
         tracing::info!(file = %path.display(), "bootstrap world applied");
     }
@@ -302,6 +328,13 @@ async fn serve(listen: SocketAddr, state: Arc<State>, worker_count: usize) -> i3
             return 1;
         }
     };
+
+    if let Some(node) = &state.node_id {
+        let id = node
+            .clone()
+            .unwrap_or_else(|| crate::cluster::default_node_id(addr.port()));
+        let _ = state.audit_suffix.set(crate::cluster::audit_suffix(&id));
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Every connection task holds a clone; when all are dropped, the drain is over.
@@ -587,7 +620,15 @@ async fn handle_request(
     };
     let resp = if state
         .audit
-        .append_with(|buf| resp.audit.write_json_line(buf))
+        .append_with(|buf| {
+            resp.audit.write_json_line(buf);
+            if let Some(suffix) = state.audit_suffix.get() {
+                if buf.last() == Some(&b'}') {
+                    buf.pop();
+                    buf.extend_from_slice(suffix);
+                }
+            }
+        })
         .await
     {
         resp
