@@ -16,6 +16,7 @@ pub mod aws_managed;
 pub(crate) mod binding;
 mod feed;
 pub mod model;
+pub mod op;
 pub mod ops;
 mod resolve;
 pub mod simulate;
@@ -31,6 +32,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::error::IamError;
 use crate::principal::{Principal, PrincipalDirectory, RequestMeta};
 use crate::store::{Mutation, Store};
 
@@ -230,7 +232,8 @@ pub(crate) enum Change {
 }
 
 fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(v).map_err(|e| ApiError::new("ServiceFailure", format!("encode: {e}")))
+    serde_json::to_vec(v)
+        .map_err(|e| ApiError::new(IamError::ServiceFailure, format!("encode: {e}")))
 }
 
 impl Change {
@@ -331,14 +334,14 @@ fn decode<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
-            "ServiceFailure",
+            IamError::ServiceFailure,
             format!("corrupt record {table}/{key}: {e}"),
         )
     })
 }
 
 fn store_err(e: crate::store::StoreError) -> ApiError {
-    ApiError::new("ServiceFailure", e.to_string())
+    ApiError::new(IamError::ServiceFailure, e.to_string())
 }
 
 impl Iam {
@@ -505,13 +508,13 @@ impl Iam {
         let st = self.state.read();
         let not_found = || {
             ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("The principal {arn} does not exist on this server."),
             )
         };
         let parsed = model::parse_arn(arn).ok_or_else(|| {
             ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 format!("{arn} is not a valid principal ARN."),
             )
         })?;
@@ -522,7 +525,7 @@ impl Iam {
             )
         {
             return Err(ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 "A session policy applies only to a role or an assumed-role session principal.",
             ));
         }
@@ -566,7 +569,7 @@ impl Iam {
                 resolve::role_session_principal(&st, r, &session, None, session_policy, &[], &[])
             }
             ParsedArn::Group { .. } | ParsedArn::Policy { .. } => Err(ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 format!(
                     "{arn} is not a principal (user, role, assumed-role session or account root)."
                 ),
@@ -646,7 +649,7 @@ impl Iam {
                     outcome.denied_by,
                 )
             });
-        Err(ApiError::new("AccessDenied", message))
+        Err(ApiError::new(IamError::AccessDenied, message))
     }
 }
 
