@@ -298,7 +298,7 @@ impl Kms {
     /// Delete every key whose deletion window has ended (and run automatic rotations that
     /// fell due). Returns the number of keys deleted.
     pub fn run_due_deletions(&self) -> Result<usize, ApiError> {
-        self.maintain()
+        self.maintain_retrying()
     }
 
     /// Every key ARN on this server.
@@ -376,9 +376,28 @@ impl Kms {
 
     fn maintain_if_due(&self) -> Result<(), ApiError> {
         if self.now() >= self.next_due.load(Ordering::Acquire) {
-            self.maintain()?;
+            self.maintain_retrying()?;
         }
         Ok(())
+    }
+
+    /// [`Kms::maintain`]; on a shared store another node may have done the same work first
+    /// (its commit conflicts with ours): catch up and look again.
+    fn maintain_retrying(&self) -> Result<usize, ApiError> {
+        let mut attempts = 0;
+        loop {
+            crate::store::take_conflict();
+            let r = self.maintain();
+            if r.is_err()
+                && crate::store::take_conflict()
+                && attempts < 4
+                && self.store.sync().is_ok()
+            {
+                attempts += 1;
+                continue;
+            }
+            return r;
+        }
     }
 
     /// Deletions and automatic rotations whose time has come.

@@ -61,6 +61,8 @@ impl std::fmt::Debug for PgStore {
 }
 
 type Row = (String, String, Option<Vec<u8>>, i64);
+/// Records by table, as `Store::load` returns them.
+type Tables = HashMap<String, Vec<(String, Vec<u8>)>>;
 
 struct Shared {
     handle: tokio::runtime::Handle,
@@ -74,7 +76,7 @@ struct Shared {
     feed: Mutex<()>,
     /// The consistent snapshot read at open, served once per table by `load` until this
     /// process commits or applies a change (the start-up load reads one consistent state).
-    snapshot: Mutex<Option<HashMap<String, Vec<(String, Vec<u8>)>>>>,
+    snapshot: Mutex<Option<Tables>>,
     loaded: Mutex<HashSet<String>>,
 }
 
