@@ -303,7 +303,13 @@ impl Shared {
         let changes: Vec<Changed> = {
             let own = self.own.lock();
             rows.into_iter()
-                .filter(|(t, k, _, seq)| own.get(&(t.clone(), k.clone())) != Some(seq))
+                // A record this process wrote at the same or a later sequence is already in
+                // memory as new as it is (or newer: a copy read before our later commit
+                // must not overwrite it).
+                .filter(|(t, k, _, seq)| {
+                    own.get(&(t.clone(), k.clone()))
+                        .is_none_or(|mine| mine < seq)
+                })
                 .map(|(table, key, value, _)| Changed { table, key, value })
                 .collect()
         };
