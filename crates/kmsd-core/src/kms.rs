@@ -31,6 +31,8 @@ mod persist;
 mod policy_ops;
 pub mod quota;
 mod rotation;
+mod shape;
+mod shapes;
 mod tags;
 
 use std::collections::{BTreeMap, HashMap};
@@ -193,7 +195,8 @@ impl Kms {
         };
         let admitted = self
             .quotas
-            .admit(op, principal.caller.account(), &meta.region, self.now());
+            .admit(op, principal.caller.account(), &meta.region, self.now())
+            .and_then(|()| shape::check_input(op, input));
         if let Err(e) = admitted.and_then(|()| self.maintain_if_due()) {
             return KmsCall {
                 result: Err(e),

@@ -231,7 +231,7 @@ impl RootKey {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 
