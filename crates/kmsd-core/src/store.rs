@@ -357,7 +357,11 @@ pub mod shared_conformance {
 
     /// Conditional commits and the change feed. `open` returns a new handle on the same,
     /// initially empty data each time. Panics (test use only) on failure.
-    #[allow(clippy::unwrap_used, clippy::panic)]
+    #[allow(
+        clippy::unwrap_used,
+        clippy::panic,
+        reason = "test code: a failed expectation panics"
+    )]
     pub fn run_all(open: &dyn Fn() -> Box<dyn Store>) {
         let a = open();
         let b = open();

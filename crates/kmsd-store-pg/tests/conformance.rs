@@ -1,7 +1,7 @@
 //! The store conformance suites against a throwaway PostgreSQL cluster
 //! (`scripts/pg-throwaway.sh`: initdb in a temporary directory, a free port, never the
 //! system cluster). Skipped, saying so, only when the PostgreSQL binaries are absent.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
