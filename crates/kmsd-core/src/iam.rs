@@ -14,6 +14,7 @@
 
 pub mod aws_managed;
 pub(crate) mod binding;
+mod feed;
 pub mod model;
 pub mod op;
 pub mod ops;
@@ -346,35 +347,11 @@ fn store_err(e: crate::store::StoreError) -> ApiError {
 impl Iam {
     /// Open IAM over a store, reading back every account, entity, key and session.
     pub fn open(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Iam, ApiError> {
-        use model::*;
         let mut st = State::default();
-        for (k, v) in store.load(T_ACCOUNTS).map_err(store_err)? {
-            let a: AccountRec = decode(T_ACCOUNTS, &k, &v)?;
-            st.accounts.insert(a.id.clone(), a);
-        }
-        for (k, v) in store.load(T_USERS).map_err(store_err)? {
-            let u: UserRec = decode(T_USERS, &k, &v)?;
-            st.users.insert(key(&u.account, &u.name), u);
-        }
-        for (k, v) in store.load(T_GROUPS).map_err(store_err)? {
-            let g: GroupRec = decode(T_GROUPS, &k, &v)?;
-            st.groups.insert(key(&g.account, &g.name), g);
-        }
-        for (k, v) in store.load(T_ROLES).map_err(store_err)? {
-            let r: RoleRec = decode(T_ROLES, &k, &v)?;
-            st.roles.insert(key(&r.account, &r.name), r);
-        }
-        for (k, v) in store.load(T_POLICIES).map_err(store_err)? {
-            let p: PolicyRec = decode(T_POLICIES, &k, &v)?;
-            st.policies.insert(key(&p.account, &p.name), p);
-        }
-        for (k, v) in store.load(T_KEYS).map_err(store_err)? {
-            let a: AccessKeyRec = decode(T_KEYS, &k, &v)?;
-            st.keys.insert(a.id.clone(), a);
-        }
-        for (k, v) in store.load(T_SESSIONS).map_err(store_err)? {
-            let s: SessionRec = decode(T_SESSIONS, &k, &v)?;
-            st.sessions.insert(s.access_key_id.clone(), s);
+        for t in model::TABLES {
+            for (k, v) in store.load(t).map_err(store_err)? {
+                feed::apply_record(&mut st, t, &k, Some(&v))?;
+            }
         }
         Ok(Iam {
             store,
@@ -382,6 +359,33 @@ impl Iam {
             state: RwLock::new(st),
             cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Run one IAM/STS operation. On a shared store, an operation whose commit met another
+    /// node's change to the same record runs again after catching up, as if it had come
+    /// after that change.
+    pub fn run_op<T>(&self, mut op: impl FnMut() -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut attempts = 0;
+        loop {
+            crate::store::take_conflict();
+            let r = op();
+            if crate::store::take_conflict() && attempts < 8 && self.store.sync().is_ok() {
+                attempts += 1;
+                continue;
+            }
+            return r;
+        }
+    }
+
+    /// Apply other nodes' changes (a shared store's change feed) and drop cached principals.
+    pub fn apply_feed(&self, changes: &[crate::store::Changed]) -> Result<(), String> {
+        let mut st = self.state.write();
+        for c in changes {
+            feed::apply_record(&mut st, &c.table, &c.key, c.value.as_deref())
+                .map_err(|e| e.to_string())?;
+        }
+        self.cache.lock().clear();
+        Ok(())
     }
 
     /// The clock IAM uses (session expiry, creation dates).
@@ -406,7 +410,12 @@ impl Iam {
             .iter()
             .map(Change::mutation)
             .collect::<Result<Vec<_>, _>>()?;
-        self.store.commit(&mutations).map_err(store_err)?;
+        self.store.commit(&mutations).map_err(|e| {
+            if matches!(e, crate::store::StoreError::Conflict) {
+                crate::store::note_conflict();
+            }
+            store_err(e)
+        })?;
         for c in changes {
             c.apply(st);
         }

@@ -21,6 +21,7 @@ mod crypto_ops;
 mod custom_key_stores;
 mod data_key_pair;
 mod declared;
+mod feed;
 mod grants;
 mod ids;
 mod import;
@@ -191,7 +192,7 @@ impl Kms {
         meta: &RequestMeta,
         input: &Value,
     ) -> KmsCall {
-        let mut req = Req {
+        let fresh_req = || Req {
             p: principal,
             meta,
             audit: KmsAudit {
@@ -206,11 +207,28 @@ impl Kms {
         if let Err(e) = admitted.and_then(|()| self.maintain_if_due()) {
             return KmsCall {
                 result: Err(e),
-                audit: req.audit,
+                audit: fresh_req().audit,
             };
         }
-        let result = self.dispatch(op, &mut req, input);
-        let mut audit = req.audit;
+        if self.store.is_shared() && self.names_unknown_grant(input) {
+            // A grant token from another node may name a grant not yet here: catch up
+            // first (only then; a store failure leaves the request to decide without it).
+            let _ = self.store.sync();
+        }
+        // On a shared store a commit may meet another node's change to the same record:
+        // catch up and decide again, as if this request had come after that change.
+        let mut attempts = 0;
+        let (result, audit) = loop {
+            crate::store::take_conflict();
+            let mut req = fresh_req();
+            let result = self.dispatch(op, &mut req, input);
+            if crate::store::take_conflict() && attempts < 8 && self.store.sync().is_ok() {
+                attempts += 1;
+                continue;
+            }
+            break (result, req.audit);
+        };
+        let mut audit = audit;
         if let Ok(v) = &result {
             if !op.spec().cryptographic {
                 audit.response_elements = Some(api::sanitize(v));
@@ -285,7 +303,7 @@ impl Kms {
     /// Delete every key whose deletion window has ended (and run automatic rotations that
     /// fell due). Returns the number of keys deleted.
     pub fn run_due_deletions(&self) -> Result<usize, ApiError> {
-        self.maintain()
+        self.maintain_retrying()
     }
 
     /// Every key ARN on this server.
@@ -314,9 +332,43 @@ impl Kms {
         self.clock.now_millis()
     }
 
-    /// Commit mutations; a store failure becomes `KMSInternalException`.
+    /// Commit mutations; a store failure becomes `KMSInternalException` (a conflict with
+    /// another node's write is noted for [`Kms::call`] to retry).
     fn commit(&self, muts: &[Mutation]) -> Result<(), ApiError> {
-        self.store.commit(muts).map_err(|_| ids::internal())
+        self.store.commit(muts).map_err(|e| {
+            if matches!(e, crate::store::StoreError::Conflict) {
+                crate::store::note_conflict();
+            }
+            ids::internal()
+        })
+    }
+
+    /// Whether the request carries a grant token (`GrantTokens`, `GrantToken`) naming a
+    /// grant this node does not hold.
+    fn names_unknown_grant(&self, input: &Value) -> bool {
+        let mut tokens: Vec<&str> = Vec::new();
+        if let Some(list) = input.get("GrantTokens").and_then(Value::as_array) {
+            tokens.extend(list.iter().filter_map(Value::as_str));
+        }
+        if let Some(t) = input.get("GrantToken").and_then(Value::as_str) {
+            tokens.push(t);
+        }
+        if tokens.is_empty() {
+            return false;
+        }
+        let st = self.state.read();
+        tokens.into_iter().any(|t| match grants::parse_token(t) {
+            Ok((key_id, grant_id)) => st
+                .keys
+                .get(&key_id)
+                .is_none_or(|k| !k.grants.contains_key(&grant_id)),
+            Err(_) => false,
+        })
+    }
+
+    /// Apply other nodes' changes (a shared store's change feed): see `feed`.
+    pub fn apply_feed(&self, changes: &[crate::store::Changed]) -> Result<(), String> {
+        self.apply_changes(changes)
     }
 
     /// Change key `id`'s record durably without stopping readers: the changed copy is
@@ -343,9 +395,28 @@ impl Kms {
 
     fn maintain_if_due(&self) -> Result<(), ApiError> {
         if self.now() >= self.next_due.load(Ordering::Acquire) {
-            self.maintain()?;
+            self.maintain_retrying()?;
         }
         Ok(())
+    }
+
+    /// [`Kms::maintain`]; on a shared store another node may have done the same work first
+    /// (its commit conflicts with ours): catch up and look again.
+    fn maintain_retrying(&self) -> Result<usize, ApiError> {
+        let mut attempts = 0;
+        loop {
+            crate::store::take_conflict();
+            let r = self.maintain();
+            if r.is_err()
+                && crate::store::take_conflict()
+                && attempts < 4
+                && self.store.sync().is_ok()
+            {
+                attempts += 1;
+                continue;
+            }
+            return r;
+        }
     }
 
     /// Deletions and automatic rotations whose time has come.

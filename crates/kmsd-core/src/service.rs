@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::error::KmsError;
 use crate::iam::Iam;
 use crate::kms::Kms;
-use crate::store::Store;
+use crate::store::{ChangeSink, Changed, Store, StoreError};
 
 /// IAM, STS and KMS state over one store.
 pub struct Service {
@@ -24,6 +24,22 @@ pub struct Service {
     pub region: String,
     /// The most recent denied KMS requests (audit events), newest last, for the explain page.
     pub recent_denials: RecentDenials,
+    store: Arc<dyn Store>,
+    /// Applies other nodes' changes (a shared store holds it weakly).
+    _feed: Arc<dyn ChangeSink>,
+}
+
+/// Routes a shared store's change feed to IAM and KMS memory.
+struct Feed {
+    iam: Arc<Iam>,
+    kms: Arc<Kms>,
+}
+
+impl ChangeSink for Feed {
+    fn apply(&self, changes: &[Changed]) -> Result<(), String> {
+        self.iam.apply_feed(changes)?;
+        self.kms.apply_feed(changes)
+    }
 }
 
 /// A bounded, in-memory list of recent denied requests' audit events. The durable record is
@@ -76,14 +92,32 @@ impl Service {
     ) -> Result<Service, ApiError> {
         let iam = Arc::new(Iam::open(store.clone(), clock.clone())?);
         let directory: Arc<dyn crate::principal::PrincipalDirectory> = iam.clone();
-        let kms = Arc::new(Kms::open(store, clock.clone(), root_key, directory)?);
+        let kms = Arc::new(Kms::open(
+            store.clone(),
+            clock.clone(),
+            root_key,
+            directory,
+        )?);
+        let feed: Arc<dyn ChangeSink> = Arc::new(Feed {
+            iam: iam.clone(),
+            kms: kms.clone(),
+        });
+        store.set_sink(Arc::downgrade(&feed));
         Ok(Service {
             iam,
             kms,
             clock,
             region: region.to_string(),
             recent_denials: RecentDenials::default(),
+            store,
+            _feed: feed,
         })
+    }
+
+    /// Bring memory up to date with every change other nodes committed (a no-op on a
+    /// single-node store).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.store.sync()
     }
 
     /// Validate a world file completely, then apply it idempotently.

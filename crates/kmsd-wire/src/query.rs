@@ -109,8 +109,8 @@ fn dispatch(
                 "The security token included in the request is invalid.",
             ))
         }
-        QueryService::Iam => iam_call(iam, service_ref, &actor, &action, &p),
-        QueryService::Sts => sts_call(iam, &actor, &action, &p),
+        QueryService::Iam => iam.run_op(|| iam_call(iam, service_ref, &actor, &action, &p)),
+        QueryService::Sts => iam.run_op(|| sts_call(iam, &actor, &action, &p)),
     };
     let request_parameters = p.to_json();
     match result {

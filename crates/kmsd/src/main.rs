@@ -14,6 +14,7 @@ mod access;
 mod audit_cmd;
 mod audit_log;
 mod backup;
+mod cluster;
 mod coarse_timer;
 mod explain;
 mod explain_online;

@@ -92,6 +92,15 @@ pub struct ServeArgs {
     /// the main listener. The bound address is printed as `kmsd metrics on http://ADDR`.
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
+    /// Where durable state lives: absent, the embedded store in --data-dir (one node);
+    /// `postgres://USER@HOST:PORT/DB` (password from the URL or PGPASSWORD), a PostgreSQL
+    /// database shared by any number of nodes.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// This node's name in its audit lines (`kmsdNodeId`); default: host name and port.
+    /// Written when --store or --node-id is given.
+    #[arg(long)]
+    pub node_id: Option<String>,
 }
 
 /// Values of `--audit-sync`.
@@ -133,6 +142,9 @@ struct State {
     count: bool,
     /// The operations endpoints, when served on the main listener.
     observe: Option<Arc<observe::Observe>>,
+    /// Whether audit lines name the node, and as what (set once the port is known).
+    node_id: Option<Option<String>>,
+    audit_suffix: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// What `/metrics` reads from the running server at scrape time.
@@ -236,6 +248,8 @@ pub fn run(args: ServeArgs) -> i32 {
         ui: !args.no_ui,
         count: !args.no_metrics,
         observe: args.metrics_listen.is_none().then(|| observe.clone()),
+        node_id: (args.store.is_some() || args.node_id.is_some()).then(|| args.node_id.clone()),
+        audit_suffix: std::sync::OnceLock::new(),
     });
     let separate = args.metrics_listen.map(|addr| (addr, observe));
     let code = runtime.block_on(serve(
@@ -263,7 +277,11 @@ fn init_tracing() {
 }
 
 /// Root key, store, service, bootstrap. Errors: (exit code, message).
-fn open_service(args: &ServeArgs) -> Result<(Service, Arc<kmsd_store::RedbStore>), (i32, String)> {
+/// The embedded store when the server runs on it (its online backup goes through the
+/// admin socket); `None` on PostgreSQL.
+type EmbeddedStore = Option<Arc<kmsd_store::RedbStore>>;
+
+fn open_service(args: &ServeArgs) -> Result<(Service, EmbeddedStore), (i32, String)> {
     create_private_dir(&args.data_dir).map_err(|e| {
         (
             1,
@@ -285,14 +303,32 @@ fn open_service(args: &ServeArgs) -> Result<(Service, Arc<kmsd_store::RedbStore>
         None => None,
     };
 
-    let redb = Arc::new(
-        kmsd_store::RedbStore::open(&args.data_dir)
-            .map_err(|e| (1, format!("cannot open store: {e}")))?,
-    );
-    let store: Arc<dyn Store> = Arc::new(metrics::TimedStore(redb.clone()));
+    // The embedded store (default) or PostgreSQL; only the embedded one has an online backup
+    // through the admin socket (PostgreSQL's is pg_dump).
+    let (inner, redb): (Arc<dyn Store>, Option<Arc<kmsd_store::RedbStore>>) = match &args.store {
+        None => {
+            let redb = Arc::new(
+                kmsd_store::RedbStore::open(&args.data_dir)
+                    .map_err(|e| (1, format!("cannot open store: {e}")))?,
+            );
+            (redb.clone(), Some(redb))
+        }
+        Some(url) => {
+            let store = crate::cluster::open_store(url)?;
+            crate::cluster::check_root_key(store.as_ref(), &root_key)?;
+            (store, None)
+        }
+    };
+    let store: Arc<dyn Store> = Arc::new(metrics::TimedStore(inner));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let service = Service::open(store, clock, Arc::new(root_key), &args.region)
-        .map_err(|e| (1, format!("cannot open service state: {e}")))?;
+    let service = Service::open(store, clock, Arc::new(root_key), &args.region).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("does not unwrap") {
+            (2, crate::cluster::WRONG_ROOT_KEY.to_string())
+        } else {
+            (1, format!("cannot open service state: {e}"))
+        }
+    })?;
     if args.request_quotas == RequestQuotas::AwsDefault {
         service.kms.set_quotas(
             kmsd_core::kms::quota::QuotaConfig::aws_defaults().scaled(args.request_quota_scale),
@@ -303,8 +339,7 @@ fn open_service(args: &ServeArgs) -> Result<(Service, Arc<kmsd_store::RedbStore>
         world
             .validate(&service.kms)
             .map_err(|e| (2, e.to_string()))?;
-        world
-            .apply(&service.iam, &service.kms)
+        crate::cluster::apply_world_once(&service, world)
             .map_err(|e| (1, format!("applying {}: {e}", path.display())))?;
         tracing::info!(file = %path.display(), "bootstrap world applied");
     }
@@ -337,7 +372,7 @@ async fn serve(
     state: Arc<State>,
     worker_count: usize,
     data_dir: PathBuf,
-    redb: Arc<kmsd_store::RedbStore>,
+    redb: Option<Arc<kmsd_store::RedbStore>>,
     separate: Option<(SocketAddr, Arc<observe::Observe>)>,
 ) -> i32 {
     // Handlers first: a SIGTERM sent right after the listening line must not kill us.
@@ -356,6 +391,13 @@ async fn serve(
             return 1;
         }
     };
+
+    if let Some(node) = &state.node_id {
+        let id = node
+            .clone()
+            .unwrap_or_else(|| crate::cluster::default_node_id(addr.port()));
+        let _ = state.audit_suffix.set(crate::cluster::audit_suffix(&id));
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut observe_task = None;
@@ -406,8 +448,10 @@ async fn serve(
 
     // The admin socket (online backup) is bound before the listening line too.
     #[cfg(unix)]
-    let admin = crate::backup::bind_admin_socket(&data_dir)
-        .map(|a| tokio::spawn(crate::backup::admin_socket(a, redb, shutdown_rx.clone())));
+    let admin = redb.and_then(|redb| {
+        crate::backup::bind_admin_socket(&data_dir)
+            .map(|a| tokio::spawn(crate::backup::admin_socket(a, redb, shutdown_rx.clone())))
+    });
     #[cfg(not(unix))]
     let _ = (data_dir, redb);
 
@@ -656,7 +700,15 @@ async fn handle_request(
     };
     let resp = if state
         .audit
-        .append_with(|buf| resp.audit.write_json_line(buf))
+        .append_with(|buf| {
+            resp.audit.write_json_line(buf);
+            if let Some(suffix) = state.audit_suffix.get() {
+                if buf.last() == Some(&b'}') {
+                    buf.pop();
+                    buf.extend_from_slice(suffix);
+                }
+            }
+        })
         .await
     {
         resp

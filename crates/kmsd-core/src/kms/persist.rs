@@ -27,14 +27,14 @@ pub(crate) const MATERIAL: &str = "kms_material";
 pub(crate) const GRANTS: &str = "kms_grants";
 pub(crate) const ALIASES: &str = "kms_aliases";
 
-fn store_err(what: &str) -> ApiError {
+pub(crate) fn store_err(what: &str) -> ApiError {
     ApiError::new(
         KmsError::KMSInternalException,
         format!("cannot load KMS state: {what}"),
     )
 }
 
-fn material_key(id: &str, version: u32) -> String {
+pub(crate) fn material_key(id: &str, version: u32) -> String {
     format!("{id}#{version:010}")
 }
 
@@ -152,82 +152,14 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
     for (id, bytes) in store.load(KEYS).map_err(|e| store_err(&e.to_string()))? {
         let rec: KeyRecord =
             serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("key {id}: {e}")))?;
-        let mut materials = Vec::with_capacity(rec.materials.len());
-        let mut mac = None;
-        for (i, m) in rec.materials.iter().enumerate() {
-            let expected = u32::try_from(i + 1).map_err(|_| store_err("material versions"))?;
-            if m.version != expected {
-                return Err(store_err(&format!(
-                    "key {id}: material versions out of order"
-                )));
-            }
-            // Imported material that was deleted or expired has no row.
-            if m.import.as_ref().is_some_and(|i| !i.present) {
-                if rec.key_spec.mac_algorithm().is_none() {
-                    materials.push(None);
-                }
-                continue;
-            }
-            let w = wrapped
-                .get(&material_key(&rec.id, m.version))
-                .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
-            let unwrap_failed = || {
-                store_err(&format!(
-                    "key {id}: material v{} does not unwrap (wrong root key?)",
-                    m.version
-                ))
-            };
-            let aad = wrap_aad(&rec.id, m.version);
-            match rec.key_spec.mac_algorithm() {
-                None => {
-                    let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
-                    materials.push(Some(Arc::new(mat)));
-                }
-                Some(alg) => {
-                    let k = root.unwrap_mac(w, &aad).map_err(|_| unwrap_failed())?;
-                    if k.algorithm() != alg || mac.is_some() {
-                        return Err(store_err(&format!(
-                            "key {id}: HMAC material does not match the key spec"
-                        )));
-                    }
-                    mac = Some(Arc::new(k));
-                }
-            }
-        }
-        let imported_absent = rec.origin == super::key::Origin::External
-            && rec
-                .materials
-                .iter()
-                .all(|m| m.import.as_ref().is_some_and(|i| !i.present));
-        if rec.key_spec.mac_algorithm().is_some() && mac.is_none() && !imported_absent {
-            return Err(store_err(&format!("key {id}: HMAC material missing")));
-        }
-        // Keys created alike share one policy text (the default policy names only the
-        // account): compile each distinct text once and share it, which keeps start-up time
-        // and memory per key small with many keys.
-        let policy = match compiled.get(&rec.policy) {
-            Some(p) => p.clone(),
-            None => {
-                let p = compile_key_policy(&rec.policy)
-                    .map_err(|e| store_err(&format!("key {id}: stored policy: {e}")))?;
-                compiled.insert(rec.policy.clone(), p.clone());
-                p
-            }
-        };
-        let arn = rec.arn();
-        keys.insert(
-            rec.id.clone(),
-            KeyEntry {
-                rec,
-                arn,
-                materials,
-                mac,
-                policy,
-                grants: BTreeMap::new(),
-                grant_view: Arc::default(),
-                aliases: Vec::new(),
-            },
-        );
+        let entry = key_entry(
+            rec,
+            None,
+            &|k: &str| wrapped.get(k).map(Vec::as_slice),
+            root,
+            &mut compiled,
+        )?;
+        keys.insert(entry.rec.id.clone(), entry);
     }
     for (k, bytes) in store.load(GRANTS).map_err(|e| store_err(&e.to_string()))? {
         let g: GrantRecord =
@@ -257,5 +189,112 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         keys,
         aliases,
         imports,
+    })
+}
+
+/// Build a key's in-memory entry from its record: material versions are taken from
+/// `existing` (a version's material never changes) or unwrapped from `wrapped` (by store
+/// key); grants and aliases are kept from `existing`. Used by [`load`] and by the change
+/// feed (`feed`), so both build keys the same way.
+pub(crate) fn key_entry<'w>(
+    rec: KeyRecord,
+    existing: Option<KeyEntry>,
+    wrapped: &dyn Fn(&str) -> Option<&'w [u8]>,
+    root: &RootKey,
+    compiled: &mut HashMap<String, SourcedPolicy>,
+) -> Result<KeyEntry, ApiError> {
+    let id = rec.id.clone();
+    let mut materials = Vec::with_capacity(rec.materials.len());
+    let mut mac = None;
+    for (i, m) in rec.materials.iter().enumerate() {
+        let expected = u32::try_from(i + 1).map_err(|_| store_err("material versions"))?;
+        if m.version != expected {
+            return Err(store_err(&format!(
+                "key {id}: material versions out of order"
+            )));
+        }
+        // Imported material that was deleted or expired has no row.
+        if m.import.as_ref().is_some_and(|i| !i.present) {
+            if rec.key_spec.mac_algorithm().is_none() {
+                materials.push(None);
+            }
+            continue;
+        }
+        if let Some(old) = &existing {
+            match rec.key_spec.mac_algorithm() {
+                None => {
+                    if let Some(Some(mat)) = old.materials.get(i) {
+                        materials.push(Some(mat.clone()));
+                        continue;
+                    }
+                }
+                Some(_) => {
+                    if let Some(k) = &old.mac {
+                        mac = Some(k.clone());
+                        continue;
+                    }
+                }
+            }
+        }
+        let w = wrapped(&material_key(&rec.id, m.version))
+            .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
+        let unwrap_failed = || {
+            store_err(&format!(
+                "key {id}: material v{} does not unwrap (wrong root key?)",
+                m.version
+            ))
+        };
+        let aad = wrap_aad(&rec.id, m.version);
+        match rec.key_spec.mac_algorithm() {
+            None => {
+                let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
+                materials.push(Some(Arc::new(mat)));
+            }
+            Some(alg) => {
+                let k = root.unwrap_mac(w, &aad).map_err(|_| unwrap_failed())?;
+                if k.algorithm() != alg || mac.is_some() {
+                    return Err(store_err(&format!(
+                        "key {id}: HMAC material does not match the key spec"
+                    )));
+                }
+                mac = Some(Arc::new(k));
+            }
+        }
+    }
+    let imported_absent = rec.origin == super::key::Origin::External
+        && rec
+            .materials
+            .iter()
+            .all(|m| m.import.as_ref().is_some_and(|i| !i.present));
+    if rec.key_spec.mac_algorithm().is_some() && mac.is_none() && !imported_absent {
+        return Err(store_err(&format!("key {id}: HMAC material missing")));
+    }
+    // Keys created alike share one policy text (the default policy names only the
+    // account): compile each distinct text once and share it, which keeps start-up time
+    // and memory per key small with many keys.
+    let policy = match (compiled.get(&rec.policy), &existing) {
+        (Some(p), _) => p.clone(),
+        (None, Some(old)) if old.rec.policy == rec.policy => old.policy.clone(),
+        (None, _) => {
+            let p = compile_key_policy(&rec.policy)
+                .map_err(|e| store_err(&format!("key {id}: stored policy: {e}")))?;
+            compiled.insert(rec.policy.clone(), p.clone());
+            p
+        }
+    };
+    let arn = rec.arn();
+    let (grants, grant_view, aliases) = match existing {
+        Some(old) => (old.grants, old.grant_view, old.aliases),
+        None => (BTreeMap::new(), Arc::default(), Vec::new()),
+    };
+    Ok(KeyEntry {
+        rec,
+        arn,
+        materials,
+        mac,
+        policy,
+        grants,
+        grant_view,
+        aliases,
     })
 }
