@@ -343,3 +343,61 @@ fn the_account_option_decides_what_is_cross_account() {
         flagged[0].details
     );
 }
+
+/// The fuzz target's invariants (fuzz/policy/fuzz_targets/policy_validate.rs) on mutations of
+/// real policies: never a panic, locations inside the document, and every policy kmsd's
+/// parser refuses has an ERROR finding.
+fn check_invariants(text: &str) {
+    let chars = text.chars().count();
+    for kind in [
+        PolicyKind::Key,
+        PolicyKind::Identity,
+        PolicyKind::Trust,
+        PolicyKind::Session,
+    ] {
+        let Ok(findings) = validate_policy(text, kind, &ValidateOptions::default()) else {
+            continue;
+        };
+        for f in &findings {
+            for l in &f.locations {
+                assert!(
+                    l.start.offset <= l.end.offset && l.end.offset <= chars,
+                    "{f:?}"
+                );
+            }
+        }
+        if kmsd_policy::Policy::parse(text, kind).is_err() {
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.finding_type == FindingType::Error),
+                "{kind:?} refused but no ERROR: {text}\n{findings:?}"
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+    #[test]
+    fn mutated_policies_keep_the_invariants(
+        which in 0usize..6,
+        at in 0usize..400,
+        cut in 0usize..8,
+        insert in "[\\[\\]{}\",:*a-zA-Z0-9 ]{0,6}",
+    ) {
+        let seeds = [
+            key(""),
+            key(r#"{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/R"},"Action":["kms:Decrypt","kms:*"],"Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"111122223333"},"Null":{"kms:EncryptionContextKeys":"true"}}}"#),
+            identity(r#"{"Sid":"A","Effect":"Allow","Action":["kms:Decrypt","kms:Gen*"],"Resource":"arn:aws:kms:*:111122223333:key/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}"#),
+            trust(r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root","Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}"#),
+            identity(r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*","Condition":{"ForAnyValue:StringLike":{"kms:EncryptionContextKeys":["a*","b"]},"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}"#),
+            key(r#"{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*","Condition":{"NumericLessThanEquals":{"kms:RotationPeriodInDays":90}}}"#),
+        ];
+        let seed = &seeds[which];
+        let at = at.min(seed.len());
+        let end = (at + cut).min(seed.len());
+        let text = format!("{}{}{}", &seed[..at], insert, &seed[end..]);
+        check_invariants(&text);
+    }
+}

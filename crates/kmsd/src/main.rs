@@ -1,5 +1,6 @@
 //! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
-//! allowed or denied) and `audit` (search the audit log).
+//! allowed or denied), `access` (access review), `audit` (search the audit log) and
+//! `validate-policy` (policy validation findings).
 
 /// `println!` that ignores a closed stdout (e.g. `kmsd ... | head`) instead of panicking.
 macro_rules! out {
@@ -10,12 +11,14 @@ macro_rules! out {
 }
 
 mod access;
+mod access_diff_cmd;
 mod audit_cmd;
 mod audit_log;
 mod coarse_timer;
 mod explain;
 mod explain_online;
 mod serve;
+mod validate_cmd;
 mod workers;
 
 use std::process::ExitCode;
@@ -46,6 +49,8 @@ enum Command {
     Access(access::AccessArgs),
     /// Search the audit log of a data directory.
     Audit(audit_cmd::AuditArgs),
+    /// Validate a policy document: findings as IAM Access Analyzer reports them.
+    ValidatePolicy(validate_cmd::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Access(args) => access::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::ValidatePolicy(args) => validate_cmd::run(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

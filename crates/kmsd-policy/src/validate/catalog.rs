@@ -333,6 +333,38 @@ pub(crate) fn action_pattern_matches_any(action: &str) -> Option<bool> {
     Some(list.iter().any(|a| glob.matches(a, true)))
 }
 
+/// Check an action a question about a KMS request names (explain, access, simulate): it must
+/// be a KMS action. The error names the nearest valid action.
+pub fn check_request_action(action: &str) -> Result<(), String> {
+    if is_kms_action(action) {
+        return Ok(());
+    }
+    let hint = nearest_action(action)
+        .map(|n| format!(" Did you mean {n}?"))
+        .unwrap_or_default();
+    Err(format!("The action {action} does not exist in KMS.{hint}"))
+}
+
+/// Check a condition key a question about a KMS request sets: it must be a KMS or global key
+/// that can be present on a KMS request. The error names the nearest valid key.
+pub fn check_request_condition_key(key: &str) -> Result<(), String> {
+    let lower = key.to_ascii_lowercase();
+    let ok = match lower.split_once(':') {
+        Some(("kms", _)) => kms_key_exists(&lower),
+        Some(("aws", _)) => global_key_exists(&lower),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let hint = nearest_condition_key(key)
+        .map(|n| format!(" Did you mean {n}?"))
+        .unwrap_or_default();
+    Err(format!(
+        "The condition key {key} is never present on KMS requests.{hint}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +383,18 @@ mod tests {
             Some("kms:calleraccount")
         );
         assert_eq!(nearest_condition_key("kms:Nothing"), None);
+        assert!(check_request_action("kms:Decrypt").is_ok());
+        let e = check_request_action("kms:Decryptt")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("Did you mean kms:Decrypt?"), "{e}");
+        assert!(check_request_condition_key("kms:EncryptionContext:app").is_ok());
+        assert!(check_request_condition_key("aws:SourceIp").is_ok());
+        assert!(check_request_condition_key("s3:prefix").is_err());
+        let e = check_request_condition_key("kms:ViaServce")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("kms:viaservice"), "{e}");
     }
 
     #[test]

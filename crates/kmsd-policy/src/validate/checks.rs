@@ -340,13 +340,12 @@ impl<'a> Checker<'a> {
                             v,
                         );
                     }
-                    if let Some(first) = sids.get(s) {
+                    if sids.contains_key(s) {
                         let (ty, code) = if self.kind == PolicyKind::Key {
                             (Warning, UNIQUE_SIDS_RECOMMENDED)
                         } else {
                             (Error, UNIQUE_SIDS_REQUIRED)
                         };
-                        let _ = first;
                         self.push(
                             ty,
                             code,
@@ -591,7 +590,7 @@ impl<'a> Checker<'a> {
                 kms_only = false;
                 continue;
             }
-            let Some((service, name)) = s
+            let Some((service, _)) = s
                 .split_once(':')
                 .filter(|(p, n)| !p.is_empty() && !n.is_empty())
             else {
@@ -605,7 +604,6 @@ impl<'a> Checker<'a> {
                 kms_only = false;
                 continue;
             };
-            let _ = name;
             if !service.eq_ignore_ascii_case("kms") {
                 kms_only = false;
             }
@@ -855,7 +853,7 @@ impl<'a> Checker<'a> {
         effect: Option<Effect>,
         kms_only: bool,
     ) {
-        let Some((service, name)) = ck
+        let Some((service, _)) = ck
             .split_once(':')
             .filter(|(s, n)| !s.is_empty() && !n.is_empty())
         else {
@@ -870,7 +868,6 @@ impl<'a> Checker<'a> {
             );
             return;
         };
-        let _ = name;
         let lower = ck.to_ascii_lowercase();
         let service = service.to_ascii_lowercase();
         let hint = || {
@@ -995,7 +992,7 @@ impl<'a> Checker<'a> {
         }
         if self.kind == PolicyKind::Key {
             self.cross_account_full_access(walked, &policy);
-            self.lockout(root, walked, &policy);
+            self.lockout(root, &policy);
             self.deny_never_applies(walked, &policy);
         }
     }
@@ -1139,7 +1136,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn lockout(&mut self, root: &Json, walked: &[Walked<'_>], policy: &Policy) {
+    fn lockout(&mut self, root: &Json, policy: &Policy) {
         let mut unconditional = false;
         let mut conditional = false;
         let denied = policy.statements.iter().any(|st| {
@@ -1168,7 +1165,6 @@ impl<'a> Checker<'a> {
                 conditional = true;
             }
         }
-        let _ = walked;
         if denied || (!unconditional && !conditional) {
             self.push(
                 Error,

@@ -162,3 +162,61 @@ pub(crate) fn position(text: &str, byte_offset: usize) -> Position {
         offset,
     }
 }
+
+/// A path as text: `Statement[0].Action[1]` (a trailing value is left out).
+pub fn path_text(path: &[PathElement]) -> String {
+    let mut out = String::new();
+    for e in path {
+        match e {
+            PathElement::Index(i) => out.push_str(&format!("[{i}]")),
+            PathElement::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            PathElement::Value(_) => {}
+        }
+    }
+    out
+}
+
+fn position_json(p: &Position) -> serde_json::Value {
+    serde_json::json!({ "line": p.line, "column": p.column, "offset": p.offset })
+}
+
+/// Findings in the shape of Access Analyzer's `ValidatePolicy` response member `findings`.
+pub fn findings_json(findings: &[Finding]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let locations: Vec<serde_json::Value> = f
+                .locations
+                .iter()
+                .map(|l| {
+                    let path: Vec<serde_json::Value> = l
+                        .path
+                        .iter()
+                        .map(|e| match e {
+                            PathElement::Index(i) => serde_json::json!({ "index": i }),
+                            PathElement::Key(k) => serde_json::json!({ "key": k }),
+                            PathElement::Value(v) => serde_json::json!({ "value": v }),
+                        })
+                        .collect();
+                    serde_json::json!({
+                        "path": path,
+                        "span": { "start": position_json(&l.start), "end": position_json(&l.end) },
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "findingDetails": f.details,
+                "findingType": f.finding_type.as_str(),
+                "issueCode": f.issue_code,
+                "learnMoreLink": f.learn_more_link(),
+                "locations": locations,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
