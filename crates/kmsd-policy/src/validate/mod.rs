@@ -12,6 +12,7 @@
 pub mod catalog;
 mod checks;
 pub mod codes;
+pub mod custom;
 
 use crate::json;
 use crate::policy::PolicyKind;
