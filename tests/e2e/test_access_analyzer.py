@@ -158,3 +158,20 @@ def test_wrong_signing_service_is_refused(server):
     assert status["access-analyzer"][0] == 200, status
     assert status["kms"][0] in (400, 403), status
     assert "access-analyzer" in status["kms"][1].get("message", ""), status
+
+
+def test_simulate_refuses_typos_naming_the_nearest(server):
+    iam = server.client("iam", root_creds(ACCT_A))
+    policy = json.dumps(doc(allow(["kms:Decrypt"])))
+    ok = iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["kms:Decrypt"])
+    assert ok["EvaluationResults"][0]["EvalDecision"] == "allowed"
+    with pytest.raises(ClientError) as e:
+        iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["kms:Decryptt"])
+    assert e.value.response["Error"]["Code"] == "InvalidInput"
+    assert "Did you mean kms:Decrypt?" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["kms:Decrypt"],
+                                   ContextEntries=[{"ContextKeyName": "kms:CallerAcount",
+                                                    "ContextKeyValues": ["1"], "ContextKeyType": "string"}])
+    assert e.value.response["Error"]["Code"] == "InvalidInput"
+    assert "kms:calleraccount" in e.value.response["Error"]["Message"]

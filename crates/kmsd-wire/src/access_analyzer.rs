@@ -110,7 +110,7 @@ pub fn handle<B: Backend + ?Sized>(
     let account = authed.principal.caller.account().to_string();
     let result = match op {
         "ValidatePolicy" => validate(&input, &account),
-        "CheckNoNewAccess" => no_new_access(&input),
+        "CheckNoNewAccess" => no_new_access(&input, &account),
         _ => access_not_granted(&input),
     };
     match result {
@@ -205,7 +205,7 @@ fn result_json(r: &CheckResult) -> Value {
     })
 }
 
-fn no_new_access(input: &Value) -> Result<Value, WireError> {
+fn no_new_access(input: &Value, account: &str) -> Result<Value, WireError> {
     let kind = check_kind(input)?;
     let new = parse_policy(
         string_field(input, "newPolicyDocument")?,
@@ -217,7 +217,11 @@ fn no_new_access(input: &Value) -> Result<Value, WireError> {
         kind,
         "existingPolicyDocument",
     )?;
-    Ok(result_json(&check_no_new_access(&existing, &new)))
+    Ok(result_json(&check_no_new_access(
+        &existing,
+        &new,
+        Some(account),
+    )))
 }
 
 fn access_not_granted(input: &Value) -> Result<Value, WireError> {

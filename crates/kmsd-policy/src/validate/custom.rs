@@ -40,17 +40,29 @@ pub struct CheckResult {
 /// Is the request allowed by this policy alone: an Allow applies and no Deny does. Returns the
 /// allowing statement.
 fn allowed(policy: &Policy, req: &Req<'_>) -> Option<usize> {
-    allowed_how(policy, req).map(|(i, _)| i)
+    allowed_how(policy, req, None).map(|(i, _)| i)
 }
 
-/// [`allowed`], and whether some allowing statement names the caller directly (user, role,
-/// session or `*`) rather than only through its account, which delegates to the account's
-/// IAM policies: a direct grant where there was only the account's is new access.
-fn allowed_how(policy: &Policy, req: &Req<'_>) -> Option<(usize, bool)> {
+/// [`allowed`], and whether the access is whole (`true`) or only delegated (`false`): a user
+/// or role of the resource's own account that the policy names only through its account
+/// still needs its IAM policies, so a statement naming it directly is new access. (Across
+/// accounts the caller's IAM policies are needed either way; an account's root needs none.)
+/// `resource_account` `None`: every caller is taken to be in the resource's account.
+fn allowed_how(
+    policy: &Policy,
+    req: &Req<'_>,
+    resource_account: Option<&str>,
+) -> Option<(usize, bool)> {
     if policy.first_applying(Effect::Deny, req).is_some() {
         return None;
     }
     let all = policy.all_applying(Effect::Allow, req);
+    let delegating = req
+        .caller
+        .is_some_and(|c| !c.is_root() && resource_account.is_none_or(|a| a == c.account()));
+    if !delegating {
+        return all.first().map(|(i, _)| (*i, true));
+    }
     if let Some((i, _)) = all.iter().find(|(_, k)| k & M_DIRECT != 0) {
         return Some((*i, true));
     }
@@ -250,9 +262,14 @@ fn contexts(lits: &Literals, caller: Option<&Caller>) -> Vec<RequestContext> {
     out
 }
 
-/// Every request of the universe the new policy allows and the existing one does not; the
-/// first few as reasons.
-pub fn check_no_new_access(existing: &Policy, new: &Policy) -> CheckResult {
+/// Every request of the universe the new policy allows and the existing one does not (or
+/// allows wholly where the existing one only delegated to IAM), one reason per statement.
+/// `resource_account`: the account that owns the key (resource policies).
+pub fn check_no_new_access(
+    existing: &Policy,
+    new: &Policy,
+    resource_account: Option<&str>,
+) -> CheckResult {
     let mut lits = Literals::default();
     collect(existing.text(), &mut lits);
     collect(new.text(), &mut lits);
@@ -286,10 +303,10 @@ pub fn check_no_new_access(existing: &Policy, new: &Policy) -> CheckResult {
             for resource in &resources {
                 for ctx in &ctxs {
                     let req = Req::new(*caller, action, resource, ctx);
-                    let Some((index, direct)) = allowed_how(new, &req) else {
+                    let Some((index, direct)) = allowed_how(new, &req, resource_account) else {
                         continue;
                     };
-                    match allowed_how(existing, &req) {
+                    match allowed_how(existing, &req, resource_account) {
                         Some((_, true)) => continue,
                         Some((_, false)) if !direct => continue,
                         _ => {}
