@@ -2,6 +2,7 @@
 policy or grant changes; CheckNoNewAccess / CheckAccessNotGranted) and typos in explain."""
 
 import copy
+import pytest
 import json
 import os
 import subprocess
@@ -181,3 +182,36 @@ def test_explain_typo_is_an_error_naming_the_nearest_action():
     out = run("explain", "--bootstrap", str(SEED_FILE), "--principal", ALICE,
               "--action", "kms:Decrypt", "--key", KEY_B, "--context", "kms:CallerAcount=1")
     assert out.returncode == 2 and "kms:calleraccount" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def seed(module_launch):
+    return module_launch(SEED_FILE, region="us-west-2")
+
+
+def run_env(env, *args):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KMSD_"))}
+    base.update(env)
+    return subprocess.run([kmsd_bin(), *args], capture_output=True, text=True, timeout=120, env=base)
+
+
+def test_online_diff_matches_offline(seed, tmp_path):
+    policy = key_b_policy()
+    policy["Statement"][1]["Action"].append("kms:CreateGrant")
+    f = tmp_path / "new.json"
+    f.write_text(json.dumps(policy))
+    offline = json.loads(diff(tmp_path, policy).stdout)
+    root_b = {"AWS_ACCESS_KEY_ID": "AKIA444455556666ROOT",
+              "AWS_SECRET_ACCESS_KEY": "seed-root-secret-444455556666"}
+    out = run_env(root_b, "access", "--diff", "--endpoint", seed.endpoint, "--key", KEY_B,
+                  "--policy", str(f), "--format", "json")
+    assert out.returncode == 1, out.stderr
+    online = json.loads(out.stdout)
+    pick = lambda d: sorted((c["principal"], c["action"], c["change"]) for c in d["changes"])
+    assert pick(online) == pick(offline) and online["checkNoNewAccess"] == "FAIL"
+    # Alice may not read key B's policy, so she may not diff it either.
+    alice = {"AWS_ACCESS_KEY_ID": "AKIAALICE00000000001",
+             "AWS_SECRET_ACCESS_KEY": "seed-alice-secret-0000000000000000000001"}
+    out = run_env(alice, "access", "--diff", "--endpoint", seed.endpoint, "--key", KEY_B,
+                  "--policy", str(f))
+    assert out.returncode == 2 and "AccessDenied" in out.stderr

@@ -113,6 +113,11 @@ impl Backend for Service {
                 authorize_access_review(self, principal, meta, key)?;
                 crate::explain::access_review(self, key)
             }
+            "AccessDiff" => {
+                let (key, _, _) = crate::access_diff::proposal_from(input)?;
+                authorize_access_review(self, principal, meta, &key)?;
+                crate::access_diff::handle(self, input)
+            }
             _ => Err(ApiError::bare("UnknownOperationException")),
         }
     }

@@ -7,6 +7,7 @@
 //! mistake with a 5xx.
 
 pub mod access_analyzer;
+pub mod access_diff;
 pub mod auth;
 pub mod backend;
 pub mod error;

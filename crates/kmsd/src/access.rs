@@ -28,9 +28,10 @@ pub struct AccessArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: crate::explain::Format,
     /// Access diff: what a proposed key policy (--policy) or grant (--grant-principal,
-    /// --grant-operations) changes; offline (--bootstrap) only. Exit 0 no new access, 1 new
-    /// access (or an --access-not-granted action is granted), 2 bad input.
-    #[arg(long, requires = "bootstrap")]
+    /// --grant-operations) changes; offline (--bootstrap) or online (--endpoint; the caller
+    /// needs kms:GetKeyPolicy on the key). Exit 0 no new access, 1 new access (or an
+    /// --access-not-granted action is granted), 2 bad input.
+    #[arg(long)]
     pub diff: bool,
     /// Proposed key policy (JSON file) for --diff.
     #[arg(long, requires = "diff", conflicts_with = "grant_principal")]

@@ -6,7 +6,7 @@
 
 use kmsd_core::access_diff::{access_diff, AccessDiff, Proposal};
 use kmsd_policy::validate::catalog;
-use kmsd_wire::explain::explanation_json;
+use kmsd_wire::access_diff::diff_json;
 use serde_json::{json, Value};
 
 use crate::access::AccessArgs;
@@ -58,38 +58,50 @@ fn proposal(args: &AccessArgs) -> Result<Proposal, String> {
 }
 
 pub fn run(args: &AccessArgs) -> i32 {
-    let result = (|| -> Result<(AccessDiff, Value), String> {
+    let result = (|| -> Result<Value, String> {
         check_actions(&args.access_not_granted)?;
         let proposal = proposal(args)?;
-        let path = args
-            .bootstrap
-            .as_ref()
-            .ok_or("--diff needs --bootstrap WORLD")?;
         let region = args
             .key
             .split(':')
             .nth(3)
             .filter(|r| !r.is_empty())
             .ok_or_else(|| format!("--key {:?} must be a key ARN", args.key))?;
-        let service = crate::explain::load_world(path, region)?;
-        let diff = access_diff(&service, &args.key, &proposal)
-            .map_err(|e| format!("--key {}: {}", args.key, crate::explain::api_text(&e)))?;
-        let doc = diff_json(&diff, &args.access_not_granted);
-        Ok((diff, doc))
+        if let Some(path) = &args.bootstrap {
+            let service = crate::explain::load_world(path, region)?;
+            let diff: AccessDiff = access_diff(&service, &args.key, &proposal)
+                .map_err(|e| format!("--key {}: {}", args.key, crate::explain::api_text(&e)))?;
+            return Ok(diff_json(&diff, &args.access_not_granted));
+        }
+        let endpoint = args
+            .endpoint
+            .as_ref()
+            .ok_or("--diff needs --bootstrap WORLD or --endpoint URL")?;
+        let mut input = json!({ "KeyId": args.key, "AccessNotGranted": args.access_not_granted });
+        match &proposal {
+            Proposal::KeyPolicy(p) => input["Policy"] = json!(p),
+            Proposal::Grant {
+                grantee_principal,
+                operations,
+            } => {
+                input["Grant"] =
+                    json!({ "GranteePrincipal": grantee_principal, "Operations": operations })
+            }
+        }
+        crate::explain_online::call(endpoint, region, "KmsdService.AccessDiff", &input)
     })();
     match result {
-        Ok((diff, doc)) => {
+        Ok(doc) => {
             if args.format == crate::explain::Format::Json {
                 out!(
                     "{}",
                     serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
                 );
             } else {
-                print_text(&diff, &doc);
+                print_text(&doc);
             }
-            let not_granted_ok = args.access_not_granted.is_empty()
-                || diff.access_not_granted(&args.access_not_granted);
-            if diff.no_new_access() && not_granted_ok {
+            let field = |name: &str| doc.get(name).and_then(Value::as_str).unwrap_or("PASS");
+            if field("checkNoNewAccess") == "PASS" && field("checkAccessNotGranted") == "PASS" {
                 0
             } else {
                 1
@@ -102,58 +114,26 @@ pub fn run(args: &AccessArgs) -> i32 {
     }
 }
 
-fn pass(ok: bool) -> &'static str {
-    if ok {
-        "PASS"
-    } else {
-        "FAIL"
-    }
-}
-
-/// The diff as JSON: checks, then each changed (principal, action) with both explanations.
-pub fn diff_json(diff: &AccessDiff, not_granted: &[String]) -> Value {
-    let changes: Vec<Value> = diff
-        .changes
+fn print_text(doc: &Value) {
+    let text = |v: &Value, name: &str| {
+        v.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let empty = Vec::new();
+    let changes = doc
+        .get("changes")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    out!("Key:              {}", text(doc, "key"));
+    let new = changes
         .iter()
-        .map(|c| {
-            json!({
-                "principal": c.principal,
-                "class": c.class.as_str(),
-                "action": c.action,
-                "change": if c.after.allowed { "granted" } else { "revoked" },
-                "before": explanation_json(&c.before.explanation),
-                "after": explanation_json(&c.after.explanation),
-            })
-        })
-        .collect();
-    let mut doc = json!({
-        "key": diff.key_arn,
-        "account": diff.account,
-        "checkNoNewAccess": pass(diff.no_new_access()),
-        "changes": changes,
-        "principalsEvaluated": diff.principals.iter().map(|(p, c)| json!({"principal": p, "class": c.as_str()})).collect::<Vec<_>>(),
-        "actionsEvaluated": diff.actions,
-        "note": "Decided without an encryption context or request-specific condition keys. Principals of accounts the world does not hold are evaluated with an identity policy that allows everything; 'anonymous' is a caller whose own policies allow nothing.",
-    });
-    if !not_granted.is_empty() {
-        let granted: Vec<Value> = diff
-            .allowed_after
-            .iter()
-            .filter(|(_, a)| not_granted.iter().any(|n| n.eq_ignore_ascii_case(a)))
-            .map(|(p, a)| json!({"principal": p, "action": a}))
-            .collect();
-        doc["checkAccessNotGranted"] = json!(pass(granted.is_empty()));
-        doc["granted"] = Value::Array(granted);
-    }
-    doc
-}
-
-fn print_text(diff: &AccessDiff, doc: &Value) {
-    out!("Key:              {}", diff.key_arn);
-    let new = diff.new_access().count();
+        .filter(|c| text(c, "change") == "granted")
+        .count();
     out!(
         "CheckNoNewAccess: {}{}",
-        pass(diff.no_new_access()),
+        text(doc, "checkNoNewAccess"),
         if new > 0 {
             format!(" ({new} decisions go from deny to allow)")
         } else {
@@ -165,35 +145,50 @@ fn print_text(diff: &AccessDiff, doc: &Value) {
         for g in doc
             .get("granted")
             .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .unwrap_or(&empty)
         {
-            out!(
-                "  granted: {} {}",
-                g.get("principal").and_then(Value::as_str).unwrap_or(""),
-                g.get("action").and_then(Value::as_str).unwrap_or("")
-            );
+            out!("  granted: {} {}", text(g, "principal"), text(g, "action"));
         }
     }
-    if diff.changes.is_empty() {
+    if changes.is_empty() {
         out!("No decision changes.");
         return;
     }
-    for c in &diff.changes {
+    for c in changes {
         out!();
         out!(
             "{} {} {}  [{}]",
-            if c.after.allowed { "+" } else { "-" },
-            c.principal,
-            c.action,
-            c.class.as_str()
+            if text(c, "change") == "granted" {
+                "+"
+            } else {
+                "-"
+            },
+            text(c, "principal"),
+            text(c, "action"),
+            text(c, "class")
         );
-        for (label, side) in [("before", &c.before), ("after ", &c.after)] {
-            out!(
-                "    {label}: {:<5} {}",
-                if side.allowed { "Allow" } else { "Deny" },
-                side.explanation.path_string()
-            );
+        for (label, side) in [("before", "before"), ("after ", "after")] {
+            let s = c.get(side).cloned().unwrap_or(Value::Null);
+            let path: Vec<String> = s
+                .get("path")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty)
+                .iter()
+                .map(|step| {
+                    format!(
+                        "{}{}",
+                        text(step, "node"),
+                        if text(step, "answer") == "yes" {
+                            "Y"
+                        } else {
+                            "N"
+                        }
+                    )
+                })
+                .collect();
+            let decision = text(&s, "decision");
+            let shown = if decision == "Allow" { "Allow" } else { "Deny" };
+            out!("    {label}: {shown:<5} {}", path.join(" "));
         }
     }
 }
