@@ -24,7 +24,7 @@ use kmsd_policy::{
     RequestContext, SourcedPolicy,
 };
 
-use crate::error::ApiError;
+use crate::error::{ApiError, KmsError};
 use crate::principal::Principal;
 use crate::service::Service;
 
@@ -147,7 +147,7 @@ fn allow_all() -> Result<SourcedPolicy, ApiError> {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
         PolicyKind::Identity,
     )
-    .map_err(|e| ApiError::new("InternalFailure", e.to_string()))?;
+    .map_err(|e| ApiError::new(KmsError::KMSInternalException, e.to_string()))?;
     Ok(SourcedPolicy::new(
         "outside-account-administrator",
         PolicySourceType::UserManaged,
@@ -236,12 +236,12 @@ pub fn access_diff(
     let view = service
         .kms
         .key_authz_view(key)
-        .ok_or_else(|| ApiError::new("NotFoundException", format!("Key '{key}' does not exist")))?;
+        .ok_or_else(|| ApiError::new(KmsError::NotFoundException, format!("Key '{key}' does not exist")))?;
     let mut grants_after: Vec<Grant> = view.grants.clone();
     let policy_after = match proposal {
         Proposal::KeyPolicy(text) => {
             let p = Policy::parse(text, PolicyKind::Key)
-                .map_err(|e| ApiError::new("MalformedPolicyDocumentException", e.to_string()))?;
+                .map_err(|e| ApiError::new(KmsError::MalformedPolicyDocumentException, e.to_string()))?;
             SourcedPolicy::new(
                 view.policy.id.clone(),
                 PolicySourceType::Resource,

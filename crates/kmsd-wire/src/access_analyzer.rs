@@ -6,6 +6,7 @@
 //! `access-analyzer:<Operation>` on `*`.
 
 use kmsd_core::audit::{AuditEvent, UserIdentity};
+use kmsd_core::error::AccessAnalyzerError;
 use kmsd_core::principal::RequestMeta;
 use kmsd_policy::validate::custom::{check_access_not_granted, check_no_new_access, CheckResult};
 use kmsd_policy::validate::{findings_json, validate_policy, ValidateOptions};
@@ -39,7 +40,7 @@ pub fn is_request(req: &WireRequest) -> bool {
 }
 
 fn validation(message: impl Into<String>) -> WireError {
-    WireError::new("ValidationException", message, 400)
+    WireError::new(AccessAnalyzerError::ValidationException, message)
 }
 
 /// Answer one Access Analyzer request.
@@ -96,7 +97,7 @@ pub fn handle<B: Backend + ?Sized>(
         let message = outcome
             .message(&arn, &action, "*")
             .unwrap_or_else(|| format!("User: {arn} is not authorized to perform: {action}"));
-        let err = WireError::new("AccessDeniedException", message, 403);
+        let err = WireError::new(AccessAnalyzerError::AccessDeniedException, message);
         return error_response(Protocol::Json, &err, request_id, audit);
     }
 
@@ -168,9 +169,8 @@ fn validate(input: &Value, account: &str) -> Result<Value, WireError> {
 fn parse_policy(text: &str, kind: PolicyKind, name: &str) -> Result<Policy, WireError> {
     Policy::parse(text, kind).map_err(|e| {
         WireError::new(
-            "InvalidParameterException",
+            AccessAnalyzerError::InvalidParameterException,
             format!("{name} is not a valid policy: {e}"),
-            400,
         )
     })
 }
