@@ -233,15 +233,18 @@ pub fn access_diff(
     key: &str,
     proposal: &Proposal,
 ) -> Result<AccessDiff, ApiError> {
-    let view = service
-        .kms
-        .key_authz_view(key)
-        .ok_or_else(|| ApiError::new(KmsError::NotFoundException, format!("Key '{key}' does not exist")))?;
+    let view = service.kms.key_authz_view(key).ok_or_else(|| {
+        ApiError::new(
+            KmsError::NotFoundException,
+            format!("Key '{key}' does not exist"),
+        )
+    })?;
     let mut grants_after: Vec<Grant> = view.grants.clone();
     let policy_after = match proposal {
         Proposal::KeyPolicy(text) => {
-            let p = Policy::parse(text, PolicyKind::Key)
-                .map_err(|e| ApiError::new(KmsError::MalformedPolicyDocumentException, e.to_string()))?;
+            let p = Policy::parse(text, PolicyKind::Key).map_err(|e| {
+                ApiError::new(KmsError::MalformedPolicyDocumentException, e.to_string())
+            })?;
             SourcedPolicy::new(
                 view.policy.id.clone(),
                 PolicySourceType::Resource,

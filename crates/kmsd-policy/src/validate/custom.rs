@@ -71,7 +71,7 @@ fn allowed_how(
 
 /// Literal text for a pattern: wildcards replaced so the pattern matches it.
 fn instance(pattern: &str) -> String {
-    pattern.replace('*', "x").replace('?', "x")
+    pattern.replace(['*', '?'], "x")
 }
 
 /// (condition key, literal values) of every condition in a document, and the string
