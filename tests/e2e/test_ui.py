@@ -220,3 +220,14 @@ def test_layout_has_no_overflowing_text(seed, tmp_path, width):
     shot = ARTIFACTS / f"ui-bob-{width}.png"
     run_page(url, tmp_path, screenshot=shot, width=width)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_misspelt_action_is_an_error_naming_the_nearest(seed, tmp_path):
+    url = page_url(seed.endpoint, ROOT_A, principal="arn:aws:iam::111122223333:user/alice",
+                   action="kms:Decryptt",
+                   key="arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+                   run="explain")
+    dom = run_page(url, tmp_path)
+    assert 'data-state="error"' in dom, dom[-3000:]
+    assert "ValidationException" in dom and "Did you mean kms:Decrypt?" in dom
+    assert not node_answers(dom)
