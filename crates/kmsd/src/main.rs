@@ -1,6 +1,7 @@
 //! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
-//! allowed or denied), `access` (access review), `audit` (search the audit log) and
-//! `validate-policy` (policy validation findings).
+//! allowed or denied), `access` (access review), `audit` (search the audit log),
+//! `validate-policy` (policy validation findings), and operations on a data directory:
+//! `pkcs11-init`, `rotate-root-key`, `backup`, `restore`.
 
 /// `println!` that ignores a closed stdout (e.g. `kmsd ... | head`) instead of panicking.
 macro_rules! out {
@@ -14,9 +15,12 @@ mod access;
 mod access_diff_cmd;
 mod audit_cmd;
 mod audit_log;
+mod backup;
 mod coarse_timer;
 mod explain;
 mod explain_online;
+mod root_key_args;
+mod rotate;
 mod serve;
 mod validate_cmd;
 mod workers;
@@ -51,6 +55,17 @@ enum Command {
     Audit(audit_cmd::AuditArgs),
     /// Validate a policy document: findings as IAM Access Analyzer reports them.
     ValidatePolicy(validate_cmd::ValidateArgs),
+    /// Create the root key (AES-256, sensitive, not extractable) in a PKCS#11 token; the
+    /// user PIN is read from KMSD_PKCS11_PIN.
+    #[command(name = "pkcs11-init")]
+    Pkcs11Init(root_key_args::Pkcs11InitArgs),
+    /// Re-wrap all key material of a stopped server's data directory under a new root key.
+    #[command(name = "rotate-root-key")]
+    RotateRootKey(rotate::RotateArgs),
+    /// Write a consistent snapshot of a data directory (running server or not) to a file.
+    Backup(backup::BackupArgs),
+    /// Restore a backup archive into an empty data directory.
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +76,10 @@ fn main() -> ExitCode {
         Command::Access(args) => access::run(args),
         Command::Audit(args) => audit_cmd::run(args),
         Command::ValidatePolicy(args) => validate_cmd::run(args),
+        Command::Pkcs11Init(args) => root_key_args::run_pkcs11_init(args),
+        Command::RotateRootKey(args) => rotate::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
