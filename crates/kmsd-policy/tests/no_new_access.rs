@@ -3,6 +3,12 @@
 //! encryption context are decided with `decide_kms` before and after the key policy changes,
 //! once with identity policies that allow everything and once with none (an account
 //! principal delegates to IAM; a direct grant does not need it).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! Validation findings: a table of policies, each check with a policy that trips it and a
 //! corrected one that does not; plus locations and hostile input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 use kmsd_policy::validate::{codes, validate_policy, FindingType, PathElement, ValidateOptions};
 use kmsd_policy::PolicyKind;

@@ -108,7 +108,10 @@ impl Kms {
 
     /// [`Kms::explain`], deciding with a proposed key policy and/or grant list instead of the
     /// key's own (nothing is stored): the "after" side of an access diff.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the explain inputs plus the proposed key policy and grants"
+    )]
     pub fn explain_with(
         &self,
         principal: &Principal,
