@@ -109,7 +109,7 @@ fn world_new_access(before: &[usize], after: &[usize]) -> Option<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
     #[test]
     fn check_no_new_access_agrees_with_brute_force(
         before in prop::collection::vec(0..KEY_POOL.len(), 1..5),

@@ -56,6 +56,16 @@ fn allowed_how(
     if policy.first_applying(Effect::Deny, req).is_some() {
         return None;
     }
+    // KMS never lets another account use a key for an operation outside its cross-account
+    // list (key administration), whatever the key policy says.
+    if let (Some(c), Some(a)) = (req.caller, resource_account) {
+        if c.account() != a
+            && policy.kind() == crate::PolicyKind::Key
+            && !crate::decision::cross_account_capable(req.action)
+        {
+            return None;
+        }
+    }
     let all = policy.all_applying(Effect::Allow, req);
     let delegating = req
         .caller
