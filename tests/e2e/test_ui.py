@@ -1,6 +1,6 @@
 """The explain page at /ui in headless Chromium (Debian's `chromium`, installed by .ci/run).
 
-Both seed examples are run through the page: it signs its calls with SigV4 in the browser,
+Both seed examples are run through the page (and a key policy is checked before saving): it signs its calls with SigV4 in the browser,
 asks the server to explain, and draws the flowchart with the path highlighted. The DOM after
 the page ran is checked node by node, and a screenshot of each is saved as a test artifact in
 tests/e2e/artifacts/.
@@ -39,8 +39,11 @@ def page_url(endpoint: str, creds, **params) -> str:
     return f"{endpoint}/ui#{query}"
 
 
-def run_page(url: str, tmp_path: Path, screenshot: Path = None) -> str:
-    args = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]
+def run_page(url: str, tmp_path: Path, screenshot: Path = None, width: int = None) -> str:
+    flags = [f for f in CHROMIUM_FLAGS if not (width and f.startswith("--window-size="))]
+    if width:
+        flags.append(f"--window-size={width},1000")
+    args = [chromium(), *flags, f"--user-data-dir={tmp_path / 'chromium-profile'}"]
     if screenshot is not None:
         args += [f"--screenshot={screenshot}", url]
     else:
@@ -156,3 +159,75 @@ def test_open_a_denied_request_from_the_audit_trail(seed, tmp_path):
     shot = ARTIFACTS / "ui-audit-denial.png"
     run_page(url, tmp_path, screenshot=shot)
     assert shot.stat().st_size > 10_000
+
+
+KEY_B = "arn:aws:kms:us-west-2:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ROOT_B = ("AKIA444455556666ROOT", "seed-root-secret-444455556666")
+
+
+def key_b_policy() -> dict:
+    import json
+
+    world = json.loads(SEED_FILE.read_text())
+    return world["accounts"][1]["keys"][0]["policy"]
+
+
+def policy_url(endpoint: str, policy: dict, **params) -> str:
+    import json
+    from urllib.parse import quote
+
+    return page_url(endpoint, ROOT_B, key=KEY_B, **params) + "&policy=" + quote(json.dumps(policy))
+
+
+def test_policy_check_shows_findings_and_the_access_diff_before_saving(seed, tmp_path):
+    policy = key_b_policy()
+    policy["Statement"][1]["Action"] = policy["Statement"][1]["Action"] + ["kms:CreateGrant"]
+    dom = run_page(policy_url(seed.endpoint, policy, run="check"), tmp_path)
+    assert 'data-state="checked"' in dom, dom[-3000:]
+    assert 'data-findings="none"' in dom
+    assert 'data-check="FAIL"' in dom
+    assert re.search(r'<tr data-change="granted" data-principal="arn:aws:iam::111122223333:root" '
+                     r'data-action="kms:CreateGrant">', dom), dom[-3000:]
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "ui-policy-check.png"
+    run_page(policy_url(seed.endpoint, policy, run="check"), tmp_path, screenshot=shot)
+    assert shot.stat().st_size > 10_000
+    # The key's policy is unchanged: the check saved nothing.
+    dom = run_page(page_url(seed.endpoint, ROOT_B, key=KEY_B, run="load"), tmp_path)
+    assert "kms:CreateGrant" not in dom.split('id="policy"')[1].split("</textarea>")[0]
+
+
+def test_policy_check_reports_a_typo_as_an_error_finding(seed, tmp_path):
+    policy = key_b_policy()
+    policy["Statement"][1]["Action"] = ["kms:Decryptt"]
+    dom = run_page(policy_url(seed.endpoint, policy, run="check"), tmp_path)
+    assert 'data-state="checked"' in dom, dom[-3000:]
+    assert 'data-finding="INVALID_ACTION"' in dom and "Did you mean kms:Decrypt?" in dom
+    assert "Fix the errors" in dom
+
+
+@pytest.mark.parametrize("width", [800, 1280, 1920])
+def test_layout_has_no_overflowing_text(seed, tmp_path, width):
+    # Bob's example is allowed (no message) and has deciding statements beside N5, N6 and T2.
+    url = page_url(seed.endpoint, ROOT_A, seed="bob", run="explain", layout="1")
+    dom = run_page(url, tmp_path, width=width)
+    assert 'data-decision="Allow"' in dom, dom[-3000:]
+    m = re.search(r'data-overflow="([^"]*)"', dom)
+    assert m is not None, dom[-2000:]
+    assert m.group(1) == "", f"overflowing at {width}px: {m.group(1)}"
+    assert '<div id="message"></div>' in dom  # empty on Allow, hidden by #message:empty
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / f"ui-bob-{width}.png"
+    run_page(url, tmp_path, screenshot=shot, width=width)
+    assert shot.stat().st_size > 10_000
+
+
+def test_a_misspelt_action_is_an_error_naming_the_nearest(seed, tmp_path):
+    url = page_url(seed.endpoint, ROOT_A, principal="arn:aws:iam::111122223333:user/alice",
+                   action="kms:Decryptt",
+                   key="arn:aws:kms:us-west-2:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321",
+                   run="explain")
+    dom = run_page(url, tmp_path)
+    assert 'data-state="error"' in dom, dom[-3000:]
+    assert "ValidationException" in dom and "Did you mean kms:Decrypt?" in dom
+    assert not node_answers(dom)

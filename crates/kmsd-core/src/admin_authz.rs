@@ -43,6 +43,35 @@ impl Service {
     }
 }
 
+/// A decision from the caller's identity policies alone, for a service without resource
+/// policies (the IAM simulator, Access Analyzer): the decision, and AWS's AccessDenied
+/// message when it is not `Allow`.
+pub fn decide_identity_action(
+    caller: &Principal,
+    meta: &RequestMeta,
+    action: &str,
+    resource: &str,
+) -> (Decision, Option<String>) {
+    let mut ctx = kmsd_policy::RequestContext::new();
+    caller.add_to_context(&mut ctx);
+    meta.add_to_context(&mut ctx);
+    let outcome = kmsd_policy::decide_identity(&kmsd_policy::IdentityRequest {
+        caller: &caller.caller,
+        caller_policies: &caller.policies,
+        action,
+        resource,
+        context: &ctx,
+    });
+    if outcome.decision == Decision::Allow {
+        return (Decision::Allow, None);
+    }
+    let arn = caller.caller.arn();
+    let message = outcome
+        .message(&arn, action, resource)
+        .unwrap_or_else(|| format!("User: {arn} is not authorized to perform: {action}"));
+    (outcome.decision, Some(message))
+}
+
 /// IAM's rule for the simulator: the caller needs `iam:SimulatePrincipalPolicy` on the
 /// principal it simulates (`*` for a question about no principal in particular).
 pub fn authorize_simulate(
@@ -50,29 +79,13 @@ pub fn authorize_simulate(
     meta: &RequestMeta,
     principal_arn: &str,
 ) -> Result<(), ApiError> {
-    let mut ctx = kmsd_policy::RequestContext::new();
-    caller.add_to_context(&mut ctx);
-    meta.add_to_context(&mut ctx);
-    let action = "iam:SimulatePrincipalPolicy";
-    let outcome = kmsd_policy::decide_identity(&kmsd_policy::IdentityRequest {
-        caller: &caller.caller,
-        caller_policies: &caller.policies,
-        action,
-        resource: principal_arn,
-        context: &ctx,
-    });
-    if outcome.decision == Decision::Allow {
-        return Ok(());
+    match decide_identity_action(caller, meta, "iam:SimulatePrincipalPolicy", principal_arn) {
+        (Decision::Allow, _) => Ok(()),
+        (_, message) => Err(ApiError::new(
+            KmsError::AccessDeniedException,
+            message.unwrap_or_default(),
+        )),
     }
-    let message = outcome
-        .message(&caller.caller.arn(), action, principal_arn)
-        .unwrap_or_else(|| {
-            format!(
-                "User: {} is not authorized to perform: {action}",
-                caller.caller.arn()
-            )
-        });
-    Err(ApiError::new(KmsError::AccessDeniedException, message))
 }
 
 /// A user or the account root calling with GetSessionToken credentials (role sessions are

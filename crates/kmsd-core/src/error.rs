@@ -1,5 +1,5 @@
 //! Errors the domain returns: one enum of AWS error codes per service ([`KmsError`],
-//! [`IamError`], [`StsError`]) and [`ApiError`], a code with the message clients see.
+//! [`IamError`], [`StsError`], [`AccessAnalyzerError`]) and [`ApiError`], a code with the message clients see.
 //!
 //! The codes are AWS's own wire names (the variant name *is* the `__type` / `<Code>`), so a
 //! mistyped code does not compile. These enums are the only place an error code is spelled;
@@ -171,12 +171,24 @@ error_codes! {
     }
 }
 
-/// An error code of one of the three services.
+error_codes! {
+    /// IAM Access Analyzer error codes (restJson1 `__type`) of its policy checks.
+    pub enum AccessAnalyzerError {
+        AccessDeniedException,
+        InternalServerException,
+        InvalidParameterException,
+        UnprocessableEntityException,
+        ValidationException,
+    }
+}
+
+/// An error code of one of the services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorCode {
     KmsError(KmsError),
     IamError(IamError),
     StsError(StsError),
+    AccessAnalyzerError(AccessAnalyzerError),
 }
 
 impl ErrorCode {
@@ -186,6 +198,7 @@ impl ErrorCode {
             ErrorCode::KmsError(c) => c.as_str(),
             ErrorCode::IamError(c) => c.as_str(),
             ErrorCode::StsError(c) => c.as_str(),
+            ErrorCode::AccessAnalyzerError(c) => c.as_str(),
         }
     }
 }

@@ -656,7 +656,7 @@ fn account_of(arn: &str) -> &str {
 // KMS
 
 /// E10: operations that can succeed across accounts.
-fn cross_account_capable(action: &str) -> bool {
+pub(crate) fn cross_account_capable(action: &str) -> bool {
     let op = match action.get(..4) {
         Some(p) if p.eq_ignore_ascii_case("kms:") => &action[4..],
         _ => return false,

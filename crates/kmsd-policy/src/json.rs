@@ -41,18 +41,26 @@ const MAX_DEPTH: usize = 64;
 
 /// Parse a complete JSON text. The error message names the line and column.
 pub(crate) fn parse(text: &str) -> Result<Json, String> {
+    parse_at(text).map_err(|(_, message)| message)
+}
+
+/// [`parse`], with the byte offset where reading stopped on an error.
+pub(crate) fn parse_at(text: &str) -> Result<Json, (usize, String)> {
     let mut p = Parser {
         s: text.as_bytes(),
         pos: 0,
         text,
     };
-    p.ws();
-    let v = p.value(0)?;
-    p.ws();
-    if p.pos != p.s.len() {
-        return Err(p.err("unexpected text after the JSON document"));
-    }
-    Ok(v)
+    let result = (|| {
+        p.ws();
+        let v = p.value(0)?;
+        p.ws();
+        if p.pos != p.s.len() {
+            return Err(p.err("unexpected text after the JSON document"));
+        }
+        Ok(v)
+    })();
+    result.map_err(|e| (p.pos.min(text.len()), e))
 }
 
 /// 1-based line and column of a byte offset (columns count characters).

@@ -10,7 +10,7 @@
 //!
 //! Modules: [`policy`] (grammar, validation, compilation), [`decision`] (KMS, STS and IAM
 //! decisions with traces), [`mod@simulate`] (IAM policy simulator), [`caller`], [`context`],
-//! [`grant`]; internal: `json` (span-keeping reader), `pattern` (globs, variables), `arn`,
+//! [`grant`], [`mod@validate`] (Access Analyzer-style validation findings); internal: `json` (span-keeping reader), `pattern` (globs, variables), `arn`,
 //! `principal`, `condition`, `evaluate`.
 
 pub mod caller;
@@ -19,6 +19,7 @@ pub mod decision;
 pub mod grant;
 pub mod policy;
 pub mod simulate;
+pub mod validate;
 
 mod arn;
 mod condition;
@@ -39,3 +40,6 @@ pub use policy::{
     Effect, Policy, PolicyError, PolicyKind, PolicySourceType, SourcedPolicy, KEY_POLICY_MAX_BYTES,
 };
 pub use simulate::{simulate, EvalDecision, MatchedStatement, SimulationRequest, SimulationResult};
+pub use validate::{
+    validate_policy, Finding, FindingType, Location, PathElement, Position, ValidateOptions,
+};

@@ -119,6 +119,17 @@ pub fn authenticate<B: Backend + ?Sized>(
     req: &WireRequest,
     protocol: Protocol,
 ) -> Result<Authenticated, AuthFailure> {
+    authenticate_for(backend, req, protocol, "kms")
+}
+
+/// [`authenticate`], with the credential-scope service a JSON request must name (`kms`, or
+/// `access-analyzer` for IAM Access Analyzer's REST JSON operations).
+pub fn authenticate_for<B: Backend + ?Sized>(
+    backend: &B,
+    req: &WireRequest,
+    protocol: Protocol,
+    json_service: &str,
+) -> Result<Authenticated, AuthFailure> {
     let uri = req
         .uri
         .path_and_query()
@@ -172,12 +183,12 @@ pub fn authenticate<B: Backend + ?Sized>(
 
     // The scope must name the service of the protocol.
     let service_ok = match protocol {
-        Protocol::Json => auth.credential.service == "kms",
+        Protocol::Json => auth.credential.service == json_service,
         Protocol::Query(_) => scope_service.is_some(),
     };
     if !service_ok {
         let expected = match protocol {
-            Protocol::Json => "kms",
+            Protocol::Json => json_service,
             Protocol::Query(s) => s.name(),
         };
         let e = SigV4Error::WrongService {

@@ -117,6 +117,11 @@ impl Backend for Service {
                 self.authorize_access_review(principal, meta, key)?;
                 crate::explain::access_review(self, key)
             }
+            "AccessDiff" => {
+                let (key, _, _) = crate::access_diff::proposal_from(input)?;
+                self.authorize_access_review(principal, meta, &key)?;
+                crate::access_diff::handle(self, input)
+            }
             _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
         }
     }

@@ -1,7 +1,7 @@
 //! Error rendering for both protocols: awsJson1_1 `{"__type", "message"}` bodies for KMS and
 //! awsQuery `<ErrorResponse>` XML for IAM and STS, with AWS's HTTP statuses.
 
-use kmsd_core::error::{ApiError, ErrorCode, IamError, KmsError, StsError};
+use kmsd_core::error::{AccessAnalyzerError, ApiError, ErrorCode, IamError, KmsError, StsError};
 
 /// `application/x-amz-json-1.1`
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -118,6 +118,18 @@ pub fn status(code: ErrorCode) -> u16 {
         ErrorCode::KmsError(c) => kms_status(c),
         ErrorCode::IamError(c) => iam_status(c),
         ErrorCode::StsError(c) => sts_status(c),
+        ErrorCode::AccessAnalyzerError(c) => access_analyzer_status(c),
+    }
+}
+
+/// HTTP status of an IAM Access Analyzer error code.
+pub fn access_analyzer_status(code: AccessAnalyzerError) -> u16 {
+    match code {
+        AccessAnalyzerError::AccessDeniedException => 403,
+        AccessAnalyzerError::InternalServerException => 500,
+        AccessAnalyzerError::InvalidParameterException
+        | AccessAnalyzerError::UnprocessableEntityException
+        | AccessAnalyzerError::ValidationException => 400,
     }
 }
 

@@ -92,12 +92,17 @@ pub fn handle_explain(
         .unwrap_or(&meta.region)
         .to_string();
     kmsd_core::admin_authz::authorize_simulate(caller, meta, &principal_arn)?;
+    // A misspelt action or condition key is an error naming the nearest valid one, not a
+    // question answered with an implicit deny.
+    kmsd_policy::validate::catalog::check_request_action(&action).map_err(ApiError::validation)?;
     let mut extra = kmsd_policy::RequestContext::new();
     if let Some(ctx) = input.get("Context") {
         let map = ctx
             .as_object()
             .ok_or_else(|| ApiError::validation("Context must be an object of key to values"))?;
         for (k, v) in map {
+            kmsd_policy::validate::catalog::check_request_condition_key(k)
+                .map_err(ApiError::validation)?;
             match v {
                 Value::String(s) => extra.set(k, s.clone()),
                 Value::Array(items) => {

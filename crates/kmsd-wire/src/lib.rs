@@ -1,10 +1,13 @@
 //! Everything a client sees on the wire, without sockets: routing by protocol, the SigV4
-//! gate, awsJson1_1 (KMS) and awsQuery (IAM, STS) codecs and AWS-shaped error rendering.
+//! gate, awsJson1_1 (KMS), awsQuery (IAM, STS) and restJson1 (IAM Access Analyzer's policy
+//! checks) codecs and AWS-shaped error rendering.
 //!
 //! [`handle`] takes one buffered HTTP request and returns the response to send plus the
 //! audit event to record. It never panics on client input and never answers a client
 //! mistake with a 5xx.
 
+pub mod access_analyzer;
+pub mod access_diff;
 pub mod auth;
 pub mod backend;
 pub mod error;
@@ -92,6 +95,9 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
         set_source(&mut audit, protocol);
         audit.event_name = "RequestEntityTooLarge".to_string();
         return error_response(protocol, &err, request_id, audit);
+    }
+    if access_analyzer::is_request(&req) {
+        return access_analyzer::handle(backend, &req, request_id, audit, user_agent);
     }
     let route = match route::classify(&req) {
         Ok(r) => r,

@@ -1,6 +1,7 @@
 //! `kmsd access --key ARN`: access review of one key — every principal the world or server
 //! knows (account roots, users, roles, grantees) with each KMS action it may perform on the
-//! key and why; access from other accounts is flagged.
+//! key and why; access from other accounts is flagged. `--diff` (see `access_diff_cmd`):
+//! what a proposed key policy or grant changes.
 
 use std::path::PathBuf;
 
@@ -26,10 +27,32 @@ pub struct AccessArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: crate::explain::Format,
+    /// Access diff: what a proposed key policy (--policy) or grant (--grant-principal,
+    /// --grant-operations) changes; offline (--bootstrap) or online (--endpoint; the caller
+    /// needs kms:GetKeyPolicy on the key). Exit 0 no new access, 1 new access (or an
+    /// --access-not-granted action is granted), 2 bad input.
+    #[arg(long)]
+    pub diff: bool,
+    /// Proposed key policy (JSON file) for --diff.
+    #[arg(long, requires = "diff", conflicts_with = "grant_principal")]
+    pub policy: Option<PathBuf>,
+    /// Grantee principal of a proposed grant for --diff.
+    #[arg(long, requires = "diff", requires = "grant_operations")]
+    pub grant_principal: Option<String>,
+    /// Operations of the proposed grant, comma-separated (e.g. Decrypt,GenerateDataKey).
+    #[arg(long, requires = "grant_principal", value_delimiter = ',')]
+    pub grant_operations: Vec<String>,
+    /// With --diff: also fail (exit 1) when any principal may perform one of these actions
+    /// after the change (CheckAccessNotGranted), comma-separated.
+    #[arg(long, requires = "diff", value_delimiter = ',')]
+    pub access_not_granted: Vec<String>,
 }
 
 /// Run `kmsd access`; 0 on success, 2 on bad input.
 pub fn run(args: AccessArgs) -> i32 {
+    if args.diff {
+        return crate::access_diff_cmd::run(&args);
+    }
     let region = match region_of(&args.key) {
         Some(r) => r,
         None => {

@@ -112,6 +112,13 @@ pub fn parse_question(args: &ExplainArgs) -> Result<Question, String> {
     if !args.principal.starts_with("arn:") {
         return Err(format!("--principal {:?} is not an ARN", args.principal));
     }
+    kmsd_policy::validate::catalog::check_request_action(&args.action)
+        .map_err(|e| format!("--action: {e}"))?;
+    for item in &args.context {
+        let (k, _) = split_pair(item, "--context")?;
+        kmsd_policy::validate::catalog::check_request_condition_key(k)
+            .map_err(|e| format!("--context: {e}"))?;
+    }
     let region = region_of(&args.key).unwrap_or_else(|| args.region.clone());
     let mut context = RequestContext::new();
     let mut multi: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -1,5 +1,6 @@
 //! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
-//! allowed or denied), `audit` (search the audit log), and operations on a data directory:
+//! allowed or denied), `access` (access review), `audit` (search the audit log),
+//! `validate-policy` (policy validation findings), and operations on a data directory:
 //! `pkcs11-init`, `rotate-root-key`, `backup`, `restore`.
 
 /// `println!` that ignores a closed stdout (e.g. `kmsd ... | head`) instead of panicking.
@@ -11,6 +12,7 @@ macro_rules! out {
 }
 
 mod access;
+mod access_diff_cmd;
 mod audit_cmd;
 mod audit_log;
 mod backup;
@@ -23,6 +25,7 @@ mod observe;
 mod root_key_args;
 mod rotate;
 mod serve;
+mod validate_cmd;
 mod workers;
 
 use std::process::ExitCode;
@@ -53,6 +56,8 @@ enum Command {
     Access(access::AccessArgs),
     /// Search the audit log of a data directory.
     Audit(audit_cmd::AuditArgs),
+    /// Validate a policy document: findings as IAM Access Analyzer reports them.
+    ValidatePolicy(validate_cmd::ValidateArgs),
     /// Create the root key (AES-256, sensitive, not extractable) in a PKCS#11 token; the
     /// user PIN is read from KMSD_PKCS11_PIN.
     #[command(name = "pkcs11-init")]
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Access(args) => access::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::ValidatePolicy(args) => validate_cmd::run(args),
         Command::Pkcs11Init(args) => root_key_args::run_pkcs11_init(args),
         Command::RotateRootKey(args) => rotate::run(args),
         Command::Backup(args) => backup::run_backup(args),

@@ -95,6 +95,33 @@ impl Kms {
         extra: &RequestContext,
         encryption_context: Option<&BTreeMap<String, String>>,
     ) -> Result<Explanation, ApiError> {
+        self.explain_with(
+            principal,
+            action,
+            key,
+            region,
+            extra,
+            encryption_context,
+            None,
+        )
+    }
+
+    /// [`Kms::explain`], deciding with a proposed key policy and/or grant list instead of the
+    /// key's own (nothing is stored): the "after" side of an access diff.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the explain inputs plus the proposed key policy and grants"
+    )]
+    pub fn explain_with(
+        &self,
+        principal: &Principal,
+        action: &str,
+        key: &str,
+        region: &str,
+        extra: &RequestContext,
+        encryption_context: Option<&BTreeMap<String, String>>,
+        proposed: Option<(&SourcedPolicy, &[Grant])>,
+    ) -> Result<Explanation, ApiError> {
         let now = self.now();
         let meta = RequestMeta {
             source_ip: None,
@@ -134,8 +161,8 @@ impl Kms {
             caller_policies: &principal.policies,
             action,
             key_arn: &k.arn,
-            key_policy: &k.policy,
-            grants: &k.grant_view,
+            key_policy: proposed.map(|p| p.0).unwrap_or(&k.policy),
+            grants: proposed.map(|p| p.1).unwrap_or(&k.grant_view),
             context: &ctx,
             encryption_context,
         }))

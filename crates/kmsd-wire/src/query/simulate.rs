@@ -134,6 +134,23 @@ pub fn run(
         p.required("ActionNames.member.1")
             .map_err(|_| ApiError::new(IamError::ValidationError, "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null"))?;
     }
+    // A KMS action or a kms:/aws: condition key that does not exist is a typo, not a
+    // question: refuse it, naming the nearest valid name.
+    for act in &actions {
+        if act
+            .split(':')
+            .next()
+            .is_some_and(|s| s.eq_ignore_ascii_case("kms"))
+        {
+            kmsd_policy::validate::catalog::check_request_action(act).map_err(invalid)?;
+        }
+    }
+    for (_, name) in p.struct_members("ContextEntries", "ContextKeyName") {
+        let service = name.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if service == "kms" || service == "aws" {
+            kmsd_policy::validate::catalog::check_request_condition_key(&name).map_err(invalid)?;
+        }
+    }
     let mut resources = p.list("ResourceArns");
     if resources.is_empty() {
         resources.push("*".to_string());
