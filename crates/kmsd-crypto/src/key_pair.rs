@@ -241,6 +241,18 @@ fn ec_spki(curve_oid: &[u8], point: &[u8]) -> Vec<u8> {
     out
 }
 
+/// [`ec_spki`] for the tests of other modules.
+#[cfg(test)]
+pub(crate) fn ec_spki_for_test(curve_oid: &[u8], point: &[u8]) -> Vec<u8> {
+    ec_spki(curve_oid, point)
+}
+
+/// [`parse_spki`] for the tests of other modules.
+#[cfg(test)]
+pub(crate) fn parse_spki_for_test(spki: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    parse_spki(spki)
+}
+
 /// A minimal DER reader: one TLV at a time.
 struct Der<'a>(&'a [u8]);
 
