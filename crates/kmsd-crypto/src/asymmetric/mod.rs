@@ -23,10 +23,12 @@ mod ed25519;
 mod ml_dsa;
 mod ml_kem;
 mod rsa;
+mod wrap;
 
 use zeroize::Zeroizing;
 
 pub use self::rsa::max_plaintext_len;
+pub use self::wrap::WRAPPED_PRIVATE_KEY_VERSION_V3;
 
 /// An asymmetric `KeySpec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
