@@ -10,12 +10,13 @@
 //!
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
-//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
+//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`, `asymmetric_ops`,
 //! `data_key_pair`, `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
 mod aliases;
 mod api;
+mod asymmetric_ops;
 mod authz;
 mod crypto_ops;
 mod data_key_pair;
@@ -134,17 +135,6 @@ const UNSUPPORTED: &[&str] = &[
     "ReplicateKey",
     "UpdatePrimaryRegion",
     "GetKeyLastUsage",
-    "GetPublicKey",
-];
-
-/// Operations that need a key of another type than the symmetric and HMAC keys this server
-/// makes.
-const WRONG_USAGE: &[&str] = &[
-    "Sign",
-    "Verify",
-    "DeriveSharedSecret",
-    "Encapsulate",
-    "Decapsulate",
 ];
 
 /// Import-material operations (EXTERNAL keys only).
@@ -166,6 +156,11 @@ const CRYPTO_OPS: &[&str] = &[
     "GenerateRandom",
     "GenerateMac",
     "VerifyMac",
+    "Sign",
+    "Verify",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
 ];
 
 impl Kms {
@@ -253,6 +248,12 @@ impl Kms {
             "GenerateRandom" => self.generate_random(req, input),
             "GenerateMac" => self.generate_mac(req, input),
             "VerifyMac" => self.verify_mac(req, input),
+            "GetPublicKey" => self.get_public_key(req, input),
+            "Sign" => self.sign(req, input),
+            "Verify" => self.verify(req, input),
+            "DeriveSharedSecret" => self.derive_shared_secret(req, input),
+            "Encapsulate" => self.encapsulate(req, input),
+            "Decapsulate" => self.decapsulate(req, input),
             "CreateGrant" => self.create_grant(req, input),
             "ListGrants" => self.list_grants(req, input),
             "ListRetirableGrants" => self.list_retirable_grants(req, input),
@@ -271,7 +272,6 @@ impl Kms {
                 self.authorize_identity(req, "kms:DescribeCustomKeyStores", "*", &ctx)?;
                 Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
             }
-            o if WRONG_USAGE.contains(&o) => self.wrong_key_usage(req, o, input),
             o if IMPORT_OPS.contains(&o) => self.import_op(req, o, input),
             o if UNSUPPORTED.contains(&o) => Err(ApiError::new(
                 "UnsupportedOperationException",

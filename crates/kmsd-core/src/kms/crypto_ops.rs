@@ -18,7 +18,7 @@ use super::api::{b64, Input};
 use super::authz::{add_encryption_context, base_context, key_context, Forms};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::{check_state, wrong_usage, KeyEntry, KeyUsage};
+use super::key::{check_state, KeyEntry, KeyUsage};
 use super::{Kms, Req};
 use crate::error::ApiError;
 
@@ -182,6 +182,9 @@ impl Kms {
         );
         self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
         check_state("Encrypt", key.rec.state, &key.arn)?;
+        if key.asym.is_some() {
+            return self.asym_encrypt(key, alg, &ec, &pt, dry);
+        }
         key.require_usage(KeyUsage::EncryptDecrypt, "Encrypt")?;
         check_algorithm(alg, &key.arn, "Encrypt")?;
         if dry {
@@ -223,6 +226,20 @@ impl Kms {
             )?),
             None => None,
         };
+        // An asymmetric key named by KeyId: its ciphertext is a bare RSAES-OAEP one.
+        if let Some(n) = &named {
+            if let Some(key) = st.keys.get(&n.id).filter(|k| k.asym.is_some()) {
+                let mut ctx = key_context(req, key, n.alias.as_deref());
+                add_encryption_context(&mut ctx, &ec);
+                ctx.set(
+                    "kms:EncryptionAlgorithm",
+                    alg.unwrap_or("SYMMETRIC_DEFAULT"),
+                );
+                self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
+                check_state("Decrypt", key.rec.state, &key.arn)?;
+                return self.asym_decrypt(key, alg, &ec, ct.as_deref().map(|c| &c[..]), dry);
+            }
+        }
         let (key, version) = match &ct {
             Some(ct) => {
                 let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
@@ -427,6 +444,7 @@ impl Kms {
         self.authorize(req, key, action, &ctx, Some(&ec))?;
         check_state(op, key.rec.state, &key.arn)?;
         key.require_usage(KeyUsage::EncryptDecrypt, op)?;
+        super::asymmetric_ops::refuse_asymmetric(key, op)?;
         if dry {
             return Err(dry_run());
         }
@@ -476,22 +494,6 @@ impl Kms {
     /// Operations that need an asymmetric or key-agreement key: every key here is a symmetric
     /// encryption or HMAC key, so after authorization and the state check AWS's answer is
     /// `InvalidKeyUsageException`.
-    pub(crate) fn wrong_key_usage(
-        &self,
-        req: &mut Req<'_>,
-        op: &str,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        let mut i = Input::new(input)?;
-        let key_id = i.str_req("KeyId", 1, 2048)?;
-        i.finish()?;
-        let action = format!("kms:{op}");
-        let st = self.state.read();
-        let r = self.gate(&st, req, key_id, Forms::Any, &action, op, |_| {})?;
-        let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        Err(wrong_usage(&key.arn, key.rec.key_usage, op))
-    }
-
     /// Import-material operations: only EXTERNAL keys, which this server does not create.
     pub(crate) fn import_op(
         &self,

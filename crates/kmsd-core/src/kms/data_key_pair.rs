@@ -91,6 +91,7 @@ impl Kms {
             self.authorize(req, key, action, &ctx, Some(&ec))?;
             check_state(op, key.rec.state, &key.arn)?;
             key.require_usage(KeyUsage::EncryptDecrypt, op)?;
+            super::asymmetric_ops::refuse_asymmetric(key, op)?;
             if dry {
                 return Err(dry_run());
             }

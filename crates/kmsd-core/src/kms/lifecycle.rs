@@ -264,7 +264,7 @@ impl Kms {
             };
             return Err(ApiError::new(
                 "UnsupportedOperationException",
-                format!("{what} is not supported by this server; only symmetric encryption keys (SYMMETRIC_DEFAULT) and HMAC keys (HMAC_224, HMAC_256, HMAC_384, HMAC_512) with origin AWS_KMS are."),
+                format!("{what} is not supported by this server; only keys with origin AWS_KMS and a KeySpec other than SM2 (available only in China Regions) are."),
             ));
         }
         let account = req.account().to_string();
@@ -291,9 +291,12 @@ impl Kms {
         }
         let now = self.now();
         let key_spec = made.unwrap_or_default();
-        let key_usage = match key_spec.mac_algorithm() {
-            Some(_) => KeyUsage::GenerateVerifyMac,
-            None => KeyUsage::EncryptDecrypt,
+        let key_usage = KeyUsage::from_name(usage).ok_or_else(internal)?;
+        // An asymmetric key holds its private key instead of symmetric material. RSA-3072/4096
+        // take up to seconds: CreateKey runs on the blocking pool and holds no lock here.
+        let asym = match key_spec.asymmetric() {
+            Some(a) => Some(Arc::new(a.generate().map_err(|_| internal())?)),
+            None => None,
         };
         let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
         // An HMAC key holds HMAC material instead (as long as its digest).
@@ -321,15 +324,17 @@ impl Kms {
             key_spec,
             key_usage,
         };
-        let materials = match mac {
-            Some(_) => Vec::new(),
-            None => vec![Arc::new(material)],
+        let materials = if mac.is_some() || asym.is_some() {
+            Vec::new()
+        } else {
+            vec![Arc::new(material)]
         };
         let entry = KeyEntry {
             arn: rec.arn(),
             rec,
             materials,
             mac,
+            asym,
             policy,
             grants: BTreeMap::new(),
             grant_view: Arc::default(),
@@ -338,10 +343,11 @@ impl Kms {
         if !bypass && policy_text.is_some() {
             check_lockout(req, &entry, &entry.policy)?;
         }
-        let wrapped = match (&entry.mac, entry.materials.first()) {
-            (Some(m), _) => persist::put_mac_material(&self.root_key, &id, 1, m)?,
-            (None, Some(m)) => persist::put_material(&self.root_key, &id, 1, m)?,
-            (None, None) => return Err(internal()),
+        let wrapped = match (&entry.mac, &entry.asym, entry.materials.first()) {
+            (Some(m), _, _) => persist::put_mac_material(&self.root_key, &id, 1, m)?,
+            (None, Some(k), _) => persist::put_private_key(&self.root_key, &id, 1, k)?,
+            (None, None, Some(m)) => persist::put_material(&self.root_key, &id, 1, m)?,
+            (None, None, None) => return Err(internal()),
         };
         let muts = vec![persist::put_key(&entry.rec)?, wrapped];
         // Committed under the upgradable lock (other mutations wait; crypto requests go on
@@ -409,6 +415,7 @@ impl Kms {
             rec,
             materials: vec![Arc::new(material)],
             mac: None,
+            asym: None,
             policy,
             grants: BTreeMap::new(),
             grant_view: Arc::default(),

@@ -5,11 +5,13 @@
 //! material wrapped by the root key with AAD binding key id and version), `kms_grants`
 //! (`<key id>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
 //! [`AliasRecord`]). Key material is never stored unwrapped: an HMAC key's material (its one
-//! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, with the same AAD.
+//! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, an asymmetric key's
+//! PKCS#8 private key in the v3 format of `kmsd_crypto::asymmetric`, with the same AAD.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use kmsd_crypto::asymmetric::PrivateKey;
 use kmsd_crypto::{wrap_aad, KeyMaterial, MacKey, RootKey};
 use kmsd_policy::SourcedPolicy;
 
@@ -90,6 +92,23 @@ pub(crate) fn put_mac_material(
     })
 }
 
+/// An asymmetric private key wrapped under the root key (format v3), AAD = key id + version.
+pub(crate) fn put_private_key(
+    root: &RootKey,
+    id: &str,
+    version: u32,
+    k: &PrivateKey,
+) -> Result<Mutation, ApiError> {
+    let wrapped = root
+        .wrap_private_key(k, &wrap_aad(id, version))
+        .map_err(|_| super::ids::internal())?;
+    Ok(Mutation::Put {
+        table: MATERIAL,
+        key: material_key(id, version),
+        value: wrapped,
+    })
+}
+
 pub(crate) fn delete_material(id: &str, version: u32) -> Mutation {
     Mutation::Delete {
         table: MATERIAL,
@@ -143,6 +162,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
             serde_json::from_slice(&bytes).map_err(|e| store_err(&format!("key {id}: {e}")))?;
         let mut materials = Vec::with_capacity(rec.materials.len());
         let mut mac = None;
+        let mut asym = None;
         for (i, m) in rec.materials.iter().enumerate() {
             let expected = u32::try_from(i + 1).map_err(|_| store_err("material versions"))?;
             if m.version != expected {
@@ -160,6 +180,18 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                 ))
             };
             let aad = wrap_aad(&rec.id, m.version);
+            if let Some(spec) = rec.key_spec.asymmetric() {
+                let k = root
+                    .unwrap_private_key(w, &aad)
+                    .map_err(|_| unwrap_failed())?;
+                if k.spec() != spec || asym.is_some() {
+                    return Err(store_err(&format!(
+                        "key {id}: private key does not match the key spec"
+                    )));
+                }
+                asym = Some(Arc::new(k));
+                continue;
+            }
             match rec.key_spec.mac_algorithm() {
                 None => {
                     let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
@@ -175,6 +207,9 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                     mac = Some(Arc::new(k));
                 }
             }
+        }
+        if rec.key_spec.asymmetric().is_some() && asym.is_none() {
+            return Err(store_err(&format!("key {id}: private key missing")));
         }
         if rec.key_spec.mac_algorithm().is_some() && mac.is_none() {
             return Err(store_err(&format!("key {id}: HMAC material missing")));
@@ -199,6 +234,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                 arn,
                 materials,
                 mac,
+                asym,
                 policy,
                 grants: BTreeMap::new(),
                 grant_view: Arc::default(),
