@@ -12,6 +12,8 @@
 
 use serde::{Serialize, Serializer};
 
+use crate::iam::op::{IamOp, StsOp};
+use crate::kms::KmsOp;
 use crate::principal::{format_iso8601, Principal};
 use kmsd_policy::{Because, Caller, Decision, PolicySourceType};
 
@@ -388,15 +390,17 @@ pub fn new_id() -> String {
     kmsd_crypto::random_uuid()
 }
 
-/// CloudTrail's `readOnly`: true for Describe/Get/List and Decrypt (as AWS records it).
+/// CloudTrail's `readOnly` of an event, from the operation tables ([`KmsOp`],
+/// [`IamOp`], [`StsOp`]): KMS names first, then IAM's, then STS's (the three name sets are
+/// disjoint but for STS's, which IAM lacks). Unknown names are not read-only.
 pub fn is_read_only(event_name: &str) -> bool {
-    event_name.starts_with("Describe")
-        || event_name.starts_with("Get")
-        || event_name.starts_with("List")
-        || event_name == "Decrypt"
-        || event_name == "Verify"
-        || event_name == "VerifyMac"
-        || event_name.starts_with("Simulate")
+    if let Some(op) = KmsOp::from_name(event_name) {
+        return op.spec().read_only;
+    }
+    if let Some(op) = IamOp::from_name(event_name) {
+        return op.spec().read_only;
+    }
+    StsOp::from_name(event_name).is_some_and(|op| op.spec().read_only)
 }
 
 /// The account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).

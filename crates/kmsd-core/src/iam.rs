@@ -15,6 +15,7 @@
 pub mod aws_managed;
 pub(crate) mod binding;
 pub mod model;
+pub mod op;
 pub mod ops;
 mod resolve;
 pub mod simulate;
@@ -30,6 +31,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::error::IamError;
 use crate::principal::{Principal, PrincipalDirectory, RequestMeta};
 use crate::store::{Mutation, Store};
 
@@ -229,7 +231,8 @@ pub(crate) enum Change {
 }
 
 fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(v).map_err(|e| ApiError::new("ServiceFailure", format!("encode: {e}")))
+    serde_json::to_vec(v)
+        .map_err(|e| ApiError::new(IamError::ServiceFailure, format!("encode: {e}")))
 }
 
 impl Change {
@@ -330,14 +333,14 @@ fn decode<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
-            "ServiceFailure",
+            IamError::ServiceFailure,
             format!("corrupt record {table}/{key}: {e}"),
         )
     })
 }
 
 fn store_err(e: crate::store::StoreError) -> ApiError {
-    ApiError::new("ServiceFailure", e.to_string())
+    ApiError::new(IamError::ServiceFailure, e.to_string())
 }
 
 impl Iam {
@@ -496,13 +499,13 @@ impl Iam {
         let st = self.state.read();
         let not_found = || {
             ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("The principal {arn} does not exist on this server."),
             )
         };
         let parsed = model::parse_arn(arn).ok_or_else(|| {
             ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 format!("{arn} is not a valid principal ARN."),
             )
         })?;
@@ -513,7 +516,7 @@ impl Iam {
             )
         {
             return Err(ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 "A session policy applies only to a role or an assumed-role session principal.",
             ));
         }
@@ -557,7 +560,7 @@ impl Iam {
                 resolve::role_session_principal(&st, r, &session, None, session_policy, &[], &[])
             }
             ParsedArn::Group { .. } | ParsedArn::Policy { .. } => Err(ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 format!(
                     "{arn} is not a principal (user, role, assumed-role session or account root)."
                 ),
@@ -637,7 +640,7 @@ impl Iam {
                     outcome.denied_by,
                 )
             });
-        Err(ApiError::new("AccessDenied", message))
+        Err(ApiError::new(IamError::AccessDenied, message))
     }
 }
 

@@ -26,10 +26,13 @@ mod ids;
 pub mod key;
 mod lifecycle;
 mod mac_ops;
+pub mod op;
 mod persist;
 mod policy_ops;
 pub mod quota;
 mod rotation;
+mod shape;
+mod shapes;
 mod tags;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +46,7 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::error::KmsError;
 use crate::principal::{Principal, PrincipalDirectory, RequestMeta};
 use crate::store::{Mutation, Store};
 
@@ -50,6 +54,7 @@ pub use declared::{DeclaredGrant, DeclaredKey, KeyAuthzView};
 
 use aliases::AliasRecord;
 use key::KeyEntry;
+pub use op::KmsOp;
 
 /// The KMS service state and operations.
 pub struct Kms {
@@ -125,44 +130,6 @@ impl Req<'_> {
     }
 }
 
-/// Operations in the KMS model that this server does not implement.
-const UNSUPPORTED: &[&str] = &[
-    "ConnectCustomKeyStore",
-    "CreateCustomKeyStore",
-    "DeleteCustomKeyStore",
-    "DisconnectCustomKeyStore",
-    "UpdateCustomKeyStore",
-    "ReplicateKey",
-    "UpdatePrimaryRegion",
-    "GetKeyLastUsage",
-];
-
-/// Import-material operations (EXTERNAL keys only).
-const IMPORT_OPS: &[&str] = &[
-    "GetParametersForImport",
-    "ImportKeyMaterial",
-    "DeleteImportedKeyMaterial",
-];
-
-/// Cryptographic operations: their responses are never copied into the audit record.
-const CRYPTO_OPS: &[&str] = &[
-    "Encrypt",
-    "Decrypt",
-    "ReEncrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateRandom",
-    "GenerateMac",
-    "VerifyMac",
-    "Sign",
-    "Verify",
-    "DeriveSharedSecret",
-    "Encapsulate",
-    "Decapsulate",
-];
-
 impl Kms {
     /// Load every key, material version, grant and alias from the store.
     pub fn open(
@@ -186,10 +153,34 @@ impl Kms {
         Ok(kms)
     }
 
-    /// One KMS API call. `op` = X-Amz-Target operation name; `input` = decoded JSON body.
+    /// One KMS API call by wire name (`X-Amz-Target` operation); a name outside the model
+    /// is `UnknownOperationException`.
     pub fn call(
         &self,
         op: &str,
+        principal: &Principal,
+        meta: &RequestMeta,
+        input: &Value,
+    ) -> KmsCall {
+        match KmsOp::from_name(op) {
+            Some(op) => self.call_op(op, principal, meta, input),
+            None => KmsCall {
+                result: Err(ApiError::new(
+                    KmsError::UnknownOperationException,
+                    format!("Unknown operation {op}"),
+                )),
+                audit: KmsAudit {
+                    request_parameters: api::sanitize(input),
+                    ..KmsAudit::default()
+                },
+            },
+        }
+    }
+
+    /// One KMS API call. `input` = decoded JSON body.
+    pub fn call_op(
+        &self,
+        op: KmsOp,
         principal: &Principal,
         meta: &RequestMeta,
         input: &Value,
@@ -204,7 +195,8 @@ impl Kms {
         };
         let admitted = self
             .quotas
-            .admit(op, principal.caller.account(), &meta.region, self.now());
+            .admit(op, principal.caller.account(), &meta.region, self.now())
+            .and_then(|()| shape::check_input(op, input));
         if let Err(e) = admitted.and_then(|()| self.maintain_if_due()) {
             return KmsCall {
                 result: Err(e),
@@ -214,72 +206,79 @@ impl Kms {
         let result = self.dispatch(op, &mut req, input);
         let mut audit = req.audit;
         if let Ok(v) = &result {
-            if !CRYPTO_OPS.contains(&op) {
+            if !op.spec().cryptographic {
                 audit.response_elements = Some(api::sanitize(v));
             }
         }
         KmsCall { result, audit }
     }
 
-    fn dispatch(&self, op: &str, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+    /// Every operation's handler: exhaustive, so a new [`KmsOp`] must be given one.
+    fn dispatch(&self, op: KmsOp, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
+        use KmsOp::*;
         match op {
-            "CreateKey" => self.create_key(req, input),
-            "DescribeKey" => self.describe_key(req, input),
-            "ListKeys" => self.list_keys(req, input),
-            "EnableKey" => self.set_enabled(req, input, true),
-            "DisableKey" => self.set_enabled(req, input, false),
-            "ScheduleKeyDeletion" => self.schedule_key_deletion(req, input),
-            "CancelKeyDeletion" => self.cancel_key_deletion(req, input),
-            "UpdateKeyDescription" => self.update_key_description(req, input),
-            "CreateAlias" => self.create_alias(req, input),
-            "UpdateAlias" => self.update_alias(req, input),
-            "DeleteAlias" => self.delete_alias(req, input),
-            "ListAliases" => self.list_aliases(req, input),
-            "GetKeyPolicy" => self.get_key_policy(req, input),
-            "PutKeyPolicy" => self.put_key_policy(req, input),
-            "ListKeyPolicies" => self.list_key_policies(req, input),
-            "Encrypt" => self.encrypt(req, input),
-            "Decrypt" => self.decrypt(req, input),
-            "ReEncrypt" => self.re_encrypt(req, input),
-            "GenerateDataKey" => self.generate_data_key(req, input, true),
-            "GenerateDataKeyWithoutPlaintext" => self.generate_data_key(req, input, false),
-            "GenerateDataKeyPair" => self.generate_data_key_pair(req, input, true),
-            "GenerateDataKeyPairWithoutPlaintext" => self.generate_data_key_pair(req, input, false),
-            "GenerateRandom" => self.generate_random(req, input),
-            "GenerateMac" => self.generate_mac(req, input),
-            "VerifyMac" => self.verify_mac(req, input),
-            "GetPublicKey" => self.get_public_key(req, input),
-            "Sign" => self.sign(req, input),
-            "Verify" => self.verify(req, input),
-            "DeriveSharedSecret" => self.derive_shared_secret(req, input),
-            "Encapsulate" => self.encapsulate(req, input),
-            "Decapsulate" => self.decapsulate(req, input),
-            "CreateGrant" => self.create_grant(req, input),
-            "ListGrants" => self.list_grants(req, input),
-            "ListRetirableGrants" => self.list_retirable_grants(req, input),
-            "RetireGrant" => self.retire_grant(req, input),
-            "RevokeGrant" => self.revoke_grant(req, input),
-            "TagResource" => self.tag_resource(req, input),
-            "UntagResource" => self.untag_resource(req, input),
-            "ListResourceTags" => self.list_resource_tags(req, input),
-            "EnableKeyRotation" => self.enable_key_rotation(req, input),
-            "DisableKeyRotation" => self.disable_key_rotation(req, input),
-            "GetKeyRotationStatus" => self.get_key_rotation_status(req, input),
-            "RotateKeyOnDemand" => self.rotate_key_on_demand(req, input),
-            "ListKeyRotations" => self.list_key_rotations(req, input),
-            "DescribeCustomKeyStores" => {
+            CreateKey => self.create_key(req, input),
+            DescribeKey => self.describe_key(req, input),
+            ListKeys => self.list_keys(req, input),
+            EnableKey => self.set_enabled(req, input, true),
+            DisableKey => self.set_enabled(req, input, false),
+            ScheduleKeyDeletion => self.schedule_key_deletion(req, input),
+            CancelKeyDeletion => self.cancel_key_deletion(req, input),
+            UpdateKeyDescription => self.update_key_description(req, input),
+            CreateAlias => self.create_alias(req, input),
+            UpdateAlias => self.update_alias(req, input),
+            DeleteAlias => self.delete_alias(req, input),
+            ListAliases => self.list_aliases(req, input),
+            GetKeyPolicy => self.get_key_policy(req, input),
+            PutKeyPolicy => self.put_key_policy(req, input),
+            ListKeyPolicies => self.list_key_policies(req, input),
+            Encrypt => self.encrypt(req, input),
+            Decrypt => self.decrypt(req, input),
+            ReEncrypt => self.re_encrypt(req, input),
+            GenerateDataKey => self.generate_data_key(req, input, true),
+            GenerateDataKeyWithoutPlaintext => self.generate_data_key(req, input, false),
+            GenerateDataKeyPair => self.generate_data_key_pair(req, input, true),
+            GenerateDataKeyPairWithoutPlaintext => self.generate_data_key_pair(req, input, false),
+            GenerateRandom => self.generate_random(req, input),
+            GenerateMac => self.generate_mac(req, input),
+            VerifyMac => self.verify_mac(req, input),
+            CreateGrant => self.create_grant(req, input),
+            ListGrants => self.list_grants(req, input),
+            ListRetirableGrants => self.list_retirable_grants(req, input),
+            RetireGrant => self.retire_grant(req, input),
+            RevokeGrant => self.revoke_grant(req, input),
+            TagResource => self.tag_resource(req, input),
+            UntagResource => self.untag_resource(req, input),
+            ListResourceTags => self.list_resource_tags(req, input),
+            EnableKeyRotation => self.enable_key_rotation(req, input),
+            DisableKeyRotation => self.disable_key_rotation(req, input),
+            GetKeyRotationStatus => self.get_key_rotation_status(req, input),
+            RotateKeyOnDemand => self.rotate_key_on_demand(req, input),
+            ListKeyRotations => self.list_key_rotations(req, input),
+            DescribeCustomKeyStores => {
                 let ctx = authz::base_context(req);
-                self.authorize_identity(req, "kms:DescribeCustomKeyStores", "*", &ctx)?;
+                self.authorize_identity(req, op.spec().action(), "*", &ctx)?;
                 Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
             }
-            o if IMPORT_OPS.contains(&o) => self.import_op(req, o, input),
-            o if UNSUPPORTED.contains(&o) => Err(ApiError::new(
-                "UnsupportedOperationException",
-                format!("{o} is not supported by this server."),
-            )),
-            o => Err(ApiError::new(
-                "UnknownOperationException",
-                format!("Unknown operation {o}"),
+            GetPublicKey => self.get_public_key(req, input),
+            Sign => self.sign(req, input),
+            Verify => self.verify(req, input),
+            DeriveSharedSecret => self.derive_shared_secret(req, input),
+            Encapsulate => self.encapsulate(req, input),
+            Decapsulate => self.decapsulate(req, input),
+            GetParametersForImport | ImportKeyMaterial | DeleteImportedKeyMaterial => {
+                self.import_op(req, op, input)
+            }
+            ConnectCustomKeyStore
+            | CreateCustomKeyStore
+            | DeleteCustomKeyStore
+            | DisconnectCustomKeyStore
+            | UpdateCustomKeyStore
+            | ReplicateKey
+            | UpdatePrimaryRegion
+            | GetKeyLastUsage => Err(ApiError::new(
+                KmsError::UnsupportedOperationException,
+                format!("{op} is not supported by this server."),
             )),
         }
     }

@@ -10,6 +10,7 @@ use kmsd_crypto::RootKey;
 use crate::bootstrap::World;
 use crate::clock::Clock;
 use crate::error::ApiError;
+use crate::error::KmsError;
 use crate::iam::Iam;
 use crate::kms::Kms;
 use crate::store::Store;
@@ -89,16 +90,16 @@ impl Service {
     pub fn apply_world(&self, world: &World) -> Result<(), ApiError> {
         world
             .validate(&self.kms)
-            .map_err(|e| ApiError::new("ValidationException", e.to_string()))?;
+            .map_err(|e| ApiError::new(KmsError::ValidationException, e.to_string()))?;
         world
             .apply(&self.iam, &self.kms)
-            .map_err(|e| ApiError::new("KMSInternalException", e.to_string()))
+            .map_err(|e| ApiError::new(KmsError::KMSInternalException, e.to_string()))
     }
 
     /// An in-memory service loaded from a world file (offline explain and access review).
     pub fn from_world_in_memory(world: &World, region: &str) -> Result<Service, ApiError> {
         let root_key = RootKey::generate()
-            .map_err(|e| ApiError::new("KMSInternalException", e.to_string()))?;
+            .map_err(|e| ApiError::new(KmsError::KMSInternalException, e.to_string()))?;
         let service = Service::open(
             Arc::new(crate::store::MemStore::new()),
             Arc::new(crate::clock::SystemClock),

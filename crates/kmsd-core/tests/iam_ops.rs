@@ -12,7 +12,7 @@ const TRUST_BOB: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow
 const ALLOW_DESCRIBE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:DescribeKey","Resource":"*"}]}"#;
 
 fn code<T: std::fmt::Debug>(r: Result<T, kmsd_core::error::ApiError>) -> &'static str {
-    r.expect_err("expected an error").code
+    r.expect_err("expected an error").code.as_str()
 }
 
 #[test]

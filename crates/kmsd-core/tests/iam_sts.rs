@@ -157,7 +157,7 @@ fn denials() {
     let root = fx.principal(ROOT1);
     let err = assume(&fx, &root, &input(EXAMPLE_ROLE, "s1")).unwrap_err();
     assert_eq!(
-        (err.code, err.message.as_deref()),
+        (err.code.as_str(), err.message.as_deref()),
         (
             "AccessDenied",
             Some("Roles may not be assumed by root accounts.")

@@ -236,7 +236,10 @@ fn describe_key_on_a_predefined_alias_creates_the_aws_managed_key() {
     ] {
         let e = w.err("DescribeKey", json!({"KeyId": key_id}));
         assert!(
-            matches!(e.code, "NotFoundException" | "AccessDeniedException"),
+            matches!(
+                e.code.as_str(),
+                "NotFoundException" | "AccessDeniedException"
+            ),
             "{e}"
         );
     }

@@ -8,6 +8,7 @@ mod kms_support;
 
 use kms_support::*;
 use kmsd_core::kms::key::{check_state, KeyState};
+use kmsd_core::kms::KmsOp;
 use serde_json::{json, Value};
 
 /// Expected outcome: "ok" or the error code, per state in KeyState::ALL order
@@ -77,7 +78,7 @@ fn state_table() {
     let arn = "arn:aws:kms:us-east-1:111122223333:key/k";
     for op in OPS {
         for (state, want) in KeyState::ALL.iter().zip(expected(op)) {
-            let got = check_state(op, *state, arn);
+            let got = check_state(KmsOp::from_name(op).expect("an operation"), *state, arn);
             match (want, &got) {
                 ("ok", Ok(())) => {}
                 (code, Err(e)) if e.code == code => {}
@@ -86,28 +87,28 @@ fn state_table() {
         }
     }
     assert_eq!(
-        check_state("Encrypt", KeyState::Disabled, arn)
+        check_state(KmsOp::Encrypt, KeyState::Disabled, arn)
             .unwrap_err()
             .message
             .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is disabled.")
     );
     assert_eq!(
-        check_state("Encrypt", KeyState::PendingDeletion, arn)
+        check_state(KmsOp::Encrypt, KeyState::PendingDeletion, arn)
             .unwrap_err()
             .message
             .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is pending deletion.")
     );
     assert_eq!(
-        check_state("Encrypt", KeyState::PendingImport, arn)
+        check_state(KmsOp::Encrypt, KeyState::PendingImport, arn)
             .unwrap_err()
             .message
             .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is pending import.")
     );
     assert_eq!(
-        check_state("CancelKeyDeletion", KeyState::Enabled, arn)
+        check_state(KmsOp::CancelKeyDeletion, KeyState::Enabled, arn)
             .unwrap_err()
             .message
             .as_deref(),

@@ -10,10 +10,8 @@ pub const SIGNATURE_MISMATCH_MESSAGE: &str = "The request signature we calculate
 
 /// Why a request's SigV4 authentication was rejected.
 ///
-/// Render with [`SigV4Error::kms_code`] + [`SigV4Error::kms_message`] +
-/// [`SigV4Error::kms_status`] for KMS, or the `query_*` trio for IAM/STS.
-///
-/// Code mapping (see [`SigV4Error::kms_code`] / [`SigV4Error::query_code`]):
+/// The wire layer (`kmsd-wire`'s `auth` module) renders it with each service's typed error
+/// code, following this mapping:
 ///
 /// | variant | KMS (awsJson, HTTP 400) | IAM/STS (awsQuery) |
 /// |---|---|---|
@@ -104,15 +102,6 @@ impl SigV4Error {
         }
     }
 
-    /// Error code for KMS (awsJson1_1 `__type`); all are HTTP 400.
-    pub fn kms_code(&self) -> &'static str {
-        match self {
-            SigV4Error::MissingAuthenticationToken => "MissingAuthenticationTokenException",
-            SigV4Error::IncompleteSignature { .. } => "IncompleteSignatureException",
-            _ => "InvalidSignatureException",
-        }
-    }
-
     /// Message for KMS responses: the `Display` text, except
     /// `MissingAuthenticationToken`, which KMS words `Missing Authentication
     /// Token`.
@@ -126,28 +115,5 @@ impl SigV4Error {
     /// Message for awsQuery (IAM/STS) responses: the `Display` text.
     pub fn query_message(&self) -> String {
         self.to_string()
-    }
-
-    /// HTTP status for KMS.
-    pub fn kms_status(&self) -> u16 {
-        400
-    }
-
-    /// Error code for the awsQuery services (IAM, STS).
-    pub fn query_code(&self) -> &'static str {
-        match self {
-            SigV4Error::MissingAuthenticationToken => "MissingAuthenticationToken",
-            SigV4Error::IncompleteSignature { .. } => "IncompleteSignature",
-            SigV4Error::PresignedExpired { .. } => "RequestExpired",
-            _ => "SignatureDoesNotMatch",
-        }
-    }
-
-    /// HTTP status for the awsQuery services.
-    pub fn query_status(&self) -> u16 {
-        match self {
-            SigV4Error::IncompleteSignature { .. } | SigV4Error::PresignedExpired { .. } => 400,
-            _ => 403,
-        }
     }
 }

@@ -69,8 +69,8 @@
 //! # Ok::<(), kmsd_sigv4::SigV4Error>(())
 //! ```
 //!
-//! Error codes: see [`SigV4Error`] (KMS `…Exception` codes via
-//! [`SigV4Error::kms_code`], IAM/STS codes via [`SigV4Error::query_code`]).
+//! Error codes: see [`SigV4Error`] (the table of KMS and IAM/STS codes each variant is
+//! answered with).
 
 pub mod authorization;
 pub mod canonical;

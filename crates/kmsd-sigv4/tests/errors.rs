@@ -123,14 +123,6 @@ fn skew_messages_match_aws() {
         e.as_ref().map(ToString::to_string).as_deref(),
         Some("Signature expired: 20240820T230143Z is now earlier than 20240820T230302Z (20240820T230802Z - 5 min.)")
     );
-    assert_eq!(
-        e.as_ref().map(SigV4Error::kms_code),
-        Some("InvalidSignatureException")
-    );
-    assert_eq!(
-        e.as_ref().map(SigV4Error::query_code),
-        Some("SignatureDoesNotMatch")
-    );
     // aws/aws-sdk-go#2194
     let h = signed_headers(t("20181002T170509Z"), SigningSettings::default());
     let e = check(&h, BODY, t("20181002T165812Z")).err();
@@ -155,12 +147,8 @@ fn missing_authentication() {
     let e = check(&h, BODY, 0).err();
     assert_eq!(e, Some(SigV4Error::MissingAuthenticationToken));
     let e = e.unwrap_or(SigV4Error::SignatureDoesNotMatch);
-    assert_eq!(e.kms_code(), "MissingAuthenticationTokenException");
-    assert_eq!(e.query_code(), "MissingAuthenticationToken");
-    assert_eq!(e.query_status(), 403);
     assert_eq!(e.query_message(), "Request is missing Authentication Token");
     assert_eq!(e.kms_message(), "Missing Authentication Token");
-    assert_eq!(e.kms_status(), 400);
 }
 
 #[test]
@@ -178,10 +166,7 @@ fn missing_parameters_and_date() {
         m,
         "Authorization header requires 'Credential' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00"
     );
-    let e = SigV4Error::IncompleteSignature { message: m };
-    assert_eq!(e.kms_code(), "IncompleteSignatureException");
-    assert_eq!(e.query_code(), "IncompleteSignature");
-    assert_eq!(e.query_status(), 400);
+    assert!(!m.is_empty());
 }
 
 #[test]
@@ -209,7 +194,6 @@ fn scope_date_mismatch() {
         e.as_ref().map(ToString::to_string).as_deref(),
         Some("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20240819' != '20240820', from '20240820T230802Z'.")
     );
-    assert_eq!(e.map(|e| e.kms_code()), Some("InvalidSignatureException"));
 }
 
 #[test]
@@ -290,8 +274,6 @@ fn content_sha256_header() {
         check(&h, b"tampered", now),
         Err(SigV4Error::ContentSha256Mismatch)
     );
-    let e = SigV4Error::ContentSha256Mismatch;
-    assert_eq!(e.kms_code(), "InvalidSignatureException");
 
     let s = SigningSettings {
         unsigned_payload: true,
@@ -340,7 +322,6 @@ fn scope_region_and_service() {
         e.as_ref().map(ToString::to_string).as_deref(),
         Some("Credential should be scoped to correct service: 'sts'. ")
     );
-    assert_eq!(e.map(|e| e.query_code()), Some("SignatureDoesNotMatch"));
 }
 
 #[test]
@@ -416,11 +397,6 @@ fn presigned_errors() {
     );
     let e = verify(&r, &auth, SECRET, now + 61, &VerifyOptions::default()).err();
     assert!(matches!(e, Some(SigV4Error::PresignedExpired { .. })));
-    assert_eq!(
-        e.as_ref().map(SigV4Error::query_code),
-        Some("RequestExpired")
-    );
-    assert_eq!(e.map(|e| e.kms_code()), Some("InvalidSignatureException"));
     // Tampering with a signed query parameter.
     let tampered = out.uri.replace("GetCallerIdentity", "GetSessionToken");
     let r = HttpRequest {

@@ -8,6 +8,7 @@
 
 use std::sync::OnceLock;
 
+use kmsd_core::error::{IamError, KmsError, StsError};
 use kmsd_core::principal::Principal;
 use kmsd_sigv4::{HttpRequest, Payload, RequestAuth, SigV4Error, Verifier, VerifyOptions};
 
@@ -51,22 +52,64 @@ pub struct AuthFailure {
 
 fn sigv4_error(protocol: Protocol, e: &SigV4Error) -> WireError {
     match protocol {
-        Protocol::Json => WireError::new(e.kms_code(), e.to_string(), e.kms_status()),
-        Protocol::Query(_) => WireError::new(e.query_code(), e.to_string(), e.query_status()),
+        Protocol::Json => WireError::new(sigv4_kms_code(e), e.to_string()),
+        Protocol::Query(QueryService::Iam) => WireError::new(sigv4_iam_code(e), e.to_string()),
+        Protocol::Query(QueryService::Sts) => WireError::new(sigv4_sts_code(e), e.to_string()),
+    }
+}
+
+/// The KMS code of a SigV4 failure.
+fn sigv4_kms_code(e: &SigV4Error) -> KmsError {
+    match e {
+        SigV4Error::MissingAuthenticationToken => KmsError::MissingAuthenticationTokenException,
+        SigV4Error::IncompleteSignature { .. } => KmsError::IncompleteSignatureException,
+        _ => KmsError::InvalidSignatureException,
+    }
+}
+
+/// The IAM code of a SigV4 failure.
+fn sigv4_iam_code(e: &SigV4Error) -> IamError {
+    match e {
+        SigV4Error::MissingAuthenticationToken => IamError::MissingAuthenticationToken,
+        SigV4Error::IncompleteSignature { .. } => IamError::IncompleteSignature,
+        SigV4Error::PresignedExpired { .. } => IamError::RequestExpired,
+        _ => IamError::SignatureDoesNotMatch,
+    }
+}
+
+/// The STS code of a SigV4 failure.
+fn sigv4_sts_code(e: &SigV4Error) -> StsError {
+    match e {
+        SigV4Error::MissingAuthenticationToken => StsError::MissingAuthenticationToken,
+        SigV4Error::IncompleteSignature { .. } => StsError::IncompleteSignature,
+        SigV4Error::PresignedExpired { .. } => StsError::RequestExpired,
+        _ => StsError::SignatureDoesNotMatch,
     }
 }
 
 fn invalid_token(protocol: Protocol) -> WireError {
     match protocol {
-        Protocol::Json => WireError::new("UnrecognizedClientException", INVALID_TOKEN_MESSAGE, 400),
-        Protocol::Query(_) => WireError::new("InvalidClientTokenId", INVALID_TOKEN_MESSAGE, 403),
+        Protocol::Json => {
+            WireError::new(KmsError::UnrecognizedClientException, INVALID_TOKEN_MESSAGE)
+        }
+        Protocol::Query(QueryService::Iam) => {
+            WireError::new(IamError::InvalidClientTokenId, INVALID_TOKEN_MESSAGE)
+        }
+        Protocol::Query(QueryService::Sts) => {
+            WireError::new(StsError::InvalidClientTokenId, INVALID_TOKEN_MESSAGE)
+        }
     }
 }
 
 fn expired_token(protocol: Protocol) -> WireError {
     match protocol {
-        Protocol::Json => WireError::new("ExpiredTokenException", EXPIRED_TOKEN_MESSAGE, 400),
-        Protocol::Query(_) => WireError::new("ExpiredToken", EXPIRED_TOKEN_MESSAGE, 403),
+        Protocol::Json => WireError::new(KmsError::ExpiredTokenException, EXPIRED_TOKEN_MESSAGE),
+        Protocol::Query(QueryService::Iam) => {
+            WireError::new(IamError::ExpiredToken, EXPIRED_TOKEN_MESSAGE)
+        }
+        Protocol::Query(QueryService::Sts) => {
+            WireError::new(StsError::ExpiredToken, EXPIRED_TOKEN_MESSAGE)
+        }
     }
 }
 
@@ -153,4 +196,45 @@ pub fn authenticate<B: Backend + ?Sized>(
         region: auth.credential.region.clone(),
         service: scope_service,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigv4_failures_get_each_protocols_code_and_status() {
+        let cases = [
+            (
+                SigV4Error::MissingAuthenticationToken,
+                ("MissingAuthenticationTokenException", 400),
+                ("MissingAuthenticationToken", 403),
+            ),
+            (
+                SigV4Error::IncompleteSignature {
+                    message: "m".into(),
+                },
+                ("IncompleteSignatureException", 400),
+                ("IncompleteSignature", 400),
+            ),
+            (
+                SigV4Error::SignatureDoesNotMatch,
+                ("InvalidSignatureException", 400),
+                ("SignatureDoesNotMatch", 403),
+            ),
+            (
+                SigV4Error::ContentSha256Mismatch,
+                ("InvalidSignatureException", 400),
+                ("SignatureDoesNotMatch", 403),
+            ),
+        ];
+        for (e, kms, query) in cases {
+            let k = sigv4_error(Protocol::Json, &e);
+            assert_eq!((k.code.as_str(), k.status), kms, "{e:?}");
+            for s in [QueryService::Iam, QueryService::Sts] {
+                let q = sigv4_error(Protocol::Query(s), &e);
+                assert_eq!((q.code.as_str(), q.status), query, "{e:?}");
+            }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! What the wire layer needs from the domain, as a trait: credentials by access key, one
 //! KMS call, one IAM/STS call. [`Service`] implements it; tests plug in a fake.
 
-use kmsd_core::error::ApiError;
+use kmsd_core::error::{ApiError, KmsError};
+use kmsd_core::kms::KmsOp;
 use kmsd_core::principal::{Principal, RequestMeta};
 use kmsd_core::service::Service;
 use kmsd_policy::{Because, Decision};
@@ -34,7 +35,7 @@ pub trait Backend {
     /// One KMS operation on a decoded JSON body.
     fn kms_call(
         &self,
-        op: &str,
+        op: KmsOp,
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
@@ -77,12 +78,12 @@ impl Backend for Service {
 
     fn kms_call(
         &self,
-        op: &str,
+        op: KmsOp,
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
     ) -> KmsOutcome {
-        let call = self.kms.call(op, principal, meta, input);
+        let call = self.kms.call_op(op, principal, meta, input);
         KmsOutcome {
             result: call.result,
             key_arn: call.audit.key_arn,
@@ -113,7 +114,7 @@ impl Backend for Service {
                 authorize_access_review(self, principal, meta, key)?;
                 crate::explain::access_review(self, key)
             }
-            _ => Err(ApiError::bare("UnknownOperationException")),
+            _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
         }
     }
 
@@ -150,7 +151,7 @@ fn authorize_access_review(
         return Ok(());
     }
     Err(ApiError::new(
-        "AccessDeniedException",
+        KmsError::AccessDeniedException,
         explanation.message.unwrap_or_else(|| {
             format!(
                 "User: {} is not authorized to perform: kms:GetKeyPolicy on resource: {key}",

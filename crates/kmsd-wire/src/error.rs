@@ -1,7 +1,7 @@
 //! Error rendering for both protocols: awsJson1_1 `{"__type", "message"}` bodies for KMS and
 //! awsQuery `<ErrorResponse>` XML for IAM and STS, with AWS's HTTP statuses.
 
-use kmsd_core::error::ApiError;
+use kmsd_core::error::{ApiError, ErrorCode, IamError, KmsError, StsError};
 
 /// `application/x-amz-json-1.1`
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -15,6 +15,17 @@ pub enum Protocol {
     Json,
     /// IAM or STS, awsQuery; the value is the service (`iam` or `sts`).
     Query(QueryService),
+}
+
+impl Protocol {
+    /// This protocol's code for a failure every service has under its own name.
+    pub fn code(self, kms: KmsError, iam: IamError, sts: StsError) -> ErrorCode {
+        match self {
+            Protocol::Json => kms.into(),
+            Protocol::Query(QueryService::Iam) => iam.into(),
+            Protocol::Query(QueryService::Sts) => sts.into(),
+        }
+    }
 }
 
 /// The awsQuery services.
@@ -53,63 +64,183 @@ impl QueryService {
 /// An error ready to render: code, message, HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: Option<String>,
     pub status: u16,
 }
 
 impl WireError {
-    /// An error with an explicit status.
-    pub fn new(code: &str, message: impl Into<String>, status: u16) -> WireError {
+    /// An error with a message and the HTTP status of its code.
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> WireError {
+        let code = code.into();
         WireError {
-            code: code.to_string(),
+            code,
             message: Some(message.into()),
-            status,
+            status: status(code),
+        }
+    }
+
+    /// An error without a message, with the HTTP status of its code.
+    pub fn bare(code: impl Into<ErrorCode>) -> WireError {
+        let code = code.into();
+        WireError {
+            code,
+            message: None,
+            status: status(code),
+        }
+    }
+
+    /// The same error with another HTTP status (where AWS answers one code with several).
+    pub fn with_status(mut self, status: u16) -> WireError {
+        self.status = status;
+        self
+    }
+
+    /// The wire form of a domain error.
+    pub fn from_api(err: &ApiError) -> WireError {
+        WireError {
+            code: err.code,
+            message: err.message.clone(),
+            status: status(err.code),
         }
     }
 
     /// A KMS error from a domain error, with the KMS status of its code.
     pub fn kms(err: &ApiError) -> WireError {
-        WireError {
-            code: err.code.to_string(),
-            message: err.message.clone(),
-            status: kms_status(err.code),
-        }
+        WireError::from_api(err)
+    }
+}
+
+/// The HTTP status of an error code: an exhaustive match per service, so a new code must
+/// be given its status.
+pub fn status(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::KmsError(c) => kms_status(c),
+        ErrorCode::IamError(c) => iam_status(c),
+        ErrorCode::StsError(c) => sts_status(c),
     }
 }
 
 /// HTTP status of a KMS error code (kms-api.md §1.1): every client error is 400.
-pub fn kms_status(code: &str) -> u16 {
+pub fn kms_status(code: KmsError) -> u16 {
+    use KmsError::*;
     match code {
-        "KMSInternalException" | "KeyUnavailableException" | "InternalFailure" => 500,
-        "DependencyTimeoutException" | "ServiceUnavailable" => 503,
-        "ConflictException" => 409,
-        "RequestEntityTooLarge" => 413,
-        _ => 400,
+        KMSInternalException | KeyUnavailableException | InternalFailure => 500,
+        DependencyTimeoutException | ServiceUnavailable => 503,
+        ConflictException => 409,
+        RequestEntityTooLarge => 413,
+        AccessDeniedException
+        | AlreadyExistsException
+        | CloudHsmClusterInUseException
+        | CloudHsmClusterInvalidConfigurationException
+        | CloudHsmClusterNotActiveException
+        | CloudHsmClusterNotFoundException
+        | CloudHsmClusterNotRelatedException
+        | CustomKeyStoreHasCMKsException
+        | CustomKeyStoreInvalidStateException
+        | CustomKeyStoreNameInUseException
+        | CustomKeyStoreNotFoundException
+        | DisabledException
+        | DryRunOperationException
+        | ExpiredImportTokenException
+        | ExpiredTokenException
+        | IncompleteSignatureException
+        | IncorrectKeyException
+        | IncorrectKeyMaterialException
+        | IncorrectTrustAnchorException
+        | InvalidAliasNameException
+        | InvalidArnException
+        | InvalidCiphertextException
+        | InvalidGrantIdException
+        | InvalidGrantTokenException
+        | InvalidImportTokenException
+        | InvalidKeyUsageException
+        | InvalidMarkerException
+        | InvalidSignatureException
+        | KMSInvalidMacException
+        | KMSInvalidSignatureException
+        | KMSInvalidStateException
+        | LimitExceededException
+        | MalformedPolicyDocumentException
+        | MissingAuthenticationTokenException
+        | NotAuthorizedException
+        | NotFoundException
+        | SerializationException
+        | TagException
+        | ThrottlingException
+        | UnknownOperationException
+        | UnrecognizedClientException
+        | UnsupportedOperationException
+        | ValidationException
+        | XksKeyAlreadyInUseException
+        | XksKeyInvalidConfigurationException
+        | XksKeyNotFoundException
+        | XksProxyIncorrectAuthenticationCredentialException
+        | XksProxyInvalidConfigurationException
+        | XksProxyInvalidResponseException
+        | XksProxyUriEndpointInUseException
+        | XksProxyUriInUseException
+        | XksProxyUriUnreachableException
+        | XksProxyVpcEndpointServiceInUseException
+        | XksProxyVpcEndpointServiceInvalidConfigurationException
+        | XksProxyVpcEndpointServiceNotFoundException => 400,
     }
 }
 
-/// HTTP status of an awsQuery (IAM/STS) error code.
-pub fn query_status(code: &str) -> u16 {
+/// HTTP status of an IAM error code (the model's `httpStatusCode`, awsQuery's common errors).
+pub fn iam_status(code: IamError) -> u16 {
+    use IamError::*;
     match code {
-        "NoSuchEntity" => 404,
-        "EntityAlreadyExists"
-        | "LimitExceeded"
-        | "DeleteConflict"
-        | "ConcurrentModification"
-        | "EntityTemporarilyUnmodifiable" => 409,
-        "ServiceFailure" | "PolicyEvaluation" | "InternalFailure" => 500,
-        "ServiceUnavailable" => 503,
-        "AccessDenied"
-        | "InvalidClientTokenId"
-        | "SignatureDoesNotMatch"
-        | "ExpiredToken"
-        | "MissingAuthenticationToken"
-        | "RegionDisabledException"
-        | "IDPRejectedClaim"
-        | "OptInRequired" => 403,
-        "RequestEntityTooLarge" => 413,
-        _ => 400,
+        NoSuchEntity => 404,
+        EntityAlreadyExists
+        | LimitExceeded
+        | DeleteConflict
+        | ConcurrentModification
+        | EntityTemporarilyUnmodifiable => 409,
+        ServiceFailure | PolicyEvaluation | InternalFailure => 500,
+        ServiceUnavailable => 503,
+        AccessDenied
+        | InvalidClientTokenId
+        | SignatureDoesNotMatch
+        | ExpiredToken
+        | MissingAuthenticationToken
+        | OptInRequired => 403,
+        RequestEntityTooLarge => 413,
+        IncompleteSignature
+        | InvalidAction
+        | InvalidInput
+        | InvalidParameterValue
+        | MalformedPolicyDocument
+        | MissingAction
+        | PolicyNotAttachable
+        | RequestExpired
+        | UnmodifiableEntity
+        | ValidationError => 400,
+    }
+}
+
+/// HTTP status of an STS error code (the model's `httpStatusCode`, awsQuery's common errors).
+pub fn sts_status(code: StsError) -> u16 {
+    use StsError::*;
+    match code {
+        InternalFailure | ServiceFailure => 500,
+        ServiceUnavailable => 503,
+        AccessDenied
+        | InvalidClientTokenId
+        | SignatureDoesNotMatch
+        | ExpiredToken
+        | MissingAuthenticationToken
+        | RegionDisabledException
+        | IDPRejectedClaim => 403,
+        RequestEntityTooLarge => 413,
+        IncompleteSignature
+        | InvalidAction
+        | InvalidParameterValue
+        | MalformedPolicyDocument
+        | MissingAction
+        | PackedPolicyTooLarge
+        | RequestExpired
+        | ValidationError => 400,
     }
 }
 
@@ -118,7 +249,7 @@ pub fn json_error_body(err: &WireError) -> Vec<u8> {
     let mut obj = serde_json::Map::new();
     obj.insert(
         "__type".to_string(),
-        serde_json::Value::String(err.code.clone()),
+        serde_json::Value::String(err.code.as_str().to_string()),
     );
     if let Some(m) = &err.message {
         obj.insert("message".to_string(), serde_json::Value::String(m.clone()));
@@ -139,7 +270,7 @@ pub fn xml_error_body(err: &WireError, service: QueryService, request_id: &str) 
     out.push_str("\">\n  <Error>\n    <Type>");
     out.push_str(fault);
     out.push_str("</Type>\n    <Code>");
-    out.push_str(&xml_escape(&err.code));
+    out.push_str(&xml_escape(err.code.as_str()));
     out.push_str("</Code>\n");
     if let Some(m) = &err.message {
         out.push_str("    <Message>");
@@ -175,13 +306,13 @@ mod tests {
 
     #[test]
     fn json_error_omits_missing_message() {
-        let e = WireError::kms(&ApiError::bare("InvalidCiphertextException"));
+        let e = WireError::kms(&ApiError::bare(KmsError::InvalidCiphertextException));
         assert_eq!(e.status, 400);
         assert_eq!(
             String::from_utf8(json_error_body(&e)).unwrap(),
             r#"{"__type":"InvalidCiphertextException"}"#
         );
-        let e = WireError::kms(&ApiError::new("KMSInternalException", "x"));
+        let e = WireError::kms(&ApiError::new(KmsError::KMSInternalException, "x"));
         assert_eq!(e.status, 500);
         assert_eq!(
             String::from_utf8(json_error_body(&e)).unwrap(),
@@ -191,7 +322,7 @@ mod tests {
 
     #[test]
     fn xml_error_shape() {
-        let e = WireError::new("InvalidClientTokenId", "a < b", 403);
+        let e = WireError::new(StsError::InvalidClientTokenId, "a < b");
         let body = String::from_utf8(xml_error_body(&e, QueryService::Sts, "rid")).unwrap();
         assert!(
             body.starts_with("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">")
@@ -200,18 +331,20 @@ mod tests {
         assert!(body.contains("<Code>InvalidClientTokenId</Code>"));
         assert!(body.contains("<Message>a &lt; b</Message>"));
         assert!(body.contains("<RequestId>rid</RequestId>"));
-        let e = WireError::new("ServiceFailure", "boom", 500);
+        let e = WireError::new(IamError::ServiceFailure, "boom");
         let body = String::from_utf8(xml_error_body(&e, QueryService::Iam, "r")).unwrap();
         assert!(body.contains("<Type>Receiver</Type>"));
     }
 
     #[test]
     fn statuses() {
-        assert_eq!(query_status("NoSuchEntity"), 404);
-        assert_eq!(query_status("EntityAlreadyExists"), 409);
-        assert_eq!(query_status("AccessDenied"), 403);
-        assert_eq!(query_status("ValidationError"), 400);
-        assert_eq!(kms_status("AccessDeniedException"), 400);
-        assert_eq!(kms_status("DependencyTimeoutException"), 503);
+        assert_eq!(iam_status(IamError::NoSuchEntity), 404);
+        assert_eq!(iam_status(IamError::EntityAlreadyExists), 409);
+        assert_eq!(iam_status(IamError::AccessDenied), 403);
+        assert_eq!(iam_status(IamError::ValidationError), 400);
+        assert_eq!(sts_status(StsError::RegionDisabledException), 403);
+        assert_eq!(kms_status(KmsError::AccessDeniedException), 400);
+        assert_eq!(kms_status(KmsError::DependencyTimeoutException), 503);
+        assert_eq!(status(KmsError::KMSInternalException.into()), 500);
     }
 }

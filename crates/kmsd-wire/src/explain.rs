@@ -1,6 +1,7 @@
 //! Explanations on the wire: the JSON form of a traced decision (shared by `kmsd explain`
 //! offline and online) and the server side of online explain.
 
+use kmsd_core::error::KmsError;
 use kmsd_policy::{Because, Decision, Explanation};
 use serde_json::{json, Value};
 
@@ -136,7 +137,7 @@ pub fn handle_explain(
         .iam
         .principal_for_arn(&principal_arn, session_policy)
         .map_err(|e| ApiError {
-            code: "NotFoundException",
+            code: KmsError::NotFoundException.into(),
             message: e.message,
         })?;
     let explanation = service.kms.explain(
@@ -180,7 +181,7 @@ fn authorize_simulate(
             )
         });
     Err(kmsd_core::error::ApiError::new(
-        "AccessDeniedException",
+        KmsError::AccessDeniedException,
         message,
     ))
 }
@@ -227,8 +228,12 @@ pub fn access_review(
     key: &str,
 ) -> Result<Value, kmsd_core::error::ApiError> {
     use kmsd_core::error::ApiError;
-    let view = resolve_key_view(service, key)
-        .ok_or_else(|| ApiError::new("NotFoundException", format!("Key '{key}' does not exist")))?;
+    let view = resolve_key_view(service, key).ok_or_else(|| {
+        ApiError::new(
+            KmsError::NotFoundException,
+            format!("Key '{key}' does not exist"),
+        )
+    })?;
     let mut principals = service.iam.list_principal_arns();
     for grant in &view.grants {
         principals.push(grant.grantee_principal.clone());

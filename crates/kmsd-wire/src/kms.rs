@@ -1,74 +1,17 @@
 //! awsJson1_1 for KMS: operation names, request body decoding and response encoding.
 
+use kmsd_core::error::KmsError;
+use kmsd_core::kms::KmsOp;
+
 use crate::error::WireError;
 
 /// `TrentService.` — the `X-Amz-Target` prefix of KMS.
 pub const TARGET_PREFIX: &str = "TrentService.";
 
-/// Every operation of the KMS model (botocore 2014-11-01); anything else is
-/// `UnknownOperationException`.
-pub const OPERATIONS: &[&str] = &[
-    "CancelKeyDeletion",
-    "ConnectCustomKeyStore",
-    "CreateAlias",
-    "CreateCustomKeyStore",
-    "CreateGrant",
-    "CreateKey",
-    "Decapsulate",
-    "Decrypt",
-    "DeleteAlias",
-    "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial",
-    "DeriveSharedSecret",
-    "DescribeCustomKeyStores",
-    "DescribeKey",
-    "DisableKey",
-    "DisableKeyRotation",
-    "DisconnectCustomKeyStore",
-    "EnableKey",
-    "EnableKeyRotation",
-    "Encapsulate",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateMac",
-    "GenerateRandom",
-    "GetKeyLastUsage",
-    "GetKeyPolicy",
-    "GetKeyRotationStatus",
-    "GetParametersForImport",
-    "GetPublicKey",
-    "ImportKeyMaterial",
-    "ListAliases",
-    "ListGrants",
-    "ListKeyPolicies",
-    "ListKeyRotations",
-    "ListKeys",
-    "ListResourceTags",
-    "ListRetirableGrants",
-    "PutKeyPolicy",
-    "ReEncrypt",
-    "ReplicateKey",
-    "RetireGrant",
-    "RevokeGrant",
-    "RotateKeyOnDemand",
-    "ScheduleKeyDeletion",
-    "Sign",
-    "TagResource",
-    "UntagResource",
-    "UpdateAlias",
-    "UpdateCustomKeyStore",
-    "UpdateKeyDescription",
-    "UpdatePrimaryRegion",
-    "Verify",
-    "VerifyMac",
-];
-
-/// True if `op` is an operation of the KMS model.
+/// True if `op` is an operation of the KMS model (a row of the operation table,
+/// [`KmsOp`]); anything else is `UnknownOperationException`.
 pub fn is_known_operation(op: &str) -> bool {
-    OPERATIONS.contains(&op)
+    KmsOp::from_name(op).is_some()
 }
 
 /// True for the content types an awsJson1_1 request may carry (parameters such as
@@ -91,15 +34,10 @@ pub fn decode_body(body: &[u8]) -> Result<serde_json::Value, WireError> {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v @ serde_json::Value::Object(_)) => Ok(v),
         Ok(_) => Err(WireError::new(
-            "SerializationException",
+            KmsError::SerializationException,
             "Start of structure or map found where not expected.",
-            400,
         )),
-        Err(_) => Err(WireError {
-            code: "SerializationException".to_string(),
-            message: None,
-            status: 400,
-        }),
+        Err(_) => Err(WireError::bare(KmsError::SerializationException)),
     }
 }
 
@@ -155,7 +93,7 @@ mod tests {
 
     #[test]
     fn operations() {
-        assert_eq!(OPERATIONS.len(), 56);
+        assert_eq!(KmsOp::ALL.len(), 56);
         assert!(is_known_operation("Encrypt"));
         assert!(!is_known_operation("encrypt"));
         assert!(!is_known_operation("Frobnicate"));

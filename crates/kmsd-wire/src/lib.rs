@@ -16,6 +16,8 @@ pub mod route;
 use std::net::IpAddr;
 
 use kmsd_core::audit::{AuditEvent, AuditResource, UserIdentity};
+use kmsd_core::error::{ErrorCode, IamError, KmsError, StsError};
+use kmsd_core::kms::KmsOp;
 use kmsd_core::principal::RequestMeta;
 use kmsd_core::service::Service;
 
@@ -76,13 +78,16 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
     if req.body.len() > route::MAX_BODY_BYTES {
         let protocol = guess_protocol(&req);
         let err = WireError::new(
-            "RequestEntityTooLarge",
+            protocol.code(
+                KmsError::RequestEntityTooLarge,
+                IamError::RequestEntityTooLarge,
+                StsError::RequestEntityTooLarge,
+            ),
             format!(
                 "Request body of {} bytes exceeds the limit of {} bytes",
                 req.body.len(),
                 route::MAX_BODY_BYTES
             ),
-            413,
         );
         set_source(&mut audit, protocol);
         audit.event_name = "RequestEntityTooLarge".to_string();
@@ -145,19 +150,15 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
     // 3. Dispatch.
     match route {
         Route::Kms { operation } => {
-            if !kms::is_known_operation(&operation) {
-                let err = WireError {
-                    code: "UnknownOperationException".to_string(),
-                    message: None,
-                    status: 400,
-                };
+            let Some(op) = KmsOp::from_name(&operation) else {
+                let err = WireError::bare(KmsError::UnknownOperationException);
                 return error_response(Protocol::Json, &err, request_id, audit);
-            }
+            };
             let input = match kms::decode_body(&req.body) {
                 Ok(v) => v,
                 Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
             };
-            let out = backend.kms_call(&operation, &authed.principal, &meta, &input);
+            let out = backend.kms_call(op, &authed.principal, &meta, &input);
             audit.set_decision_owned(out.decision, out.deciding);
             let denied = matches!(
                 out.decision,
@@ -211,7 +212,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                     }
                 }
                 Err(api) => {
-                    if api.code == "AccessDeniedException" {
+                    if api.code == ErrorCode::KmsError(KmsError::AccessDeniedException) {
                         audit.decision = Some("ImplicitDeny");
                     }
                     error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
@@ -226,7 +227,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
             audit.set_decision(out.decision, &[]);
             audit.request_parameters = out.request_parameters;
             if let Some(code) = &out.error_code {
-                audit.set_error(code, out.error_message.as_deref());
+                audit.set_error(code.as_str(), out.error_message.as_deref());
             }
             WireResponse {
                 status: out.status,
@@ -295,7 +296,7 @@ pub(crate) fn error_response(
     request_id: String,
     mut audit: AuditEvent,
 ) -> WireResponse {
-    audit.set_error(&err.code, err.message.as_deref());
+    audit.set_error(err.code.as_str(), err.message.as_deref());
     let (content_type, body) = match protocol {
         Protocol::Json => (JSON_CONTENT_TYPE, error::json_error_body(err)),
         Protocol::Query(s) => (XML_CONTENT_TYPE, error::xml_error_body(err, s, &request_id)),
@@ -319,29 +320,26 @@ pub fn audit_failure_response(resp: &WireResponse) -> WireResponse {
             QueryService::Iam
         };
         let err = WireError::new(
-            "ServiceFailure",
+            match service {
+                QueryService::Iam => ErrorCode::from(IamError::ServiceFailure),
+                QueryService::Sts => ErrorCode::from(StsError::ServiceFailure),
+            },
             "The request was rejected because of an internal failure.",
-            500,
         );
         (
-            "ServiceFailure",
+            err.code,
             XML_CONTENT_TYPE,
             error::xml_error_body(&err, service, &resp.request_id),
         )
     } else {
         let err = WireError::new(
-            "KMSInternalException",
+            KmsError::KMSInternalException,
             "The request was rejected because an internal exception occurred.",
-            500,
         );
-        (
-            "KMSInternalException",
-            JSON_CONTENT_TYPE,
-            error::json_error_body(&err),
-        )
+        (err.code, JSON_CONTENT_TYPE, error::json_error_body(&err))
     };
     let mut audit = resp.audit.clone();
-    audit.set_error(code, Some("audit log write failed"));
+    audit.set_error(code.as_str(), Some("audit log write failed"));
     WireResponse {
         status: 500,
         content_type,

@@ -24,12 +24,14 @@ pub mod simulate;
 pub mod xml;
 
 use kmsd_core::error::ApiError;
+use kmsd_core::error::IamError;
+use kmsd_core::iam::op::{IamOp, StsOp};
 use kmsd_core::iam::{Actor, AssumeRoleInput, CreateRoleInput, EntityKind, Iam};
 use kmsd_core::principal::{Principal, RequestMeta};
 use kmsd_core::service::Service;
 use kmsd_policy::Decision;
 
-use crate::error::{query_status, xml_error_body, QueryService, WireError};
+use crate::error::{xml_error_body, QueryService, WireError};
 use params::Params;
 use xml::{envelope, Xml};
 
@@ -40,7 +42,7 @@ pub struct QueryOutcome {
     /// XML body.
     pub body: String,
     pub action: String,
-    pub error_code: Option<String>,
+    pub error_code: Option<kmsd_core::error::ErrorCode>,
     pub error_message: Option<String>,
     pub decision: Option<Decision>,
     /// Request parameters without secrets.
@@ -102,7 +104,7 @@ fn dispatch(
         // GetSessionToken credentials (a user's or the root's temporary keys, no MFA in
         // kmsd) cannot call IAM API operations.
         QueryService::Iam if is_session_token_caller(principal) => Err(ApiError::new(
-            "InvalidClientTokenId",
+            IamError::InvalidClientTokenId,
             "The security token included in the request is invalid.",
         )),
         QueryService::Iam => iam_call(iam, service_ref, &actor, &action, &p),
@@ -125,11 +127,7 @@ fn dispatch(
             request_parameters,
         },
         Err(e) => {
-            let err = WireError {
-                code: e.code.to_string(),
-                message: e.message.clone(),
-                status: query_status(e.code),
-            };
+            let err = WireError::from_api(&e);
             let body = String::from_utf8_lossy(&xml_error_body(&err, service, &meta.request_id))
                 .into_owned();
             QueryOutcome {
@@ -157,7 +155,7 @@ fn is_session_token_caller(principal: &Principal) -> bool {
 
 fn invalid_action(action: &str, version: &str) -> ApiError {
     ApiError::new(
-        "InvalidAction",
+        IamError::InvalidAction,
         format!("Could not find operation {action} for version {version}"),
     )
 }
@@ -201,7 +199,7 @@ fn page<'a, T>(items: &'a [T], p: &Params) -> Result<(&'a [T], Option<String>), 
         Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
         Some(n) => {
             return Err(ApiError::new(
-                "ValidationError",
+                IamError::ValidationError,
                 format!("1 validation error detected: Value '{n}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"),
             ))
         }
@@ -212,7 +210,7 @@ fn page<'a, T>(items: &'a [T], p: &Params) -> Result<(&'a [T], Option<String>), 
             .strip_prefix(MARKER_PREFIX)
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n <= items.len())
-            .ok_or_else(|| ApiError::new("InvalidInput", "Invalid Marker."))?,
+            .ok_or_else(|| ApiError::new(IamError::InvalidInput, "Invalid Marker."))?,
     };
     let end = start.saturating_add(max).min(items.len());
     let next = (end < items.len()).then(|| format!("{MARKER_PREFIX}{end}"));
@@ -237,9 +235,12 @@ fn iam_call(
     action: &str,
     p: &Params,
 ) -> CallResult {
+    let Some(op) = IamOp::from_name(action) else {
+        return Err(invalid_action(action, IAM_VERSION));
+    };
     let mut x = Xml::new();
-    match action {
-        "CreateUser" => {
+    match op {
+        IamOp::CreateUser => {
             let u = iam.create_user(
                 actor,
                 p.required("UserName")?,
@@ -250,23 +251,23 @@ fn iam_call(
             render::user(&mut x, &u, true);
             done(x)
         }
-        "GetUser" => {
+        IamOp::GetUser => {
             let u = iam.get_user(actor, p.get("UserName"))?;
             render::user(&mut x, &u, true);
             done(x)
         }
-        "DeleteUser" => {
+        IamOp::DeleteUser => {
             iam.delete_user(actor, p.required("UserName")?)?;
             Ok(None)
         }
-        "ListUsers" => {
+        IamOp::ListUsers => {
             let users = iam.list_users(actor, p.get("PathPrefix"))?;
             let (page_items, next) = page(&users, p)?;
             x.members("Users", page_items, |x, u| render::user_fields(x, u, false));
             truncation(&mut x, next);
             done(x)
         }
-        "CreateAccessKey" => {
+        IamOp::CreateAccessKey => {
             let k = iam.create_access_key(actor, p.get("UserName"))?;
             let name = match &k.owner {
                 kmsd_core::iam::model::KeyOwner::User(n) => n.clone(),
@@ -275,11 +276,11 @@ fn iam_call(
             render::access_key(&mut x, &name, &k);
             done(x)
         }
-        "DeleteAccessKey" => {
+        IamOp::DeleteAccessKey => {
             iam.delete_access_key(actor, p.get("UserName"), p.required("AccessKeyId")?)?;
             Ok(None)
         }
-        "ListAccessKeys" => {
+        IamOp::ListAccessKeys => {
             let (name, keys) = iam.list_access_keys(actor, p.get("UserName"))?;
             let (page_items, next) = page(&keys, p)?;
             x.members("AccessKeyMetadata", page_items, |x, k| {
@@ -288,12 +289,12 @@ fn iam_call(
             truncation(&mut x, next);
             done(x)
         }
-        "CreateGroup" => {
+        IamOp::CreateGroup => {
             let g = iam.create_group(actor, p.required("GroupName")?, p.get("Path"))?;
             render::group(&mut x, &g);
             done(x)
         }
-        "AddUserToGroup" | "RemoveUserFromGroup" => {
+        IamOp::AddUserToGroup | IamOp::RemoveUserFromGroup => {
             iam.set_group_membership(
                 actor,
                 p.required("GroupName")?,
@@ -302,7 +303,7 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "CreateRole" => {
+        IamOp::CreateRole => {
             let input = CreateRoleInput {
                 name: p.required("RoleName")?.to_string(),
                 path: p.get("Path").map(str::to_string),
@@ -316,16 +317,16 @@ fn iam_call(
             render::role(&mut x, &r, false);
             done(x)
         }
-        "GetRole" => {
+        IamOp::GetRole => {
             let r = iam.get_role(actor, p.required("RoleName")?)?;
             render::role(&mut x, &r, true);
             done(x)
         }
-        "DeleteRole" => {
+        IamOp::DeleteRole => {
             iam.delete_role(actor, p.required("RoleName")?)?;
             Ok(None)
         }
-        "UpdateRole" => {
+        IamOp::UpdateRole => {
             iam.update_role(
                 actor,
                 p.required("RoleName")?,
@@ -336,7 +337,7 @@ fn iam_call(
             // <UpdateRoleResult/> (botocore looks for it).
             done(x)
         }
-        "UpdateAssumeRolePolicy" => {
+        IamOp::UpdateAssumeRolePolicy => {
             iam.update_assume_role_policy(
                 actor,
                 p.required("RoleName")?,
@@ -344,7 +345,7 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "PutUserPolicy" | "PutGroupPolicy" | "PutRolePolicy" => {
+        IamOp::PutUserPolicy | IamOp::PutGroupPolicy | IamOp::PutRolePolicy => {
             let kind = kind_of(action);
             iam.put_inline_policy(
                 actor,
@@ -355,7 +356,7 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "GetUserPolicy" | "GetGroupPolicy" | "GetRolePolicy" => {
+        IamOp::GetUserPolicy | IamOp::GetGroupPolicy | IamOp::GetRolePolicy => {
             let kind = kind_of(action);
             let (entity, name, doc) = iam.get_inline_policy(
                 actor,
@@ -368,7 +369,7 @@ fn iam_call(
                 .document("PolicyDocument", &doc);
             done(x)
         }
-        "DeleteUserPolicy" | "DeleteGroupPolicy" | "DeleteRolePolicy" => {
+        IamOp::DeleteUserPolicy | IamOp::DeleteGroupPolicy | IamOp::DeleteRolePolicy => {
             let kind = kind_of(action);
             iam.delete_inline_policy(
                 actor,
@@ -378,7 +379,7 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "ListUserPolicies" | "ListGroupPolicies" | "ListRolePolicies" => {
+        IamOp::ListUserPolicies | IamOp::ListGroupPolicies | IamOp::ListRolePolicies => {
             let kind = kind_of(action);
             let names = iam.list_inline_policies(actor, kind, p.required(name_param(kind))?)?;
             let (page_items, next) = page(&names, p)?;
@@ -390,7 +391,7 @@ fn iam_call(
             truncation(&mut x, next);
             done(x)
         }
-        "CreatePolicy" => {
+        IamOp::CreatePolicy => {
             let v = iam.create_policy(
                 actor,
                 p.required("PolicyName")?,
@@ -402,12 +403,12 @@ fn iam_call(
             render::policy(&mut x, &v);
             done(x)
         }
-        "GetPolicy" => {
+        IamOp::GetPolicy => {
             let v = iam.get_policy(actor, p.required("PolicyArn")?)?;
             render::policy(&mut x, &v);
             done(x)
         }
-        "CreatePolicyVersion" => {
+        IamOp::CreatePolicyVersion => {
             let (v, is_default) = iam.create_policy_version(
                 actor,
                 p.required("PolicyArn")?,
@@ -417,18 +418,22 @@ fn iam_call(
             render::policy_version(&mut x, &v, is_default, false);
             done(x)
         }
-        "GetPolicyVersion" => {
+        IamOp::GetPolicyVersion => {
             let (v, is_default) =
                 iam.get_policy_version(actor, p.required("PolicyArn")?, p.required("VersionId")?)?;
             render::policy_version(&mut x, &v, is_default, true);
             done(x)
         }
-        "DeletePolicy" => {
+        IamOp::DeletePolicy => {
             iam.delete_policy(actor, p.required("PolicyArn")?)?;
             Ok(None)
         }
-        "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" | "DetachUserPolicy"
-        | "DetachGroupPolicy" | "DetachRolePolicy" => {
+        IamOp::AttachUserPolicy
+        | IamOp::AttachGroupPolicy
+        | IamOp::AttachRolePolicy
+        | IamOp::DetachUserPolicy
+        | IamOp::DetachGroupPolicy
+        | IamOp::DetachRolePolicy => {
             let kind = kind_of(action);
             iam.set_attached_policy(
                 actor,
@@ -439,7 +444,9 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "ListAttachedUserPolicies" | "ListAttachedGroupPolicies" | "ListAttachedRolePolicies" => {
+        IamOp::ListAttachedUserPolicies
+        | IamOp::ListAttachedGroupPolicies
+        | IamOp::ListAttachedRolePolicies => {
             let kind = kind_of(action);
             let list = iam.list_attached_policies(actor, kind, p.required(name_param(kind))?)?;
             let (page_items, next) = page(&list, p)?;
@@ -449,7 +456,7 @@ fn iam_call(
             truncation(&mut x, next);
             done(x)
         }
-        "PutUserPermissionsBoundary" | "PutRolePermissionsBoundary" => {
+        IamOp::PutUserPermissionsBoundary | IamOp::PutRolePermissionsBoundary => {
             let kind = kind_of(action);
             iam.set_permissions_boundary(
                 actor,
@@ -459,38 +466,38 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "DeleteUserPermissionsBoundary" | "DeleteRolePermissionsBoundary" => {
+        IamOp::DeleteUserPermissionsBoundary | IamOp::DeleteRolePermissionsBoundary => {
             let kind = kind_of(action);
             iam.set_permissions_boundary(actor, kind, p.required(name_param(kind))?, None)?;
             Ok(None)
         }
-        "TagUser" | "TagRole" => {
+        IamOp::TagUser | IamOp::TagRole => {
             let kind = kind_of(action);
             let tags = p.tags("Tags")?;
             if tags.is_empty() {
                 return Err(p.required("Tags").err().unwrap_or_else(|| {
-                    ApiError::new("ValidationError", "Tags must not be empty")
+                    ApiError::new(IamError::ValidationError, "Tags must not be empty")
                 }));
             }
             iam.tag_entity(actor, kind, p.required(name_param(kind))?, tags)?;
             Ok(None)
         }
-        "UntagUser" | "UntagRole" => {
+        IamOp::UntagUser | IamOp::UntagRole => {
             let kind = kind_of(action);
             let keys = p.list("TagKeys");
             if keys.is_empty() {
                 return Err(p.required("TagKeys").err().unwrap_or_else(|| {
-                    ApiError::new("ValidationError", "TagKeys must not be empty")
+                    ApiError::new(IamError::ValidationError, "TagKeys must not be empty")
                 }));
             }
             iam.untag_entity(actor, kind, p.required(name_param(kind))?, &keys)?;
             Ok(None)
         }
-        "DeletePolicyVersion" => {
+        IamOp::DeletePolicyVersion => {
             iam.delete_policy_version(actor, p.required("PolicyArn")?, p.required("VersionId")?)?;
             Ok(None)
         }
-        "SetDefaultPolicyVersion" => {
+        IamOp::SetDefaultPolicyVersion => {
             iam.set_default_policy_version(
                 actor,
                 p.required("PolicyArn")?,
@@ -498,7 +505,7 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "ListPolicyVersions" => {
+        IamOp::ListPolicyVersions => {
             let versions = iam.list_policy_versions(actor, p.required("PolicyArn")?)?;
             let (page_items, next) = page(&versions, p)?;
             x.members("Versions", page_items, |x, (v, d)| {
@@ -507,18 +514,18 @@ fn iam_call(
             truncation(&mut x, next);
             done(x)
         }
-        "ListPolicies" => {
+        IamOp::ListPolicies => {
             let list = iam.list_policies_in_scope(actor, p.get("PathPrefix"), p.get("Scope"))?;
             let (page_items, next) = page(&list, p)?;
             x.members("Policies", page_items, render::policy_fields);
             truncation(&mut x, next);
             done(x)
         }
-        "DeleteGroup" => {
+        IamOp::DeleteGroup => {
             iam.delete_group(actor, p.required("GroupName")?)?;
             Ok(None)
         }
-        "GetGroup" => {
+        IamOp::GetGroup => {
             let (g, users) = iam.get_group(actor, p.required("GroupName")?)?;
             render::group(&mut x, &g);
             let (page_items, next) = page(&users, p)?;
@@ -526,28 +533,28 @@ fn iam_call(
             truncation(&mut x, next);
             done(x)
         }
-        "ListGroups" => {
+        IamOp::ListGroups => {
             let groups = iam.list_groups(actor, p.get("PathPrefix"))?;
             let (page_items, next) = page(&groups, p)?;
             x.members("Groups", page_items, render::group_fields);
             truncation(&mut x, next);
             done(x)
         }
-        "ListGroupsForUser" => {
+        IamOp::ListGroupsForUser => {
             let groups = iam.list_groups_for_user(actor, p.required("UserName")?)?;
             let (page_items, next) = page(&groups, p)?;
             x.members("Groups", page_items, render::group_fields);
             truncation(&mut x, next);
             done(x)
         }
-        "ListRoles" => {
+        IamOp::ListRoles => {
             let roles = iam.list_roles(actor, p.get("PathPrefix"))?;
             let (page_items, next) = page(&roles, p)?;
             x.members("Roles", page_items, |x, r| render::role_fields(x, r, false));
             truncation(&mut x, next);
             done(x)
         }
-        "ListUserTags" | "ListRoleTags" => {
+        IamOp::ListUserTags | IamOp::ListRoleTags => {
             let kind = kind_of(action);
             let tags = iam.list_entity_tags(actor, kind, p.required(name_param(kind))?)?;
             let (page_items, next) = page(&tags, p)?;
@@ -557,7 +564,7 @@ fn iam_call(
             truncation(&mut x, next);
             done(x)
         }
-        "UpdateAccessKey" => {
+        IamOp::UpdateAccessKey => {
             iam.update_access_key(
                 actor,
                 p.get("UserName"),
@@ -566,28 +573,31 @@ fn iam_call(
             )?;
             Ok(None)
         }
-        "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => match service {
+        IamOp::SimulatePrincipalPolicy | IamOp::SimulateCustomPolicy => match service {
             Some(svc) => simulate::run(svc, actor, action, p),
             None => Err(ApiError::new(
-                "ServiceFailure",
+                IamError::ServiceFailure,
                 format!("{action} needs the KMS state, which this handler was not given."),
             )),
         },
-        _ => Err(invalid_action(action, IAM_VERSION)),
     }
 }
 
 fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResult {
+    let op = match StsOp::from_name(action) {
+        Some(op) if op.spec().implemented => op,
+        _ => return Err(invalid_action(action, STS_VERSION)),
+    };
     let mut x = Xml::new();
-    match action {
-        "GetCallerIdentity" => {
+    match op {
+        StsOp::GetCallerIdentity => {
             let id = iam.get_caller_identity(actor);
             x.text("Arn", &id.arn)
                 .text("UserId", &id.user_id)
                 .text("Account", &id.account);
             done(x)
         }
-        "GetSessionToken" => {
+        StsOp::GetSessionToken => {
             let c = iam.get_session_token(actor, p.int("DurationSeconds")?)?;
             x.open("Credentials")
                 .text("AccessKeyId", &c.access_key_id)
@@ -597,7 +607,7 @@ fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
                 .close("Credentials");
             done(x)
         }
-        "AssumeRole" => {
+        StsOp::AssumeRole => {
             let input = AssumeRoleInput {
                 role_arn: p.required("RoleArn")?.to_string(),
                 role_session_name: p.required("RoleSessionName")?.to_string(),
@@ -628,7 +638,15 @@ fn sts_call(iam: &Iam, actor: &Actor<'_>, action: &str, p: &Params) -> CallResul
             }
             done(x)
         }
-        _ => Err(invalid_action(action, STS_VERSION)),
+        StsOp::AssumeRoleWithSAML
+        | StsOp::AssumeRoleWithWebIdentity
+        | StsOp::AssumeRoot
+        | StsOp::DecodeAuthorizationMessage
+        | StsOp::GetAccessKeyInfo
+        | StsOp::GetDelegatedAccessToken
+        | StsOp::GetFederationToken
+        | StsOp::GetScopedCredentials
+        | StsOp::GetWebIdentityToken => Err(invalid_action(action, STS_VERSION)),
     }
 }
 

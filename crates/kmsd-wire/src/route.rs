@@ -2,6 +2,7 @@
 //! an `Action=` form POST or GET query is IAM or STS. Anything else gets an AWS-shaped error.
 
 use http::Method;
+use kmsd_core::error::{IamError, KmsError};
 
 use crate::error::{Protocol, QueryService, WireError};
 use crate::kms;
@@ -79,7 +80,7 @@ fn unknown_operation(message: Option<String>) -> Unroutable {
     Unroutable {
         protocol: Protocol::Json,
         error: WireError {
-            code: "UnknownOperationException".to_string(),
+            code: KmsError::UnknownOperationException.into(),
             message,
             status: 400,
         },
@@ -119,11 +120,7 @@ pub fn classify(req: &WireRequest) -> Result<Route, Unroutable> {
     if !is_query_get && !is_form_post {
         return Err(Unroutable {
             protocol: Protocol::Json,
-            error: WireError {
-                code: "UnknownOperationException".to_string(),
-                message: None,
-                status: 404,
-            },
+            error: WireError::bare(KmsError::UnknownOperationException).with_status(404),
             event_name: "UnknownOperation".to_string(),
         });
     }
@@ -144,9 +141,8 @@ pub fn classify(req: &WireRequest) -> Result<Route, Unroutable> {
         return Err(Unroutable {
             protocol: Protocol::Query(QueryService::Iam),
             error: WireError::new(
-                "MissingAction",
+                IamError::MissingAction,
                 "Could not find operation Action for version NO_VERSION_SPECIFIED",
-                400,
             ),
             event_name: "MissingAction".to_string(),
         });

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kmsd_core::error::ApiError;
+use kmsd_core::error::KmsError;
 use kmsd_core::principal::{Principal, RequestMeta};
 use kmsd_policy::{Caller, Decision, PolicySet};
 use kmsd_sigv4::{HttpRequest, Payload, SigningParams, SigningSettings};
@@ -89,7 +90,7 @@ impl Backend for Fake {
 
     fn kms_call(
         &self,
-        op: &str,
+        op: kmsd_core::kms::KmsOp,
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
@@ -98,11 +99,14 @@ impl Backend for Fake {
             .get("KeyId")
             .and_then(|v| v.as_str())
             .map(|k| format!("arn:aws:kms:{}:444455556666:key/{k}", meta.region));
-        let result = if op == "Fail" || input.get("Fail").is_some() {
-            Err(ApiError::new("NotFoundException", "Key 'x' does not exist"))
+        let result = if input.get("Fail").is_some() {
+            Err(ApiError::new(
+                KmsError::NotFoundException,
+                "Key 'x' does not exist",
+            ))
         } else {
             Ok(serde_json::json!({
-                "Op": op,
+                "Op": op.name(),
                 "Caller": principal.caller.arn(),
                 "Region": meta.region,
                 "Input": input,
@@ -131,7 +135,7 @@ impl Backend for Fake {
                 "asked_by": principal.caller.arn(),
                 "input": input,
             })),
-            _ => Err(ApiError::bare("UnknownOperationException")),
+            _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
         }
     }
 

@@ -481,41 +481,16 @@ async fn deletion_sweeper(state: Arc<State>, mut shutdown: watch::Receiver<bool>
     }
 }
 
-/// KMS operations that never commit to the store: run inline on the worker.
-/// (GenerateDataKeyPair* are not among them: RSA key generation takes up to seconds.)
+/// KMS operations that neither commit to the store nor take long (the operation table's
+/// [`OpSpec::runs_inline`](kmsd_core::kms::op::OpSpec::runs_inline)) run inline on the
+/// worker; everything else goes to the blocking pool.
 fn runs_inline(req: &Request<Incoming>) -> bool {
-    let Some(op) = req
-        .headers()
+    req.headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .and_then(|t| t.strip_prefix("TrentService."))
-    else {
-        return false;
-    };
-    matches!(
-        op,
-        "Encrypt"
-            | "Decrypt"
-            | "ReEncrypt"
-            | "GenerateDataKey"
-            | "GenerateDataKeyWithoutPlaintext"
-            | "GenerateRandom"
-            | "GenerateMac"
-            | "VerifyMac"
-            | "Sign"
-            | "Verify"
-            | "GetPublicKey"
-            | "DescribeKey"
-            | "ListKeys"
-            | "ListAliases"
-            | "ListGrants"
-            | "ListRetirableGrants"
-            | "ListKeyPolicies"
-            | "ListResourceTags"
-            | "ListKeyRotations"
-            | "GetKeyPolicy"
-            | "GetKeyRotationStatus"
-    )
+        .and_then(kmsd_core::kms::KmsOp::from_name)
+        .is_some_and(|op| op.spec().runs_inline())
 }
 
 /// Read the body, stopping once it is over the wire layer's limit (which then answers

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
+use crate::error::IamError;
 
 /// Store tables owned by IAM.
 pub(crate) const T_ACCOUNTS: &str = "iam_accounts";
@@ -353,7 +354,7 @@ fn encode(bytes: &[u8], alphabet: &[u8], len: usize) -> String {
 
 fn random(len: usize) -> Result<Vec<u8>, ApiError> {
     kmsd_crypto::random_bytes(len)
-        .map_err(|_| ApiError::new("ServiceFailure", "random number generator failure"))
+        .map_err(|_| ApiError::new(IamError::ServiceFailure, "random number generator failure"))
 }
 
 /// A fresh unique id: `prefix` + 17 characters (21 in all), e.g. `AIDA…`.
@@ -407,7 +408,7 @@ pub fn validation_error(value: Option<&str>, field: &str, constraint: &str) -> A
             "1 validation error detected: Value at '{field}' failed to satisfy constraint: {constraint}"
         ),
     };
-    ApiError::new("ValidationError", msg)
+    ApiError::new(IamError::ValidationError, msg)
 }
 
 fn is_name_char(c: char) -> bool {
@@ -467,7 +468,7 @@ fn is_tag_char(c: char) -> bool {
 pub fn check_tags(tags: &Tags) -> Result<(), ApiError> {
     if tags.len() > 50 {
         return Err(ApiError::new(
-            "LimitExceeded",
+            IamError::LimitExceeded,
             "Cannot exceed quota for TagsPerUser: 50",
         ));
     }
@@ -489,7 +490,7 @@ pub fn check_tags(tags: &Tags) -> Result<(), ApiError> {
         }
         if tags[..i].iter().any(|(k2, _)| k2.eq_ignore_ascii_case(k)) {
             return Err(ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
             ));
         }

@@ -12,6 +12,7 @@ use super::model::{
 };
 use super::{key, Actor, Change, Iam, State};
 use crate::error::ApiError;
+use crate::error::IamError;
 
 /// The kinds of IAM identities that carry policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +135,7 @@ impl Entity {
 
 fn no_such(kind: EntityKind, name: &str) -> ApiError {
     ApiError::new(
-        "NoSuchEntity",
+        IamError::NoSuchEntity,
         format!("The {} with name {name} cannot be found.", kind.word()),
     )
 }
@@ -159,14 +160,14 @@ pub(crate) fn check_document(doc: &str, kind: PolicyKind) -> Result<(), ApiError
         Ok(serde_json::Value::Object(_)) => {}
         _ => {
             return Err(ApiError::new(
-                "MalformedPolicyDocument",
+                IamError::MalformedPolicyDocument,
                 "Syntax errors in policy.",
             ))
         }
     }
     Policy::parse(doc, kind)
         .map(|_| ())
-        .map_err(|e| ApiError::new("MalformedPolicyDocument", e.to_string()))
+        .map_err(|e| ApiError::new(IamError::MalformedPolicyDocument, e.to_string()))
 }
 
 /// Every AWS principal a trust policy names must exist on this server (AWS answers
@@ -178,7 +179,7 @@ pub(crate) fn check_trust_principals(st: &State, doc: &str) -> Result<(), ApiErr
     for arn in policy.aws_principals() {
         if arn != "*" && !st.principal_exists(&arn) {
             return Err(ApiError::new(
-                "MalformedPolicyDocument",
+                IamError::MalformedPolicyDocument,
                 format!("Invalid principal in policy: \"AWS\":\"{arn}\""),
             ));
         }
@@ -202,7 +203,7 @@ fn check_policy_arn_syntax(arn: &str, field: &str) -> Result<(), ApiError> {
         && !matches!(super::model::parse_arn(arn), Some(ParsedArn::Policy { .. }))
     {
         return Err(ApiError::new(
-            "InvalidInput",
+            IamError::InvalidInput,
             format!("ARN {arn} is not valid."),
         ));
     }
@@ -216,7 +217,7 @@ fn usable_by(p: &PolicyRec, account: &str) -> bool {
 
 fn not_attachable(arn: &str) -> ApiError {
     ApiError::new(
-        "NoSuchEntity",
+        IamError::NoSuchEntity,
         format!("Policy {arn} does not exist or is not attachable."),
     )
 }
@@ -268,7 +269,7 @@ impl Iam {
         match st.policy_by_arn(arn) {
             Some(p) if usable_by(p, account) => Ok(()),
             _ => Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("Scope ARN: {arn} does not exist or is not attachable."),
             )),
         }
@@ -299,7 +300,7 @@ impl Iam {
         let mut st = self.write();
         if st.user(&account, name).is_some() {
             return Err(ApiError::new(
-                "EntityAlreadyExists",
+                IamError::EntityAlreadyExists,
                 format!("User with name {name} already exists."),
             ));
         }
@@ -347,7 +348,7 @@ impl Iam {
             }
             (None, _) => {
                 return Err(ApiError::new(
-                    "ValidationError",
+                    IamError::ValidationError,
                     "Must specify userName when calling with non-User credentials",
                 ))
             }
@@ -379,7 +380,7 @@ impl Iam {
         self.authorize(actor, "iam:DeleteUser", &arn, &|ctx| {
             resource_tags(ctx, &u.tags)
         })?;
-        let conflict = |m: &str| Err(ApiError::new("DeleteConflict", m.to_string()));
+        let conflict = |m: &str| Err(ApiError::new(IamError::DeleteConflict, m.to_string()));
         if st
             .keys
             .values()
@@ -444,7 +445,7 @@ impl Iam {
             (None, kmsd_policy::Caller::User { name, .. }) => Ok(KeyOwner::User(name.clone())),
             (None, kmsd_policy::Caller::Root { .. }) => Ok(KeyOwner::Root),
             (None, _) => Err(ApiError::new(
-                "ValidationError",
+                IamError::ValidationError,
                 "Must specify userName when calling with non-User credentials",
             )),
         }
@@ -488,7 +489,7 @@ impl Iam {
             .count();
         if count >= 2 {
             return Err(ApiError::new(
-                "LimitExceeded",
+                IamError::LimitExceeded,
                 "Cannot exceed quota for AccessKeysPerUser: 2",
             ));
         }
@@ -524,7 +525,7 @@ impl Iam {
             Some(k) if k.account == account && k.owner == owner => {}
             _ => {
                 return Err(ApiError::new(
-                    "NoSuchEntity",
+                    IamError::NoSuchEntity,
                     format!("The Access Key with id {access_key_id} cannot be found."),
                 ))
             }
@@ -577,7 +578,7 @@ impl Iam {
         let mut st = self.write();
         if st.group(&account, name).is_some() {
             return Err(ApiError::new(
-                "EntityAlreadyExists",
+                IamError::EntityAlreadyExists,
                 format!("Group with name {name} already exists."),
             ));
         }
@@ -630,7 +631,7 @@ impl Iam {
             (true, None) => {
                 if u.groups.len() >= 10 {
                     return Err(ApiError::new(
-                        "LimitExceeded",
+                        IamError::LimitExceeded,
                         "Cannot exceed quota for GroupsPerUser: 10",
                     ));
                 }
@@ -641,7 +642,7 @@ impl Iam {
             }
             (false, None) => {
                 return Err(ApiError::new(
-                    "NoSuchEntity",
+                    IamError::NoSuchEntity,
                     format!(
                         "The user with name {} cannot be found in group {}.",
                         u.name, g.name
@@ -719,7 +720,7 @@ impl Iam {
         let mut st = self.write();
         if st.role(&account, &input.name).is_some() {
             return Err(ApiError::new(
-                "EntityAlreadyExists",
+                IamError::EntityAlreadyExists,
                 format!("Role with name {} already exists.", input.name),
             ));
         }
@@ -780,13 +781,13 @@ impl Iam {
         )?;
         if !r.inline.is_empty() {
             return Err(ApiError::new(
-                "DeleteConflict",
+                IamError::DeleteConflict,
                 "Cannot delete entity, must delete policies first.",
             ));
         }
         if !r.managed.is_empty() {
             return Err(ApiError::new(
-                "DeleteConflict",
+                IamError::DeleteConflict,
                 "Cannot delete entity, must detach all policies first.",
             ));
         }
@@ -841,7 +842,7 @@ impl Iam {
         let total: usize = inline.values().map(|d| policy_size(d)).sum();
         if total > kind.inline_quota() {
             return Err(ApiError::new(
-                "LimitExceeded",
+                IamError::LimitExceeded,
                 format!(
                     "Maximum policy size of {} bytes exceeded for {} {}",
                     kind.inline_quota(),
@@ -871,7 +872,7 @@ impl Iam {
         let name = e.name().to_string();
         let doc = e.inline().get(policy_name).cloned().ok_or_else(|| {
             ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!(
                     "The {} policy with name {policy_name} cannot be found.",
                     kind.word()
@@ -898,7 +899,7 @@ impl Iam {
         self.authorize(actor, &action, &e.arn(), &|ctx| resource_tags(ctx, &tags))?;
         if e.inline().remove(policy_name).is_none() {
             return Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!(
                     "The {} policy with name {policy_name} cannot be found.",
                     kind.word()
@@ -941,7 +942,7 @@ impl Iam {
         match st.policy_by_arn(arn) {
             Some(p) if usable_by(p, account) => Ok(p.clone()),
             _ => Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("Policy {arn} was not found."),
             )),
         }
@@ -952,7 +953,7 @@ impl Iam {
         match st.policy_by_arn(arn) {
             Some(p) if p.account == account => Ok(p.clone()),
             _ => Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("Policy {arn} was not found."),
             )),
         }
@@ -981,7 +982,7 @@ impl Iam {
         let mut st = self.write();
         if st.policies.contains_key(&key(&account, name)) {
             return Err(ApiError::new(
-                "EntityAlreadyExists",
+                IamError::EntityAlreadyExists,
                 format!("A policy called {name} already exists. Duplicate names are not allowed."),
             ));
         }
@@ -1034,7 +1035,7 @@ impl Iam {
         check_managed_size(document)?;
         if p.versions.len() >= 5 {
             return Err(ApiError::new(
-                "LimitExceeded",
+                IamError::LimitExceeded,
                 "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.",
             ));
         }
@@ -1083,7 +1084,7 @@ impl Iam {
                 .cloned()
                 .ok_or_else(|| {
                     ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("Policy {arn} version {version_id} does not exist or is not attachable."),
             )
                 })?;
@@ -1101,13 +1102,13 @@ impl Iam {
         let (attached, boundary) = Self::managed_count(&st, &p.arn());
         if attached + boundary > 0 {
             return Err(ApiError::new(
-                "DeleteConflict",
+                IamError::DeleteConflict,
                 "Cannot delete a policy attached to entities.",
             ));
         }
         if p.versions.len() > 1 {
             return Err(ApiError::new(
-                "DeleteConflict",
+                IamError::DeleteConflict,
                 "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
             ));
         }
@@ -1148,7 +1149,7 @@ impl Iam {
             }
             if e.managed().len() >= 10 {
                 return Err(ApiError::new(
-                    "LimitExceeded",
+                    IamError::LimitExceeded,
                     format!("Cannot exceed quota for PoliciesPer{}: 10", kind.capital()),
                 ));
             }
@@ -1156,7 +1157,7 @@ impl Iam {
         } else {
             let Some(i) = pos else {
                 return Err(ApiError::new(
-                    "NoSuchEntity",
+                    IamError::NoSuchEntity,
                     format!("Policy {arn} was not found."),
                 ));
             };
@@ -1218,13 +1219,13 @@ impl Iam {
         }
         let Some(slot) = e.boundary() else {
             return Err(ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 "Groups cannot have a permissions boundary.",
             ));
         };
         if arn.is_none() && slot.is_none() {
             return Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!(
                     "The {} with name {entity_name} has no permissions boundary.",
                     kind.word()
@@ -1256,12 +1257,15 @@ impl Iam {
         let merged = merge_tags(&existing, &tags);
         if merged.len() > 50 {
             return Err(ApiError::new(
-                "LimitExceeded",
+                IamError::LimitExceeded,
                 format!("Cannot exceed quota for TagsPer{}: 50", kind.capital()),
             ));
         }
         let Some(slot) = e.tags() else {
-            return Err(ApiError::new("InvalidInput", "Groups cannot be tagged."));
+            return Err(ApiError::new(
+                IamError::InvalidInput,
+                "Groups cannot be tagged.",
+            ));
         };
         *slot = merged;
         self.commit(&mut st, vec![e.change()])
@@ -1292,7 +1296,10 @@ impl Iam {
             ctx.set_multi("aws:TagKeys", keys.to_vec());
         })?;
         let Some(slot) = e.tags() else {
-            return Err(ApiError::new("InvalidInput", "Groups cannot be tagged."));
+            return Err(ApiError::new(
+                IamError::InvalidInput,
+                "Groups cannot be tagged.",
+            ));
         };
         slot.retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
         self.commit(&mut st, vec![e.change()])
@@ -1314,13 +1321,13 @@ impl Iam {
         let mut p = Self::own_policy(&st, &account, arn)?;
         let Some(i) = p.versions.iter().position(|v| v.id == version_id) else {
             return Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("Policy {arn} version {version_id} does not exist or is not attachable."),
             ));
         };
         if p.default_version == version_id {
             return Err(ApiError::new(
-                "DeleteConflict",
+                IamError::DeleteConflict,
                 "Cannot delete the default version of the policy.",
             ));
         }
@@ -1342,7 +1349,7 @@ impl Iam {
         let mut p = Self::own_policy(&st, &account, arn)?;
         if !p.versions.iter().any(|v| v.id == version_id) {
             return Err(ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("Policy {arn} version {version_id} does not exist or is not attachable."),
             ));
         }
@@ -1430,7 +1437,7 @@ impl Iam {
             &group_arn(&account, &g.path, &g.name),
             &no_extra,
         )?;
-        let conflict = |m: &str| Err(ApiError::new("DeleteConflict", m.to_string()));
+        let conflict = |m: &str| Err(ApiError::new(IamError::DeleteConflict, m.to_string()));
         if st.users.values().any(|u| {
             u.account == account && u.groups.iter().any(|x| x.eq_ignore_ascii_case(&g.name))
         }) {
@@ -1582,7 +1589,7 @@ impl Iam {
             Some(k) if k.account == account && k.owner == owner => k.clone(),
             _ => {
                 return Err(ApiError::new(
-                    "NoSuchEntity",
+                    IamError::NoSuchEntity,
                     format!("The Access Key with id {access_key_id} cannot be found."),
                 ))
             }
@@ -1595,7 +1602,7 @@ impl Iam {
 fn check_managed_size(document: &str) -> Result<(), ApiError> {
     if policy_size(document) > 6144 {
         return Err(ApiError::new(
-            "LimitExceeded",
+            IamError::LimitExceeded,
             "Cannot exceed quota for PolicySize: 6144",
         ));
     }

@@ -11,6 +11,7 @@ use kmsd_policy::{Caller, Policy, PolicyKind, PolicySourceType, SourcedPolicy};
 use super::model::{role_arn, user_arn, RoleRec, UserRec};
 use super::State;
 use crate::error::ApiError;
+use crate::error::IamError;
 use crate::principal::Principal;
 
 /// Compile a stored document. Stored documents were validated when saved; if one no longer
@@ -21,8 +22,12 @@ pub(crate) fn compile(
     text: &str,
     kind: PolicyKind,
 ) -> Result<SourcedPolicy, ApiError> {
-    let policy = Policy::parse(text, kind)
-        .map_err(|e| ApiError::new("MalformedPolicyDocument", format!("policy {id}: {e}")))?;
+    let policy = Policy::parse(text, kind).map_err(|e| {
+        ApiError::new(
+            IamError::MalformedPolicyDocument,
+            format!("policy {id}: {e}"),
+        )
+    })?;
     Ok(SourcedPolicy {
         id: id.to_string(),
         source_type,
@@ -38,13 +43,13 @@ fn managed(
 ) -> Result<SourcedPolicy, ApiError> {
     let p = st.policy_by_arn(arn).ok_or_else(|| {
         ApiError::new(
-            "NoSuchEntity",
+            IamError::NoSuchEntity,
             format!("Policy {arn} does not exist or is not attachable."),
         )
     })?;
     let doc = p.default_document().ok_or_else(|| {
         ApiError::new(
-            "ServiceFailure",
+            IamError::ServiceFailure,
             format!("policy {arn} has no default version"),
         )
     })?;

@@ -6,7 +6,7 @@ use kmsd_policy::{Caller, PolicyKind, PolicySourceType, SourcedPolicy};
 
 use super::model::ParsedArn;
 use super::{resolve, Actor, Iam};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode, IamError};
 use crate::principal::Principal;
 
 /// The policies a simulation evaluates for a policy source.
@@ -36,7 +36,7 @@ impl Iam {
     ) -> Result<SimulationSource, ApiError> {
         let parsed = super::model::parse_arn(policy_source_arn).ok_or_else(|| {
             ApiError::new(
-                "InvalidInput",
+                IamError::InvalidInput,
                 format!("Invalid ARN: {policy_source_arn}. PolicySourceArn must be a user, group or role ARN."),
             )
         })?;
@@ -48,7 +48,7 @@ impl Iam {
         )?;
         let no_such = || {
             ApiError::new(
-                "NoSuchEntity",
+                IamError::NoSuchEntity,
                 format!("The entity {policy_source_arn} cannot be found."),
             )
         };
@@ -60,7 +60,7 @@ impl Iam {
                 let p = self
                     .principal_for_arn(policy_source_arn, None)
                     .map_err(|e| {
-                        if e.code == "NoSuchEntity" {
+                        if e.code == ErrorCode::IamError(IamError::NoSuchEntity) {
                             no_such()
                         } else {
                             e

@@ -13,6 +13,7 @@ use super::model::{
 };
 use super::{access_denied_message, resolve, Actor, Change, Iam};
 use crate::error::ApiError;
+use crate::error::StsError;
 
 /// GetCallerIdentity's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +177,7 @@ impl Iam {
         {
             actor.record(Decision::ImplicitDeny);
             return Err(ApiError::new(
-                "AccessDenied",
+                StsError::AccessDenied,
                 "Cannot call GetSessionToken with session credentials",
             ));
         }
@@ -289,7 +290,7 @@ impl Iam {
         let caller = &actor.principal.caller;
         let denied_plain = || {
             ApiError::new(
-                "AccessDenied",
+                StsError::AccessDenied,
                 format!(
                     "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
                     caller.arn(),
@@ -300,7 +301,7 @@ impl Iam {
         if caller.is_root() {
             actor.record(Decision::ImplicitDeny);
             return Err(ApiError::new(
-                "AccessDenied",
+                StsError::AccessDenied,
                 "Roles may not be assumed by root accounts.",
             ));
         }
@@ -346,7 +347,7 @@ impl Iam {
             if had != asked {
                 actor.record(Decision::ImplicitDeny);
                 return Err(ApiError::new(
-                    "AccessDenied",
+                    StsError::AccessDenied,
                     format!(
                         "User: {} is not authorized to perform: sts:SetSourceIdentity on resource: {}: the source identity of a role chain cannot be changed",
                         caller.arn(),
@@ -378,7 +379,7 @@ impl Iam {
                     explanation.outcome.denied_by,
                 )
             });
-            return Err(ApiError::new("AccessDenied", message));
+            return Err(ApiError::new(StsError::AccessDenied, message));
         }
 
         // Session tags need sts:TagSession, a source identity sts:SetSourceIdentity, in the
@@ -404,7 +405,7 @@ impl Iam {
                     Decision::ImplicitDeny
                 });
                 return Err(ApiError::new(
-                    "AccessDenied",
+                    StsError::AccessDenied,
                     format!(
                         "User: {} is not authorized to perform: {action} on resource: {}",
                         caller.arn(),
@@ -435,7 +436,7 @@ impl Iam {
             .find(|(k, _)| inherited.iter().any(|(i, _)| i.eq_ignore_ascii_case(k)))
         {
             return Err(ApiError::new(
-                "InvalidParameterValue",
+                StsError::InvalidParameterValue,
                 format!("The session tag {k} cannot override the transitive tag of the same key inherited from the calling session."),
             ));
         }
@@ -453,13 +454,13 @@ impl Iam {
         let duration = input.duration_seconds.unwrap_or(3600);
         if matches!(caller, Caller::AssumedRole { .. }) && duration > 3600 {
             return Err(ApiError::new(
-                "ValidationError",
+                StsError::ValidationError,
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
             ));
         }
         if duration > role.max_session {
             return Err(ApiError::new(
-                "ValidationError",
+                StsError::ValidationError,
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
             ));
         }
@@ -468,7 +469,7 @@ impl Iam {
                 p.account != role.account && p.account != super::aws_managed::AWS_ACCOUNT
             }) {
                 return Err(ApiError::new(
-                    "MalformedPolicyDocument",
+                    StsError::MalformedPolicyDocument,
                     format!("Policy {arn} does not exist or is not attachable."),
                 ));
             }
@@ -487,7 +488,7 @@ impl Iam {
             };
         if let Some(p) = packed.filter(|p| *p > 100) {
             return Err(ApiError::new(
-                "PackedPolicyTooLarge",
+                StsError::PackedPolicyTooLarge,
                 format!("Packed policy consumes {p}% of allotted space, please use smaller policy for this session."),
             ));
         }

@@ -10,8 +10,10 @@ use super::api::{ts, Input};
 use super::authz::{base_context, Forms};
 use super::ids::{alias_arn, internal};
 use super::lifecycle::{limit_marker, page, paginate};
+use super::op::KmsOp;
 use super::{persist, AliasKey, Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// AWS's resource quota "Aliases per KMS key".
 pub(crate) const MAX_ALIASES_PER_KEY: usize = 50;
@@ -21,7 +23,7 @@ fn check_alias_quota(st: &super::State, key_id: &str) -> Result<(), ApiError> {
     let n = st.keys.get(key_id).map_or(0, |k| k.aliases.len());
     if n >= MAX_ALIASES_PER_KEY {
         return Err(ApiError::new(
-            "LimitExceededException",
+            KmsError::LimitExceededException,
             format!(
                 "The request was rejected because the alias quota for this KMS key ({MAX_ALIASES_PER_KEY}) was exceeded."
             ),
@@ -78,7 +80,7 @@ pub(crate) fn alias_name_rules(name: &str) -> Result<(), ApiError> {
         ));
     };
     if name.starts_with("alias/aws/") {
-        return Err(ApiError::bare("NotAuthorizedException"));
+        return Err(ApiError::bare(KmsError::NotAuthorizedException));
     }
     if rest.is_empty() || rest.contains(':') {
         return Err(ApiError::validation(format!(
@@ -128,13 +130,13 @@ impl Kms {
             target,
             Forms::KeyLocal,
             "kms:CreateAlias",
-            "CreateAlias",
+            KmsOp::CreateAlias,
             |_| {},
         )?;
         self.authorize_alias_arn(req, "kms:CreateAlias", name)?;
         if st.aliases.contains_key(&ak) {
             return Err(ApiError::new(
-                "AlreadyExistsException",
+                KmsError::AlreadyExistsException,
                 format!("An alias with the name {arn} already exists"),
             ));
         }
@@ -178,7 +180,7 @@ impl Kms {
             Some(a) => a.target_key_id.clone(),
             None => {
                 return Err(ApiError::new(
-                    "NotFoundException",
+                    KmsError::NotFoundException,
                     format!("Alias {arn} is not found."),
                 ))
             }
@@ -192,7 +194,8 @@ impl Kms {
             target,
             Forms::KeyLocal,
             "kms:UpdateAlias",
-            "UpdateAliasTarget",
+            // The new target: the rule CreateAlias applies to its key.
+            KmsOp::CreateAlias,
             |_| {},
         )?;
         self.authorize_alias_arn(req, "kms:UpdateAlias", name)?;
@@ -230,7 +233,7 @@ impl Kms {
             Some(a) => a.target_key_id.clone(),
             None => {
                 return Err(ApiError::new(
-                    "NotFoundException",
+                    KmsError::NotFoundException,
                     format!("Alias {arn} is not found."),
                 ))
             }

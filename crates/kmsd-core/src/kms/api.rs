@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// `keyId` from `KeyId`: the member name AWS puts in validation messages.
 pub(crate) fn lower_camel(name: &str) -> String {
@@ -25,7 +26,7 @@ pub(crate) fn lower_camel(name: &str) -> String {
 
 fn serialization(field: &str) -> ApiError {
     ApiError::new(
-        "SerializationException",
+        KmsError::SerializationException,
         format!("Unexpected value type for field {field}"),
     )
 }
@@ -56,7 +57,7 @@ impl<'a> Input<'a> {
                 deferred: None,
             }),
             _ => Err(ApiError::new(
-                "SerializationException",
+                KmsError::SerializationException,
                 "Start of list found where not expected",
             )),
         }
@@ -257,7 +258,7 @@ impl<'a> Input<'a> {
                     .decode(s.as_bytes())
                     .map_err(|_| {
                         ApiError::new(
-                            "SerializationException",
+                            KmsError::SerializationException,
                             format!("Invalid base64 in field {name}"),
                         )
                     })?;

@@ -27,8 +27,9 @@ use super::crypto_ops::{dry_run, no_recipient, object};
 use super::grants::grant_tokens;
 use super::ids::internal;
 use super::key::{KeyEntry, KeyUsage};
+use super::op::KmsOp;
 use super::{Kms, Req};
-use crate::error::ApiError;
+use crate::error::{ApiError, KmsError};
 
 /// The model's `SigningAlgorithmSpec` values.
 const SIGNING_ALGORITHMS: &[&str] = &[
@@ -84,7 +85,7 @@ pub(crate) fn algorithm_fields(spec: Asym, usage: KeyUsage) -> Vec<(&'static str
 /// `InvalidKeyUsageException` for an algorithm the key spec does not support.
 fn incompatible(alg: &str, spec: &str) -> ApiError {
     ApiError::new(
-        "InvalidKeyUsageException",
+        KmsError::InvalidKeyUsageException,
         format!("Algorithm {alg} is incompatible with key spec {spec}."),
     )
 }
@@ -140,14 +141,14 @@ impl Kms {
             key_id,
             Forms::Any,
             "kms:GetPublicKey",
-            "GetPublicKey",
+            KmsOp::GetPublicKey,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         let spec = key.rec.key_spec;
         let (Some(a), Some(pk)) = (spec.asymmetric(), key.asym.as_deref()) else {
             return Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!(
                     "{} key spec is {} which is not valid for GetPublicKey.",
                     key.arn,
@@ -184,7 +185,7 @@ impl Kms {
         input: &Value,
         verify: bool,
     ) -> Result<Value, ApiError> {
-        let op = if verify { "Verify" } else { "Sign" };
+        let op = if verify { KmsOp::Verify } else { KmsOp::Sign };
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         let message = required_blob(&mut i, "Message", MAX_MESSAGE)?;
@@ -202,14 +203,14 @@ impl Kms {
             return Err(internal());
         };
         let mt = MessageType::from_name(mt_name).ok_or_else(internal)?;
-        let action = format!("kms:{op}");
+        let action = op.spec().action();
         let st = self.state.read();
-        let r = self.gate(&st, req, key_id, Forms::Any, &action, op, |ctx| {
+        let r = self.gate(&st, req, key_id, Forms::Any, action, op, |ctx| {
             ctx.set("kms:SigningAlgorithm", alg_name);
             ctx.set("kms:MessageType", mt_name);
         })?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        key.require_usage(KeyUsage::SignVerify, op)?;
+        key.require_usage(op)?;
         let spec = key.rec.key_spec.as_str();
         let pk = Self::private_key(key, internal)?;
         let alg = SigningAlgorithm::from_name(alg_name)
@@ -226,7 +227,7 @@ impl Kms {
             )));
         }
         let map = |e: AsymError| match e {
-            AsymError::InvalidSignature => ApiError::bare("KMSInvalidSignatureException"),
+            AsymError::InvalidSignature => ApiError::bare(KmsError::KMSInvalidSignatureException),
             AsymError::DigestLength => ApiError::validation(format!(
                 "Digest is invalid length for algorithm {alg_name}."
             )),
@@ -296,7 +297,7 @@ impl Kms {
         plaintext: &[u8],
         dry: bool,
     ) -> Result<Value, ApiError> {
-        key.require_usage(KeyUsage::EncryptDecrypt, "Encrypt")?;
+        key.require_usage(KmsOp::Encrypt)?;
         let a = Self::rsa_algorithm(key, alg, ec)?;
         let pk = Self::private_key(key, internal)?;
         let bits = pk.spec().rsa_bits().ok_or_else(internal)?;
@@ -329,7 +330,7 @@ impl Kms {
         ct: Option<&[u8]>,
         dry: bool,
     ) -> Result<Value, ApiError> {
-        key.require_usage(KeyUsage::EncryptDecrypt, "Decrypt")?;
+        key.require_usage(KmsOp::Decrypt)?;
         let a = Self::rsa_algorithm(key, alg, ec)?;
         let pk = Self::private_key(key, internal)?;
         if dry {
@@ -338,7 +339,7 @@ impl Kms {
         let ct = ct.ok_or_else(internal)?;
         let pt = pk
             .decrypt(a, ct)
-            .map_err(|_| ApiError::bare("InvalidCiphertextException"))?;
+            .map_err(|_| ApiError::bare(KmsError::InvalidCiphertextException))?;
         Ok(object([
             ("KeyId", Value::String(key.arn.clone())),
             ("Plaintext", b64(&pt)),
@@ -369,11 +370,11 @@ impl Kms {
             key_id,
             Forms::Any,
             "kms:DeriveSharedSecret",
-            "DeriveSharedSecret",
+            KmsOp::DeriveSharedSecret,
             |ctx| ctx.set("kms:KeyAgreementAlgorithm", alg),
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        key.require_usage(KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
+        key.require_usage(KmsOp::DeriveSharedSecret)?;
         let pk = Self::private_key(key, internal)?;
         if dry {
             return Err(dry_run());
@@ -402,7 +403,11 @@ impl Kms {
     }
 
     fn kem_op(&self, req: &mut Req<'_>, input: &Value, decap: bool) -> Result<Value, ApiError> {
-        let op = if decap { "Decapsulate" } else { "Encapsulate" };
+        let op = if decap {
+            KmsOp::Decapsulate
+        } else {
+            KmsOp::Encapsulate
+        };
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         let ct = if decap {
@@ -415,11 +420,10 @@ impl Kms {
         let dry = i.bool_opt("DryRun")?.unwrap_or(false);
         i.finish()?;
         let alg = alg.ok_or_else(internal)?;
-        let action = format!("kms:{op}");
         let st = self.state.read();
-        let r = self.gate(&st, req, key_id, Forms::Any, &action, op, |_| {})?;
+        let r = self.gate(&st, req, key_id, Forms::Any, op.spec().action(), op, |_| {})?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        key.require_usage(KeyUsage::EncapsulateDecapsulate, op)?;
+        key.require_usage(op)?;
         let pk = Self::private_key(key, internal)?;
         if dry {
             return Err(dry_run());
@@ -427,7 +431,7 @@ impl Kms {
         if let Some(ct) = ct {
             let ss = pk
                 .decapsulate(&ct)
-                .map_err(|_| ApiError::bare("InvalidCiphertextException"))?;
+                .map_err(|_| ApiError::bare(KmsError::InvalidCiphertextException))?;
             return Ok(object([
                 ("KeyId", Value::String(key.arn.clone())),
                 ("SharedSecret", b64(&ss)),
@@ -449,7 +453,7 @@ impl Kms {
 pub(crate) fn refuse_asymmetric(key: &KeyEntry, op: &str) -> Result<(), ApiError> {
     if key.asym.is_some() {
         return Err(ApiError::new(
-            "InvalidKeyUsageException",
+            KmsError::InvalidKeyUsageException,
             format!(
                 "{} key spec is {} which is not valid for {op}.",
                 key.arn,

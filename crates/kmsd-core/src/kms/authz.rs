@@ -17,6 +17,7 @@ use super::ids::{alias_arn, key_arn, parse_key_ref, KeyRef};
 use super::key::KeyEntry;
 use super::{Kms, Req, State};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// Which identifier forms an operation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +38,17 @@ pub(crate) struct Resolved {
 }
 
 fn key_not_found(arn: &str) -> ApiError {
-    ApiError::new("NotFoundException", format!("Key '{arn}' does not exist"))
+    ApiError::new(
+        KmsError::NotFoundException,
+        format!("Key '{arn}' does not exist"),
+    )
 }
 
 fn alias_not_found(arn: &str) -> ApiError {
-    ApiError::new("NotFoundException", format!("Alias {arn} is not found."))
+    ApiError::new(
+        KmsError::NotFoundException,
+        format!("Alias {arn} is not found."),
+    )
 }
 
 /// AWS's generic AccessDenied text when the engine has none.
@@ -91,7 +98,7 @@ pub(crate) fn not_visible(req: &Req<'_>, action: &str, resource: &str) -> ApiErr
                 Some(DenyReason::ResourceNotVisible),
             )
         });
-    ApiError::new("AccessDeniedException", msg)
+    ApiError::new(KmsError::AccessDeniedException, msg)
 }
 
 impl Kms {
@@ -107,7 +114,7 @@ impl Kms {
         let kref = parse_key_ref(raw)?;
         if kref.is_alias() && forms != Forms::Any {
             return Err(ApiError::new(
-                "InvalidArnException",
+                KmsError::InvalidArnException,
                 "Key Aliases are not supported for this operation.",
             ));
         }
@@ -127,7 +134,7 @@ impl Kms {
             } => {
                 if r != region {
                     return Err(ApiError::new(
-                        "NotFoundException",
+                        KmsError::NotFoundException,
                         format!("Invalid arn {r}"),
                     ));
                 }
@@ -169,7 +176,7 @@ impl Kms {
             } => {
                 if r != region {
                     return Err(ApiError::new(
-                        "NotFoundException",
+                        KmsError::NotFoundException,
                         format!("Invalid arn {r}"),
                     ));
                 }
@@ -292,7 +299,7 @@ fn denial_of(
     let msg = message
         .or_else(|| outcome.message(&caller, action, resource))
         .unwrap_or_else(|| denied_text(&caller, action, resource, outcome.denied_by));
-    ApiError::new("AccessDeniedException", msg)
+    ApiError::new(KmsError::AccessDeniedException, msg)
 }
 
 /// The principal and request keys plus `kms:CallerAccount`.

@@ -18,9 +18,11 @@ use super::api::{b64, Input};
 use super::authz::{add_encryption_context, base_context, key_context, Forms};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::{check_state, KeyEntry, KeyUsage};
+use super::key::{check_state, KeyEntry};
+use super::op::KmsOp;
 use super::{Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 const ALGORITHMS: &[&str] = &[
     "SYMMETRIC_DEFAULT",
@@ -30,26 +32,26 @@ const ALGORITHMS: &[&str] = &[
 ];
 
 fn invalid_ciphertext() -> ApiError {
-    ApiError::bare("InvalidCiphertextException")
+    ApiError::bare(KmsError::InvalidCiphertextException)
 }
 
 fn incorrect_key() -> ApiError {
     ApiError::new(
-        "IncorrectKeyException",
+        KmsError::IncorrectKeyException,
         "The key ID in the request does not identify a CMK that can perform this operation.",
     )
 }
 
 fn unknown_ciphertext_key() -> ApiError {
     ApiError::new(
-        "AccessDeniedException",
+        KmsError::AccessDeniedException,
         "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.",
     )
 }
 
 pub(super) fn dry_run() -> ApiError {
     ApiError::new(
-        "DryRunOperationException",
+        KmsError::DryRunOperationException,
         "The request would have succeeded, but the DryRun option is set.",
     )
 }
@@ -58,7 +60,7 @@ fn check_algorithm(alg: Option<&str>, arn: &str, op: &str) -> Result<(), ApiErro
     match alg {
         None | Some("SYMMETRIC_DEFAULT") => Ok(()),
         Some(a) => Err(ApiError::new(
-            "InvalidKeyUsageException",
+            KmsError::InvalidKeyUsageException,
             format!(
                 "Algorithm {a} is incompatible with key spec SYMMETRIC_DEFAULT for {op} on {arn}."
             ),
@@ -69,7 +71,7 @@ fn check_algorithm(alg: Option<&str>, arn: &str, op: &str) -> Result<(), ApiErro
 pub(super) fn no_recipient(i: &Input<'_>) -> Result<(), ApiError> {
     if i.has("Recipient") {
         return Err(ApiError::new(
-            "UnsupportedOperationException",
+            KmsError::UnsupportedOperationException,
             "Recipient attestation is not supported by this server.",
         ));
     }
@@ -181,11 +183,11 @@ impl Kms {
             alg.unwrap_or("SYMMETRIC_DEFAULT"),
         );
         self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
-        check_state("Encrypt", key.rec.state, &key.arn)?;
+        check_state(KmsOp::Encrypt, key.rec.state, &key.arn)?;
         if key.asym.is_some() {
             return self.asym_encrypt(key, alg, &ec, &pt, dry);
         }
-        key.require_usage(KeyUsage::EncryptDecrypt, "Encrypt")?;
+        key.require_usage(KmsOp::Encrypt)?;
         check_algorithm(alg, &key.arn, "Encrypt")?;
         if dry {
             return Err(dry_run());
@@ -236,7 +238,7 @@ impl Kms {
                     alg.unwrap_or("SYMMETRIC_DEFAULT"),
                 );
                 self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
-                check_state("Decrypt", key.rec.state, &key.arn)?;
+                check_state(KmsOp::Decrypt, key.rec.state, &key.arn)?;
                 return self.asym_decrypt(key, alg, &ec, ct.as_deref().map(|c| &c[..]), dry);
             }
         }
@@ -273,8 +275,8 @@ impl Kms {
             alg.unwrap_or("SYMMETRIC_DEFAULT"),
         );
         self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
-        check_state("Decrypt", key.rec.state, &key.arn)?;
-        key.require_usage(KeyUsage::EncryptDecrypt, "Decrypt")?;
+        check_state(KmsOp::Decrypt, key.rec.state, &key.arn)?;
+        key.require_usage(KmsOp::Decrypt)?;
         check_algorithm(alg, &key.arn, "Decrypt")?;
         if dry {
             return Err(dry_run());
@@ -375,10 +377,10 @@ impl Kms {
         dctx.set("kms:ReEncryptOnSameKey", same);
         self.authorize(req, dkey, "kms:ReEncryptTo", &dctx, Some(&dst_ec))?;
         req.audit.key_arn = Some(src.arn.clone());
-        check_state("ReEncrypt", src.rec.state, &src.arn)?;
-        check_state("ReEncrypt", dkey.rec.state, &dkey.arn)?;
-        src.require_usage(KeyUsage::EncryptDecrypt, "ReEncrypt")?;
-        dkey.require_usage(KeyUsage::EncryptDecrypt, "ReEncrypt")?;
+        check_state(KmsOp::ReEncrypt, src.rec.state, &src.arn)?;
+        check_state(KmsOp::ReEncrypt, dkey.rec.state, &dkey.arn)?;
+        src.require_usage(KmsOp::ReEncrypt)?;
+        dkey.require_usage(KmsOp::ReEncrypt)?;
         check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
         check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
         if dry {
@@ -406,14 +408,12 @@ impl Kms {
         input: &Value,
         with_plaintext: bool,
     ) -> Result<Value, ApiError> {
-        let (action, op) = if with_plaintext {
-            ("kms:GenerateDataKey", "GenerateDataKey")
+        let op = if with_plaintext {
+            KmsOp::GenerateDataKey
         } else {
-            (
-                "kms:GenerateDataKeyWithoutPlaintext",
-                "GenerateDataKeyWithoutPlaintext",
-            )
+            KmsOp::GenerateDataKeyWithoutPlaintext
         };
+        let action = op.spec().action();
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         let ec = i.map_opt("EncryptionContext")?.unwrap_or_default();
@@ -443,8 +443,8 @@ impl Kms {
         ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
         self.authorize(req, key, action, &ctx, Some(&ec))?;
         check_state(op, key.rec.state, &key.arn)?;
-        key.require_usage(KeyUsage::EncryptDecrypt, op)?;
-        super::asymmetric_ops::refuse_asymmetric(key, op)?;
+        key.require_usage(op)?;
+        super::asymmetric_ops::refuse_asymmetric(key, op.name())?;
         if dry {
             return Err(dry_run());
         }
@@ -480,7 +480,7 @@ impl Kms {
         self.authorize_identity(req, "kms:GenerateRandom", "*", &ctx)?;
         if let Some(s) = store {
             return Err(ApiError::new(
-                "CustomKeyStoreNotFoundException",
+                KmsError::CustomKeyStoreNotFoundException,
                 format!("Custom key store {s} does not exist."),
             ));
         }
@@ -498,18 +498,18 @@ impl Kms {
     pub(crate) fn import_op(
         &self,
         req: &mut Req<'_>,
-        op: &str,
+        op: KmsOp,
         input: &Value,
     ) -> Result<Value, ApiError> {
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
-        let action = format!("kms:{op}");
+        let action = op.spec().action();
         let st = self.state.read();
-        let r = self.gate(&st, req, key_id, Forms::KeyLocal, &action, op, |_| {})?;
+        let r = self.gate(&st, req, key_id, Forms::KeyLocal, action, op, |_| {})?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         Err(ApiError::new(
-            "UnsupportedOperationException",
+            KmsError::UnsupportedOperationException,
             format!(
                 "{} origin is AWS_KMS which is not valid for this operation.",
                 key.arn

@@ -19,9 +19,11 @@ use super::authz::{add_encryption_context, key_context, Forms};
 use super::crypto_ops::{dry_run, no_recipient, object, seal};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::{check_state, KeyUsage};
+use super::key::check_state;
+use super::op::KmsOp;
 use super::{Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// The model's `DataKeyPairSpec` values.
 const PAIR_SPECS: &[&str] = &[
@@ -46,7 +48,7 @@ fn unsupported_spec(spec: &str) -> ApiError {
         "this server does not generate it"
     };
     ApiError::new(
-        "UnsupportedOperationException",
+        KmsError::UnsupportedOperationException,
         format!("KeyPairSpec {spec} is not supported: {why}."),
     )
 }
@@ -58,14 +60,12 @@ impl Kms {
         input: &Value,
         with_plaintext: bool,
     ) -> Result<Value, ApiError> {
-        let (action, op) = if with_plaintext {
-            ("kms:GenerateDataKeyPair", "GenerateDataKeyPair")
+        let op = if with_plaintext {
+            KmsOp::GenerateDataKeyPair
         } else {
-            (
-                "kms:GenerateDataKeyPairWithoutPlaintext",
-                "GenerateDataKeyPairWithoutPlaintext",
-            )
+            KmsOp::GenerateDataKeyPairWithoutPlaintext
         };
+        let action = op.spec().action();
         let mut i = Input::new(input)?;
         let ec = i.map_opt("EncryptionContext")?.unwrap_or_default();
         let key_id = i.str_req("KeyId", 1, 2048)?;
@@ -90,8 +90,8 @@ impl Kms {
             ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
             self.authorize(req, key, action, &ctx, Some(&ec))?;
             check_state(op, key.rec.state, &key.arn)?;
-            key.require_usage(KeyUsage::EncryptDecrypt, op)?;
-            super::asymmetric_ops::refuse_asymmetric(key, op)?;
+            key.require_usage(op)?;
+            super::asymmetric_ops::refuse_asymmetric(key, op.name())?;
             if dry {
                 return Err(dry_run());
             }
@@ -103,7 +103,10 @@ impl Kms {
         let st = self.state.read();
         // The key may have been disabled or scheduled for deletion meanwhile.
         let key = st.keys.get(&id).ok_or_else(|| {
-            ApiError::new("NotFoundException", format!("Key '{arn}' does not exist"))
+            ApiError::new(
+                KmsError::NotFoundException,
+                format!("Key '{arn}' does not exist"),
+            )
         })?;
         check_state(op, key.rec.state, &key.arn)?;
         let (ct, material_id) = seal(key, &ec, &pair.private_key_pkcs8)?;

@@ -22,6 +22,7 @@ use super::policy_ops::{check_principals, validate_policy};
 use super::tags::check_tag_rules;
 use super::{persist, Kms, KmsAudit, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 use crate::principal::{Principal, RequestMeta};
 use crate::store::Mutation;
 
@@ -308,7 +309,7 @@ impl Kms {
             for p in std::iter::once(&g.grantee_principal).chain(g.retiring_principal.iter()) {
                 if !self.directory.principal_exists(p) {
                     return Err(ApiError::new(
-                        "InvalidArnException",
+                        KmsError::InvalidArnException,
                         format!("ARN does not refer to a valid principal: {p}"),
                     ));
                 }

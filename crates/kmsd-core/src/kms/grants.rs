@@ -26,8 +26,10 @@ use super::authz::{add_encryption_context, base_context, key_context, Forms};
 use super::ids::{hex, internal, is_grant_id, random_hex64};
 use super::key::{check_state, KeyEntry};
 use super::lifecycle::{limit_marker, page, paginate};
+use super::op::KmsOp;
 use super::{persist, Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// Every grant operation of the model.
 pub(crate) const GRANT_OPERATIONS: &[&str] = &[
@@ -243,7 +245,10 @@ pub(crate) fn make_token(key_id: &str, grant_id: &str) -> Result<String, ApiErro
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::new("InvalidGrantTokenException", "Grant token is invalid.")
+    ApiError::new(
+        KmsError::InvalidGrantTokenException,
+        "Grant token is invalid.",
+    )
 }
 
 /// (key id, grant id) named by a token.
@@ -283,7 +288,7 @@ fn principal_pattern_ok(s: &str) -> bool {
 fn parse_constraints(v: &Value) -> Result<ConstraintsRecord, ApiError> {
     let Value::Object(m) = v else {
         return Err(ApiError::new(
-            "SerializationException",
+            KmsError::SerializationException,
             "Unexpected value type for field Constraints",
         ));
     };
@@ -299,7 +304,7 @@ fn parse_constraints(v: &Value) -> Result<ConstraintsRecord, ApiError> {
             "EncryptionContextEquals" | "EncryptionContextSubset" => {}
             other => {
                 return Err(ApiError::new(
-                    "SerializationException",
+                    KmsError::SerializationException,
                     format!("Unknown field {other} in Constraints"),
                 ))
             }
@@ -410,7 +415,7 @@ impl Kms {
         i.finish()?;
         if svc_grantee.is_some() || svc_retiring.is_some() {
             return Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 "Grants for AWS service principals are not supported by this server.",
             ));
         }
@@ -485,7 +490,7 @@ impl Kms {
                 });
             if !covered {
                 return Err(ApiError::new(
-                    "AccessDeniedException",
+                    KmsError::AccessDeniedException,
                     format!(
                         "User: {} is not authorized to perform: kms:CreateGrant on resource: {} because the requested grant is not a subset of the caller's grant",
                         req.p.caller.arn(),
@@ -494,24 +499,24 @@ impl Kms {
                 ));
             }
         }
-        check_state("CreateGrant", key.rec.state, &key.arn)?;
+        check_state(KmsOp::CreateGrant, key.rec.state, &key.arn)?;
         if !self.directory.principal_exists(grantee) {
             return Err(ApiError::new(
-                "InvalidArnException",
+                KmsError::InvalidArnException,
                 format!("ARN does not refer to a valid principal: {grantee}"),
             ));
         }
         if let Some(rp) = retiring {
             if !self.directory.principal_exists(rp) {
                 return Err(ApiError::new(
-                    "InvalidArnException",
+                    KmsError::InvalidArnException,
                     format!("ARN does not refer to a valid principal: {rp}"),
                 ));
             }
         }
         if dry {
             return Err(ApiError::new(
-                "DryRunOperationException",
+                KmsError::DryRunOperationException,
                 "The request would have succeeded, but the DryRun option is set.",
             ));
         }
@@ -543,7 +548,7 @@ impl Kms {
         }
         if key.grants.len() >= GRANTS_PER_KEY {
             return Err(ApiError::new(
-                "LimitExceededException",
+                KmsError::LimitExceededException,
                 "The request was rejected because the grant quota for this KMS key was exceeded.",
             ));
         }
@@ -575,7 +580,7 @@ impl Kms {
         if let Some(g) = grant_id {
             if !is_grant_id(g) {
                 return Err(ApiError::new(
-                    "InvalidGrantIdException",
+                    KmsError::InvalidGrantIdException,
                     format!("Grant ID {g} is invalid."),
                 ));
             }
@@ -587,7 +592,7 @@ impl Kms {
             key_id,
             Forms::KeyCross,
             "kms:ListGrants",
-            "ListGrants",
+            KmsOp::ListGrants,
             |c| c.set("kms:GrantIsForAWSResource", "false"),
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
@@ -601,7 +606,10 @@ impl Kms {
         let from = match marker {
             Some(m) => {
                 if !key.grants.get(m).is_some_and(wanted) {
-                    return Err(ApiError::new("InvalidMarkerException", "Invalid marker."));
+                    return Err(ApiError::new(
+                        KmsError::InvalidMarkerException,
+                        "Invalid marker.",
+                    ));
                 }
                 m
             }
@@ -690,7 +698,7 @@ impl Kms {
                 if let Some(gi) = grant_id {
                     if gi != g {
                         return Err(ApiError::new(
-                            "InvalidGrantIdException",
+                            KmsError::InvalidGrantIdException,
                             "The grant ID does not match the grant token.",
                         ));
                     }
@@ -700,7 +708,7 @@ impl Kms {
             (None, Some(k), Some(g)) => {
                 if !is_grant_id(g) {
                     return Err(ApiError::new(
-                        "InvalidGrantIdException",
+                        KmsError::InvalidGrantIdException,
                         format!("Grant ID {g} is invalid."),
                     ));
                 }
@@ -714,11 +722,17 @@ impl Kms {
             }
         };
         let key = st.keys.get(&kid).ok_or_else(|| {
-            ApiError::new("NotFoundException", format!("Grant ID {gid} not found"))
+            ApiError::new(
+                KmsError::NotFoundException,
+                format!("Grant ID {gid} not found"),
+            )
         })?;
         req.audit.key_arn = Some(key.arn.clone());
         let g = key.grants.get(&gid).ok_or_else(|| {
-            ApiError::new("NotFoundException", format!("Grant ID {gid} not found"))
+            ApiError::new(
+                KmsError::NotFoundException,
+                format!("Grant ID {gid} not found"),
+            )
         })?;
         // Who may retire ("Retiring and revoking grants"): the grant decides. Its retiring
         // principal, and its grantee when it includes RetireGrant, need no permission, though a
@@ -755,7 +769,7 @@ impl Kms {
                             key.arn
                         )
                     });
-                return Err(ApiError::new("AccessDeniedException", msg));
+                return Err(ApiError::new(KmsError::AccessDeniedException, msg));
             }
             req.audit.decision = Some(Decision::Allow);
             req.audit.deciding.push(kmsd_policy::Because::Grant {
@@ -766,7 +780,7 @@ impl Kms {
             self.authorize_identity(req, "kms:RetireGrant", &key.arn, &ctx)?;
         } else {
             return Err(ApiError::new(
-                "AccessDeniedException",
+                KmsError::AccessDeniedException,
                 format!(
                     "User: {} is not authorized to perform: kms:RetireGrant on resource: {}",
                     req.p.caller.arn(),
@@ -776,7 +790,7 @@ impl Kms {
         }
         if dry {
             return Err(ApiError::new(
-                "DryRunOperationException",
+                KmsError::DryRunOperationException,
                 "The request would have succeeded, but the DryRun option is set.",
             ));
         }
@@ -800,25 +814,25 @@ impl Kms {
             key_id,
             Forms::KeyCross,
             "kms:RevokeGrant",
-            "RevokeGrant",
+            KmsOp::RevokeGrant,
             |c| c.set("kms:GrantIsForAWSResource", "false"),
         )?;
         if !is_grant_id(grant_id) {
             return Err(ApiError::new(
-                "InvalidGrantIdException",
+                KmsError::InvalidGrantIdException,
                 format!("Grant ID {grant_id} is invalid."),
             ));
         }
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         if !key.grants.contains_key(grant_id) {
             return Err(ApiError::new(
-                "NotFoundException",
+                KmsError::NotFoundException,
                 format!("Grant ID {grant_id} not found"),
             ));
         }
         if dry {
             return Err(ApiError::new(
-                "DryRunOperationException",
+                KmsError::DryRunOperationException,
                 "The request would have succeeded, but the DryRun option is set.",
             ));
         }

@@ -4,6 +4,7 @@
 use kmsd_crypto::random_bytes;
 
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// A key named in a request, before it is looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +71,7 @@ pub(crate) fn is_key_id(s: &str) -> bool {
 }
 
 fn invalid_key_id(s: &str) -> ApiError {
-    ApiError::new("NotFoundException", format!("Invalid keyId '{s}'"))
+    ApiError::new(KmsError::NotFoundException, format!("Invalid keyId '{s}'"))
 }
 
 /// Parse any of the four identifier forms. Syntax errors are `NotFoundException`s as in AWS.
@@ -79,7 +80,7 @@ pub(crate) fn parse_key_ref(s: &str) -> Result<KeyRef, ApiError> {
         let parts: Vec<&str> = rest.splitn(5, ':').collect();
         let [partition, service, region, account, resource] = parts.as_slice() else {
             return Err(ApiError::new(
-                "NotFoundException",
+                KmsError::NotFoundException,
                 format!("Invalid arn {s}"),
             ));
         };
@@ -89,7 +90,7 @@ pub(crate) fn parse_key_ref(s: &str) -> Result<KeyRef, ApiError> {
             || !is_account(account)
         {
             return Err(ApiError::new(
-                "NotFoundException",
+                KmsError::NotFoundException,
                 format!("Invalid arn {s}"),
             ));
         }
@@ -111,7 +112,7 @@ pub(crate) fn parse_key_ref(s: &str) -> Result<KeyRef, ApiError> {
             });
         }
         return Err(ApiError::new(
-            "NotFoundException",
+            KmsError::NotFoundException,
             format!("Invalid arn {s}"),
         ));
     }
@@ -161,7 +162,7 @@ pub(crate) fn is_grant_id(s: &str) -> bool {
 /// `KMSInternalException` without details (details never reach clients).
 pub(crate) fn internal() -> ApiError {
     ApiError::new(
-        "KMSInternalException",
+        KmsError::KMSInternalException,
         "The request was rejected because an internal exception occurred. The request can be retried.",
     )
 }

@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use super::api::ts;
 use super::grants::GrantRecord;
 use super::ids::key_arn;
+use super::op::{KmsOp, StateRule, Usages};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// A key's state (`KeyState` in `KeyMetadata`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,11 +52,14 @@ impl KeyState {
 }
 
 fn invalid(arn: &str, what: &str) -> ApiError {
-    ApiError::new("KMSInvalidStateException", format!("{arn} is {what}."))
+    ApiError::new(
+        KmsError::KMSInvalidStateException,
+        format!("{arn} is {what}."),
+    )
 }
 
 fn disabled(arn: &str) -> ApiError {
-    ApiError::new("DisabledException", format!("{arn} is disabled."))
+    ApiError::new(KmsError::DisabledException, format!("{arn} is disabled."))
 }
 
 fn pending_deletion(arn: &str) -> ApiError {
@@ -65,93 +70,77 @@ fn pending_import(arn: &str) -> ApiError {
     invalid(arn, "pending import")
 }
 
-/// The key-state table of §3: may operation `op` (API name; `UpdateAliasTarget` for the new
-/// target of UpdateAlias) run on a key in `state`? The error is AWS's code and message.
-pub fn check_state(op: &str, state: KeyState, arn: &str) -> Result<(), ApiError> {
+/// The key-state table of §3: may operation `op` run on a key in `state`? The error is
+/// AWS's code and message. The rule comes from the operation table ([`KmsOp::states`]).
+pub fn check_state(op: KmsOp, state: KeyState, arn: &str) -> Result<(), ApiError> {
+    check_state_rule(op.states(), state, arn)
+}
+
+/// One rule of the key-state table.
+pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(), ApiError> {
     use KeyState::*;
-    match op {
-        "Encrypt"
-        | "Decrypt"
-        | "ReEncrypt"
-        | "ReEncryptFrom"
-        | "ReEncryptTo"
-        | "GenerateDataKey"
-        | "GenerateDataKeyWithoutPlaintext"
-        | "GenerateDataKeyPair"
-        | "GenerateDataKeyPairWithoutPlaintext"
-        | "GenerateMac"
-        | "VerifyMac"
-        | "Sign"
-        | "Verify"
-        | "GetPublicKey"
-        | "DeriveSharedSecret"
-        | "Encapsulate"
-        | "Decapsulate" => match state {
+    match rule {
+        StateRule::Use => match state {
             Enabled => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
             Unavailable => Err(invalid(arn, "unavailable")),
         },
-        "CreateGrant" => match state {
+        StateRule::CreateGrant => match state {
             Enabled | Unavailable => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
         },
-        "CancelKeyDeletion" => match state {
+        StateRule::CancelDeletion => match state {
             PendingDeletion => Ok(()),
             _ => Err(invalid(arn, "not pending deletion")),
         },
-        "CreateAlias"
-        | "UpdateAliasTarget"
-        | "ScheduleKeyDeletion"
-        | "TagResource"
-        | "UntagResource"
-        | "UpdateKeyDescription" => match state {
+        StateRule::Metadata => match state {
             PendingDeletion => Err(pending_deletion(arn)),
             _ => Ok(()),
         },
-        "EnableKey" | "DisableKey" => match state {
+        StateRule::EnableDisable => match state {
             PendingDeletion => Err(pending_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
             _ => Ok(()),
         },
-        "EnableKeyRotation" | "DisableKeyRotation" => match state {
+        StateRule::RotationChange => match state {
             Enabled => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
             PendingImport => Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!("{arn} origin is EXTERNAL which is not valid for this operation."),
             )),
             Unavailable => Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!("{arn} is unavailable."),
             )),
         },
-        "GetKeyRotationStatus" | "ListKeyRotations" => match state {
+        StateRule::RotationRead => match state {
             PendingImport => Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!("{arn} origin is EXTERNAL which is not valid for this operation."),
             )),
             Unavailable => Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!("{arn} is unavailable."),
             )),
             _ => Ok(()),
         },
-        "RotateKeyOnDemand" => match state {
+        StateRule::RotateOnDemand => match state {
             Enabled => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
-            Unavailable => Err(ApiError::bare("UnsupportedOperationException")),
+            Unavailable => Err(ApiError::bare(KmsError::UnsupportedOperationException)),
         },
         // DescribeKey, GetKeyPolicy, PutKeyPolicy, ListGrants, ListKeyPolicies,
         // ListResourceTags, ListAliases, RetireGrant, RevokeGrant, DeleteAlias,
         // UpdateAlias (old target): every state.
-        _ => Ok(()),
+        StateRule::Any | StateRule::NoKey => Ok(()),
     }
 }
 
@@ -326,7 +315,7 @@ impl KeyUsage {
 /// `InvalidKeyUsageException` for an operation the key's usage does not allow.
 pub(crate) fn wrong_usage(arn: &str, usage: KeyUsage, op: &str) -> ApiError {
     ApiError::new(
-        "InvalidKeyUsageException",
+        KmsError::InvalidKeyUsageException,
         format!(
             "{arn} key usage is {} which is not valid for {op}.",
             usage.as_str()
@@ -644,12 +633,13 @@ impl KeyEntry {
         Some(rec)
     }
 
-    /// `InvalidKeyUsageException` unless the key's usage is `usage` (`op`: API name).
-    pub(crate) fn require_usage(&self, usage: KeyUsage, op: &str) -> Result<(), ApiError> {
-        if self.rec.key_usage == usage {
-            Ok(())
-        } else {
-            Err(wrong_usage(&self.arn, self.rec.key_usage, op))
+    /// `InvalidKeyUsageException` unless the operation table lets `op` use a key of this
+    /// key's usage.
+    pub(crate) fn require_usage(&self, op: KmsOp) -> Result<(), ApiError> {
+        match op.spec().usages {
+            Usages::Any => Ok(()),
+            Usages::Only(usages) if usages.contains(&self.rec.key_usage) => Ok(()),
+            Usages::Only(_) => Err(wrong_usage(&self.arn, self.rec.key_usage, op.name())),
         }
     }
 

@@ -19,10 +19,12 @@ use super::key::{
     check_state, default_policy, KeyEntry, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialInfo,
     MaterialOrigin,
 };
+use super::op::KmsOp;
 use super::policy_ops::{check_lockout, check_principals, validate_policy};
 use super::tags::{add_request_tags, parse_tags};
 use super::{persist, Kms, Req, State};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 const KEY_SPECS: &[&str] = &[
     "RSA_2048",
@@ -116,7 +118,7 @@ pub(crate) fn paginate<T>(
         Some(m) => items
             .iter()
             .position(|(k, _)| k.as_str() == m)
-            .ok_or_else(|| ApiError::new("InvalidMarkerException", "Invalid marker."))?,
+            .ok_or_else(|| ApiError::new(KmsError::InvalidMarkerException, "Invalid marker."))?,
     };
     let mut rest: Vec<(String, T)> = items.into_iter().skip(start).collect();
     let next = if rest.len() > limit {
@@ -169,7 +171,7 @@ impl Kms {
         raw: &str,
         forms: Forms,
         action: &str,
-        state_op: &str,
+        state_op: KmsOp,
         extra: impl FnOnce(&mut RequestContext),
     ) -> Result<Resolved, ApiError> {
         let r = self.resolve(st, req, raw, forms, action)?;
@@ -244,7 +246,7 @@ impl Kms {
         }
         if let Some(sid) = store_id {
             return Err(ApiError::new(
-                "CustomKeyStoreNotFoundException",
+                KmsError::CustomKeyStoreNotFoundException,
                 format!("Custom key store {sid} does not exist."),
             ));
         }
@@ -263,7 +265,7 @@ impl Kms {
                 "Multi-Region keys".to_string()
             };
             return Err(ApiError::new(
-                "UnsupportedOperationException",
+                KmsError::UnsupportedOperationException,
                 format!("{what} is not supported by this server; only keys with origin AWS_KMS and a KeySpec other than SM2 (available only in China Regions) are."),
             ));
         }
@@ -449,7 +451,7 @@ impl Kms {
             key_id,
             Forms::Any,
             "kms:DescribeKey",
-            "DescribeKey",
+            KmsOp::DescribeKey,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
@@ -473,7 +475,10 @@ impl Kms {
         i.finish()?;
         if let Some(m) = marker {
             if !is_key_id(m) {
-                return Err(ApiError::new("InvalidMarkerException", "Invalid marker."));
+                return Err(ApiError::new(
+                    KmsError::InvalidMarkerException,
+                    "Invalid marker.",
+                ));
             }
         }
         let ctx = base_context(req);
@@ -504,11 +509,12 @@ impl Kms {
         let mut i = Input::new(input)?;
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
-        let (action, op) = if enable {
-            ("kms:EnableKey", "EnableKey")
+        let op = if enable {
+            KmsOp::EnableKey
         } else {
-            ("kms:DisableKey", "DisableKey")
+            KmsOp::DisableKey
         };
+        let action = op.spec().action();
         let st = self.state.upgradable_read();
         let r = self.gate(&st, req, key_id, Forms::KeyLocal, action, op, |_| {})?;
         let target = if enable {
@@ -551,7 +557,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:ScheduleKeyDeletion",
-            "ScheduleKeyDeletion",
+            KmsOp::ScheduleKeyDeletion,
             |c| {
                 c.set(
                     "kms:ScheduleKeyDeletionPendingWindowInDays",
@@ -592,7 +598,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:CancelKeyDeletion",
-            "CancelKeyDeletion",
+            KmsOp::CancelKeyDeletion,
             |_| {},
         )?;
         let st = self.update_key(st, &r.id, |rec| {
@@ -622,7 +628,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:UpdateKeyDescription",
-            "UpdateKeyDescription",
+            KmsOp::UpdateKeyDescription,
             |_| {},
         )?;
         drop(self.update_key(st, &r.id, |rec| {

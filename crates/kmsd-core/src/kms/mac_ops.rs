@@ -17,9 +17,11 @@ use super::api::{b64, Input};
 use super::authz::{key_context, Forms};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::{check_state, KeyUsage};
+use super::key::check_state;
+use super::op::KmsOp;
 use super::{Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// The `MacAlgorithmSpec` enum of the model.
 const MAC_ALGORITHMS: &[&str] = &[
@@ -36,7 +38,7 @@ const MAX_MAC: usize = 6144;
 
 fn dry_run() -> ApiError {
     ApiError::new(
-        "DryRunOperationException",
+        KmsError::DryRunOperationException,
         "The request would have succeeded, but the DryRun option is set.",
     )
 }
@@ -52,7 +54,11 @@ impl Kms {
 
     /// GenerateMac (`verify` false) or VerifyMac (`verify` true).
     fn mac_op(&self, req: &mut Req<'_>, input: &Value, verify: bool) -> Result<Value, ApiError> {
-        let op = if verify { "VerifyMac" } else { "GenerateMac" };
+        let op = if verify {
+            KmsOp::VerifyMac
+        } else {
+            KmsOp::GenerateMac
+        };
         let mut i = Input::new(input)?;
         let message = i.blob_opt("Message", 1, MAX_MESSAGE)?;
         if message.is_none() {
@@ -79,20 +85,20 @@ impl Kms {
             return Err(internal());
         };
         let alg = MacAlgorithm::from_name(alg_name).ok_or_else(internal)?;
-        let action = format!("kms:{op}");
+        let action = op.spec().action();
         let st = self.state.read();
-        let r = self.resolve(&st, req, key_id, Forms::Any, &action)?;
+        let r = self.resolve(&st, req, key_id, Forms::Any, action)?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         req.audit.key_arn = Some(key.arn.clone());
         let mut ctx = key_context(req, key, r.alias.as_deref());
         ctx.set("kms:MacAlgorithm", alg_name);
-        self.authorize(req, key, &action, &ctx, None)?;
+        self.authorize(req, key, action, &ctx, None)?;
         check_state(op, key.rec.state, &key.arn)?;
-        key.require_usage(KeyUsage::GenerateVerifyMac, op)?;
+        key.require_usage(op)?;
         let spec = key.rec.key_spec;
         if spec.mac_algorithm() != Some(alg) {
             return Err(ApiError::new(
-                "InvalidKeyUsageException",
+                KmsError::InvalidKeyUsageException,
                 format!(
                     "Algorithm {alg_name} is incompatible with key spec {}.",
                     spec.as_str()
@@ -104,7 +110,7 @@ impl Kms {
             Some(given) => {
                 // A wrong MAC fails even under DryRun: the request would not have succeeded.
                 if !mac_key.verify(&message, &given) {
-                    return Err(ApiError::bare("KMSInvalidMacException"));
+                    return Err(ApiError::bare(KmsError::KMSInvalidMacException));
                 }
                 if dry {
                     return Err(dry_run());

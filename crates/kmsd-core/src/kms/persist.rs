@@ -21,6 +21,7 @@ use super::key::{KeyEntry, KeyRecord};
 use super::policy_ops::compile_key_policy;
 use super::{AliasKey, State};
 use crate::error::ApiError;
+use crate::error::KmsError;
 use crate::store::{Mutation, Store};
 
 pub(crate) const KEYS: &str = "kms_keys";
@@ -30,7 +31,7 @@ pub(crate) const ALIASES: &str = "kms_aliases";
 
 fn store_err(what: &str) -> ApiError {
     ApiError::new(
-        "KMSInternalException",
+        KmsError::KMSInternalException,
         format!("cannot load KMS state: {what}"),
     )
 }

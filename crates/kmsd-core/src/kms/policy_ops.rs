@@ -14,8 +14,10 @@ use super::api::Input;
 use super::authz::{key_context_for, Forms};
 use super::ids::internal;
 use super::key::KeyEntry;
+use super::op::KmsOp;
 use super::{Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 use crate::principal::PrincipalDirectory;
 
 /// Key policy size quota (K1).
@@ -53,18 +55,18 @@ pub(crate) fn policy_pattern(i: &mut Input<'_>, p: &str) {
 pub(crate) fn validate_policy(text: &str) -> Result<SourcedPolicy, ApiError> {
     if text.len() > MAX_POLICY_BYTES {
         return Err(ApiError::new(
-            "LimitExceededException",
+            KmsError::LimitExceededException,
             format!("The key policy exceeds the maximum size of {MAX_POLICY_BYTES} bytes."),
         ));
     }
     if !policy_chars_ok(text) {
         return Err(ApiError::new(
-            "MalformedPolicyDocumentException",
+            KmsError::MalformedPolicyDocumentException,
             "The key policy contains characters outside the allowed set (TAB, LF, CR, U+0020-U+00FF).",
         ));
     }
     compile_key_policy(text)
-        .map_err(|e| ApiError::new("MalformedPolicyDocumentException", e.to_string()))
+        .map_err(|e| ApiError::new(KmsError::MalformedPolicyDocumentException, e.to_string()))
 }
 
 /// K5: every AWS principal in the policy must exist.
@@ -83,7 +85,7 @@ pub(crate) fn check_principals(
         };
         if !ok {
             return Err(ApiError::new(
-                "MalformedPolicyDocumentException",
+                KmsError::MalformedPolicyDocumentException,
                 "Policy contains a statement with one or more invalid principals.",
             ));
         }
@@ -114,7 +116,7 @@ pub(crate) fn check_lockout(
         Ok(())
     } else {
         Err(ApiError::new(
-            "MalformedPolicyDocumentException",
+            KmsError::MalformedPolicyDocumentException,
             "The new key policy will not allow you to update the key policy in the future.",
         ))
     }
@@ -146,13 +148,13 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:GetKeyPolicy",
-            "GetKeyPolicy",
+            KmsOp::GetKeyPolicy,
             |c| c.set("kms:PolicyName", name),
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         if name != "default" {
             return Err(ApiError::new(
-                "NotFoundException",
+                KmsError::NotFoundException,
                 format!("No such policy exists: {name}"),
             ));
         }
@@ -192,7 +194,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:PutKeyPolicy",
-            "PutKeyPolicy",
+            KmsOp::PutKeyPolicy,
             |c| {
                 c.set("kms:PolicyName", "default");
                 c.set(
@@ -227,7 +229,10 @@ impl Kms {
         let (_limit, marker) = super::lifecycle::limit_marker(&mut i, 100, 1000)?;
         i.finish()?;
         if marker.is_some() {
-            return Err(ApiError::new("InvalidMarkerException", "Invalid marker."));
+            return Err(ApiError::new(
+                KmsError::InvalidMarkerException,
+                "Invalid marker.",
+            ));
         }
         let st = self.state.read();
         self.gate(
@@ -236,7 +241,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:ListKeyPolicies",
-            "ListKeyPolicies",
+            KmsOp::ListKeyPolicies,
             |_| {},
         )?;
         Ok(json!({ "PolicyNames": ["default"], "Truncated": false }))

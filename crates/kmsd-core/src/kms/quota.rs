@@ -20,29 +20,18 @@ use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::Mutex;
 
+use super::op::{KmsOp, Quota, KMS_OPS};
 use super::Kms;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode, KmsError};
 
 /// The code AWS KMS answers a throttled request with (HTTP 400).
-pub const THROTTLING_CODE: &str = "ThrottlingException";
+pub const THROTTLING_CODE: ErrorCode = ErrorCode::KmsError(KmsError::ThrottlingException);
 /// The message AWS KMS sends with [`THROTTLING_CODE`].
 pub const THROTTLING_MESSAGE: &str =
     "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.";
 
 /// Name of the quota shared by the cryptographic operations on symmetric keys.
 pub const SYMMETRIC_CRYPTO: &str = "Cryptographic operations (symmetric)";
-
-/// Operations that share [`SYMMETRIC_CRYPTO`].
-const SYMMETRIC_CRYPTO_OPS: &[&str] = &[
-    "Decrypt",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateMac",
-    "GenerateRandom",
-    "ReEncrypt",
-    "VerifyMac",
-];
 
 /// AWS's default rate of [`SYMMETRIC_CRYPTO`] in Regions not listed in
 /// [`SYMMETRIC_CRYPTO_BY_REGION`].
@@ -59,40 +48,6 @@ const SYMMETRIC_CRYPTO_BY_REGION: &[(&str, f64)] = &[
     ("ap-northeast-1", 10_000.0),
     ("eu-central-1", 10_000.0),
     ("eu-west-2", 10_000.0),
-];
-
-/// Per-operation quotas (requests per second) of the operations this server implements.
-const PER_OPERATION: &[(&str, f64)] = &[
-    ("CancelKeyDeletion", 5.0),
-    ("CreateAlias", 5.0),
-    ("CreateGrant", 50.0),
-    ("CreateKey", 5.0),
-    ("DeleteAlias", 5.0),
-    ("DeleteImportedKeyMaterial", 5.0),
-    ("DescribeCustomKeyStores", 5.0),
-    ("DescribeKey", 1_000.0),
-    ("DisableKey", 5.0),
-    ("DisableKeyRotation", 5.0),
-    ("EnableKey", 5.0),
-    ("EnableKeyRotation", 5.0),
-    ("GetKeyPolicy", 1_000.0),
-    ("GetKeyRotationStatus", 1_000.0),
-    ("GetParametersForImport", 0.25),
-    ("ImportKeyMaterial", 5.0),
-    ("ListAliases", 100.0),
-    ("ListGrants", 100.0),
-    ("ListKeyPolicies", 100.0),
-    ("ListKeys", 100.0),
-    ("ListResourceTags", 100.0),
-    ("ListRetirableGrants", 5.0),
-    ("PutKeyPolicy", 5.0),
-    ("RetireGrant", 15.0),
-    ("RevokeGrant", 15.0),
-    ("ScheduleKeyDeletion", 5.0),
-    ("TagResource", 5.0),
-    ("UntagResource", 5.0),
-    ("UpdateAlias", 5.0),
-    ("UpdateKeyDescription", 5.0),
 ];
 
 /// Which request rates apply. `QuotaConfig::default()` is [`QuotaConfig::off`].
@@ -121,9 +76,12 @@ impl QuotaConfig {
                 .map(|(r, v)| ((*r).to_string(), *v))
                 .collect(),
             symmetric_default: SYMMETRIC_CRYPTO_DEFAULT,
-            per_operation: PER_OPERATION
+            per_operation: KMS_OPS
                 .iter()
-                .map(|(o, v)| ((*o).to_string(), *v))
+                .filter_map(|spec| match spec.quota {
+                    Quota::Own(rate) => Some((spec.name.to_string(), rate)),
+                    Quota::None | Quota::SymmetricCrypto => None,
+                })
                 .collect(),
         }
     }
@@ -167,24 +125,29 @@ impl QuotaConfig {
     /// The quota an operation counts against and its rate in `region`; `None` when the
     /// operation is not throttled.
     pub fn quota_for(&self, op: &str, region: &str) -> Option<(&'static str, f64)> {
+        self.quota_for_op(KmsOp::from_name(op)?, region)
+    }
+
+    /// [`QuotaConfig::quota_for`] by operation: the group comes from the operation table.
+    pub fn quota_for_op(&self, op: KmsOp, region: &str) -> Option<(&'static str, f64)> {
         if !self.enabled {
             return None;
         }
-        if SYMMETRIC_CRYPTO_OPS.contains(&op) {
-            let rate = self
-                .symmetric_by_region
-                .get(region)
-                .copied()
-                .unwrap_or(self.symmetric_default);
-            return Some((SYMMETRIC_CRYPTO, rate));
+        match op.spec().quota {
+            Quota::SymmetricCrypto => {
+                let rate = self
+                    .symmetric_by_region
+                    .get(region)
+                    .copied()
+                    .unwrap_or(self.symmetric_default);
+                Some((SYMMETRIC_CRYPTO, rate))
+            }
+            // The configured rate: AWS's default (the table's), scaled or overridden.
+            Quota::Own(_) | Quota::None => {
+                let rate = *self.per_operation.get(op.name())?;
+                Some((op.name(), rate))
+            }
         }
-        let rate = *self.per_operation.get(op)?;
-        let name = PER_OPERATION
-            .iter()
-            .map(|(o, _)| *o)
-            .find(|o| *o == op)
-            .unwrap_or("other");
-        Some((name, rate))
     }
 }
 
@@ -275,7 +238,7 @@ impl Limiter {
     /// Count one request; `Err(ThrottlingException)` when its quota is used up.
     pub(crate) fn admit(
         &self,
-        op: &str,
+        op: KmsOp,
         account: &str,
         region: &str,
         now_millis: i64,
@@ -284,7 +247,7 @@ impl Limiter {
             return Ok(());
         }
         let mut st = self.inner.lock();
-        let Some((name, rate)) = st.config.quota_for(op, region) else {
+        let Some((name, rate)) = st.config.quota_for_op(op, region) else {
             return Ok(());
         };
         let key = (account.to_string(), region.to_string(), name);
@@ -407,25 +370,37 @@ mod tests {
     #[test]
     fn limiter_keys_by_account_region_and_group() {
         let l = Limiter::default();
-        assert!(l.admit("Encrypt", "111122223333", "us-west-2", 0).is_ok());
+        assert!(l
+            .admit(KmsOp::Encrypt, "111122223333", "us-west-2", 0)
+            .is_ok());
         l.set(QuotaConfig::off().with_rate(SYMMETRIC_CRYPTO, 2.0));
-        assert!(l.admit("Encrypt", "111122223333", "us-west-2", 0).is_ok());
-        assert!(l.admit("Decrypt", "111122223333", "us-west-2", 0).is_ok());
+        assert!(l
+            .admit(KmsOp::Encrypt, "111122223333", "us-west-2", 0)
+            .is_ok());
+        assert!(l
+            .admit(KmsOp::Decrypt, "111122223333", "us-west-2", 0)
+            .is_ok());
         let e = l
-            .admit("GenerateRandom", "111122223333", "us-west-2", 0)
+            .admit(KmsOp::GenerateRandom, "111122223333", "us-west-2", 0)
             .unwrap_err();
         assert_eq!(e.code, THROTTLING_CODE);
         // Another account, another Region: their own buckets.
-        assert!(l.admit("Encrypt", "444455556666", "us-west-2", 0).is_ok());
-        assert!(l.admit("Encrypt", "111122223333", "eu-west-1", 0).is_ok());
+        assert!(l
+            .admit(KmsOp::Encrypt, "444455556666", "us-west-2", 0)
+            .is_ok());
+        assert!(l
+            .admit(KmsOp::Encrypt, "111122223333", "eu-west-1", 0)
+            .is_ok());
         // Unlisted operations are never throttled.
         for _ in 0..10 {
             assert!(l
-                .admit("DescribeKey", "111122223333", "us-west-2", 0)
+                .admit(KmsOp::DescribeKey, "111122223333", "us-west-2", 0)
                 .is_ok());
         }
         l.set(QuotaConfig::off());
-        assert!(l.admit("Encrypt", "111122223333", "us-west-2", 0).is_ok());
+        assert!(l
+            .admit(KmsOp::Encrypt, "111122223333", "us-west-2", 0)
+            .is_ok());
     }
 
     #[test]
@@ -434,25 +409,29 @@ mod tests {
         l.set(QuotaConfig::off().with_rate(SYMMETRIC_CRYPTO, 1.0));
         let len = || l.inner.lock().buckets.len();
         // The busy bucket of us-west-2: empty until t = 1000 ms.
-        assert!(l.admit("Encrypt", "111122223333", "us-west-2", 0).is_ok());
+        assert!(l
+            .admit(KmsOp::Encrypt, "111122223333", "us-west-2", 0)
+            .is_ok());
         // A flood of made-up Regions within the same second: capped, never throttled.
         for i in 0..(MAX_BUCKETS * 2) {
             let region = format!("made-up-{i}");
-            assert!(l.admit("Encrypt", "111122223333", &region, 500).is_ok());
+            assert!(l
+                .admit(KmsOp::Encrypt, "111122223333", &region, 500)
+                .is_ok());
         }
         assert_eq!(len(), MAX_BUCKETS);
         // us-west-2 kept its state through it.
         let e = l
-            .admit("Encrypt", "111122223333", "us-west-2", 900)
+            .admit(KmsOp::Encrypt, "111122223333", "us-west-2", 900)
             .unwrap_err();
         assert_eq!(e.code, THROTTLING_CODE);
         // A second later the flood's buckets are full again and make room.
         assert!(l
-            .admit("Encrypt", "444455556666", "eu-west-3", 1_600)
+            .admit(KmsOp::Encrypt, "444455556666", "eu-west-3", 1_600)
             .is_ok());
         assert!(len() < 10, "full buckets dropped: {}", len());
         let e = l
-            .admit("Encrypt", "444455556666", "eu-west-3", 1_600)
+            .admit(KmsOp::Encrypt, "444455556666", "eu-west-3", 1_600)
             .unwrap_err();
         assert_eq!(e.code, THROTTLING_CODE, "the new bucket is tracked");
     }

@@ -17,8 +17,10 @@ use super::authz::Forms;
 use super::ids::internal;
 use super::key::{KeyEntry, KeyRecord, MaterialOrigin};
 use super::lifecycle::{limit_marker, new_material, page, paginate};
+use super::op::KmsOp;
 use super::{persist, Kms, Req, State};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 const DAY_MS: i64 = 86_400_000;
 /// Most on-demand rotations per key.
@@ -30,7 +32,7 @@ fn rotatable(key: &KeyEntry) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            "UnsupportedOperationException",
+            KmsError::UnsupportedOperationException,
             "You cannot perform this operation on a non-symmetric key or a key with non-ENCRYPT_DECRYPT key usage.",
         ))
     }
@@ -99,7 +101,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:EnableKeyRotation",
-            "EnableKeyRotation",
+            KmsOp::EnableKeyRotation,
             |c| c.set("kms:RotationPeriodInDays", period.to_string()),
         )?;
         let now = self.now();
@@ -129,7 +131,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:DisableKeyRotation",
-            "DisableKeyRotation",
+            KmsOp::DisableKeyRotation,
             |_| {},
         )?;
         rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
@@ -157,7 +159,7 @@ impl Kms {
             key_id,
             Forms::KeyCross,
             "kms:GetKeyRotationStatus",
-            "GetKeyRotationStatus",
+            KmsOp::GetKeyRotationStatus,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
@@ -190,7 +192,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:RotateKeyOnDemand",
-            "RotateKeyOnDemand",
+            KmsOp::RotateKeyOnDemand,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
@@ -198,7 +200,7 @@ impl Kms {
         let arn = key.arn.clone();
         if key.rec.on_demand_rotations >= MAX_ON_DEMAND {
             return Err(ApiError::new(
-                "LimitExceededException",
+                KmsError::LimitExceededException,
                 format!("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"),
             ));
         }
@@ -231,7 +233,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:ListKeyRotations",
-            "ListKeyRotations",
+            KmsOp::ListKeyRotations,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;

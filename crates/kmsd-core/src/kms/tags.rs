@@ -11,14 +11,16 @@ use super::api::Input;
 use super::authz::Forms;
 use super::ids::internal;
 use super::lifecycle::{limit_marker, page, paginate};
+use super::op::KmsOp;
 use super::{Kms, Req};
 use crate::error::ApiError;
+use crate::error::KmsError;
 
 /// Most tags a key may carry.
 pub(crate) const MAX_TAGS: usize = 50;
 
 fn tag_error(msg: &str) -> ApiError {
-    ApiError::new("TagException", msg)
+    ApiError::new(KmsError::TagException, msg)
 }
 
 /// Check a tag map against the semantic rules (reserved prefix, count).
@@ -45,7 +47,7 @@ pub(crate) fn parse_tags(
     };
     let Value::Array(items) = v else {
         return Err(ApiError::new(
-            "SerializationException",
+            KmsError::SerializationException,
             format!("Unexpected value type for field {field}"),
         ));
     };
@@ -55,7 +57,7 @@ pub(crate) fn parse_tags(
     for (n, it) in items.iter().enumerate() {
         let Value::Object(m) = it else {
             return Err(ApiError::new(
-                "SerializationException",
+                KmsError::SerializationException,
                 "Unexpected value type for Tag",
             ));
         };
@@ -64,7 +66,7 @@ pub(crate) fn parse_tags(
             None | Some(Value::Null) => None,
             Some(_) => {
                 return Err(ApiError::new(
-                    "SerializationException",
+                    KmsError::SerializationException,
                     "Unexpected value type for field TagKey",
                 ))
             }
@@ -74,7 +76,7 @@ pub(crate) fn parse_tags(
             None | Some(Value::Null) => None,
             Some(_) => {
                 return Err(ApiError::new(
-                    "SerializationException",
+                    KmsError::SerializationException,
                     "Unexpected value type for field TagValue",
                 ))
             }
@@ -153,7 +155,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:TagResource",
-            "TagResource",
+            KmsOp::TagResource,
             |c| add_request_tags(c, &tags),
         )?;
         drop(self.update_key(st, &r.id, |rec| {
@@ -196,7 +198,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:UntagResource",
-            "UntagResource",
+            KmsOp::UntagResource,
             |c| c.set_multi("aws:TagKeys", keys.clone()),
         )?;
         drop(self.update_key(st, &r.id, |rec| {
@@ -225,7 +227,7 @@ impl Kms {
             key_id,
             Forms::KeyLocal,
             "kms:ListResourceTags",
-            "ListResourceTags",
+            KmsOp::ListResourceTags,
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use kmsd_core::error::ApiError;
+use kmsd_core::error::IamError;
 
 /// Decoded form parameters of one call.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +23,7 @@ pub fn lower_camel(name: &str) -> String {
 
 fn missing(name: &str) -> ApiError {
     ApiError::new(
-        "ValidationError",
+        IamError::ValidationError,
         format!(
             "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
             lower_camel(name)
@@ -55,7 +56,7 @@ impl Params {
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
             Some(v) => Err(ApiError::new(
-                "ValidationError",
+                IamError::ValidationError,
                 format!("1 validation error detected: Value '{v}' at '{}' failed to satisfy constraint: Member must be a boolean", lower_camel(name)),
             )),
         }
@@ -67,7 +68,7 @@ impl Params {
             None => Ok(None),
             Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
                 ApiError::new(
-                    "ValidationError",
+                    IamError::ValidationError,
                     format!("1 validation error detected: Value '{v}' at '{}' failed to satisfy constraint: Member must be a number", lower_camel(name)),
                 )
             }),
@@ -107,7 +108,7 @@ impl Params {
         for n in values.keys() {
             if !keys.iter().any(|(k, _)| k == n) {
                 return Err(ApiError::new(
-                    "ValidationError",
+                    IamError::ValidationError,
                     format!("1 validation error detected: Value null at '{}.{n}.member.key' failed to satisfy constraint: Member must not be null", lower_camel(name)),
                 ));
             }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use kmsd_core::error::ApiError;
+use kmsd_core::error::IamError;
 use kmsd_core::iam::{Actor, SimulationSource};
 use kmsd_core::service::Service;
 use kmsd_policy::{
@@ -17,7 +18,7 @@ use super::params::Params;
 use super::xml::Xml;
 
 fn invalid(msg: impl Into<String>) -> ApiError {
-    ApiError::new("InvalidInput", msg)
+    ApiError::new(IamError::InvalidInput, msg)
 }
 
 fn compile(
@@ -58,7 +59,7 @@ fn context_entries(p: &Params, ctx: &mut RequestContext) -> Result<(), ApiError>
         ];
         if !TYPES.contains(&ty) {
             return Err(ApiError::new(
-                "ValidationError",
+                IamError::ValidationError,
                 format!("1 validation error detected: Value '{ty}' at 'contextEntries.{n}.member.contextKeyType' failed to satisfy constraint: Member must satisfy enum value set: [{}]", TYPES.join(", ")),
             ));
         }
@@ -131,7 +132,7 @@ pub fn run(
     let actions = p.list("ActionNames");
     if actions.is_empty() {
         p.required("ActionNames.member.1")
-            .map_err(|_| ApiError::new("ValidationError", "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null"))?;
+            .map_err(|_| ApiError::new(IamError::ValidationError, "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null"))?;
     }
     let mut resources = p.list("ResourceArns");
     if resources.is_empty() {
