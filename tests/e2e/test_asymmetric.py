@@ -366,6 +366,31 @@ def test_rsa_oaep_ciphertexts_from_cryptography_decrypt_in_kmsd(kms):
         kms.generate_data_key(KeyId=md["KeyId"], KeySpec="AES_256")
 
 
+def test_re_encrypt_between_symmetric_and_rsa(kms):
+    rsa_key = key(kms, "RSA_2048", "ENCRYPT_DECRYPT")
+    sym = kms.create_key()["KeyMetadata"]
+    _, pub = public_key(kms, rsa_key["KeyId"])
+    pt = b"re-encrypt me"
+    # RSA -> symmetric: the source ciphertext is made by `cryptography`.
+    rsa_ct = pub.encrypt(pt, padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None))
+    out = kms.re_encrypt(CiphertextBlob=rsa_ct, SourceKeyId=rsa_key["KeyId"],
+                         SourceEncryptionAlgorithm="RSAES_OAEP_SHA_256",
+                         DestinationKeyId=sym["KeyId"], DestinationEncryptionContext={"k": "v"})
+    assert out["SourceKeyId"] == rsa_key["Arn"] and out["KeyId"] == sym["Arn"]
+    assert out["SourceEncryptionAlgorithm"] == "RSAES_OAEP_SHA_256"
+    assert out["DestinationEncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    assert kms.decrypt(CiphertextBlob=out["CiphertextBlob"], EncryptionContext={"k": "v"})["Plaintext"] == pt
+    # symmetric -> RSA.
+    sym_ct = kms.encrypt(KeyId=sym["KeyId"], Plaintext=pt)["CiphertextBlob"]
+    back = kms.re_encrypt(CiphertextBlob=sym_ct, DestinationKeyId=rsa_key["KeyId"],
+                          DestinationEncryptionAlgorithm="RSAES_OAEP_SHA_1")
+    assert back["DestinationEncryptionAlgorithm"] == "RSAES_OAEP_SHA_1"
+    assert kms.decrypt(KeyId=rsa_key["KeyId"], CiphertextBlob=back["CiphertextBlob"],
+                       EncryptionAlgorithm="RSAES_OAEP_SHA_1")["Plaintext"] == pt
+    with aws_error("InvalidKeyUsageException"):
+        kms.re_encrypt(CiphertextBlob=sym_ct, DestinationKeyId=rsa_key["KeyId"])
+
+
 # ------------------------------------------------------------------------------------- ECDH
 
 @pytest.mark.parametrize("spec,curve", [("ECC_NIST_P256", ec.SECP256R1), ("ECC_NIST_P384", ec.SECP384R1),

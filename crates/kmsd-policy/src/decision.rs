@@ -672,6 +672,8 @@ fn cross_account_capable(action: &str) -> bool {
         "Sign",
         "Verify",
         "DeriveSharedSecret",
+        "Encapsulate",
+        "Decapsulate",
         "GetPublicKey",
         "CreateGrant",
         "DescribeKey",

@@ -263,7 +263,7 @@ impl Kms {
 
     /// RSA checks shared by Encrypt and Decrypt: no encryption context, an RSAES algorithm
     /// of the key.
-    fn rsa_algorithm(
+    pub(crate) fn rsa_algorithm(
         key: &KeyEntry,
         alg: Option<&str>,
         ec: &BTreeMap<String, String>,
@@ -299,25 +299,53 @@ impl Kms {
     ) -> Result<Value, ApiError> {
         key.require_usage(KmsOp::Encrypt)?;
         let a = Self::rsa_algorithm(key, alg, ec)?;
+        Self::rsa_limit(key, a, plaintext.len())?;
+        if dry {
+            return Err(dry_run());
+        }
+        let ct = Self::rsa_encrypt_bytes(key, a, plaintext)?;
+        Ok(object([
+            ("CiphertextBlob", b64(&ct)),
+            ("KeyId", Value::String(key.arn.clone())),
+            ("EncryptionAlgorithm", Value::from(a.name())),
+        ]))
+    }
+
+    /// AWS's plaintext limit for RSAES-OAEP with the key's size: `ValidationException`.
+    fn rsa_limit(key: &KeyEntry, a: EncryptionAlgorithm, len: usize) -> Result<(), ApiError> {
         let pk = Self::private_key(key, internal)?;
         let bits = pk.spec().rsa_bits().ok_or_else(internal)?;
         let max = max_plaintext_len(bits, a);
-        if plaintext.len() > max {
+        if len > max {
             return Err(ApiError::validation(format!(
                 "Plaintext must be at most {max} bytes for {} with key spec {}.",
                 a.name(),
                 key.rec.key_spec.as_str()
             )));
         }
-        if dry {
-            return Err(dry_run());
-        }
-        let ct = pk.encrypt(a, plaintext).map_err(|_| internal())?;
-        Ok(object([
-            ("CiphertextBlob", b64(&ct)),
-            ("KeyId", Value::String(key.arn.clone())),
-            ("EncryptionAlgorithm", Value::from(a.name())),
-        ]))
+        Ok(())
+    }
+
+    /// RSAES-OAEP encryption under an RSA key (limit checked).
+    pub(crate) fn rsa_encrypt_bytes(
+        key: &KeyEntry,
+        a: EncryptionAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, ApiError> {
+        Self::rsa_limit(key, a, plaintext.len())?;
+        let pk = Self::private_key(key, internal)?;
+        pk.encrypt(a, plaintext).map_err(|_| internal())
+    }
+
+    /// RSAES-OAEP decryption; any failure is `InvalidCiphertextException`.
+    pub(crate) fn rsa_decrypt_bytes(
+        key: &KeyEntry,
+        a: EncryptionAlgorithm,
+        ct: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
+        let pk = Self::private_key(key, internal)?;
+        pk.decrypt(a, ct)
+            .map_err(|_| ApiError::bare(KmsError::InvalidCiphertextException))
     }
 
     /// Decrypt with an RSA `ENCRYPT_DECRYPT` key (called by `decrypt` after authorization
@@ -332,14 +360,11 @@ impl Kms {
     ) -> Result<Value, ApiError> {
         key.require_usage(KmsOp::Decrypt)?;
         let a = Self::rsa_algorithm(key, alg, ec)?;
-        let pk = Self::private_key(key, internal)?;
         if dry {
             return Err(dry_run());
         }
         let ct = ct.ok_or_else(internal)?;
-        let pt = pk
-            .decrypt(a, ct)
-            .map_err(|_| ApiError::bare(KmsError::InvalidCiphertextException))?;
+        let pt = Self::rsa_decrypt_bytes(key, a, ct)?;
         Ok(object([
             ("KeyId", Value::String(key.arn.clone())),
             ("Plaintext", b64(&pt)),

@@ -326,29 +326,37 @@ impl Kms {
             None => None,
         };
         let dst = self.resolve(&st, req, dst_id, Forms::Any, "kms:ReEncryptTo")?;
-        let (src, version) = match &ct {
-            Some(ct) => {
-                let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
-                let src = st
-                    .keys
-                    .get(&h.key_id)
-                    .filter(|k| k.rec.region == req.region())
-                    .ok_or_else(unknown_ciphertext_key)?;
-                if let Some(n) = &named_src {
-                    if n.id != src.rec.id {
-                        return Err(incorrect_key());
+        // An asymmetric source key named by SourceKeyId: the ciphertext is a bare RSAES-OAEP one.
+        let src_asym = named_src
+            .as_ref()
+            .and_then(|n| st.keys.get(&n.id))
+            .filter(|k| k.asym.is_some());
+        let (src, version) = match (&ct, src_asym) {
+            (_, Some(k)) => (k, None),
+            (ct, None) => match ct {
+                Some(ct) => {
+                    let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
+                    let src = st
+                        .keys
+                        .get(&h.key_id)
+                        .filter(|k| k.rec.region == req.region())
+                        .ok_or_else(unknown_ciphertext_key)?;
+                    if let Some(n) = &named_src {
+                        if n.id != src.rec.id {
+                            return Err(incorrect_key());
+                        }
                     }
+                    (src, Some(h.material_version))
                 }
-                (src, Some(h.material_version))
-            }
-            None => {
-                let Some(n) = &named_src else {
-                    return Err(ApiError::validation(
+                None => {
+                    let Some(n) = &named_src else {
+                        return Err(ApiError::validation(
                         "SourceKeyId is required when the DryRun modifier IGNORE_CIPHERTEXT is set.",
                     ));
-                };
-                (st.keys.get(&n.id).ok_or_else(internal)?, None)
-            }
+                    };
+                    (st.keys.get(&n.id).ok_or_else(internal)?, None)
+                }
+            },
         };
         let dkey = st.keys.get(&dst.id).ok_or_else(internal)?;
         let same = if src.rec.id == dkey.rec.id {
@@ -381,25 +389,57 @@ impl Kms {
         check_state(KmsOp::ReEncrypt, dkey.rec.state, &dkey.arn)?;
         src.require_usage(KmsOp::ReEncrypt)?;
         dkey.require_usage(KmsOp::ReEncrypt)?;
-        check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
-        check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
+        // RSA keys take an RSAES algorithm and no encryption context; symmetric keys
+        // SYMMETRIC_DEFAULT.
+        let src_rsa = match src.asym {
+            Some(_) => Some(Kms::rsa_algorithm(src, src_alg, &src_ec)?),
+            None => {
+                check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
+                None
+            }
+        };
+        let dst_rsa = match dkey.asym {
+            Some(_) => Some(Kms::rsa_algorithm(dkey, dst_alg, &dst_ec)?),
+            None => {
+                check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
+                None
+            }
+        };
         if dry {
             return Err(dry_run());
         }
-        let (Some(ct), Some(version)) = (&ct, version) else {
-            return Err(internal());
+        let ct = ct.as_ref().ok_or_else(internal)?;
+        let (pt, src_material) = match (src_rsa, version) {
+            (Some(a), _) => (Kms::rsa_decrypt_bytes(src, a, ct)?, None),
+            (None, Some(version)) => {
+                let (pt, m) = open(src, version, &src_ec, ct)?;
+                (pt, Some(m))
+            }
+            (None, None) => return Err(internal()),
         };
-        let (pt, src_material) = open(src, version, &src_ec, ct)?;
-        let (out, dst_material) = seal(dkey, &dst_ec, &pt)?;
-        Ok(json!({
+        let (out, dst_material) = match dst_rsa {
+            Some(a) => (Kms::rsa_encrypt_bytes(dkey, a, &pt)?, None),
+            None => {
+                let (out, m) = seal(dkey, &dst_ec, &pt)?;
+                (out, Some(m))
+            }
+        };
+        let mut res = json!({
             "CiphertextBlob": b64(&out),
             "SourceKeyId": src.arn,
             "KeyId": dkey.arn,
-            "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "SourceKeyMaterialId": src_material,
-            "DestinationKeyMaterialId": dst_material,
-        }))
+            "SourceEncryptionAlgorithm": src_rsa.map_or("SYMMETRIC_DEFAULT", |a| a.name()),
+            "DestinationEncryptionAlgorithm": dst_rsa.map_or("SYMMETRIC_DEFAULT", |a| a.name()),
+        });
+        if let Value::Object(o) = &mut res {
+            if let Some(m) = src_material {
+                o.insert("SourceKeyMaterialId".into(), Value::String(m));
+            }
+            if let Some(m) = dst_material {
+                o.insert("DestinationKeyMaterialId".into(), Value::String(m));
+            }
+        }
+        Ok(res)
     }
 
     pub(crate) fn generate_data_key(
