@@ -55,7 +55,7 @@ fn read_cpu_seconds(path: &Path, ticks_per_sec: u64) -> anyhow::Result<f64> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 

@@ -319,7 +319,7 @@ impl RequestBuilder {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
     use crate::sign::Credentials;

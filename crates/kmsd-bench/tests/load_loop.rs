@@ -1,7 +1,7 @@
 //! The load loop against small in-process servers on 127.0.0.1: successes
 //! are counted, error responses are counted by their AWS code, and a server
 //! that closes after every response (as moto's does) costs no errors.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,7 +4,7 @@
 //! grantees are the created users round robin, IAM calls are signed for
 //! iam/us-east-1, the grantee's credentials file is private, and refused
 //! calls beyond the error budget fail the run and stop later phases.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

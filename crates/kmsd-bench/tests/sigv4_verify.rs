@@ -1,7 +1,7 @@
 //! The requests kmsd-bench sends verify with kmsd-sigv4's server-side
 //! verifier, and fail it when the secret, body or time is wrong; the cached
 //! signer agrees with kmsd-sigv4's own `sign`.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::time::{Duration, UNIX_EPOCH};
 

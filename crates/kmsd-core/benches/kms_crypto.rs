@@ -1,7 +1,12 @@
 //! Encrypt and Decrypt through `Kms::call` (root caller, default key policy, MemStore) at
 //! 32 B and 4 KiB, and the AES-256-GCM blob alone, to show what authorization and request
 //! handling add to the cryptography.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "test code: a failed expectation panics; test helpers need no docs"
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -280,7 +280,6 @@ impl World {
     }
 
     /// Parse a world from text; `origin` names it in messages.
-    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, origin: &str) -> Result<World, BootstrapError> {
         let err = |entity: Option<String>, problem: String| BootstrapError {
             file: origin.to_string(),

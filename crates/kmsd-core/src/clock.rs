@@ -19,6 +19,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> i64 {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the one wall-clock read of the domain"
+        )]
         let now = std::time::SystemTime::now();
         match now.duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),

@@ -30,6 +30,7 @@ pub mod op;
 mod persist;
 mod policy_ops;
 pub mod quota;
+pub mod root_rotation;
 mod rotation;
 mod shape;
 mod shapes;

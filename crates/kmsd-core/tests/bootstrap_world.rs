@@ -1,7 +1,11 @@
 //! The world (bootstrap) file: the seed world loads and applies; bad files are rejected
 //! with a message naming the file, the entity and the problem, and change nothing;
 //! applying twice (and across restarts) changes nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod iam_support;
 

@@ -3,7 +3,12 @@
 //! retiring a grant makes room for exactly one more, and the grant order the decision engine
 //! sees is the same before and after a restart. ListGrants pages walk from their marker with
 //! the same results. An ignored test times grant creation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

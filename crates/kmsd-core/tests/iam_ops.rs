@@ -1,6 +1,10 @@
 //! IAM operations through the domain API: success paths, AWS's errors and limits,
 //! authorization of non-root callers, persistence and cache invalidation.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod iam_support;
 

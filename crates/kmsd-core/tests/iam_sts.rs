@@ -2,7 +2,11 @@
 //! identity policy, cross account, ExternalId, durations and role chaining, session
 //! policies, session tags, expiry on a ManualClock, persistence of sessions).
 //! The allow paths depend on real decisions from kmsd-policy.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod iam_support;
 

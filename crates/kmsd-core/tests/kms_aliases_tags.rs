@@ -1,6 +1,11 @@
 //! Aliases and tags [decision engine]: create/update/delete/list aliases with their errors,
 //! tag limits and listing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

@@ -3,7 +3,12 @@
 //! condition keys KMS adds (RequestAlias, ResourceTag, EncryptionContext, CallerAccount),
 //! GetKeyPolicy/PutKeyPolicy/ListKeyPolicies with K1–K8, the compiled-policy cache, explain,
 //! access views and declared keys.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

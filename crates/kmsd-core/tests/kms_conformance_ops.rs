@@ -1,7 +1,12 @@
 //! KMS operations against AWS's documented behaviour (second conformance review): who may
 //! retire a grant ("Retiring and revoking grants"), the account a grant is issued under, and
 //! the AWS managed keys DescribeKey creates for predefined `alias/aws/...` aliases.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

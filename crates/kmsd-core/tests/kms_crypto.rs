@@ -2,7 +2,12 @@
 //! policy]: Encrypt/Decrypt round trips by every identifier form, encryption context as AAD,
 //! tampering and truncation, IncorrectKeyException, ReEncrypt, data keys, GenerateRandom,
 //! and rotation keeping old ciphertexts readable.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

@@ -3,7 +3,12 @@
 //! private key ciphertext decrypts through Decrypt to the PKCS#8 that matches it), the
 //! encryption context bound to the ciphertext, IAM and kms:DataKeyPairSpec conditions,
 //! grants, key states, validation, unsupported specs, DryRun and the audit record.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

@@ -1,6 +1,11 @@
 //! Property tests: arbitrary ciphertext bytes and arbitrary request bodies never panic, never
 //! leak plaintext into errors, and a caller without permissions never changes anything.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

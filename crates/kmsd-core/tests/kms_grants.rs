@@ -1,7 +1,12 @@
 //! Grants [decision engine]: CreateGrant with constraints and tokens, Name idempotency,
 //! grantees using grants, delegation limits, ListGrants / ListRetirableGrants, RetireGrant
 //! (token, key+id, who may) and RevokeGrant, with the documented errors.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

@@ -3,7 +3,12 @@
 //! MACs, wrong algorithms, wrong key usage both ways, rotation refusals, key states, grants,
 //! authorization (IAM, `kms:MacAlgorithm`, explicit deny), material wrapped at rest, restart,
 //! deletion and the audit record.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

@@ -2,7 +2,12 @@
 //! CreateKey/DescribeKey/ListKeys/Enable/Disable/Schedule/Cancel/UpdateKeyDescription,
 //! deletion when the window ends on the clock, persistence across reopen, and commit
 //! failures that leave everything unchanged.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

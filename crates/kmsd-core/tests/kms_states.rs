@@ -2,7 +2,12 @@
 //! same table driven through `Kms::call` for the states a key can reach here (Enabled,
 //! Disabled, PendingDeletion). The second test needs the decision engine (root caller,
 //! default key policy).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

@@ -1,6 +1,11 @@
 //! Bad input of every kind gets AWS's error and changes nothing. These checks run before
 //! authorization, so they do not depend on the decision engine.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

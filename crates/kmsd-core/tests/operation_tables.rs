@@ -2,7 +2,12 @@
 //! `tests/e2e/requirements.txt` (read from the end-to-end suite's virtualenv, which
 //! `.ci/run` creates): every KMS and STS operation of the model has a row, every IAM row is
 //! an operation of the model, and every exception of the KMS model is a `KmsError`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 use std::collections::BTreeSet;
 use std::io::Read;

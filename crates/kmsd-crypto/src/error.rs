@@ -26,6 +26,10 @@ pub enum CryptoError {
     /// An I/O failure (root key file).
     #[error("I/O error: {0}")]
     Io(String),
+    /// The PKCS#11 token failed or refused (module, token, login, key lookup, operation).
+    /// The message never contains the PIN or key bytes.
+    #[error("HSM: {0}")]
+    Hsm(String),
     /// The system random number generator failed.
     #[error("system random number generator failed")]
     Rng,

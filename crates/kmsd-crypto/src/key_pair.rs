@@ -481,7 +481,7 @@ pub fn pair_matches(spec: KeyPairSpec, pkcs8: &[u8], spki: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
     use super::*;
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - [`KeyMaterial`]: 256-bit symmetric key material, zeroized on drop, redacted in `Debug`.
 //! - [`RootKey`]: the key outside the store that wraps every [`KeyMaterial`] at rest
-//!   ([`RootKey::wrap`] / [`RootKey::unwrap`], format in `docs/ciphertext-format.md`).
+//!   ([`RootKey::wrap`] / [`RootKey::unwrap`], format in `docs/ciphertext-format.md`): a local
+//!   key, or one held in a hardware security module ([`RootKeyBackend`], [`pkcs11`]).
 //! - [`mac`]: HMAC keys ([`MacKey`], [`MacAlgorithm`]) and their wrapping under the root key.
 //! - [`blob`]: the versioned, self-describing ciphertext blob returned by `Encrypt`.
 //! - [`Secret`]: a zeroizing, redacting wrapper for any other secret; [`constant_time_eq`].
@@ -20,6 +21,7 @@ pub mod blob;
 mod error;
 pub mod key_pair;
 pub mod mac;
+pub mod pkcs11;
 mod random;
 mod root_key;
 mod secret;
@@ -28,5 +30,5 @@ mod uuid_text;
 pub use error::CryptoError;
 pub use mac::{MacAlgorithm, MacKey};
 pub use random::{random_bytes, random_uuid};
-pub use root_key::{wrap_aad, RootKey, WRAPPED_KEY_LEN, WRAPPED_KEY_VERSION_V1};
+pub use root_key::{wrap_aad, RootKey, RootKeyBackend, WRAPPED_KEY_LEN, WRAPPED_KEY_VERSION_V1};
 pub use secret::{constant_time_eq, KeyMaterial, Secret};

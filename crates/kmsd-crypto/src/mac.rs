@@ -13,7 +13,7 @@
 use hmac::Mac as _;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::aead::{self, NONCE_LEN, TAG_LEN};
+use crate::aead::{NONCE_LEN, TAG_LEN};
 use crate::{random, CryptoError, RootKey};
 
 /// Version byte of the wrapped MAC key format.
@@ -191,7 +191,7 @@ impl RootKey {
         let body = out
             .get_mut(header..)
             .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = aead::seal_in_place(self.raw(), nonce, &mac_wrap_aad(key.alg, aad), body)?;
+        let tag = self.seal_in_place(nonce, &mac_wrap_aad(key.alg, aad), body)?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
@@ -218,7 +218,7 @@ impl RootKey {
             .get(header..)
             .ok_or(CryptoError::InvalidWrappedKey)?
             .to_vec();
-        let n = match aead::open_in_place(self.raw(), nonce, &mac_wrap_aad(alg, aad), &mut buf) {
+        let n = match self.open_in_place(nonce, &mac_wrap_aad(alg, aad), &mut buf) {
             Ok(n) => n,
             Err(e) => {
                 buf.zeroize();
@@ -231,7 +231,7 @@ impl RootKey {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 

@@ -1,5 +1,10 @@
 //! [`RootKey`]: the key kept outside the store that wraps key material at rest.
 //!
+//! A root key is either a local 256-bit AES key (from a file or the environment) or a key
+//! held by a [`RootKeyBackend`] such as a PKCS#11 token ([`crate::pkcs11`]), which performs
+//! the AES-256-GCM operations itself so that the key never enters kmsd's memory. Both
+//! produce the same byte formats; only the tag check tells which key wrapped a record.
+//!
 //! Wrapped key format v1 (61 bytes, see `docs/ciphertext-format.md`):
 //! `0x81 | nonce (12) | AES-256-GCM(material) (32) | tag (16)`, with
 //! AAD = `0x81 || caller AAD`. [`wrap_aad`] builds the caller AAD that binds
@@ -8,6 +13,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -40,9 +46,42 @@ fn len_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The 256-bit root key. Zeroized on drop; `Debug` prints `RootKey(<redacted>)`.
+/// A root key held outside kmsd's memory (a hardware security module): it seals and opens
+/// with AES-256-GCM under a key kmsd never sees.
+pub trait RootKeyBackend: Send + Sync {
+    /// AES-256-GCM encryption of `plaintext` with the 96-bit `nonce` and `aad`; returns
+    /// `ciphertext || 16-byte tag`.
+    fn seal(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError>;
+    /// The inverse of [`RootKeyBackend::seal`]; fails unless the tag verifies.
+    fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError>;
+    /// A short description for messages (never secret): module, token and key label.
+    fn describe(&self) -> String;
+}
+
+/// 32 key bytes, zeroized on drop.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct RootKey([u8; 32]);
+struct LocalKey([u8; 32]);
+
+#[derive(Clone)]
+enum Repr {
+    Local(LocalKey),
+    Backend(Arc<dyn RootKeyBackend>),
+}
+
+/// The root key: a local 256-bit key (zeroized on drop) or a key in a [`RootKeyBackend`].
+/// `Debug` prints `RootKey(<redacted>)`.
+#[derive(Clone)]
+pub struct RootKey(Repr);
 
 impl std::fmt::Debug for RootKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,14 +92,79 @@ impl std::fmt::Debug for RootKey {
 impl RootKey {
     /// A root key from raw bytes.
     pub fn from_bytes(b: [u8; 32]) -> RootKey {
-        RootKey(b)
+        RootKey(Repr::Local(LocalKey(b)))
+    }
+
+    /// A root key held by `backend` (e.g. [`crate::pkcs11::Pkcs11RootKey`]).
+    pub fn from_backend(backend: Arc<dyn RootKeyBackend>) -> RootKey {
+        RootKey(Repr::Backend(backend))
+    }
+
+    /// What this root key is, for messages: `local key` or the backend's description.
+    pub fn describe(&self) -> String {
+        match &self.0 {
+            Repr::Local(_) => "local key".into(),
+            Repr::Backend(b) => b.describe(),
+        }
     }
 
     /// A fresh random root key (ephemeral uses such as offline `explain`).
     pub fn generate() -> Result<RootKey, CryptoError> {
-        let mut k = RootKey([0u8; 32]);
-        random::fill(&mut k.0)?;
-        Ok(k)
+        let mut k = [0u8; 32];
+        random::fill(&mut k)?;
+        let key = RootKey::from_bytes(k);
+        k.zeroize();
+        Ok(key)
+    }
+
+    /// Load an existing root key file (never creates one); the same checks as
+    /// [`RootKey::load_or_create`].
+    pub fn load(path: &Path) -> Result<RootKey, CryptoError> {
+        let f = File::open(path).map_err(|e| io_err("cannot open root key file", path, &e))?;
+        Self::load_file(path, f)
+    }
+
+    /// AES-256-GCM: encrypt `in_out` in place and return the tag.
+    pub(crate) fn seal_in_place(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], CryptoError> {
+        match &self.0 {
+            Repr::Local(k) => aead::seal_in_place(&k.0, nonce, aad, in_out),
+            Repr::Backend(b) => {
+                let sealed = b.seal(&nonce, aad, in_out)?;
+                let (ct, tag) = sealed
+                    .split_at_checked(in_out.len())
+                    .ok_or(CryptoError::InvalidWrappedKey)?;
+                let tag: [u8; TAG_LEN] =
+                    tag.try_into().map_err(|_| CryptoError::InvalidWrappedKey)?;
+                in_out.copy_from_slice(ct);
+                Ok(tag)
+            }
+        }
+    }
+
+    /// AES-256-GCM: decrypt `ciphertext || tag` in place; returns the plaintext length.
+    pub(crate) fn open_in_place(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        aad: &[u8],
+        in_out: &mut [u8],
+    ) -> Result<usize, CryptoError> {
+        match &self.0 {
+            Repr::Local(k) => aead::open_in_place(&k.0, nonce, aad, in_out),
+            Repr::Backend(b) => {
+                let pt = b.open(&nonce, aad, in_out)?;
+                let n = pt.len();
+                in_out
+                    .get_mut(..n)
+                    .ok_or(CryptoError::InvalidWrappedKey)?
+                    .copy_from_slice(&pt);
+                Ok(n)
+            }
+        }
     }
 
     /// Parse the environment-variable form: exactly 64 hex digits (either case),
@@ -73,7 +177,7 @@ impl RootKey {
                 t.len()
             )));
         }
-        let mut k = RootKey([0u8; 32]);
+        let mut k = [0u8; 32];
         for (i, pair) in t.chunks_exact(2).enumerate() {
             let (Some(hi), Some(lo)) = (
                 pair.first().copied().and_then(hex_val),
@@ -83,11 +187,13 @@ impl RootKey {
                     "root key contains a non-hex character".into(),
                 ));
             };
-            if let Some(slot) = k.0.get_mut(i) {
+            if let Some(slot) = k.get_mut(i) {
                 *slot = (hi << 4) | lo;
             }
         }
-        Ok(k)
+        let key = RootKey::from_bytes(k);
+        k.zeroize();
+        Ok(key)
     }
 
     /// Load the root key file at `path`, creating it (32 random bytes, mode 0600)
@@ -124,9 +230,11 @@ impl RootKey {
             .read_to_end(&mut buf)
             .map_err(|e| io_err("cannot read root key file", path, &e))?;
         if buf.len() == 32 {
-            let mut k = RootKey([0u8; 32]);
-            k.0.copy_from_slice(&buf);
-            return Ok(k);
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&buf);
+            let key = RootKey::from_bytes(k);
+            k.zeroize();
+            return Ok(key);
         }
         let text = buf
             .strip_suffix(b"\r\n")
@@ -156,7 +264,9 @@ impl RootKey {
             _ => PathBuf::from("."),
         };
         fs::create_dir_all(&dir).map_err(|e| io_err("cannot create directory", &dir, &e))?;
-        let key = RootKey::generate()?;
+        let mut key = [0u8; 32];
+        random::fill(&mut key)?;
+        let key = LocalKey(key);
         let suffix = random::random_bytes(8)?
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -170,7 +280,7 @@ impl RootKey {
         // The temporary name is gone after a successful link+unlink; clean up on failure.
         let _ = fs::remove_file(&tmp);
         match result {
-            Ok(()) => Ok(key),
+            Ok(()) => Ok(RootKey(Repr::Local(key))),
             Err(LinkOutcome::Exists) => {
                 // Another process created it first: use theirs.
                 let f =
@@ -182,7 +292,7 @@ impl RootKey {
     }
 
     fn write_and_link(
-        key: &RootKey,
+        key: &LocalKey,
         tmp: &Path,
         path: &Path,
         dir: &Path,
@@ -232,7 +342,7 @@ impl RootKey {
         let body = out
             .get_mut(1 + NONCE_LEN..)
             .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = aead::seal_in_place(&self.0, nonce, &full_aad, body)?;
+        let tag = self.seal_in_place(nonce, &full_aad, body)?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
@@ -254,7 +364,7 @@ impl RootKey {
                 .ok_or(CryptoError::InvalidWrappedKey)?
                 .to_vec(),
         );
-        let n = aead::open_in_place(&self.0, nonce, &wrapped_aad(aad), &mut buf)?;
+        let n = self.open_in_place(nonce, &wrapped_aad(aad), &mut buf)?;
         let pt = buf.get(..n).ok_or(CryptoError::InvalidWrappedKey)?;
         let mut raw = [0u8; 32];
         if pt.len() != 32 {
@@ -266,14 +376,14 @@ impl RootKey {
         Ok(m)
     }
 
-    /// The raw bytes, for the other wrapping formats of this crate.
-    pub(crate) fn raw(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Constant-time equality of two root keys.
+    /// Equality of two root keys: local keys compared in constant time; a backend key is
+    /// equal only to itself (the same handle).
     pub fn ct_eq(&self, other: &RootKey) -> bool {
-        crate::secret::ct_eq(&self.0, &other.0)
+        match (&self.0, &other.0) {
+            (Repr::Local(a), Repr::Local(b)) => crate::secret::ct_eq(&a.0, &b.0),
+            (Repr::Backend(a), Repr::Backend(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
     }
 }
 

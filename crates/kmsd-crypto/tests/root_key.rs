@@ -1,5 +1,5 @@
 //! Root key: wrap/unwrap, hex form, key file creation/permission/length checks, redaction.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

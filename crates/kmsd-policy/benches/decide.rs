@@ -1,5 +1,11 @@
 //! A typical KMS decision: key policy with root delegation, key administrators, key users with an
 //! encryption-context condition and a Deny; three identity policies; ten grants on the key.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

@@ -1,5 +1,11 @@
 //! Policy grammar and validation (§1): every malformed-policy rule, with the error naming the
 //! statement and element; positions, principals and condition keys of valid policies.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod common;
 

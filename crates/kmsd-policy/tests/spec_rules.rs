@@ -2,6 +2,12 @@
 //! rule or small group of rules (G*, K*, M*, P*, NP*, GP*, C*, the operator table, §3.3 set
 //! operators, §3.4 case table, V*, E*, §7.1 messages). Each test is named after its rule and
 //! asserts the behaviour that would change if the rule were broken.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod common;
 

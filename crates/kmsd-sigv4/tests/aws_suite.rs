@@ -7,6 +7,12 @@
 //! botocore's presigner, treats every query parameter but `X-Amz-Signature`
 //! as signed, so that URL is rejected (asserted below). Its header form,
 //! where the unsigned token header is simply not in `SignedHeaders`, passes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

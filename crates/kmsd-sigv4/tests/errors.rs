@@ -1,5 +1,11 @@
 //! Every rejection path of parsing and verification, with AWS's texts and
 //! code mapping.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 use kmsd_sigv4::canonical::{canonical_request, credential_scope, sha256_hex, string_to_sign};
 use kmsd_sigv4::{

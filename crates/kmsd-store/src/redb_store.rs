@@ -26,7 +26,7 @@ pub struct StoreStats {
 
 /// The durable store: one redb database file, `kmsd.redb`, in the data directory.
 pub struct RedbStore {
-    db: Database,
+    pub(crate) db: Database,
     path: Option<PathBuf>,
     group: Group,
     commit_calls: AtomicU64,
@@ -41,7 +41,7 @@ impl std::fmt::Debug for RedbStore {
     }
 }
 
-fn err(context: impl Display, e: impl Display) -> StoreError {
+pub(crate) fn err(context: impl Display, e: impl Display) -> StoreError {
     StoreError::Backend(format!("{context}: {e}"))
 }
 

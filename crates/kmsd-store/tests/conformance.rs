@@ -1,5 +1,5 @@
 //! `RedbStore` passes the shared `Store` conformance suite, including reopen persistence.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use kmsd_core::store::{conformance, Store};
 use kmsd_store::RedbStore;

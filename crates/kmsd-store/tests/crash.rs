@@ -7,7 +7,13 @@
 //! The child is this test binary re-invoked with `KMSD_CRASH_CHILD_DIR` set.
 //! SIGKILL loses the process, not the page cache, so this checks the commit
 //! protocol and recovery on open; power-loss ordering is redb's own concern.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

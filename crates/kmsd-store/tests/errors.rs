@@ -2,7 +2,7 @@
 //! impossible directories, a full disk (fault-injecting backend), a newer
 //! schema, a locked file, garbage files, reserved names. Also group commit
 //! under concurrency.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::fs::{self, OpenOptions};
 use std::io;

@@ -5,7 +5,13 @@
 //! unsynced writes, some of them torn at 512-byte sector boundaries, as a disk
 //! with a volatile write cache may leave it. The store reopened on that image
 //! must hold every acknowledged commit, atomically.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics"
+)]
 
 use std::io;
 use std::sync::{Arc, Mutex};

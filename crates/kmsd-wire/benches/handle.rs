@@ -5,7 +5,12 @@
 //!
 //! The caller is the root user of 111122223333 from `examples/seed-world.json`; the key is
 //! created through the API, so its policy is the default one (root delegation).
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "test code: a failed expectation panics; test helpers need no docs"
+)]
 
 mod common;
 

@@ -5,7 +5,12 @@
 //!
 //! `cargo build --profile bench -p kmsd-wire --example request_loop`
 //! `valgrind --tool=callgrind target/release/examples/request_loop 2000`
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "test code: a failed expectation panics; test helpers need no docs"
+)]
 
 #[path = "../benches/common/mod.rs"]
 mod common;

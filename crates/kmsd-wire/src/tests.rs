@@ -1,7 +1,7 @@
 //! Routing, the SigV4 gate and malformed-request handling against a fake backend, with
 //! requests signed by kmsd-sigv4's signer.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

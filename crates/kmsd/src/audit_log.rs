@@ -693,7 +693,7 @@ pub fn files_oldest_first(dir: &Path, file_name: &str) -> Vec<PathBuf> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 

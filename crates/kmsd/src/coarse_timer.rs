@@ -222,7 +222,7 @@ impl Drop for CoarseSleep {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
     use hyper::rt::Timer;

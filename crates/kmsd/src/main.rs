@@ -1,5 +1,6 @@
 //! The `kmsd` binary: `serve` (the KMS/IAM/STS endpoint), `explain` (why a request is
-//! allowed or denied) and `audit` (search the audit log).
+//! allowed or denied), `audit` (search the audit log), and operations on a data directory:
+//! `pkcs11-init`, `rotate-root-key`, `backup`, `restore`.
 
 /// `println!` that ignores a closed stdout (e.g. `kmsd ... | head`) instead of panicking.
 macro_rules! out {
@@ -12,9 +13,12 @@ macro_rules! out {
 mod access;
 mod audit_cmd;
 mod audit_log;
+mod backup;
 mod coarse_timer;
 mod explain;
 mod explain_online;
+mod root_key_args;
+mod rotate;
 mod serve;
 mod workers;
 
@@ -46,6 +50,17 @@ enum Command {
     Access(access::AccessArgs),
     /// Search the audit log of a data directory.
     Audit(audit_cmd::AuditArgs),
+    /// Create the root key (AES-256, sensitive, not extractable) in a PKCS#11 token; the
+    /// user PIN is read from KMSD_PKCS11_PIN.
+    #[command(name = "pkcs11-init")]
+    Pkcs11Init(root_key_args::Pkcs11InitArgs),
+    /// Re-wrap all key material of a stopped server's data directory under a new root key.
+    #[command(name = "rotate-root-key")]
+    RotateRootKey(rotate::RotateArgs),
+    /// Write a consistent snapshot of a data directory (running server or not) to a file.
+    Backup(backup::BackupArgs),
+    /// Restore a backup archive into an empty data directory.
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +70,10 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Access(args) => access::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::Pkcs11Init(args) => root_key_args::run_pkcs11_init(args),
+        Command::RotateRootKey(args) => rotate::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -47,11 +47,8 @@ pub struct ServeArgs {
     /// Default region for ARNs the server prints on its own.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
-    /// Root key file (32 raw bytes or 64 hex digits, mode 0600); created at first start.
-    /// Default: DATA_DIR/root.key. Ignored when the environment variable KMSD_ROOT_KEY
-    /// (64 hex digits) is set, which takes precedence.
-    #[arg(long)]
-    pub root_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub root_key: crate::root_key_args::RootKeyArgs,
     /// Rotate the audit log when it would exceed this many bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     pub audit_max_bytes: u64,
@@ -140,8 +137,8 @@ impl workers::ThreadHooks for WorkerAudit {
 /// Run `kmsd serve`; returns the process exit status.
 pub fn run(args: ServeArgs) -> i32 {
     init_tracing();
-    let service = match open_service(&args) {
-        Ok(s) => Arc::new(s),
+    let (service, redb) = match open_service(&args) {
+        Ok((s, r)) => (Arc::new(s), r),
         Err((code, message)) => {
             eprintln!("kmsd: {message}");
             return code;
@@ -190,7 +187,13 @@ pub fn run(args: ServeArgs) -> i32 {
         audit,
         ui: !args.no_ui,
     });
-    let code = runtime.block_on(serve(args.listen, state, workers));
+    let code = runtime.block_on(serve(
+        args.listen,
+        state,
+        workers,
+        args.data_dir.clone(),
+        redb,
+    ));
     drop(runtime);
     writer.join();
     code
@@ -208,7 +211,7 @@ fn init_tracing() {
 }
 
 /// Root key, store, service, bootstrap. Errors: (exit code, message).
-fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
+fn open_service(args: &ServeArgs) -> Result<(Service, Arc<kmsd_store::RedbStore>), (i32, String)> {
     create_private_dir(&args.data_dir).map_err(|e| {
         (
             1,
@@ -230,10 +233,11 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
         None => None,
     };
 
-    let store: Arc<dyn Store> = Arc::new(
+    let redb = Arc::new(
         kmsd_store::RedbStore::open(&args.data_dir)
             .map_err(|e| (1, format!("cannot open store: {e}")))?,
     );
+    let store: Arc<dyn Store> = redb.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let service = Service::open(store, clock, Arc::new(root_key), &args.region)
         .map_err(|e| (1, format!("cannot open service state: {e}")))?;
@@ -252,26 +256,17 @@ fn open_service(args: &ServeArgs) -> Result<Service, (i32, String)> {
             .map_err(|e| (1, format!("applying {}: {e}", path.display())))?;
         tracing::info!(file = %path.display(), "bootstrap world applied");
     }
-    Ok(service)
+    Ok((service, redb))
 }
-
-/// Environment variable holding the root key as 64 hex digits (never a flag: flags are
-/// visible to other users of the machine).
-pub const ROOT_KEY_ENV: &str = "KMSD_ROOT_KEY";
 
 fn load_root_key(args: &ServeArgs) -> Result<RootKey, (i32, String)> {
-    if let Some(hex) = std::env::var_os(ROOT_KEY_ENV) {
-        let hex = zeroize::Zeroizing::new(hex.to_string_lossy().into_owned());
-        return RootKey::from_hex(&hex).map_err(|e| (2, format!("{ROOT_KEY_ENV}: {e}")));
-    }
-    let path = args
-        .root_key_file
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("root.key"));
-    RootKey::load_or_create(&path).map_err(|e| (1, format!("root key {}: {e}", path.display())))
+    let spec = args.root_key.spec(&args.data_dir.join("root.key"), true);
+    let key = spec.load()?;
+    tracing::info!(root_key = %key.describe(), "root key loaded");
+    Ok(key)
 }
 
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -285,7 +280,13 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-async fn serve(listen: SocketAddr, state: Arc<State>, worker_count: usize) -> i32 {
+async fn serve(
+    listen: SocketAddr,
+    state: Arc<State>,
+    worker_count: usize,
+    data_dir: PathBuf,
+    redb: Arc<kmsd_store::RedbStore>,
+) -> i32 {
     // Handlers first: a SIGTERM sent right after the listening line must not kill us.
     let mut signals = Signals::new();
     let listener = match TcpListener::bind(listen).await {
@@ -328,6 +329,13 @@ async fn serve(listen: SocketAddr, state: Arc<State>, worker_count: usize) -> i3
             return 1;
         }
     };
+
+    // The admin socket (online backup) is bound before the listening line too.
+    #[cfg(unix)]
+    let admin = crate::backup::bind_admin_socket(&data_dir)
+        .map(|a| tokio::spawn(crate::backup::admin_socket(a, redb, shutdown_rx.clone())));
+    #[cfg(not(unix))]
+    let _ = (data_dir, redb);
 
     {
         use std::io::Write;
@@ -373,6 +381,10 @@ async fn serve(listen: SocketAddr, state: Arc<State>, worker_count: usize) -> i3
         tracing::warn!("some connections did not finish within the drain timeout");
     }
     let _ = sweeper.await;
+    #[cfg(unix)]
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     // Joining blocks; the workers' connections are all done (or given up on) by now.
     let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
     tracing::info!("stopped");

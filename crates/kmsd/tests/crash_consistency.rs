@@ -20,7 +20,7 @@
 //!   (needs root; skipped with a printed reason otherwise) filled up: requests fail with an
 //!   AWS-shaped 5xx error; after freeing space and restarting, all acknowledged data is there.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 mod common;
 

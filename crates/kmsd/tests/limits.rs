@@ -7,7 +7,7 @@
 //! Each limit is tested on both sides: the largest accepted value and the first refused one.
 //! Grants per key (50,000) is enforced in kmsd-core but not driven here (50,000 calls).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
 mod common;
 

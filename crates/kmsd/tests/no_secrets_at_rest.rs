@@ -6,6 +6,12 @@
 //! knows the exact raw bytes to look for), and scans every file under the data directory —
 //! store, audit log and anything else — for the raw key material, the root key, the plaintexts
 //! and the plaintext data keys, raw and base64-encoded.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod common;
 

@@ -1,7 +1,13 @@
 //! The real `kmsd` binary on a free port with the example world: signed KMS calls round-trip,
 //! SIGTERM exits 0, state survives a restart, every request is in the audit log.
 
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

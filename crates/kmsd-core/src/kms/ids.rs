@@ -149,7 +149,7 @@ pub(crate) fn random_hex64() -> Result<String, ApiError> {
 
 /// A fresh key id (UUID v4 text).
 pub(crate) fn new_key_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    kmsd_crypto::random_uuid()
 }
 
 /// True for a grant id we could have issued (64 lower-hex characters).

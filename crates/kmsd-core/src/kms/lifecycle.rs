@@ -163,7 +163,10 @@ pub(crate) fn limit_marker<'a>(
 impl Kms {
     /// Resolve the key `raw` names, authorize `action` with `extra` context, check the key
     /// state for `state_op`. The standard opening of a key operation.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is one input of the standard opening of a key operation"
+    )]
     pub(crate) fn gate(
         &self,
         st: &State,

@@ -149,6 +149,16 @@ pub(crate) fn delete_alias(k: &AliasKey) -> Mutation {
 
 /// Read every KMS table back into memory, unwrapping material with the root key.
 pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError> {
+    if !store
+        .load(super::root_rotation::ROTATION_TABLE)
+        .map_err(|e| store_err(&e.to_string()))?
+        .is_empty()
+    {
+        return Err(store_err(
+            "a root-key rotation of this data directory is unfinished; run `kmsd rotate-root-key` \
+             again with the same old and new root keys to finish it",
+        ));
+    }
     let mut wrapped: HashMap<String, Vec<u8>> = HashMap::new();
     for (k, v) in store
         .load(MATERIAL)

@@ -279,7 +279,7 @@ impl Kms {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
     use std::collections::BTreeMap;
     use std::sync::Arc;

@@ -18,7 +18,6 @@ pub(crate) enum Shape {
     Str,
     Blob,
     Int,
-    Num,
     Bool,
     Timestamp,
     List(&'static Shape),
@@ -47,7 +46,6 @@ fn check(shape: &Shape, v: &Value, field: &str) -> Result<(), ApiError> {
         (_, Value::Null) => true,
         (Shape::Str | Shape::Blob, Value::String(_)) => true,
         (Shape::Int, Value::Number(n)) => n.is_i64() || n.is_u64(),
-        (Shape::Num, Value::Number(_)) => true,
         (Shape::Bool, Value::Bool(_)) => true,
         (Shape::Timestamp, Value::Number(_) | Value::String(_)) => true,
         (Shape::List(item), Value::Array(items)) => {

@@ -515,5 +515,3 @@ pub(crate) fn input(op: KmsOp) -> &'static Shape {
         KmsOp::VerifyMac => &SHAPE_VERIFY_MAC_REQUEST,
     }
 }
-
-static EMPTY: Shape = Shape::Struct(&[]);

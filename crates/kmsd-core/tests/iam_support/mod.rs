@@ -1,6 +1,13 @@
 //! Shared fixtures for the IAM, STS and bootstrap tests: a service over a `MemStore` and a
 //! `ManualClock`, loaded from a world file, and callers by access key.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics; test clients sign with the wall clock"
+)]
 
 use std::path::PathBuf;
 use std::sync::Arc;

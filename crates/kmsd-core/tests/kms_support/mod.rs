@@ -3,7 +3,13 @@
 //!
 //! Tests that need real authorization decisions use the account root user with the default
 //! key policy as the caller (allowed once the decision engine is in place).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test support shared by several test binaries, each using part of it; test code panics on failure"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

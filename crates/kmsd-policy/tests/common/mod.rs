@@ -1,5 +1,12 @@
 //! Shared fixtures for the integration tests: the accounts, key and callers of §8.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test support shared by several test binaries, each using part of it; test code panics on failure"
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

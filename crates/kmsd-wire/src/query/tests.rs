@@ -1,7 +1,11 @@
 //! Tests of the awsQuery codec: parameter decoding, dispatch, AWS's XML shapes (golden
 //! envelopes, `member` lists, URL-encoded policy documents), error responses and statuses.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed expectation panics"
+)]
 
 use kmsd_core::bootstrap::World;
 use kmsd_core::principal::{Principal, RequestMeta};

@@ -130,7 +130,7 @@ pub fn envelope(op: &str, namespace: &str, result: Option<&str>, request_id: &st
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 

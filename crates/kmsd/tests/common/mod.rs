@@ -5,7 +5,16 @@
 //! Unlike the helpers in `serve.rs`, every network step returns an error instead of
 //! panicking, because the crash test kills the server under its clients.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test support shared by several test binaries, each using part of it; test code panics on failure and signs requests with the wall clock"
+)]
+
+pub mod ops;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
