@@ -3,7 +3,12 @@
 //! restart loads back (records of the earlier formats unchanged), Sign/Verify and GetPublicKey
 //! after the restart, the key-state table for the new operations, rotation refused, and the
 //! audit record without message, signature or shared secret.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod kms_support;
 

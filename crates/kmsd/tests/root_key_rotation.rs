@@ -6,7 +6,13 @@
 //! start with a message saying so. A final run finishes the job; then the server runs on the
 //! new key, every ciphertext decrypts and every MAC verifies, and the old key opens nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods, reason = "test code: a failed expectation panics")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics"
+)]
 
 mod common;
 

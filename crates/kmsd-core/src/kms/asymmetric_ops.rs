@@ -118,10 +118,10 @@ fn required_blob(
 
 impl Kms {
     /// The asymmetric key of `key`, or `wrong` (the operation's error for other keys).
-    fn private_key<'k>(
-        key: &'k KeyEntry,
+    fn private_key(
+        key: &KeyEntry,
         wrong: impl FnOnce() -> ApiError,
-    ) -> Result<&'k kmsd_crypto::asymmetric::PrivateKey, ApiError> {
+    ) -> Result<&kmsd_crypto::asymmetric::PrivateKey, ApiError> {
         key.asym.as_deref().ok_or_else(wrong)
     }
 

@@ -11,7 +11,7 @@
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{KeySpec, PrivateKey};
-use crate::aead::{self, NONCE_LEN, TAG_LEN};
+use crate::aead::{NONCE_LEN, TAG_LEN};
 use crate::{random, CryptoError, RootKey};
 
 /// Version byte of a wrapped asymmetric private key.
@@ -69,7 +69,7 @@ impl RootKey {
         let body = out
             .get_mut(header..)
             .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = aead::seal_in_place(self.raw(), nonce, &wrap_aad(key.spec(), aad), body)?;
+        let tag = self.seal_in_place(nonce, &wrap_aad(key.spec(), aad), body)?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
@@ -102,7 +102,7 @@ impl RootKey {
                 .ok_or(CryptoError::InvalidWrappedKey)?
                 .to_vec(),
         );
-        let n = aead::open_in_place(self.raw(), nonce, &wrap_aad(spec, aad), &mut buf)?;
+        let n = self.open_in_place(nonce, &wrap_aad(spec, aad), &mut buf)?;
         let pkcs8 = buf.get(..n).ok_or(CryptoError::InvalidWrappedKey)?;
         let key = PrivateKey::from_pkcs8(spec, pkcs8).map_err(|_| CryptoError::InvalidWrappedKey);
         buf.zeroize();
@@ -111,7 +111,7 @@ impl RootKey {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
 
