@@ -10,7 +10,9 @@
 #
 # Environment (all optional):
 #   ROUNDS=3 DURATION=8s WARMUP=1s CONNECTIONS=64 PLAINTEXT_SIZE=32   each Encrypt load
-#   MODES="always interval"   kmsd --audit-sync modes to run (each its own server)
+#   MODES="always interval"   kmsd --audit-sync modes to run (each its own server); a mode
+#                             ending in `+no-metrics` runs with --no-metrics (e.g.
+#                             MODES="interval interval+no-metrics": metrics on vs off)
 #   DATA_PARENT=/dev/shm      where kmsd's data directories are made (tmpfs: the audit
 #                             fdatasync costs no disk latency, so CPU is what is measured)
 #   NICE=-15                  run the servers and the generator at this nice level
@@ -89,7 +91,9 @@ for round in $(seq 1 "$ROUNDS"); do
   stop_pid "$SERVER_PID"; SERVER_PID=""
   for mode in $MODES; do
     DATA_DIR=$(mktemp -d "$DATA_PARENT/kmsd-bench-cpu.XXXXXX")
-    start_kmsd "$TMP/kmsd.log" "$DATA_DIR" --bootstrap "$WORLD" --audit-sync "$mode"
+    extra=()
+    case $mode in *+no-metrics) extra=(--no-metrics) ;; esac
+    start_kmsd "$TMP/kmsd.log" "$DATA_DIR" --bootstrap "$WORLD" --audit-sync "${mode%%+*}" "${extra[@]}"
     SERVER_PID=$KMSD_STARTED_PID
     load "kmsd-$mode-r$round" "$KMSD_STARTED_ENDPOINT" "$SERVER_PID" "$ROOT_AK" "$ROOT_SK" --create-key
     stop_pid "$SERVER_PID"; SERVER_PID=""

@@ -76,6 +76,10 @@ pub struct AuditEvent {
     /// kmsd extension: the statements or grants behind the decision.
     #[serde(rename = "decidingStatements")]
     pub deciding_statements: Vec<DecidingStatement>,
+    /// The flowchart node (`N0` … `T2`) the decision's path ended at, when known. Not part
+    /// of the audit line: the server's metrics count decisions by it.
+    #[serde(skip)]
+    pub end_node: Option<&'static str>,
 }
 
 /// `userIdentity` of a CloudTrail record.
@@ -340,6 +344,7 @@ impl AuditEvent {
             recipient_account_id: None,
             decision: None,
             deciding_statements: Vec::new(),
+            end_node: None,
         }
     }
 

@@ -10,8 +10,9 @@
 //!
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
-//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`, `asymmetric_ops`,
-//! `data_key_pair`, `grants`, `tags`, `rotation` (the operations), `declared` (bootstrap
+//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
+//! `asymmetric_ops`, `data_key_pair`, `grants`, `tags`, `rotation`, `import`,
+//! `custom_key_stores` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
 mod aliases;
@@ -19,10 +20,12 @@ mod api;
 mod asymmetric_ops;
 mod authz;
 mod crypto_ops;
+mod custom_key_stores;
 mod data_key_pair;
 mod declared;
 mod grants;
 mod ids;
+mod import;
 pub mod key;
 mod lifecycle;
 mod mac_ops;
@@ -91,6 +94,8 @@ pub(crate) struct State {
     /// By key id (key ids are unique on a server).
     keys: HashMap<String, KeyEntry>,
     aliases: BTreeMap<AliasKey, AliasRecord>,
+    /// Outstanding GetParametersForImport parameters, by key id.
+    imports: HashMap<String, Vec<import::ImportParams>>,
 }
 
 /// The answer to one KMS call, with what the audit log records about it.
@@ -109,6 +114,8 @@ pub struct KmsAudit {
     pub decision: Option<kmsd_policy::Decision>,
     /// Statements/grants behind the decision.
     pub deciding: Vec<kmsd_policy::Because>,
+    /// The flowchart node the decision's path ended at, when known (metrics).
+    pub end_node: Option<kmsd_policy::Node>,
     /// The input without `Plaintext` or any secret (camelCase, CloudTrail style).
     pub request_parameters: Value,
     /// Non-secret outputs; `None` for cryptographic operations and failures.
@@ -256,10 +263,14 @@ impl Kms {
             GetKeyRotationStatus => self.get_key_rotation_status(req, input),
             RotateKeyOnDemand => self.rotate_key_on_demand(req, input),
             ListKeyRotations => self.list_key_rotations(req, input),
-            DescribeCustomKeyStores => {
-                let ctx = authz::base_context(req);
-                self.authorize_identity(req, op.spec().action(), "*", &ctx)?;
-                Ok(serde_json::json!({ "CustomKeyStores": [], "Truncated": false }))
+            GetParametersForImport => self.get_parameters_for_import(req, input),
+            ImportKeyMaterial => self.import_key_material(req, input),
+            DeleteImportedKeyMaterial => self.delete_imported_key_material(req, input),
+            DescribeCustomKeyStores => self.describe_custom_key_stores(req, input),
+            CreateCustomKeyStore => self.create_custom_key_store(req, input),
+            UpdateCustomKeyStore => self.update_custom_key_store(req, input),
+            ConnectCustomKeyStore | DisconnectCustomKeyStore | DeleteCustomKeyStore => {
+                self.custom_key_store_by_id(req, op, input)
             }
             GetPublicKey => self.get_public_key(req, input),
             Sign => self.sign(req, input),
@@ -267,17 +278,7 @@ impl Kms {
             DeriveSharedSecret => self.derive_shared_secret(req, input),
             Encapsulate => self.encapsulate(req, input),
             Decapsulate => self.decapsulate(req, input),
-            GetParametersForImport | ImportKeyMaterial | DeleteImportedKeyMaterial => {
-                self.import_op(req, op, input)
-            }
-            ConnectCustomKeyStore
-            | CreateCustomKeyStore
-            | DeleteCustomKeyStore
-            | DisconnectCustomKeyStore
-            | UpdateCustomKeyStore
-            | ReplicateKey
-            | UpdatePrimaryRegion
-            | GetKeyLastUsage => Err(ApiError::new(
+            ReplicateKey | UpdatePrimaryRegion | GetKeyLastUsage => Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
                 format!("{op} is not supported by this server."),
             )),
@@ -296,6 +297,20 @@ impl Kms {
         let mut v: Vec<String> = st.keys.values().map(|k| k.arn.clone()).collect();
         v.sort();
         v
+    }
+
+    /// How many keys are in each key state, by the state's wire name (for metrics).
+    pub fn key_state_counts(&self) -> Vec<(&'static str, u64)> {
+        let st = self.state.read();
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for k in st.keys.values() {
+            let name = k.rec.state.as_str();
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
     }
 
     fn now(&self) -> i64 {
@@ -367,6 +382,7 @@ impl Kms {
         for id in due_rotate {
             self.rotate_now(&mut st, &id, key::MaterialOrigin::Automatic)?;
         }
+        self.expire_imported(&mut st, now)?;
         self.recompute_due(&st);
         Ok(deleted)
     }
@@ -384,6 +400,9 @@ impl Kms {
                 }
             }
         }
+        if let Some(d) = import::next_expiry(st) {
+            due = due.min(d);
+        }
         self.next_due.store(due, Ordering::Release);
     }
 
@@ -399,6 +418,7 @@ impl Kms {
         for g in k.grants.keys() {
             muts.push(persist::delete_grant(id, g));
         }
+        muts.extend(import::delete_all_params(st, id));
         let alias_keys: Vec<AliasKey> = st
             .aliases
             .iter()
@@ -410,6 +430,7 @@ impl Kms {
         }
         self.commit(&muts)?;
         st.keys.remove(id);
+        st.imports.remove(id);
         for ak in alias_keys {
             st.aliases.remove(&ak);
         }

@@ -4,6 +4,7 @@
 //! written through the [`store::Store`] trait before it is acknowledged. All
 //! operations are synchronous; the binary bridges them into its async shell.
 
+pub mod admin_authz;
 pub mod audit;
 pub mod bootstrap;
 pub mod clock;

@@ -1,4 +1,4 @@
-//! Asymmetric KMS keys in `Kms`: the private key wrapped at rest (format v3, nothing of the
+//! Asymmetric KMS keys in `Kms`: the private key wrapped at rest (format v4, nothing of the
 //! PKCS#8 in the clear), a store holding symmetric, HMAC and asymmetric keys written before a
 //! restart loads back (records of the earlier formats unchanged), Sign/Verify and GetPublicKey
 //! after the restart, the key-state table for the new operations, rotation refused, and the
@@ -14,7 +14,7 @@ mod kms_support;
 
 use kms_support::*;
 use kmsd_core::store::Store;
-use kmsd_crypto::asymmetric::{KeySpec, WRAPPED_PRIVATE_KEY_VERSION_V3};
+use kmsd_crypto::asymmetric::{KeySpec, WRAPPED_PRIVATE_KEY_VERSION_V4};
 use kmsd_crypto::wrap_aad;
 use serde_json::{json, Value};
 
@@ -52,10 +52,10 @@ fn private_keys_wrapped_and_store_reloads_across_formats() {
         .iter()
         .map(|id| w.ok("GetPublicKey", json!({"KeyId": id}))["PublicKey"].clone())
         .collect();
-    // At rest: v3 format, AAD-bound, no PKCS#8 in the clear.
+    // At rest: v4 format, AAD-bound, no PKCS#8 in the clear.
     let rows = w.store.load("kms_material").unwrap();
     let (_, wrapped) = rows.iter().find(|(k, _)| k.starts_with(&p256)).unwrap();
-    assert_eq!(wrapped[0], WRAPPED_PRIVATE_KEY_VERSION_V3);
+    assert_eq!(wrapped[0], WRAPPED_PRIVATE_KEY_VERSION_V4);
     assert_eq!(wrapped[1], KeySpec::EccNistP256.code());
     let pk = w
         .root_key

@@ -67,8 +67,6 @@ fn unsupported_key_types() {
         json!({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}),
     );
     assert_eq!(e.code, "UnsupportedOperationException");
-    let e = w.err("CreateKey", json!({"Origin": "EXTERNAL"}));
-    assert_eq!(e.code, "UnsupportedOperationException");
     let e = w.err("CreateKey", json!({"MultiRegion": true}));
     assert_eq!(e.code, "UnsupportedOperationException");
     let e = w.err(

@@ -40,10 +40,17 @@ fn expected(op: &str) -> [&'static str; 5] {
         "EnableKeyRotation" | "DisableKeyRotation" => [OK, DIS, INV, UNS, UNS],
         "GetKeyRotationStatus" => [OK, OK, OK, UNS, UNS],
         "RotateKeyOnDemand" => [OK, DIS, INV, INV, UNS],
-        "DescribeKey" | "GetKeyPolicy" | "PutKeyPolicy" | "ListGrants" | "ListKeyPolicies"
-        | "ListResourceTags" | "RetireGrant" | "RevokeGrant" | "DeleteAlias" => {
-            [OK, OK, OK, OK, OK]
-        }
+        "GetParametersForImport" | "ImportKeyMaterial" => [OK, OK, INV, OK, INV],
+        "DescribeKey"
+        | "GetKeyPolicy"
+        | "PutKeyPolicy"
+        | "ListGrants"
+        | "ListKeyPolicies"
+        | "ListResourceTags"
+        | "RetireGrant"
+        | "RevokeGrant"
+        | "DeleteAlias"
+        | "DeleteImportedKeyMaterial" => [OK, OK, OK, OK, OK],
         other => panic!("no expectation for {other}"),
     }
 }
@@ -76,6 +83,17 @@ const OPS: &[&str] = &[
     "RetireGrant",
     "RevokeGrant",
     "DeleteAlias",
+    "GetParametersForImport",
+    "ImportKeyMaterial",
+    "DeleteImportedKeyMaterial",
+];
+
+/// The import operations: on a key of origin AWS_KMS they answer UnsupportedOperationException
+/// in every state (the origin is checked before the state).
+const IMPORT_OPS: &[&str] = &[
+    "GetParametersForImport",
+    "ImportKeyMaterial",
+    "DeleteImportedKeyMaterial",
 ];
 
 #[test]
@@ -142,6 +160,11 @@ fn request(op: &str, id: &str, ct: &str, other: &str, grant: &str) -> Value {
         "PutKeyPolicy" => json!({"KeyId": id, "Policy": default_policy_text()}),
         "RevokeGrant" => json!({"KeyId": id, "GrantId": grant}),
         "RetireGrant" => json!({"KeyId": arn(id), "GrantId": grant}),
+        "GetParametersForImport" => {
+            json!({"KeyId": id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"})
+        }
+        "ImportKeyMaterial" => json!({"KeyId": id, "ImportToken": b64(b"token"),
+            "EncryptedKeyMaterial": b64(b"material"), "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}),
         _ => json!({"KeyId": id}),
     }
 }
@@ -193,7 +216,11 @@ fn state_table_through_calls() {
                 &root(ACCT),
                 request(op, &id, ct.as_str().unwrap(), &other, &grant),
             );
-            let want = expected(op)[si];
+            let want = if IMPORT_OPS.contains(op) {
+                "UnsupportedOperationException"
+            } else {
+                expected(op)[si]
+            };
             match (&got, want) {
                 (Ok(_), "ok") => {}
                 (Err(e), code) if e.code == code => {
@@ -208,6 +235,116 @@ fn state_table_through_calls() {
                             format!("{} is disabled.", arn(&id))
                         );
                     }
+                }
+                _ => panic!("{op} in {state:?}: want {want}, got {got:?}"),
+            }
+        }
+    }
+}
+
+/// An EXTERNAL key with its material imported (Enabled). Returns (key id, a ciphertext).
+fn imported_key(w: &World) -> (String, String) {
+    let id = w.ok("CreateKey", json!({"Origin": "EXTERNAL"}))["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let input = import_request(w, &id);
+    w.ok("ImportKeyMaterial", input);
+    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (id, ct)
+}
+
+/// Move the key to `state` (PendingImport: its material deleted).
+fn set_state(w: &World, id: &str, state: KeyState) {
+    match state {
+        KeyState::Disabled => {
+            w.ok("DisableKey", json!({"KeyId": id}));
+        }
+        KeyState::PendingDeletion => {
+            w.ok("ScheduleKeyDeletion", json!({"KeyId": id}));
+        }
+        KeyState::PendingImport => {
+            w.ok("DeleteImportedKeyMaterial", json!({"KeyId": id}));
+        }
+        _ => {}
+    }
+}
+
+const IMPORTED: [u8; 32] = [0x5a; 32];
+
+/// Parameters for the key and its material wrapped under them: an ImportKeyMaterial request.
+fn import_request(w: &World, id: &str) -> Value {
+    use kmsd_crypto::import::{wrap_for_import, WrappingAlgorithm};
+    let p = w.ok(
+        "GetParametersForImport",
+        json!({"KeyId": id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}),
+    );
+    let wrapped = wrap_for_import(
+        &unb64(&p["PublicKey"]),
+        WrappingAlgorithm::RsaesOaepSha256,
+        &IMPORTED,
+    )
+    .unwrap();
+    json!({"KeyId": id, "ImportToken": p["ImportToken"], "EncryptedKeyMaterial": b64(&wrapped),
+           "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+}
+
+/// [decision engine] Every operation on a key with imported material in each state it can
+/// reach (Enabled, Disabled, PendingDeletion, PendingImport), through `Kms::call`. Where the
+/// state allows a rotation operation, a key of origin EXTERNAL answers as the rules for
+/// imported material say.
+#[test]
+fn state_table_through_calls_imported_keys() {
+    let states = [
+        (0, KeyState::Enabled),
+        (1, KeyState::Disabled),
+        (2, KeyState::PendingDeletion),
+        (3, KeyState::PendingImport),
+    ];
+    for (si, state) in states {
+        for op in OPS {
+            if *op == "DeleteAlias" {
+                continue;
+            }
+            let w = World::new();
+            let (id, ct) = imported_key(&w);
+            let other = w.key();
+            let grant = w.ok(
+                "CreateGrant",
+                json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
+            )["GrantId"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            // Parameters made while the key is Enabled (the same material again).
+            let input = if *op == "ImportKeyMaterial" {
+                import_request(&w, &id)
+            } else {
+                request(op, &id, &ct, &other, &grant)
+            };
+            set_state(&w, &id, state);
+            let mut want = expected(op)[si];
+            match (*op, state) {
+                ("EnableKeyRotation" | "DisableKeyRotation", KeyState::Enabled) => {
+                    want = "UnsupportedOperationException"
+                }
+                // Nothing imported as NEW_KEY_MATERIAL is pending rotation.
+                ("RotateKeyOnDemand", KeyState::Enabled) => want = "KMSInvalidStateException",
+                _ => {}
+            }
+            let before = w.dump();
+            let got = w.call(op, &root(ACCT), input);
+            match (&got, want) {
+                (Ok(_), "ok") => {}
+                (Err(e), code) if e.code == code => {
+                    assert_eq!(
+                        w.dump(),
+                        before,
+                        "{op} in {state:?} failed but changed the store"
+                    );
                 }
                 _ => panic!("{op} in {state:?}: want {want}, got {got:?}"),
             }

@@ -328,8 +328,12 @@ fn unsupported_and_unknown_operations() {
         json!({"KeyId": FAKE, "ReplicaRegion": "eu-west-1"}),
     );
     assert_eq!(e.code, "UnsupportedOperationException");
-    let e = w.err("CreateCustomKeyStore", json!({"CustomKeyStoreName": "x"}));
-    assert_eq!(e.code, "UnsupportedOperationException");
+    // No CloudHSM cluster exists for this server's accounts.
+    let e = w.err(
+        "CreateCustomKeyStore",
+        json!({"CustomKeyStoreName": "x", "CloudHsmClusterId": "cluster-234567abcdef", "TrustAnchorCertificate": "c", "KeyStorePassword": "secret-pw"}),
+    );
+    assert_eq!(e.code, "CloudHsmClusterNotFoundException");
     let v = w.ok("DescribeCustomKeyStores", json!({}));
     assert_eq!(v, json!({"CustomKeyStores": [], "Truncated": false}));
     let e = w.err("Frobnicate", json!({}));

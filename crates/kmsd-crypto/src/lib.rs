@@ -19,6 +19,7 @@ mod aead;
 pub mod asymmetric;
 pub mod blob;
 mod error;
+pub mod import;
 pub mod key_pair;
 pub mod mac;
 pub mod pkcs11;

@@ -77,6 +77,18 @@ impl MacAlgorithm {
         }
     }
 
+    /// Lengths of key material that may be imported for this algorithm (AWS KMS Developer
+    /// Guide, *Importing key material*: HMAC_224 28–64 bytes, HMAC_256 32–64, HMAC_384
+    /// 48–128, HMAC_512 64–128). Generated material is `digest_len` long.
+    pub fn import_lengths(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            MacAlgorithm::HmacSha224 => 28..=64,
+            MacAlgorithm::HmacSha256 => 32..=64,
+            MacAlgorithm::HmacSha384 => 48..=128,
+            MacAlgorithm::HmacSha512 => 64..=128,
+        }
+    }
+
     fn code(self) -> u8 {
         match self {
             MacAlgorithm::HmacSha224 => 1,
@@ -146,6 +158,17 @@ impl MacKey {
         Ok(MacKey { alg, bytes })
     }
 
+    /// Imported material: any length in `alg.import_lengths()` (the vector is zeroized when the
+    /// key is dropped, or now if the length is refused).
+    pub fn from_imported(alg: MacAlgorithm, bytes: Vec<u8>) -> Result<MacKey, CryptoError> {
+        if !alg.import_lengths().contains(&bytes.len()) {
+            let mut b = bytes;
+            b.zeroize();
+            return Err(CryptoError::InvalidWrappedKey);
+        }
+        Ok(MacKey { alg, bytes })
+    }
+
     /// The key's algorithm.
     pub fn algorithm(&self) -> MacAlgorithm {
         self.alg
@@ -205,7 +228,10 @@ impl RootKey {
             return Err(CryptoError::InvalidWrappedKey);
         };
         let header = 2 + NONCE_LEN;
-        if wrapped.len() != header + alg.digest_len() + TAG_LEN {
+        let len = wrapped.len().saturating_sub(header + TAG_LEN);
+        if wrapped.len() < header + TAG_LEN
+            || (len != alg.digest_len() && !alg.import_lengths().contains(&len))
+        {
             return Err(CryptoError::InvalidWrappedKey);
         }
         let mut nonce = [0u8; NONCE_LEN];
@@ -226,7 +252,11 @@ impl RootKey {
             }
         };
         buf.truncate(n);
-        MacKey::from_bytes(alg, buf)
+        if n == alg.digest_len() {
+            MacKey::from_bytes(alg, buf)
+        } else {
+            MacKey::from_imported(alg, buf)
+        }
     }
 }
 

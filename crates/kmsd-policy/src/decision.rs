@@ -339,10 +339,13 @@ impl Tracer for Trace {
 /// the path itself: no question texts, no per-step vectors.
 struct BecauseOnly {
     because: Vec<Because>,
+    /// The last node visited: where the path ended.
+    end: Option<Node>,
 }
 
 impl Tracer for BecauseOnly {
-    fn step(&mut self, _: Node, _: bool, because: impl FnOnce() -> Vec<Because>) {
+    fn step(&mut self, node: Node, _: bool, because: impl FnOnce() -> Vec<Because>) {
+        self.end = Some(node);
         self.because.append(&mut because());
     }
 }
@@ -819,6 +822,8 @@ pub struct Decided {
     pub outcome: Outcome,
     /// The `because` of each [`PathStep`] of [`explain_kms`]'s path, concatenated.
     pub because: Vec<Because>,
+    /// The node of the path's last step (where the flowchart ended).
+    pub end: Option<Node>,
 }
 
 /// Decide a KMS request and keep only the evidence along the path: the same outcome and the
@@ -830,11 +835,13 @@ pub fn decide_kms_because(req: &KmsRequest<'_>) -> Decided {
     // A KMS path has at most nine steps, each with a reason or two: one allocation.
     let mut t = BecauseOnly {
         because: Vec::with_capacity(8),
+        end: None,
     };
     let outcome = kms(req, &mut t);
     Decided {
         outcome,
         because: t.because,
+        end: t.end,
     }
 }
 

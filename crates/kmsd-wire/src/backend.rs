@@ -20,6 +20,8 @@ pub struct KmsOutcome {
     /// `None` when no authorization ran.
     pub decision: Option<Decision>,
     pub deciding: Vec<Because>,
+    /// The flowchart node the decision ended at, when known.
+    pub end_node: Option<kmsd_policy::Node>,
     /// Request members without secrets.
     pub request_parameters: serde_json::Value,
     /// Non-secret outputs.
@@ -89,6 +91,7 @@ impl Backend for Service {
             key_arn: call.audit.key_arn,
             decision: call.audit.decision,
             deciding: call.audit.deciding,
+            end_node: call.audit.end_node,
             request_parameters: call.audit.request_parameters,
             response_elements: call.audit.response_elements,
         }
@@ -111,7 +114,7 @@ impl Backend for Service {
                     .ok_or_else(|| {
                         ApiError::validation("KeyId is required and must be a string")
                     })?;
-                authorize_access_review(self, principal, meta, key)?;
+                self.authorize_access_review(principal, meta, key)?;
                 crate::explain::access_review(self, key)
             }
             _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
@@ -127,36 +130,4 @@ impl Backend for Service {
     ) -> QueryOutcome {
         crate::query::handle(self, principal, meta, service_name, params)
     }
-}
-
-/// Access review reveals who may use a key: the caller needs `kms:GetKeyPolicy` on the key,
-/// decided as KMS decides it (key policy, IAM policies, cross-account rules).
-fn authorize_access_review(
-    service: &Service,
-    caller: &Principal,
-    meta: &RequestMeta,
-    key: &str,
-) -> Result<(), ApiError> {
-    let region = key
-        .strip_prefix("arn:")
-        .and_then(|rest| rest.split(':').nth(2))
-        .filter(|r| !r.is_empty())
-        .unwrap_or(&meta.region);
-    let mut extra = kmsd_policy::RequestContext::new();
-    meta.add_to_context(&mut extra);
-    let explanation = service
-        .kms
-        .explain(caller, "kms:GetKeyPolicy", key, region, &extra, None)?;
-    if explanation.outcome.decision == Decision::Allow {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        KmsError::AccessDeniedException,
-        explanation.message.unwrap_or_else(|| {
-            format!(
-                "User: {} is not authorized to perform: kms:GetKeyPolicy on resource: {key}",
-                caller.caller.arn()
-            )
-        }),
-    ))
 }

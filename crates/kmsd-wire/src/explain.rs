@@ -91,7 +91,7 @@ pub fn handle_explain(
         .and_then(Value::as_str)
         .unwrap_or(&meta.region)
         .to_string();
-    authorize_simulate(caller, meta, &principal_arn)?;
+    kmsd_core::admin_authz::authorize_simulate(caller, meta, &principal_arn)?;
     let mut extra = kmsd_policy::RequestContext::new();
     if let Some(ctx) = input.get("Context") {
         let map = ctx
@@ -149,41 +149,6 @@ pub fn handle_explain(
         encryption_context.as_ref(),
     )?;
     Ok(explanation_json(&explanation))
-}
-
-/// IAM's rule for the simulator: the caller needs `iam:SimulatePrincipalPolicy` on the
-/// principal it simulates (the root user of that account may always).
-fn authorize_simulate(
-    caller: &kmsd_core::principal::Principal,
-    meta: &kmsd_core::principal::RequestMeta,
-    principal_arn: &str,
-) -> Result<(), kmsd_core::error::ApiError> {
-    let mut ctx = kmsd_policy::RequestContext::new();
-    caller.add_to_context(&mut ctx);
-    meta.add_to_context(&mut ctx);
-    let action = "iam:SimulatePrincipalPolicy";
-    let outcome = kmsd_policy::decide_identity(&kmsd_policy::IdentityRequest {
-        caller: &caller.caller,
-        caller_policies: &caller.policies,
-        action,
-        resource: principal_arn,
-        context: &ctx,
-    });
-    if outcome.decision == Decision::Allow {
-        return Ok(());
-    }
-    let message = outcome
-        .message(&caller.caller.arn(), action, principal_arn)
-        .unwrap_or_else(|| {
-            format!(
-                "User: {} is not authorized to perform: {action}",
-                caller.caller.arn()
-            )
-        });
-    Err(kmsd_core::error::ApiError::new(
-        KmsError::AccessDeniedException,
-        message,
-    ))
 }
 
 /// The KMS actions access review checks on a key (every key operation of a symmetric key
@@ -338,7 +303,7 @@ pub fn recent_denials(
     caller: &kmsd_core::principal::Principal,
     meta: &kmsd_core::principal::RequestMeta,
 ) -> Result<Value, kmsd_core::error::ApiError> {
-    authorize_simulate(caller, meta, "*")?;
+    kmsd_core::admin_authz::authorize_simulate(caller, meta, "*")?;
     let events = service.recent_denials.for_account(caller.caller.account());
     Ok(json!({ "Events": events }))
 }

@@ -160,6 +160,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
             };
             let out = backend.kms_call(op, &authed.principal, &meta, &input);
             audit.set_decision_owned(out.decision, out.deciding);
+            audit.end_node = out.end_node.map(kmsd_policy::Node::id);
             let denied = matches!(
                 out.decision,
                 Some(kmsd_policy::Decision::ExplicitDeny | kmsd_policy::Decision::ImplicitDeny)

@@ -103,10 +103,12 @@ fn dispatch(
     let result = match service {
         // GetSessionToken credentials (a user's or the root's temporary keys, no MFA in
         // kmsd) cannot call IAM API operations.
-        QueryService::Iam if is_session_token_caller(principal) => Err(ApiError::new(
-            IamError::InvalidClientTokenId,
-            "The security token included in the request is invalid.",
-        )),
+        QueryService::Iam if kmsd_core::admin_authz::is_session_token_caller(principal) => {
+            Err(ApiError::new(
+                IamError::InvalidClientTokenId,
+                "The security token included in the request is invalid.",
+            ))
+        }
         QueryService::Iam => iam_call(iam, service_ref, &actor, &action, &p),
         QueryService::Sts => sts_call(iam, &actor, &action, &p),
     };
@@ -141,16 +143,6 @@ fn dispatch(
             }
         }
     }
-}
-
-/// A user or the account root calling with GetSessionToken credentials (role sessions are
-/// `AssumedRole` callers).
-fn is_session_token_caller(principal: &Principal) -> bool {
-    principal.token_issue_time.is_some()
-        && matches!(
-            principal.caller,
-            kmsd_policy::Caller::User { .. } | kmsd_policy::Caller::Root { .. }
-        )
 }
 
 fn invalid_action(action: &str, version: &str) -> ApiError {

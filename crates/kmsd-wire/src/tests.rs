@@ -117,6 +117,7 @@ impl Backend for Fake {
             key_arn,
             decision: Some(Decision::Allow),
             deciding: vec![],
+            end_node: None,
             request_parameters: serde_json::json!({"keyId": input.get("KeyId"), "Plaintext": "c2VjcmV0"}),
             response_elements: None,
         }

@@ -150,6 +150,7 @@ impl Shared {
     /// Write one batch as the mode promises (`Always`: and sync it, remembering how long
     /// that took; `Interval`: mark the file for the next periodic sync). True on success.
     fn commit(&self, buf: &[u8]) -> bool {
+        let timed = Instant::now();
         let res = match self.mode {
             SyncMode::Always => {
                 let started = Instant::now();
@@ -173,6 +174,8 @@ impl Shared {
                 res
             }
         };
+        crate::metrics::AUDIT_WRITE.observe(timed.elapsed());
+        crate::metrics::set_audit_healthy(res.is_ok());
         if let Err(e) = &res {
             tracing::error!(error = %e, bytes = buf.len(), "audit log write failed; failing the requests of this batch");
         }
@@ -326,6 +329,11 @@ impl AuditLog {
     /// rotation. Without this call every rotated file is kept.
     pub fn keep_rotated(&self, files: u32) {
         self.handle.shared.file.lock().keep_rotated = Some(files.max(1));
+    }
+
+    /// Bytes of audit lines waiting in the shared queue for their write (metrics).
+    pub fn queued_bytes(&self) -> u64 {
+        self.handle.shared.queue.lock().pending.len() as u64
     }
 
     /// Collect the lines of requests served on this thread in a batch of its own (see the
@@ -522,7 +530,11 @@ fn interval_sync_loop(shared: &Shared, every: Duration) {
             }
         };
         if let Some(f) = file {
-            if let Err(e) = f.sync_data() {
+            let started = Instant::now();
+            let synced = f.sync_data();
+            crate::metrics::AUDIT_SYNC.observe(started.elapsed());
+            crate::metrics::set_audit_healthy(synced.is_ok());
+            if let Err(e) = synced {
                 tracing::error!(error = %e, "audit log sync failed; requests sync their own line until a sync succeeds");
                 let mut w = shared.file.lock();
                 w.sync_error = true;

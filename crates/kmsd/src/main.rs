@@ -17,6 +17,8 @@ mod backup;
 mod coarse_timer;
 mod explain;
 mod explain_online;
+mod metrics;
+mod observe;
 mod root_key_args;
 mod rotate;
 mod serve;

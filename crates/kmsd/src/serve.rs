@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, watch};
 use crate::audit_log::{AuditLog, SyncMode, DEFAULT_MAX_BYTES};
 use crate::coarse_timer::CoarseTimer;
 use crate::workers::{self, Accepted, Workers};
+use crate::{metrics, observe};
 
 /// Flags of `kmsd serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -80,6 +81,17 @@ pub struct ServeArgs {
     /// Do not serve the explain page at `/ui` (its API calls are SigV4-authorized either way).
     #[arg(long)]
     pub no_ui: bool,
+    /// Do not serve `/metrics` (Prometheus text format; no signature needed) and do not
+    /// count requests.
+    #[arg(long)]
+    pub no_metrics: bool,
+    /// Do not serve `/healthz` and `/readyz` (no signature needed).
+    #[arg(long)]
+    pub no_health: bool,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (`HOST:PORT`) instead of
+    /// the main listener. The bound address is printed as `kmsd metrics on http://ADDR`.
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Values of `--audit-sync`.
@@ -117,6 +129,31 @@ struct State {
     clock: Arc<dyn Clock>,
     audit: AuditLog,
     ui: bool,
+    /// Count requests for `/metrics`.
+    count: bool,
+    /// The operations endpoints, when served on the main listener.
+    observe: Option<Arc<observe::Observe>>,
+}
+
+/// What `/metrics` reads from the running server at scrape time.
+struct ServerGauges {
+    service: Arc<Service>,
+    audit: AuditLog,
+}
+
+impl metrics::Gauges for ServerGauges {
+    fn keys_by_state(&self) -> [u64; metrics::KEY_STATES.len()] {
+        let mut out = [0; metrics::KEY_STATES.len()];
+        for (state, n) in self.service.kms.key_state_counts() {
+            if let Some(i) = metrics::KEY_STATES.iter().position(|s| *s == state) {
+                out[i] += n;
+            }
+        }
+        out
+    }
+    fn audit_queued_bytes(&self) -> u64 {
+        self.audit.queued_bytes()
+    }
 }
 
 /// Gives each worker thread its own audit batch (used while audit syncs are fast).
@@ -181,18 +218,33 @@ pub fn run(args: ServeArgs) -> i32 {
         .worker_threads
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let observe = Arc::new(observe::Observe {
+        metrics: (!args.no_metrics).then(|| {
+            metrics::Metrics::new(Arc::new(ServerGauges {
+                service: service.clone(),
+                audit: audit.clone(),
+            }))
+        }),
+        health: !args.no_health,
+        data_dir: args.data_dir.clone(),
+        audit_dir,
+    });
     let state = Arc::new(State {
         clock: service.clock.clone(),
         service,
         audit,
         ui: !args.no_ui,
+        count: !args.no_metrics,
+        observe: args.metrics_listen.is_none().then(|| observe.clone()),
     });
+    let separate = args.metrics_listen.map(|addr| (addr, observe));
     let code = runtime.block_on(serve(
         args.listen,
         state,
         workers,
         args.data_dir.clone(),
         redb,
+        separate,
     ));
     drop(runtime);
     writer.join();
@@ -237,7 +289,7 @@ fn open_service(args: &ServeArgs) -> Result<(Service, Arc<kmsd_store::RedbStore>
         kmsd_store::RedbStore::open(&args.data_dir)
             .map_err(|e| (1, format!("cannot open store: {e}")))?,
     );
-    let store: Arc<dyn Store> = redb.clone();
+    let store: Arc<dyn Store> = Arc::new(metrics::TimedStore(redb.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let service = Service::open(store, clock, Arc::new(root_key), &args.region)
         .map_err(|e| (1, format!("cannot open service state: {e}")))?;
@@ -286,6 +338,7 @@ async fn serve(
     worker_count: usize,
     data_dir: PathBuf,
     redb: Arc<kmsd_store::RedbStore>,
+    separate: Option<(SocketAddr, Arc<observe::Observe>)>,
 ) -> i32 {
     // Handlers first: a SIGTERM sent right after the listening line must not kill us.
     let mut signals = Signals::new();
@@ -305,6 +358,27 @@ async fn serve(
     };
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut observe_task = None;
+    if let Some((addr, obs)) = separate {
+        let listener = match TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("kmsd: cannot listen on {addr}: {e}");
+                return 1;
+            }
+        };
+        if let Ok(bound) = listener.local_addr() {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "kmsd metrics on http://{bound}");
+            let _ = out.flush();
+        }
+        observe_task = Some(tokio::spawn(observe::serve_listener(
+            listener,
+            obs,
+            shutdown_rx.clone(),
+        )));
+    }
     // Every connection task holds a clone; when all are dropped, the drain is over.
     let (conn_done_tx, mut conn_done_rx) = mpsc::channel::<()>(1);
     let on_connection: workers::ConnectionFn = {
@@ -381,6 +455,9 @@ async fn serve(
         tracing::warn!("some connections did not finish within the drain timeout");
     }
     let _ = sweeper.await;
+    if let Some(t) = observe_task {
+        let _ = t.await;
+    }
     #[cfg(unix)]
     if let Some(admin) = admin {
         let _ = admin.await;
@@ -540,6 +617,11 @@ async fn handle_request(
     if state.ui && req.method() == http::Method::GET && matches!(req.uri().path(), "/ui" | "/ui/") {
         return Ok(ui_page());
     }
+    if let Some(obs) = &state.observe {
+        if let Some(ep) = observe::endpoint(obs, &req) {
+            return Ok(observe::respond(obs.clone(), ep).await);
+        }
+    }
     let inline = runs_inline(&req);
     let (parts, body) = req.into_parts();
     let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(body)).await {
@@ -581,6 +663,16 @@ async fn handle_request(
     } else {
         kmsd_wire::audit_failure_response(&resp)
     };
+    if state.count {
+        metrics::record_request(&metrics::RequestSample {
+            event_source: &resp.audit.event_source,
+            event_name: &resp.audit.event_name,
+            error_code: resp.audit.error_code.as_deref(),
+            decision: resp.audit.decision,
+            end_node: resp.audit.end_node,
+            elapsed: started.elapsed(),
+        });
+    }
     tracing::debug!(
         source = %resp.audit.event_source,
         event = %resp.audit.event_name,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use kmsd_policy::decision::decide_kms_because;
 use kmsd_policy::{
     explain_identity, Because, Decision, DenyReason, Explanation, IdentityRequest, KmsRequest,
-    Outcome, RequestContext, SourcedPolicy,
+    Node, Outcome, RequestContext, SourcedPolicy,
 };
 
 use super::ids::{alias_arn, key_arn, parse_key_ref, KeyRef};
@@ -230,7 +230,7 @@ impl Kms {
             context: ctx,
             encryption_context: ec,
         });
-        record_because(req, d.outcome.decision, d.because);
+        record_because(req, d.outcome.decision, d.end, d.because);
         if d.outcome.decision == Decision::Allow {
             Ok(())
         } else {
@@ -265,17 +265,25 @@ impl Kms {
 
 fn record(req: &mut Req<'_>, x: &Explanation) {
     let because: Vec<Because> = x.path.iter().flat_map(|s| s.because.clone()).collect();
-    record_because(req, x.outcome.decision, because);
+    record_because(
+        req,
+        x.outcome.decision,
+        x.path.last().map(|s| s.node),
+        because,
+    );
 }
 
 /// Record a decision and its evidence (in path order) in the call's audit.
-fn record_because(req: &mut Req<'_>, d: Decision, because: Vec<Because>) {
+fn record_because(req: &mut Req<'_>, d: Decision, end: Option<Node>, because: Vec<Because>) {
     // A later decision in the same call (ReEncrypt's second key, alias + key) keeps the
-    // strictest answer and adds its reasons.
-    req.audit.decision = Some(match req.audit.decision {
-        Some(prev) if prev != Decision::Allow => prev,
-        _ => d,
-    });
+    // strictest answer (and the node it ended at) and adds its reasons.
+    match req.audit.decision {
+        Some(prev) if prev != Decision::Allow => {}
+        _ => {
+            req.audit.decision = Some(d);
+            req.audit.end_node = end;
+        }
+    }
     req.audit.deciding.reserve(because.len());
     for b in because {
         if !req.audit.deciding.contains(&b) {
@@ -343,7 +351,7 @@ pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<
     ctx.set("kms:KeyUsage", usage);
     ctx.set("kms:CustomerMasterKeySpec", spec);
     ctx.set("kms:CustomerMasterKeyUsage", usage);
-    ctx.set("kms:KeyOrigin", "AWS_KMS");
+    ctx.set("kms:KeyOrigin", key.rec.origin.as_str());
     ctx.set("kms:MultiRegion", "false");
     ctx.set("aws:ResourceAccount", key.rec.account.as_str());
     ctx.set_multi("kms:ResourceAliases", key.aliases.clone());

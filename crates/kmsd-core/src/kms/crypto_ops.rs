@@ -530,32 +530,6 @@ impl Kms {
         );
         Ok(json!({ "Plaintext": b64(&bytes) }))
     }
-
-    /// Operations that need an asymmetric or key-agreement key: every key here is a symmetric
-    /// encryption or HMAC key, so after authorization and the state check AWS's answer is
-    /// `InvalidKeyUsageException`.
-    /// Import-material operations: only EXTERNAL keys, which this server does not create.
-    pub(crate) fn import_op(
-        &self,
-        req: &mut Req<'_>,
-        op: KmsOp,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        let mut i = Input::new(input)?;
-        let key_id = i.str_req("KeyId", 1, 2048)?;
-        i.finish()?;
-        let action = op.spec().action();
-        let st = self.state.read();
-        let r = self.gate(&st, req, key_id, Forms::KeyLocal, action, op, |_| {})?;
-        let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        Err(ApiError::new(
-            KmsError::UnsupportedOperationException,
-            format!(
-                "{} origin is AWS_KMS which is not valid for this operation.",
-                key.arn
-            ),
-        ))
-    }
 }
 
 #[cfg(test)]

@@ -356,6 +356,7 @@ impl Kms {
                     aws_managed: false,
                     key_spec: KeySpec::SymmetricDefault,
                     key_usage: KeyUsage::EncryptDecrypt,
+                    origin: super::key::Origin::AwsKms,
                 };
                 muts.push(persist::put_material(
                     &self.root_key,
@@ -366,7 +367,7 @@ impl Kms {
                 new_entry = Some(KeyEntry {
                     arn: rec.arn(),
                     rec: rec.clone(),
-                    materials: vec![Arc::new(material)],
+                    materials: vec![Some(Arc::new(material))],
                     mac: None,
                     asym: None,
                     policy: policy.clone(),

@@ -93,6 +93,11 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
             PendingDeletion => Err(pending_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
         },
+        StateRule::Import => match state {
+            PendingDeletion => Err(pending_deletion(arn)),
+            Unavailable => Err(invalid(arn, "unavailable")),
+            _ => Ok(()),
+        },
         StateRule::CancelDeletion => match state {
             PendingDeletion => Ok(()),
             _ => Err(invalid(arn, "not pending deletion")),
@@ -139,7 +144,7 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
         },
         // DescribeKey, GetKeyPolicy, PutKeyPolicy, ListGrants, ListKeyPolicies,
         // ListResourceTags, ListAliases, RetireGrant, RevokeGrant, DeleteAlias,
-        // UpdateAlias (old target): every state.
+        // UpdateAlias (old target), DeleteImportedKeyMaterial: every state.
         StateRule::Any | StateRule::NoKey => Ok(()),
     }
 }
@@ -339,6 +344,74 @@ pub(crate) struct MaterialInfo {
     pub material_id: String,
     pub created_millis: i64,
     pub origin: MaterialOrigin,
+    /// Imported material (keys of origin `EXTERNAL`): its import state and expiration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportedMaterial>,
+}
+
+impl MaterialInfo {
+    /// Imported for an on-demand rotation that has not happened yet (`PENDING_ROTATION`).
+    pub(crate) fn pending_rotation(&self) -> bool {
+        self.import.as_ref().is_some_and(|i| i.pending_rotation)
+    }
+}
+
+/// `ExpirationModel` of imported key material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ExpirationModel {
+    #[serde(rename = "KEY_MATERIAL_EXPIRES")]
+    Expires,
+    #[serde(rename = "KEY_MATERIAL_DOES_NOT_EXPIRE")]
+    DoesNotExpire,
+}
+
+impl ExpirationModel {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ExpirationModel::Expires => "KEY_MATERIAL_EXPIRES",
+            ExpirationModel::DoesNotExpire => "KEY_MATERIAL_DOES_NOT_EXPIRE",
+        }
+    }
+}
+
+/// The import facts of one material version of an `EXTERNAL` key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ImportedMaterial {
+    /// The material is held (`IMPORTED`); false once deleted or expired (`PENDING_IMPORT`).
+    pub present: bool,
+    /// Imported with `NEW_KEY_MATERIAL` after the first material, not yet rotated to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_rotation: bool,
+    /// Model and `ValidTo` of the import that made the material present (kept after a
+    /// deletion for ListKeyRotations; replaced by the next import).
+    pub expiration_model: ExpirationModel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to_millis: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A key's `Origin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) enum Origin {
+    #[default]
+    #[serde(rename = "AWS_KMS")]
+    AwsKms,
+    #[serde(rename = "EXTERNAL")]
+    External,
+}
+
+impl Origin {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Origin::AwsKms => "AWS_KMS",
+            Origin::External => "EXTERNAL",
+        }
+    }
+
+    pub(crate) fn is_aws_kms(&self) -> bool {
+        *self == Origin::AwsKms
+    }
 }
 
 /// The persisted part of a key (table `kms_keys`, one JSON record per key id).
@@ -369,6 +442,9 @@ pub(crate) struct KeyRecord {
     /// `KeyUsage`; records written before HMAC keys have none and are `ENCRYPT_DECRYPT`.
     #[serde(default, skip_serializing_if = "KeyUsage::is_encrypt_decrypt")]
     pub key_usage: KeyUsage,
+    /// `Origin`; records written before imported keys have none and are `AWS_KMS`.
+    #[serde(default, skip_serializing_if = "Origin::is_aws_kms")]
+    pub origin: Origin,
 }
 
 impl KeyRecord {
@@ -376,8 +452,9 @@ impl KeyRecord {
         key_arn(&self.region, &self.account, &self.id)
     }
 
+    /// The material new ciphertexts use: the newest version not pending rotation.
     pub(crate) fn current(&self) -> Option<&MaterialInfo> {
-        self.materials.last()
+        self.materials.iter().rev().find(|m| !m.pending_rotation())
     }
 }
 
@@ -587,8 +664,9 @@ impl std::ops::Deref for GrantView {
 pub(crate) struct KeyEntry {
     pub rec: KeyRecord,
     pub arn: String,
-    /// Unwrapped material, by version (index = version - 1). Empty for an HMAC key.
-    pub materials: Vec<Arc<KeyMaterial>>,
+    /// Unwrapped material, by version (index = version - 1). Empty for an HMAC key; `None`
+    /// for imported material that was deleted or expired.
+    pub materials: Vec<Option<Arc<KeyMaterial>>>,
     /// The unwrapped HMAC material of an HMAC key (its one material version).
     pub mac: Option<Arc<MacKey>>,
     /// The private key of an asymmetric key (unwrapped).
@@ -606,7 +684,7 @@ impl KeyEntry {
     /// Material for a version named in a ciphertext.
     pub(crate) fn material(&self, version: u32) -> Option<&Arc<KeyMaterial>> {
         let idx = usize::try_from(version).ok()?.checked_sub(1)?;
-        self.materials.get(idx)
+        self.materials.get(idx)?.as_ref()
     }
 
     /// Rebuild the engine's view from `grants` (at load, and after a batch of changes).
@@ -656,7 +734,7 @@ impl KeyEntry {
             "Description": r.description,
             "KeyUsage": r.key_usage.as_str(),
             "KeyState": r.state.as_str(),
-            "Origin": "AWS_KMS",
+            "Origin": r.origin.as_str(),
             "KeyManager": if r.aws_managed { "AWS" } else { "CUSTOMER" },
             "CustomerMasterKeySpec": spec,
             "KeySpec": spec,
@@ -681,6 +759,15 @@ impl KeyEntry {
             }
             if let Some(w) = r.pending_window_days {
                 o.insert("PendingDeletionWindowInDays".into(), Value::from(w));
+            }
+            if let Some(imp) = r.current().and_then(|c| c.import.as_ref()) {
+                o.insert(
+                    "ExpirationModel".into(),
+                    Value::from(imp.expiration_model.as_str()),
+                );
+                if let Some(v) = imp.valid_to_millis {
+                    o.insert("ValidTo".into(), ts(v));
+                }
             }
             // AWS shows no CurrentKeyMaterialId for HMAC keys.
             if let Some(c) = r.current().filter(|_| r.key_spec.is_symmetric()) {

@@ -17,7 +17,7 @@ use super::authz::{base_context, key_context, Forms, Resolved};
 use super::ids::{internal, is_key_id, new_key_id, random_hex64};
 use super::key::{
     check_state, default_policy, KeyEntry, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialInfo,
-    MaterialOrigin,
+    MaterialOrigin, Origin,
 };
 use super::op::KmsOp;
 use super::policy_ops::{check_lockout, check_principals, validate_policy};
@@ -103,6 +103,7 @@ pub(crate) fn new_material(
             material_id: random_hex64()?,
             created_millis: now,
             origin,
+            import: None,
         },
     ))
 }
@@ -259,17 +260,21 @@ impl Kms {
             )));
         }
         let made = KeySpec::from_name(spec);
-        if made.is_none() || origin != "AWS_KMS" || multi {
+        let external = origin == "EXTERNAL";
+        let external_asym = external && made.and_then(KeySpec::asymmetric).is_some();
+        if made.is_none() || !matches!(origin, "AWS_KMS" | "EXTERNAL") || multi || external_asym {
             let what = if made.is_none() {
                 format!("KeySpec {spec}")
-            } else if origin != "AWS_KMS" {
+            } else if external_asym {
+                format!("Origin EXTERNAL with KeySpec {spec}")
+            } else if !matches!(origin, "AWS_KMS" | "EXTERNAL") {
                 format!("Origin {origin}")
             } else {
                 "Multi-Region keys".to_string()
             };
             return Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
-                format!("{what} is not supported by this server; only keys with origin AWS_KMS and a KeySpec other than SM2 (available only in China Regions) are."),
+                format!("{what} is not supported by this server; only keys with origin AWS_KMS (EXTERNAL for symmetric and HMAC keys) and a KeySpec other than SM2 (available only in China Regions) are."),
             ));
         }
         let account = req.account().to_string();
@@ -306,8 +311,10 @@ impl Kms {
         let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
         // An HMAC key holds HMAC material instead (as long as its digest).
         let mac = match key_spec.mac_algorithm() {
-            Some(alg) => Some(Arc::new(MacKey::generate(alg).map_err(|_| internal())?)),
-            None => None,
+            Some(alg) if !external => {
+                Some(Arc::new(MacKey::generate(alg).map_err(|_| internal())?))
+            }
+            _ => None,
         };
         let rec = KeyRecord {
             id: id.clone(),
@@ -315,7 +322,12 @@ impl Kms {
             region: region.clone(),
             description: description.to_string(),
             creation_millis: now,
-            state: KeyState::Enabled,
+            // A key for imported material waits for it (ImportKeyMaterial).
+            state: if external {
+                KeyState::PendingImport
+            } else {
+                KeyState::Enabled
+            },
             deletion_millis: None,
             pending_window_days: None,
             policy: text,
@@ -323,16 +335,21 @@ impl Kms {
             rotation_enabled: false,
             rotation_period_days: None,
             next_rotation_millis: None,
-            materials: vec![info],
+            materials: if external { Vec::new() } else { vec![info] },
             on_demand_rotations: 0,
             aws_managed: false,
             key_spec,
             key_usage,
+            origin: if external {
+                Origin::External
+            } else {
+                Origin::AwsKms
+            },
         };
-        let materials = if mac.is_some() || asym.is_some() {
+        let materials = if external || mac.is_some() || asym.is_some() {
             Vec::new()
         } else {
-            vec![Arc::new(material)]
+            vec![Some(Arc::new(material))]
         };
         let entry = KeyEntry {
             arn: rec.arn(),
@@ -348,13 +365,18 @@ impl Kms {
         if !bypass && policy_text.is_some() {
             check_lockout(req, &entry, &entry.policy)?;
         }
-        let wrapped = match (&entry.mac, &entry.asym, entry.materials.first()) {
-            (Some(m), _, _) => persist::put_mac_material(&self.root_key, &id, 1, m)?,
-            (None, Some(k), _) => persist::put_private_key(&self.root_key, &id, 1, k)?,
-            (None, None, Some(m)) => persist::put_material(&self.root_key, &id, 1, m)?,
+        let mut muts = vec![persist::put_key(&entry.rec)?];
+        match (
+            &entry.mac,
+            &entry.asym,
+            entry.materials.first().and_then(Option::as_ref),
+        ) {
+            (Some(m), _, _) => muts.push(persist::put_mac_material(&self.root_key, &id, 1, m)?),
+            (None, Some(k), _) => muts.push(persist::put_private_key(&self.root_key, &id, 1, k)?),
+            (None, None, Some(m)) => muts.push(persist::put_material(&self.root_key, &id, 1, m)?),
+            (None, None, None) if external => {}
             (None, None, None) => return Err(internal()),
-        };
-        let muts = vec![persist::put_key(&entry.rec)?, wrapped];
+        }
         // Committed under the upgradable lock (other mutations wait; crypto requests go on
         // during the fsync), installed under the write lock.
         let st = self.state.upgradable_read();
@@ -406,6 +428,7 @@ impl Kms {
             aws_managed: true,
             key_spec: KeySpec::SymmetricDefault,
             key_usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsKms,
         };
         let alias = AliasRecord {
             account,
@@ -418,7 +441,7 @@ impl Kms {
         let entry = KeyEntry {
             arn: rec.arn(),
             rec,
-            materials: vec![Arc::new(material)],
+            materials: vec![Some(Arc::new(material.clone()))],
             mac: None,
             asym: None,
             policy,
@@ -428,7 +451,7 @@ impl Kms {
         };
         let muts = vec![
             persist::put_key(&entry.rec)?,
-            persist::put_material(&self.root_key, &id, 1, &entry.materials[0])?,
+            persist::put_material(&self.root_key, &id, 1, &material)?,
             persist::put_alias(&alias)?,
         ];
         self.commit(&muts)?;

@@ -33,6 +33,9 @@ pub enum StateRule {
     RotationRead,
     /// RotateKeyOnDemand.
     RotateOnDemand,
+    /// GetParametersForImport / ImportKeyMaterial: any state but `PendingDeletion` (and
+    /// `Unavailable`).
+    Import,
     /// Every state (reads of metadata, policies, grants; alias deletion).
     Any,
     /// The operation names no key.
@@ -388,6 +391,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         OpSpec {
             commits: true,
             slow: true,
+            states: StateRule::Import,
             ..read(
                 GetParametersForImport,
                 &["kms:GetParametersForImport"],
@@ -402,6 +406,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::Own(5.0),
+            states: StateRule::Import,
             ..row(ImportKeyMaterial, &["kms:ImportKeyMaterial"])
         },
         read(ListAliases, &["kms:ListAliases"], 100.0),

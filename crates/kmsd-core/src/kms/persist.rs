@@ -6,7 +6,7 @@
 //! (`<key id>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
 //! [`AliasRecord`]). Key material is never stored unwrapped: an HMAC key's material (its one
 //! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, an asymmetric key's
-//! PKCS#8 private key in the v3 format of `kmsd_crypto::asymmetric`, with the same AAD.
+//! PKCS#8 private key in the v4 format of `kmsd_crypto::asymmetric`, with the same AAD.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -93,7 +93,7 @@ pub(crate) fn put_mac_material(
     })
 }
 
-/// An asymmetric private key wrapped under the root key (format v3), AAD = key id + version.
+/// An asymmetric private key wrapped under the root key (format v4), AAD = key id + version.
 pub(crate) fn put_private_key(
     root: &RootKey,
     id: &str,
@@ -181,6 +181,13 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
                     "key {id}: material versions out of order"
                 )));
             }
+            // Imported material that was deleted or expired has no row.
+            if m.import.as_ref().is_some_and(|i| !i.present) {
+                if rec.key_spec.mac_algorithm().is_none() {
+                    materials.push(None);
+                }
+                continue;
+            }
             let w = wrapped
                 .get(&material_key(&rec.id, m.version))
                 .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
@@ -206,7 +213,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
             match rec.key_spec.mac_algorithm() {
                 None => {
                     let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
-                    materials.push(Arc::new(mat));
+                    materials.push(Some(Arc::new(mat)));
                 }
                 Some(alg) => {
                     let k = root.unwrap_mac(w, &aad).map_err(|_| unwrap_failed())?;
@@ -222,7 +229,12 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         if rec.key_spec.asymmetric().is_some() && asym.is_none() {
             return Err(store_err(&format!("key {id}: private key missing")));
         }
-        if rec.key_spec.mac_algorithm().is_some() && mac.is_none() {
+        let imported_absent = rec.origin == super::key::Origin::External
+            && rec
+                .materials
+                .iter()
+                .all(|m| m.import.as_ref().is_some_and(|i| !i.present));
+        if rec.key_spec.mac_algorithm().is_some() && mac.is_none() && !imported_absent {
             return Err(store_err(&format!("key {id}: HMAC material missing")));
         }
         // Keys created alike share one policy text (the default policy names only the
@@ -276,5 +288,10 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         key.refresh_grants();
         key.aliases.sort();
     }
-    Ok(State { keys, aliases })
+    let imports = super::import::load(store)?;
+    Ok(State {
+        keys,
+        aliases,
+        imports,
+    })
 }

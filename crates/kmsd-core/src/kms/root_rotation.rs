@@ -9,7 +9,7 @@
 //! While the marker exists, loading the KMS state refuses to start with a message that asks
 //! for the rotation to be finished, so a server never runs on a half-rotated store.
 
-use kmsd_crypto::asymmetric::WRAPPED_PRIVATE_KEY_VERSION_V3;
+use kmsd_crypto::asymmetric::WRAPPED_PRIVATE_KEY_VERSION_V4;
 use kmsd_crypto::mac::WRAPPED_MAC_KEY_VERSION_V2;
 use kmsd_crypto::{wrap_aad, RootKey, WRAPPED_KEY_VERSION_V1};
 
@@ -97,7 +97,7 @@ fn rewrap_one(
                 ))),
             }
         }
-        Some(WRAPPED_PRIVATE_KEY_VERSION_V3) => {
+        Some(WRAPPED_PRIVATE_KEY_VERSION_V4) => {
             if new.unwrap_private_key(wrapped, &aad).is_ok() {
                 return Ok(None);
             }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::api::{ts, Input};
 use super::authz::Forms;
 use super::ids::internal;
-use super::key::{KeyEntry, KeyRecord, MaterialOrigin};
+use super::key::{KeyEntry, KeyRecord, MaterialOrigin, Origin};
 use super::lifecycle::{limit_marker, new_material, page, paginate};
 use super::op::KmsOp;
 use super::{persist, Kms, Req, State};
@@ -25,6 +25,20 @@ use crate::error::KmsError;
 const DAY_MS: i64 = 86_400_000;
 /// Most on-demand rotations per key.
 pub(crate) const MAX_ON_DEMAND: u32 = 25;
+
+/// Automatic rotation is not for keys with imported material.
+fn not_external(key: &KeyEntry) -> Result<(), ApiError> {
+    if key.rec.origin == Origin::External {
+        return Err(ApiError::new(
+            KmsError::UnsupportedOperationException,
+            format!(
+                "{} origin is EXTERNAL which is not valid for this operation.",
+                key.arn
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Rotation is for symmetric encryption keys only.
 fn rotatable(key: &KeyEntry) -> Result<(), ApiError> {
@@ -106,6 +120,7 @@ impl Kms {
         )?;
         let now = self.now();
         rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
+        not_external(st.keys.get(&r.id).ok_or_else(internal)?)?;
         let st = self.update_key(st, &r.id, |rec| {
             rec.rotation_enabled = true;
             rec.rotation_period_days = u32::try_from(period).ok();
@@ -135,6 +150,7 @@ impl Kms {
             |_| {},
         )?;
         rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
+        not_external(st.keys.get(&r.id).ok_or_else(internal)?)?;
         let st = self.update_key(st, &r.id, |rec| {
             rec.rotation_enabled = false;
             rec.next_rotation_millis = None;
@@ -204,6 +220,31 @@ impl Kms {
                 format!("The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"),
             ));
         }
+        if key.rec.origin == Origin::External {
+            // Imported material: the rotation makes the material imported with
+            // NEW_KEY_MATERIAL current.
+            let pending =
+                key.rec.materials.iter().position(|m| {
+                    m.pending_rotation() && m.import.as_ref().is_some_and(|i| i.present)
+                });
+            let Some(idx) = pending else {
+                return Err(ApiError::new(KmsError::KMSInvalidStateException,
+                    format!("{arn} has no imported key material pending rotation. Import new key material (ImportType NEW_KEY_MATERIAL) first."),
+                ));
+            };
+            let now = self.now();
+            drop(self.update_key(st, &r.id, |rec| {
+                if let Some(m) = rec.materials.get_mut(idx) {
+                    m.created_millis = now;
+                    if let Some(imp) = m.import.as_mut() {
+                        imp.pending_rotation = false;
+                    }
+                }
+                rec.on_demand_rotations += 1;
+                Ok(true)
+            })?);
+            return Ok(json!({ "KeyId": arn }));
+        }
         // Committed under the upgradable lock (crypto requests go on during the fsync),
         // installed under the write lock.
         let rotation = self.commit_rotation(&st, &r.id, MaterialOrigin::OnDemand)?;
@@ -243,24 +284,51 @@ impl Kms {
             .rec
             .materials
             .iter()
-            .filter(|m| all || m.origin != MaterialOrigin::Creation)
+            .filter(|m| all || (m.origin != MaterialOrigin::Creation && !m.pending_rotation()))
             .map(|m| {
                 let mut e = serde_json::Map::new();
                 e.insert("KeyId".into(), Value::from(key.rec.id.clone()));
                 e.insert("KeyMaterialId".into(), Value::from(m.material_id.clone()));
                 e.insert(
                     "KeyMaterialState".into(),
-                    Value::from(if Some(m.version) == current {
+                    Value::from(if m.pending_rotation() {
+                        "PENDING_ROTATION"
+                    } else if Some(m.version) == current {
                         "CURRENT"
                     } else {
                         "NON_CURRENT"
                     }),
                 );
-                e.insert(
-                    "ExpirationModel".into(),
-                    Value::from("KEY_MATERIAL_DOES_NOT_EXPIRE"),
-                );
+                match &m.import {
+                    None => {
+                        e.insert(
+                            "ExpirationModel".into(),
+                            Value::from("KEY_MATERIAL_DOES_NOT_EXPIRE"),
+                        );
+                    }
+                    Some(imp) => {
+                        if let Some(d) = &imp.description {
+                            e.insert("KeyMaterialDescription".into(), Value::from(d.clone()));
+                        }
+                        e.insert(
+                            "ImportState".into(),
+                            Value::from(if imp.present {
+                                "IMPORTED"
+                            } else {
+                                "PENDING_IMPORT"
+                            }),
+                        );
+                        e.insert(
+                            "ExpirationModel".into(),
+                            Value::from(imp.expiration_model.as_str()),
+                        );
+                        if let Some(v) = imp.valid_to_millis {
+                            e.insert("ValidTo".into(), ts(v));
+                        }
+                    }
+                }
                 match m.origin {
+                    _ if m.pending_rotation() => {}
                     MaterialOrigin::Creation => {}
                     MaterialOrigin::Automatic | MaterialOrigin::OnDemand => {
                         e.insert("RotationDate".into(), ts(m.created_millis));
@@ -292,7 +360,7 @@ impl Rotation {
     fn install(self, st: &mut State, id: &str) -> Result<(), ApiError> {
         let key = st.keys.get_mut(id).ok_or_else(internal)?;
         key.rec = self.rec;
-        key.materials.push(Arc::new(self.material));
+        key.materials.push(Some(Arc::new(self.material)));
         Ok(())
     }
 }

@@ -163,7 +163,13 @@ impl World {
     /// Every record of every KMS table (to prove that a failed call changed nothing).
     pub fn dump(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
-        for t in ["kms_keys", "kms_material", "kms_grants", "kms_aliases"] {
+        for t in [
+            "kms_keys",
+            "kms_material",
+            "kms_grants",
+            "kms_aliases",
+            "kms_import",
+        ] {
             for (k, v) in self.store.load(t).unwrap() {
                 out.push((format!("{t}/{k}"), v));
             }

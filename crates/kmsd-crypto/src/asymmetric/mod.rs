@@ -28,7 +28,7 @@ mod wrap;
 use zeroize::Zeroizing;
 
 pub use self::rsa::max_plaintext_len;
-pub use self::wrap::WRAPPED_PRIVATE_KEY_VERSION_V3;
+pub use self::wrap::WRAPPED_PRIVATE_KEY_VERSION_V4;
 
 /// An asymmetric `KeySpec`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,11 +1,11 @@
-//! Wrapped asymmetric private key, version 3 (`docs/ciphertext-format.md`): the PKCS#8 DER
+//! Wrapped asymmetric private key, version 4 (`docs/ciphertext-format.md`): the PKCS#8 DER
 //! of an asymmetric KMS key sealed under the root key with AES-256-GCM.
 //!
 //! ```text
-//! 0x83 | spec byte | nonce (12) | AES-256-GCM(PKCS#8 DER) | tag (16)
+//! 0x84 | spec byte | nonce (12) | AES-256-GCM(PKCS#8 DER) | tag (16)
 //! ```
 //!
-//! AAD = `0x83 || spec byte || caller AAD` (the caller passes `wrap_aad(key_id, 1)`), so
+//! AAD = `0x84 || spec byte || caller AAD` (the caller passes `wrap_aad(key_id, 1)`), so
 //! the spec, the key and the version are all bound to the bytes.
 
 use zeroize::{Zeroize, Zeroizing};
@@ -15,7 +15,7 @@ use crate::aead::{NONCE_LEN, TAG_LEN};
 use crate::{random, CryptoError, RootKey};
 
 /// Version byte of a wrapped asymmetric private key.
-pub const WRAPPED_PRIVATE_KEY_VERSION_V3: u8 = 0x83;
+pub const WRAPPED_PRIVATE_KEY_VERSION_V4: u8 = 0x84;
 
 /// Longest PKCS#8 accepted when unwrapping (an ML-DSA-87 or RSA-4096 key is far below).
 const MAX_PKCS8: usize = 8192;
@@ -49,20 +49,20 @@ impl KeySpec {
 
 fn wrap_aad(spec: KeySpec, aad: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(2 + aad.len());
-    v.push(WRAPPED_PRIVATE_KEY_VERSION_V3);
+    v.push(WRAPPED_PRIVATE_KEY_VERSION_V4);
     v.push(spec.code());
     v.extend_from_slice(aad);
     v
 }
 
 impl RootKey {
-    /// Wrap an asymmetric private key under this root key (format v3).
+    /// Wrap an asymmetric private key under this root key (format v4).
     pub fn wrap_private_key(&self, key: &PrivateKey, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let nonce = random::nonce()?;
         let header = 2 + NONCE_LEN;
         let pkcs8 = key.pkcs8();
         let mut out = Vec::with_capacity(header + pkcs8.len() + TAG_LEN);
-        out.push(WRAPPED_PRIVATE_KEY_VERSION_V3);
+        out.push(WRAPPED_PRIVATE_KEY_VERSION_V4);
         out.push(key.spec().code());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(pkcs8);
@@ -80,7 +80,7 @@ impl RootKey {
         wrapped: &[u8],
         aad: &[u8],
     ) -> Result<PrivateKey, CryptoError> {
-        let (Some(&WRAPPED_PRIVATE_KEY_VERSION_V3), Some(spec)) = (
+        let (Some(&WRAPPED_PRIVATE_KEY_VERSION_V4), Some(spec)) = (
             wrapped.first(),
             wrapped.get(1).copied().and_then(KeySpec::from_code),
         ) else {
@@ -120,7 +120,7 @@ mod tests {
         let root = RootKey::from_bytes([7; 32]);
         let k = KeySpec::EccNistP256.generate().unwrap();
         let w = root.wrap_private_key(&k, b"aad").unwrap();
-        assert_eq!(w[0], 0x83);
+        assert_eq!(w[0], 0x84);
         assert_eq!(w[1], 4);
         assert_eq!(w.len(), 2 + 12 + k.pkcs8().len() + 16);
         let back = root.unwrap_private_key(&w, b"aad").unwrap();
