@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]
 #
-# Targets: fuzz/ (sigv4_authorization, ciphertext_blob, awsjson_body, awsquery_form,
+# Targets: fuzz/ (sigv4_authorization, ciphertext_blob, awsjson_body, awsquery_form, asymmetric_inputs,
 # bootstrap_world) and fuzz/policy/ (policy_*). Needs cargo-fuzz (`cargo install cargo-fuzz`);
 # libFuzzer needs nightly-only compiler flags, which RUSTC_BOOTSTRAP=1 lets the stable
 # compiler accept. Environment:
@@ -26,7 +26,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     exit 2
 fi
 
-MAIN_TARGETS="sigv4_authorization ciphertext_blob awsjson_body awsquery_form bootstrap_world"
+MAIN_TARGETS="sigv4_authorization ciphertext_blob awsjson_body awsquery_form bootstrap_world asymmetric_inputs"
 POLICY_TARGETS=""
 if [ -f fuzz/policy/Cargo.toml ]; then
     POLICY_TARGETS="$(cargo fuzz list --fuzz-dir fuzz/policy 2>/dev/null | grep '^policy_' | tr '\n' ' ' || true)"

@@ -5,6 +5,7 @@
 //! The `fuzz_targets/*.rs` binaries are one-line wrappers around these functions, so the
 //! same properties can also be replayed without libFuzzer (see `README.md`).
 
+pub mod asymmetric_inputs;
 pub mod awsjson_body;
 pub mod awsquery_form;
 pub mod bootstrap_world;

@@ -47,3 +47,8 @@ fn awsquery_form() {
 fn bootstrap_world() {
     replay("bootstrap_world", kmsd_fuzz::bootstrap_world::run);
 }
+
+#[test]
+fn asymmetric_inputs() {
+    replay("asymmetric_inputs", kmsd_fuzz::asymmetric_inputs::run);
+}

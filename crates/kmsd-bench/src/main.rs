@@ -14,8 +14,9 @@ use kmsd_bench::load::{self, Connection, LoadPlan};
 use kmsd_bench::populate::{self, PopulatePlan};
 use kmsd_bench::report::{render_json, render_table, MachineInfo, OpReport, OpStats, Report};
 use kmsd_bench::request::{
-    ciphertext_from_encrypt, create_key_body, decrypt_body, encrypt_body, error_code,
-    error_message, generate_data_key_body, key_id_from_create_key, Endpoint, Op, RequestBuilder,
+    ciphertext_from_encrypt, create_key_body, create_signing_key_body, decrypt_body, encrypt_body,
+    error_code, error_message, generate_data_key_body, key_id_from_create_key, sign_body, Endpoint,
+    Op, RequestBuilder,
 };
 use kmsd_bench::sign::{Credentials, Signer};
 
@@ -25,6 +26,7 @@ enum Mode {
     Decrypt,
     GenerateDataKey,
     Mixed,
+    Sign,
 }
 
 impl Mode {
@@ -34,6 +36,7 @@ impl Mode {
             Mode::Decrypt => "decrypt",
             Mode::GenerateDataKey => "generate-data-key",
             Mode::Mixed => "mixed",
+            Mode::Sign => "sign",
         }
     }
 
@@ -43,6 +46,7 @@ impl Mode {
             Mode::Decrypt => vec![Op::Decrypt],
             Mode::GenerateDataKey => vec![Op::GenerateDataKey],
             Mode::Mixed => vec![Op::Encrypt, Op::Decrypt, Op::GenerateDataKey],
+            Mode::Sign => vec![Op::Sign],
         }
     }
 }
@@ -107,9 +111,17 @@ struct Cli {
     /// Create a symmetric key with CreateKey first and use it.
     #[arg(long)]
     create_key: bool,
-    /// Operation to drive; `mixed` cycles Encrypt, Decrypt, GenerateDataKey.
+    /// Operation to drive; `mixed` cycles Encrypt, Decrypt, GenerateDataKey; `sign` signs
+    /// a RAW message of --plaintext-size bytes with --signing-algorithm (with --create-key,
+    /// the key is made with --key-spec and KeyUsage SIGN_VERIFY).
     #[arg(long, value_enum, default_value = "encrypt")]
     op: Mode,
+    /// KeySpec of the key --create-key makes in sign mode.
+    #[arg(long, default_value = "ECC_NIST_P256")]
+    key_spec: String,
+    /// SigningAlgorithm of sign mode.
+    #[arg(long, default_value = "ECDSA_SHA_256")]
+    signing_algorithm: String,
     /// Concurrent keep-alive connections (one task each).
     #[arg(long, default_value_t = 64)]
     connections: usize,
@@ -276,7 +288,11 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
                 &signer,
                 &endpoint,
                 Op::CreateKey,
-                create_key_body("kmsd-bench"),
+                if cli.op == Mode::Sign {
+                    create_signing_key_body("kmsd-bench", &cli.key_spec)
+                } else {
+                    create_key_body("kmsd-bench")
+                },
             )
             .await?;
             let k = key_id_from_create_key(&body)?;
@@ -301,6 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             let body = match op {
                 Op::Decrypt => decrypt_body(&key_id, ciphertext.as_deref().unwrap_or_default()),
                 Op::GenerateDataKey => generate_data_key_body(&key_id),
+                Op::Sign => sign_body(&key_id, &pt, &cli.signing_algorithm),
                 _ => encrypt_body(&key_id, &pt),
             };
             RequestBuilder::new(signer.clone(), &endpoint, op, body, cli.replay)

@@ -27,6 +27,8 @@ pub enum Op {
     Decrypt,
     /// `TrentService.GenerateDataKey`.
     GenerateDataKey,
+    /// `TrentService.Sign`.
+    Sign,
     /// `TrentService.CreateKey` (setup only).
     CreateKey,
 }
@@ -38,6 +40,7 @@ impl Op {
             Op::Encrypt => "Encrypt",
             Op::Decrypt => "Decrypt",
             Op::GenerateDataKey => "GenerateDataKey",
+            Op::Sign => "Sign",
             Op::CreateKey => "CreateKey",
         }
     }
@@ -48,6 +51,7 @@ impl Op {
             Op::Encrypt => "TrentService.Encrypt",
             Op::Decrypt => "TrentService.Decrypt",
             Op::GenerateDataKey => "TrentService.GenerateDataKey",
+            Op::Sign => "TrentService.Sign",
             Op::CreateKey => "TrentService.CreateKey",
         }
     }
@@ -117,6 +121,24 @@ pub fn decrypt_body(key_id: &str, ciphertext_b64: &str) -> Bytes {
 /// `{"KeyId": .., "KeySpec": "AES_256"}`.
 pub fn generate_data_key_body(key_id: &str) -> Bytes {
     to_body(&serde_json::json!({ "KeyId": key_id, "KeySpec": "AES_256" }))
+}
+
+/// `{"KeyId": .., "Message": base64, "SigningAlgorithm": ..}` (a RAW message).
+pub fn sign_body(key_id: &str, message: &[u8], algorithm: &str) -> Bytes {
+    to_body(&serde_json::json!({
+        "KeyId": key_id,
+        "Message": b64(message),
+        "SigningAlgorithm": algorithm,
+    }))
+}
+
+/// `{"Description": .., "KeySpec": .., "KeyUsage": "SIGN_VERIFY"}` for a signing key.
+pub fn create_signing_key_body(description: &str, key_spec: &str) -> Bytes {
+    to_body(&serde_json::json!({
+        "Description": description,
+        "KeySpec": key_spec,
+        "KeyUsage": "SIGN_VERIFY",
+    }))
 }
 
 /// `{"Description": ..}` for a symmetric encryption key.

@@ -11,11 +11,13 @@
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
-//! `data_key_pair`, `grants`, `tags`, `rotation`, `import`, `custom_key_stores` (the operations), `declared` (bootstrap
+//! `asymmetric_ops`, `data_key_pair`, `grants`, `tags`, `rotation`, `import`,
+//! `custom_key_stores` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
 mod aliases;
 mod api;
+mod asymmetric_ops;
 mod authz;
 mod crypto_ops;
 mod custom_key_stores;
@@ -288,15 +290,16 @@ impl Kms {
             ConnectCustomKeyStore | DisconnectCustomKeyStore | DeleteCustomKeyStore => {
                 self.custom_key_store_by_id(req, op, input)
             }
-            Sign | Verify | DeriveSharedSecret | Encapsulate | Decapsulate => {
-                self.wrong_key_usage(req, op, input)
-            }
-            ReplicateKey | UpdatePrimaryRegion | GetKeyLastUsage | GetPublicKey => {
-                Err(ApiError::new(
-                    KmsError::UnsupportedOperationException,
-                    format!("{op} is not supported by this server."),
-                ))
-            }
+            GetPublicKey => self.get_public_key(req, input),
+            Sign => self.sign(req, input),
+            Verify => self.verify(req, input),
+            DeriveSharedSecret => self.derive_shared_secret(req, input),
+            Encapsulate => self.encapsulate(req, input),
+            Decapsulate => self.decapsulate(req, input),
+            ReplicateKey | UpdatePrimaryRegion | GetKeyLastUsage => Err(ApiError::new(
+                KmsError::UnsupportedOperationException,
+                format!("{op} is not supported by this server."),
+            )),
         }
     }
 

@@ -18,9 +18,8 @@ use ring::signature::{
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
-/// The key pair specs this module generates. (AWS also lists `ECC_NIST_P521`,
-/// `ECC_SECG_P256K1`, `SM2` and `ML_KEM_*`; [`KeyPairSpec::from_name`] answers `None` for
-/// them.)
+/// The key pair specs this module generates: every `DataKeyPairSpec` AWS offers outside
+/// China Regions (`SM2` is China-only; [`KeyPairSpec::from_name`] answers `None` for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyPairSpec {
     Rsa2048,
@@ -29,17 +28,27 @@ pub enum KeyPairSpec {
     EccNistP256,
     EccNistP384,
     EccNistEdwards25519,
+    EccNistP521,
+    EccSecgP256k1,
+    MlKem512,
+    MlKem768,
+    MlKem1024,
 }
 
 impl KeyPairSpec {
     /// Every supported spec.
-    pub const ALL: [KeyPairSpec; 6] = [
+    pub const ALL: [KeyPairSpec; 11] = [
         KeyPairSpec::Rsa2048,
         KeyPairSpec::Rsa3072,
         KeyPairSpec::Rsa4096,
         KeyPairSpec::EccNistP256,
         KeyPairSpec::EccNistP384,
         KeyPairSpec::EccNistEdwards25519,
+        KeyPairSpec::EccNistP521,
+        KeyPairSpec::EccSecgP256k1,
+        KeyPairSpec::MlKem512,
+        KeyPairSpec::MlKem768,
+        KeyPairSpec::MlKem1024,
     ];
 
     /// The spec named `name` (AWS's `DataKeyPairSpec` value), if this module generates it.
@@ -56,6 +65,24 @@ impl KeyPairSpec {
             KeyPairSpec::EccNistP256 => "ECC_NIST_P256",
             KeyPairSpec::EccNistP384 => "ECC_NIST_P384",
             KeyPairSpec::EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
+            KeyPairSpec::EccNistP521 => "ECC_NIST_P521",
+            KeyPairSpec::EccSecgP256k1 => "ECC_SECG_P256K1",
+            KeyPairSpec::MlKem512 => "ML_KEM_512",
+            KeyPairSpec::MlKem768 => "ML_KEM_768",
+            KeyPairSpec::MlKem1024 => "ML_KEM_1024",
+        }
+    }
+
+    /// Specs generated through [`crate::asymmetric`] (RustCrypto curves and ML-KEM).
+    fn asymmetric(self) -> Option<crate::asymmetric::KeySpec> {
+        use crate::asymmetric::KeySpec as A;
+        match self {
+            KeyPairSpec::EccNistP521 => Some(A::EccNistP521),
+            KeyPairSpec::EccSecgP256k1 => Some(A::EccSecgP256k1),
+            KeyPairSpec::MlKem512 => Some(A::MlKem512),
+            KeyPairSpec::MlKem768 => Some(A::MlKem768),
+            KeyPairSpec::MlKem1024 => Some(A::MlKem1024),
+            _ => None,
         }
     }
 
@@ -64,9 +91,7 @@ impl KeyPairSpec {
             KeyPairSpec::Rsa2048 => Some(2048),
             KeyPairSpec::Rsa3072 => Some(3072),
             KeyPairSpec::Rsa4096 => Some(4096),
-            KeyPairSpec::EccNistP256
-            | KeyPairSpec::EccNistP384
-            | KeyPairSpec::EccNistEdwards25519 => None,
+            _ => None,
         }
     }
 }
@@ -105,6 +130,16 @@ const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// DER of `secp384r1` (1.3.132.0.34).
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+/// DER of `secp521r1` (1.3.132.0.35).
+const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
+/// DER of `secp256k1` (1.3.132.0.10).
+const OID_K256: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x0a];
+/// DER of `id-alg-ml-kem-512/768/1024` (2.16.840.1.101.3.4.4.1/2/3).
+const OID_ML_KEM: [&[u8]; 3] = [
+    &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x04, 0x01],
+    &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x04, 0x02],
+    &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x04, 0x03],
+];
 /// DER of `id-Ed25519` (1.3.101.112).
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 /// DER of `rsaEncryption` (1.2.840.113549.1.1.1).
@@ -113,6 +148,15 @@ const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 /// Generate a key pair of `spec`. RSA generation takes from tens of milliseconds (2048)
 /// to seconds (4096); callers should not hold locks meanwhile.
 pub fn generate(spec: KeyPairSpec) -> Result<DataKeyPair, KeyPairError> {
+    if let Some(a) = spec.asymmetric() {
+        let k = a
+            .generate()
+            .map_err(|_| KeyPairError::Generation("key generation failed"))?;
+        return Ok(DataKeyPair {
+            private_key_pkcs8: Zeroizing::new(k.pkcs8().to_vec()),
+            public_key_spki: k.public_key_spki().to_vec(),
+        });
+    }
     match spec.rsa_bits() {
         Some(bits) => generate_rsa(bits),
         None if spec == KeyPairSpec::EccNistEdwards25519 => generate_ed25519(),
@@ -241,6 +285,18 @@ fn ec_spki(curve_oid: &[u8], point: &[u8]) -> Vec<u8> {
     out
 }
 
+/// [`ec_spki`] for the tests of other modules.
+#[cfg(test)]
+pub(crate) fn ec_spki_for_test(curve_oid: &[u8], point: &[u8]) -> Vec<u8> {
+    ec_spki(curve_oid, point)
+}
+
+/// [`parse_spki`] for the tests of other modules.
+#[cfg(test)]
+pub(crate) fn parse_spki_for_test(spki: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    parse_spki(spki)
+}
+
 /// A minimal DER reader: one TLV at a time.
 struct Der<'a>(&'a [u8]);
 
@@ -332,6 +388,18 @@ pub fn spki_spec(spki: &[u8]) -> Option<KeyPairSpec> {
     if oid == OID_ED25519 {
         return (params.is_empty() && key.len() == 32).then_some(KeyPairSpec::EccNistEdwards25519);
     }
+    for (i, (ml_oid, len)) in OID_ML_KEM.iter().zip([800, 1184, 1568]).enumerate() {
+        if oid == *ml_oid {
+            let spec = [
+                KeyPairSpec::MlKem512,
+                KeyPairSpec::MlKem768,
+                KeyPairSpec::MlKem1024,
+            ]
+            .get(i)
+            .copied()?;
+            return (params.is_empty() && key.len() == len).then_some(spec);
+        }
+    }
     if oid != OID_EC_PUBLIC_KEY {
         return None;
     }
@@ -344,6 +412,10 @@ pub fn spki_spec(spki: &[u8]) -> Option<KeyPairSpec> {
         (KeyPairSpec::EccNistP256, 32)
     } else if curve == OID_P384 {
         (KeyPairSpec::EccNistP384, 48)
+    } else if curve == OID_P521 {
+        (KeyPairSpec::EccNistP521, 66)
+    } else if curve == OID_K256 {
+        (KeyPairSpec::EccSecgP256k1, 32)
     } else {
         return None;
     };
@@ -360,6 +432,12 @@ pub fn pair_matches(spec: KeyPairSpec, pkcs8: &[u8], spki: &[u8]) -> bool {
     let Some((_, _, public)) = parse_spki(spki) else {
         return false;
     };
+    if let Some(a) = spec.asymmetric() {
+        // RustCrypto curves and ML-KEM: the public key derived from the private key is the
+        // given one.
+        return crate::asymmetric::PrivateKey::from_pkcs8(a, pkcs8)
+            .is_ok_and(|k| k.public_key_spki() == spki);
+    }
     let rng = SystemRandom::new();
     let msg = b"kmsd data key pair check";
     if spec == KeyPairSpec::EccNistEdwards25519 {
@@ -411,14 +489,7 @@ mod tests {
         for s in KeyPairSpec::ALL {
             assert_eq!(KeyPairSpec::from_name(s.name()), Some(s));
         }
-        for n in [
-            "ECC_NIST_P521",
-            "ECC_SECG_P256K1",
-            "SM2",
-            "ML_KEM_768",
-            "rsa_2048",
-            "",
-        ] {
+        for n in ["SM2", "ML_DSA_44", "rsa_2048", ""] {
             assert_eq!(KeyPairSpec::from_name(n), None, "{n}");
         }
     }
@@ -469,6 +540,27 @@ mod tests {
             &b.public_key_spki
         ));
         assert_ne!(a.private_key_pkcs8, b.private_key_pkcs8);
+    }
+
+    #[test]
+    fn asymmetric_specs_make_matching_pairs() {
+        for spec in [
+            KeyPairSpec::EccNistP521,
+            KeyPairSpec::EccSecgP256k1,
+            KeyPairSpec::MlKem512,
+            KeyPairSpec::MlKem768,
+            KeyPairSpec::MlKem1024,
+        ] {
+            let a = generate(spec).unwrap();
+            let b = generate(spec).unwrap();
+            assert_eq!(spki_spec(&a.public_key_spki), Some(spec), "{spec:?}");
+            assert!(pair_matches(spec, &a.private_key_pkcs8, &a.public_key_spki));
+            assert!(!pair_matches(
+                spec,
+                &a.private_key_pkcs8,
+                &b.public_key_spki
+            ));
+        }
     }
 
     #[test]

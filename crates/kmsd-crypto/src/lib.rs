@@ -9,11 +9,14 @@
 //! - [`Secret`]: a zeroizing, redacting wrapper for any other secret; [`constant_time_eq`].
 //! - [`key_pair`]: asymmetric data key pairs (PKCS#8 private, SPKI public) for
 //!   `GenerateDataKeyPair`.
+//! - [`asymmetric`]: asymmetric KMS keys (RSA, ECC, Ed25519, ML-DSA, ML-KEM): generation,
+//!   Sign/Verify, RSA-OAEP, ECDH, ML-KEM encapsulation.
 //! - [`random_bytes`]: the system CSPRNG; [`random_uuid`]: identifiers from a user-space
 //!   CSPRNG seeded from it.
 //! - [`CryptoError`]: every failure; none of them carries secret bytes.
 
 mod aead;
+pub mod asymmetric;
 pub mod blob;
 mod error;
 pub mod import;

@@ -675,6 +675,8 @@ pub(crate) fn cross_account_capable(action: &str) -> bool {
         "Sign",
         "Verify",
         "DeriveSharedSecret",
+        "Encapsulate",
+        "Decapsulate",
         "GetPublicKey",
         "CreateGrant",
         "DescribeKey",

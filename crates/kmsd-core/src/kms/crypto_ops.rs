@@ -18,7 +18,7 @@ use super::api::{b64, Input};
 use super::authz::{add_encryption_context, base_context, key_context, Forms};
 use super::grants::grant_tokens;
 use super::ids::internal;
-use super::key::{check_state, wrong_usage, KeyEntry};
+use super::key::{check_state, KeyEntry};
 use super::op::KmsOp;
 use super::{Kms, Req};
 use crate::error::ApiError;
@@ -184,6 +184,9 @@ impl Kms {
         );
         self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
         check_state(KmsOp::Encrypt, key.rec.state, &key.arn)?;
+        if key.asym.is_some() {
+            return self.asym_encrypt(key, alg, &ec, &pt, dry);
+        }
         key.require_usage(KmsOp::Encrypt)?;
         check_algorithm(alg, &key.arn, "Encrypt")?;
         if dry {
@@ -225,6 +228,20 @@ impl Kms {
             )?),
             None => None,
         };
+        // An asymmetric key named by KeyId: its ciphertext is a bare RSAES-OAEP one.
+        if let Some(n) = &named {
+            if let Some(key) = st.keys.get(&n.id).filter(|k| k.asym.is_some()) {
+                let mut ctx = key_context(req, key, n.alias.as_deref());
+                add_encryption_context(&mut ctx, &ec);
+                ctx.set(
+                    "kms:EncryptionAlgorithm",
+                    alg.unwrap_or("SYMMETRIC_DEFAULT"),
+                );
+                self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
+                check_state(KmsOp::Decrypt, key.rec.state, &key.arn)?;
+                return self.asym_decrypt(key, alg, &ec, ct.as_deref().map(|c| &c[..]), dry);
+            }
+        }
         let (key, version) = match &ct {
             Some(ct) => {
                 let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
@@ -309,29 +326,37 @@ impl Kms {
             None => None,
         };
         let dst = self.resolve(&st, req, dst_id, Forms::Any, "kms:ReEncryptTo")?;
-        let (src, version) = match &ct {
-            Some(ct) => {
-                let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
-                let src = st
-                    .keys
-                    .get(&h.key_id)
-                    .filter(|k| k.rec.region == req.region())
-                    .ok_or_else(unknown_ciphertext_key)?;
-                if let Some(n) = &named_src {
-                    if n.id != src.rec.id {
-                        return Err(incorrect_key());
+        // An asymmetric source key named by SourceKeyId: the ciphertext is a bare RSAES-OAEP one.
+        let src_asym = named_src
+            .as_ref()
+            .and_then(|n| st.keys.get(&n.id))
+            .filter(|k| k.asym.is_some());
+        let (src, version) = match (&ct, src_asym) {
+            (_, Some(k)) => (k, None),
+            (ct, None) => match ct {
+                Some(ct) => {
+                    let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
+                    let src = st
+                        .keys
+                        .get(&h.key_id)
+                        .filter(|k| k.rec.region == req.region())
+                        .ok_or_else(unknown_ciphertext_key)?;
+                    if let Some(n) = &named_src {
+                        if n.id != src.rec.id {
+                            return Err(incorrect_key());
+                        }
                     }
+                    (src, Some(h.material_version))
                 }
-                (src, Some(h.material_version))
-            }
-            None => {
-                let Some(n) = &named_src else {
-                    return Err(ApiError::validation(
+                None => {
+                    let Some(n) = &named_src else {
+                        return Err(ApiError::validation(
                         "SourceKeyId is required when the DryRun modifier IGNORE_CIPHERTEXT is set.",
                     ));
-                };
-                (st.keys.get(&n.id).ok_or_else(internal)?, None)
-            }
+                    };
+                    (st.keys.get(&n.id).ok_or_else(internal)?, None)
+                }
+            },
         };
         let dkey = st.keys.get(&dst.id).ok_or_else(internal)?;
         let same = if src.rec.id == dkey.rec.id {
@@ -364,25 +389,57 @@ impl Kms {
         check_state(KmsOp::ReEncrypt, dkey.rec.state, &dkey.arn)?;
         src.require_usage(KmsOp::ReEncrypt)?;
         dkey.require_usage(KmsOp::ReEncrypt)?;
-        check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
-        check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
+        // RSA keys take an RSAES algorithm and no encryption context; symmetric keys
+        // SYMMETRIC_DEFAULT.
+        let src_rsa = match src.asym {
+            Some(_) => Some(Kms::rsa_algorithm(src, src_alg, &src_ec)?),
+            None => {
+                check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
+                None
+            }
+        };
+        let dst_rsa = match dkey.asym {
+            Some(_) => Some(Kms::rsa_algorithm(dkey, dst_alg, &dst_ec)?),
+            None => {
+                check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;
+                None
+            }
+        };
         if dry {
             return Err(dry_run());
         }
-        let (Some(ct), Some(version)) = (&ct, version) else {
-            return Err(internal());
+        let ct = ct.as_ref().ok_or_else(internal)?;
+        let (pt, src_material) = match (src_rsa, version) {
+            (Some(a), _) => (Kms::rsa_decrypt_bytes(src, a, ct)?, None),
+            (None, Some(version)) => {
+                let (pt, m) = open(src, version, &src_ec, ct)?;
+                (pt, Some(m))
+            }
+            (None, None) => return Err(internal()),
         };
-        let (pt, src_material) = open(src, version, &src_ec, ct)?;
-        let (out, dst_material) = seal(dkey, &dst_ec, &pt)?;
-        Ok(json!({
+        let (out, dst_material) = match dst_rsa {
+            Some(a) => (Kms::rsa_encrypt_bytes(dkey, a, &pt)?, None),
+            None => {
+                let (out, m) = seal(dkey, &dst_ec, &pt)?;
+                (out, Some(m))
+            }
+        };
+        let mut res = json!({
             "CiphertextBlob": b64(&out),
             "SourceKeyId": src.arn,
             "KeyId": dkey.arn,
-            "SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-            "SourceKeyMaterialId": src_material,
-            "DestinationKeyMaterialId": dst_material,
-        }))
+            "SourceEncryptionAlgorithm": src_rsa.map_or("SYMMETRIC_DEFAULT", |a| a.name()),
+            "DestinationEncryptionAlgorithm": dst_rsa.map_or("SYMMETRIC_DEFAULT", |a| a.name()),
+        });
+        if let Value::Object(o) = &mut res {
+            if let Some(m) = src_material {
+                o.insert("SourceKeyMaterialId".into(), Value::String(m));
+            }
+            if let Some(m) = dst_material {
+                o.insert("DestinationKeyMaterialId".into(), Value::String(m));
+            }
+        }
+        Ok(res)
     }
 
     pub(crate) fn generate_data_key(
@@ -427,6 +484,7 @@ impl Kms {
         self.authorize(req, key, action, &ctx, Some(&ec))?;
         check_state(op, key.rec.state, &key.arn)?;
         key.require_usage(op)?;
+        super::asymmetric_ops::refuse_asymmetric(key, op.name())?;
         if dry {
             return Err(dry_run());
         }
@@ -471,25 +529,6 @@ impl Kms {
                 .map_err(|_| internal())?,
         );
         Ok(json!({ "Plaintext": b64(&bytes) }))
-    }
-
-    /// Operations that need an asymmetric or key-agreement key: every key here is a symmetric
-    /// encryption or HMAC key, so after authorization and the state check AWS's answer is
-    /// `InvalidKeyUsageException`.
-    pub(crate) fn wrong_key_usage(
-        &self,
-        req: &mut Req<'_>,
-        op: KmsOp,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        let mut i = Input::new(input)?;
-        let key_id = i.str_req("KeyId", 1, 2048)?;
-        i.finish()?;
-        let action = op.spec().action();
-        let st = self.state.read();
-        let r = self.gate(&st, req, key_id, Forms::Any, action, op, |_| {})?;
-        let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        Err(wrong_usage(&key.arn, key.rec.key_usage, op.name()))
     }
 }
 

@@ -91,6 +91,7 @@ impl Kms {
             self.authorize(req, key, action, &ctx, Some(&ec))?;
             check_state(op, key.rec.state, &key.arn)?;
             key.require_usage(op)?;
+            super::asymmetric_ops::refuse_asymmetric(key, op.name())?;
             if dry {
                 return Err(dry_run());
             }

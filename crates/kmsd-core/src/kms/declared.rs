@@ -396,6 +396,7 @@ impl Kms {
                     rec: rec.clone(),
                     materials: vec![Some(Arc::new(material))],
                     mac: None,
+                    asym: None,
                     policy: policy.clone(),
                     grants: BTreeMap::new(),
                     grant_view: Arc::default(),

@@ -66,6 +66,16 @@ const NOT_FOR_SYMMETRIC: &[&str] = &[
     "Decapsulate",
 ];
 
+/// Grant operations no asymmetric key supports.
+const NOT_FOR_ASYMMETRIC: &[&str] = &[
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+];
+
 /// The only grant operations an HMAC key supports.
 const FOR_HMAC: &[&str] = &[
     "GenerateMac",
@@ -89,6 +99,8 @@ fn check_operations_for_key(
         .filter(|o| {
             if spec.is_symmetric() {
                 NOT_FOR_SYMMETRIC.contains(o)
+            } else if spec.asymmetric().is_some() {
+                NOT_FOR_ASYMMETRIC.contains(o)
             } else {
                 !FOR_HMAC.contains(o)
             }

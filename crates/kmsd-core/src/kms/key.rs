@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
+use kmsd_crypto::asymmetric::{KeySpec as Asym, PrivateKey};
 use kmsd_crypto::{KeyMaterial, MacAlgorithm, MacKey};
 use kmsd_policy::{Caller, Grant, SourcedPolicy};
 use serde::{Deserialize, Serialize};
@@ -148,7 +149,7 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
     }
 }
 
-/// A key's `KeySpec`: the symmetric encryption keys and the HMAC keys this server makes.
+/// A key's `KeySpec`: symmetric encryption, HMAC and asymmetric keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum KeySpec {
     #[default]
@@ -162,6 +163,34 @@ pub enum KeySpec {
     Hmac384,
     #[serde(rename = "HMAC_512")]
     Hmac512,
+    #[serde(rename = "RSA_2048")]
+    Rsa2048,
+    #[serde(rename = "RSA_3072")]
+    Rsa3072,
+    #[serde(rename = "RSA_4096")]
+    Rsa4096,
+    #[serde(rename = "ECC_NIST_P256")]
+    EccNistP256,
+    #[serde(rename = "ECC_NIST_P384")]
+    EccNistP384,
+    #[serde(rename = "ECC_NIST_P521")]
+    EccNistP521,
+    #[serde(rename = "ECC_SECG_P256K1")]
+    EccSecgP256k1,
+    #[serde(rename = "ECC_NIST_EDWARDS25519")]
+    EccNistEdwards25519,
+    #[serde(rename = "ML_DSA_44")]
+    MlDsa44,
+    #[serde(rename = "ML_DSA_65")]
+    MlDsa65,
+    #[serde(rename = "ML_DSA_87")]
+    MlDsa87,
+    #[serde(rename = "ML_KEM_512")]
+    MlKem512,
+    #[serde(rename = "ML_KEM_768")]
+    MlKem768,
+    #[serde(rename = "ML_KEM_1024")]
+    MlKem1024,
 }
 
 impl KeySpec {
@@ -173,20 +202,61 @@ impl KeySpec {
             KeySpec::Hmac256 => "HMAC_256",
             KeySpec::Hmac384 => "HMAC_384",
             KeySpec::Hmac512 => "HMAC_512",
+            other => other.asymmetric().map_or("SYMMETRIC_DEFAULT", Asym::name),
         }
     }
 
+    /// Every spec this server makes.
+    pub const ALL: [KeySpec; 19] = [
+        KeySpec::SymmetricDefault,
+        KeySpec::Hmac224,
+        KeySpec::Hmac256,
+        KeySpec::Hmac384,
+        KeySpec::Hmac512,
+        KeySpec::Rsa2048,
+        KeySpec::Rsa3072,
+        KeySpec::Rsa4096,
+        KeySpec::EccNistP256,
+        KeySpec::EccNistP384,
+        KeySpec::EccNistP521,
+        KeySpec::EccSecgP256k1,
+        KeySpec::EccNistEdwards25519,
+        KeySpec::MlDsa44,
+        KeySpec::MlDsa65,
+        KeySpec::MlDsa87,
+        KeySpec::MlKem512,
+        KeySpec::MlKem768,
+        KeySpec::MlKem1024,
+    ];
+
     /// The spec of a wire name, if this server makes such keys.
     pub fn from_name(name: &str) -> Option<KeySpec> {
-        [
-            KeySpec::SymmetricDefault,
-            KeySpec::Hmac224,
-            KeySpec::Hmac256,
-            KeySpec::Hmac384,
-            KeySpec::Hmac512,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == name)
+        KeySpec::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The asymmetric spec of an asymmetric key; `None` for symmetric and HMAC keys.
+    pub fn asymmetric(self) -> Option<Asym> {
+        Some(match self {
+            KeySpec::SymmetricDefault
+            | KeySpec::Hmac224
+            | KeySpec::Hmac256
+            | KeySpec::Hmac384
+            | KeySpec::Hmac512 => return None,
+            KeySpec::Rsa2048 => Asym::Rsa2048,
+            KeySpec::Rsa3072 => Asym::Rsa3072,
+            KeySpec::Rsa4096 => Asym::Rsa4096,
+            KeySpec::EccNistP256 => Asym::EccNistP256,
+            KeySpec::EccNistP384 => Asym::EccNistP384,
+            KeySpec::EccNistP521 => Asym::EccNistP521,
+            KeySpec::EccSecgP256k1 => Asym::EccSecgP256k1,
+            KeySpec::EccNistEdwards25519 => Asym::EccNistEdwards25519,
+            KeySpec::MlDsa44 => Asym::MlDsa44,
+            KeySpec::MlDsa65 => Asym::MlDsa65,
+            KeySpec::MlDsa87 => Asym::MlDsa87,
+            KeySpec::MlKem512 => Asym::MlKem512,
+            KeySpec::MlKem768 => Asym::MlKem768,
+            KeySpec::MlKem1024 => Asym::MlKem1024,
+        })
     }
 
     /// The MAC algorithm of an HMAC spec; `None` for a symmetric encryption key.
@@ -208,6 +278,12 @@ pub enum KeyUsage {
     EncryptDecrypt,
     #[serde(rename = "GENERATE_VERIFY_MAC")]
     GenerateVerifyMac,
+    #[serde(rename = "SIGN_VERIFY")]
+    SignVerify,
+    #[serde(rename = "KEY_AGREEMENT")]
+    KeyAgreement,
+    #[serde(rename = "ENCAPSULATE_DECAPSULATE")]
+    EncapsulateDecapsulate,
 }
 
 impl KeyUsage {
@@ -216,7 +292,23 @@ impl KeyUsage {
         match self {
             KeyUsage::EncryptDecrypt => "ENCRYPT_DECRYPT",
             KeyUsage::GenerateVerifyMac => "GENERATE_VERIFY_MAC",
+            KeyUsage::SignVerify => "SIGN_VERIFY",
+            KeyUsage::KeyAgreement => "KEY_AGREEMENT",
+            KeyUsage::EncapsulateDecapsulate => "ENCAPSULATE_DECAPSULATE",
         }
+    }
+
+    /// The usage of a wire name.
+    pub fn from_name(name: &str) -> Option<KeyUsage> {
+        [
+            KeyUsage::EncryptDecrypt,
+            KeyUsage::GenerateVerifyMac,
+            KeyUsage::SignVerify,
+            KeyUsage::KeyAgreement,
+            KeyUsage::EncapsulateDecapsulate,
+        ]
+        .into_iter()
+        .find(|u| u.as_str() == name)
     }
 
     /// True for `ENCRYPT_DECRYPT` (the default of records written before key usages).
@@ -577,6 +669,8 @@ pub(crate) struct KeyEntry {
     pub materials: Vec<Option<Arc<KeyMaterial>>>,
     /// The unwrapped HMAC material of an HMAC key (its one material version).
     pub mac: Option<Arc<MacKey>>,
+    /// The private key of an asymmetric key (unwrapped).
+    pub asym: Option<Arc<PrivateKey>>,
     /// The key policy compiled once (recompiled on PutKeyPolicy).
     pub policy: SourcedPolicy,
     pub grants: BTreeMap<String, GrantRecord>,
@@ -647,11 +741,16 @@ impl KeyEntry {
             "MultiRegion": false,
         });
         if let Value::Object(o) = &mut m {
-            match r.key_spec.mac_algorithm() {
-                Some(alg) => {
+            match (r.key_spec.mac_algorithm(), r.key_spec.asymmetric()) {
+                (Some(alg), _) => {
                     o.insert("MacAlgorithms".into(), json!([alg.name()]));
                 }
-                None => {
+                (None, Some(a)) => {
+                    for (k, v) in super::asymmetric_ops::algorithm_fields(a, r.key_usage) {
+                        o.insert(k.into(), v);
+                    }
+                }
+                (None, None) => {
                     o.insert("EncryptionAlgorithms".into(), json!(["SYMMETRIC_DEFAULT"]));
                 }
             }

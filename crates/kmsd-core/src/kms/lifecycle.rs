@@ -261,9 +261,12 @@ impl Kms {
         }
         let made = KeySpec::from_name(spec);
         let external = origin == "EXTERNAL";
-        if made.is_none() || !matches!(origin, "AWS_KMS" | "EXTERNAL") || multi {
+        let external_asym = external && made.and_then(KeySpec::asymmetric).is_some();
+        if made.is_none() || !matches!(origin, "AWS_KMS" | "EXTERNAL") || multi || external_asym {
             let what = if made.is_none() {
                 format!("KeySpec {spec}")
+            } else if external_asym {
+                format!("Origin EXTERNAL with KeySpec {spec}")
             } else if !matches!(origin, "AWS_KMS" | "EXTERNAL") {
                 format!("Origin {origin}")
             } else {
@@ -271,7 +274,7 @@ impl Kms {
             };
             return Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
-                format!("{what} is not supported by this server; only symmetric encryption keys (SYMMETRIC_DEFAULT) and HMAC keys (HMAC_224, HMAC_256, HMAC_384, HMAC_512) with origin AWS_KMS or EXTERNAL are."),
+                format!("{what} is not supported by this server; only keys with origin AWS_KMS (EXTERNAL for symmetric and HMAC keys) and a KeySpec other than SM2 (available only in China Regions) are."),
             ));
         }
         let account = req.account().to_string();
@@ -298,9 +301,12 @@ impl Kms {
         }
         let now = self.now();
         let key_spec = made.unwrap_or_default();
-        let key_usage = match key_spec.mac_algorithm() {
-            Some(_) => KeyUsage::GenerateVerifyMac,
-            None => KeyUsage::EncryptDecrypt,
+        let key_usage = KeyUsage::from_name(usage).ok_or_else(internal)?;
+        // An asymmetric key holds its private key instead of symmetric material. RSA-3072/4096
+        // take up to seconds: CreateKey runs on the blocking pool and holds no lock here.
+        let asym = match key_spec.asymmetric() {
+            Some(a) => Some(Arc::new(a.generate().map_err(|_| internal())?)),
+            None => None,
         };
         let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
         // An HMAC key holds HMAC material instead (as long as its digest).
@@ -340,16 +346,17 @@ impl Kms {
                 Origin::AwsKms
             },
         };
-        let materials = match mac {
-            _ if external => Vec::new(),
-            Some(_) => Vec::new(),
-            None => vec![Some(Arc::new(material))],
+        let materials = if external || mac.is_some() || asym.is_some() {
+            Vec::new()
+        } else {
+            vec![Some(Arc::new(material))]
         };
         let entry = KeyEntry {
             arn: rec.arn(),
             rec,
             materials,
             mac,
+            asym,
             policy,
             grants: BTreeMap::new(),
             grant_view: Arc::default(),
@@ -359,11 +366,16 @@ impl Kms {
             check_lockout(req, &entry, &entry.policy)?;
         }
         let mut muts = vec![persist::put_key(&entry.rec)?];
-        match (&entry.mac, entry.materials.first().and_then(Option::as_ref)) {
-            (Some(m), _) => muts.push(persist::put_mac_material(&self.root_key, &id, 1, m)?),
-            (None, Some(m)) => muts.push(persist::put_material(&self.root_key, &id, 1, m)?),
-            (None, None) if external => {}
-            (None, None) => return Err(internal()),
+        match (
+            &entry.mac,
+            &entry.asym,
+            entry.materials.first().and_then(Option::as_ref),
+        ) {
+            (Some(m), _, _) => muts.push(persist::put_mac_material(&self.root_key, &id, 1, m)?),
+            (None, Some(k), _) => muts.push(persist::put_private_key(&self.root_key, &id, 1, k)?),
+            (None, None, Some(m)) => muts.push(persist::put_material(&self.root_key, &id, 1, m)?),
+            (None, None, None) if external => {}
+            (None, None, None) => return Err(internal()),
         }
         // Committed under the upgradable lock (other mutations wait; crypto requests go on
         // during the fsync), installed under the write lock.
@@ -431,6 +443,7 @@ impl Kms {
             rec,
             materials: vec![Some(Arc::new(material.clone()))],
             mac: None,
+            asym: None,
             policy,
             grants: BTreeMap::new(),
             grant_view: Arc::default(),

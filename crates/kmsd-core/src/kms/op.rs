@@ -190,8 +190,16 @@ kms_ops!(
 
 const ENCRYPT_DECRYPT: Usages = Usages::Only(&[KeyUsage::EncryptDecrypt]);
 const MAC: Usages = Usages::Only(&[KeyUsage::GenerateVerifyMac]);
-/// Usages of asymmetric keys, which this server does not make yet: no key qualifies.
-const ASYMMETRIC: Usages = Usages::Only(&[]);
+/// Usages of asymmetric keys (GetPublicKey; the handler refuses symmetric keys).
+const ASYMMETRIC: Usages = Usages::Only(&[
+    KeyUsage::EncryptDecrypt,
+    KeyUsage::SignVerify,
+    KeyUsage::KeyAgreement,
+    KeyUsage::EncapsulateDecapsulate,
+]);
+const SIGN_VERIFY: Usages = Usages::Only(&[KeyUsage::SignVerify]);
+const KEY_AGREEMENT: Usages = Usages::Only(&[KeyUsage::KeyAgreement]);
+const KEM: Usages = Usages::Only(&[KeyUsage::EncapsulateDecapsulate]);
 
 /// A row with the defaults of a key-management operation that commits.
 const fn row(op: KmsOp, actions: &'static [&'static str]) -> OpSpec {
@@ -276,7 +284,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::None,
-            ..crypto(Decapsulate, &["kms:Decapsulate"], ASYMMETRIC)
+            ..crypto(Decapsulate, &["kms:Decapsulate"], KEM)
         },
         OpSpec {
             read_only: true,
@@ -297,7 +305,11 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::None,
-            ..crypto(DeriveSharedSecret, &["kms:DeriveSharedSecret"], ASYMMETRIC)
+            ..crypto(
+                DeriveSharedSecret,
+                &["kms:DeriveSharedSecret"],
+                KEY_AGREEMENT,
+            )
         },
         OpSpec {
             states: StateRule::NoKey,
@@ -335,7 +347,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::None,
-            ..crypto(Encapsulate, &["kms:Encapsulate"], ASYMMETRIC)
+            ..crypto(Encapsulate, &["kms:Encapsulate"], KEM)
         },
         crypto(Encrypt, &["kms:Encrypt"], ENCRYPT_DECRYPT),
         crypto(GenerateDataKey, &["kms:GenerateDataKey"], ENCRYPT_DECRYPT),
@@ -449,7 +461,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::None,
-            ..crypto(Sign, &["kms:Sign"], ASYMMETRIC)
+            ..crypto(Sign, &["kms:Sign"], SIGN_VERIFY)
         },
         OpSpec {
             quota: Quota::Own(5.0),
@@ -475,7 +487,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
         OpSpec {
             read_only: true,
             quota: Quota::None,
-            ..crypto(Verify, &["kms:Verify"], ASYMMETRIC)
+            ..crypto(Verify, &["kms:Verify"], SIGN_VERIFY)
         },
         OpSpec {
             read_only: true,

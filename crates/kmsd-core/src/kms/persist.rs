@@ -5,11 +5,13 @@
 //! material wrapped by the root key with AAD binding key id and version), `kms_grants`
 //! (`<key id>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
 //! [`AliasRecord`]). Key material is never stored unwrapped: an HMAC key's material (its one
-//! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, with the same AAD.
+//! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, an asymmetric key's
+//! PKCS#8 private key in the v4 format of `kmsd_crypto::asymmetric`, with the same AAD.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use kmsd_crypto::asymmetric::PrivateKey;
 use kmsd_crypto::{wrap_aad, KeyMaterial, MacKey, RootKey};
 use kmsd_policy::SourcedPolicy;
 
@@ -83,6 +85,23 @@ pub(crate) fn put_mac_material(
 ) -> Result<Mutation, ApiError> {
     let wrapped = root
         .wrap_mac(m, &wrap_aad(id, version))
+        .map_err(|_| super::ids::internal())?;
+    Ok(Mutation::Put {
+        table: MATERIAL,
+        key: material_key(id, version),
+        value: wrapped,
+    })
+}
+
+/// An asymmetric private key wrapped under the root key (format v4), AAD = key id + version.
+pub(crate) fn put_private_key(
+    root: &RootKey,
+    id: &str,
+    version: u32,
+    k: &PrivateKey,
+) -> Result<Mutation, ApiError> {
+    let wrapped = root
+        .wrap_private_key(k, &wrap_aad(id, version))
         .map_err(|_| super::ids::internal())?;
     Ok(Mutation::Put {
         table: MATERIAL,
@@ -206,6 +225,7 @@ pub(crate) fn key_entry<'w>(
     let id = rec.id.clone();
     let mut materials = Vec::with_capacity(rec.materials.len());
     let mut mac = None;
+    let mut asym = None;
     for (i, m) in rec.materials.iter().enumerate() {
         let expected = u32::try_from(i + 1).map_err(|_| store_err("material versions"))?;
         if m.version != expected {
@@ -218,6 +238,29 @@ pub(crate) fn key_entry<'w>(
             if rec.key_spec.mac_algorithm().is_none() {
                 materials.push(None);
             }
+            continue;
+        }
+        if let Some(spec) = rec.key_spec.asymmetric() {
+            if let Some(k) = existing.as_ref().and_then(|old| old.asym.clone()) {
+                asym = Some(k);
+                continue;
+            }
+            let w = wrapped(&material_key(&rec.id, m.version))
+                .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
+            let k = root
+                .unwrap_private_key(w, &wrap_aad(&rec.id, m.version))
+                .map_err(|_| {
+                    store_err(&format!(
+                        "key {id}: material v{} does not unwrap (wrong root key?)",
+                        m.version
+                    ))
+                })?;
+            if k.spec() != spec || asym.is_some() {
+                return Err(store_err(&format!(
+                    "key {id}: private key does not match the key spec"
+                )));
+            }
+            asym = Some(Arc::new(k));
             continue;
         }
         if let Some(old) = &existing {
@@ -261,6 +304,9 @@ pub(crate) fn key_entry<'w>(
             }
         }
     }
+    if rec.key_spec.asymmetric().is_some() && asym.is_none() {
+        return Err(store_err(&format!("key {id}: private key missing")));
+    }
     let imported_absent = rec.origin == super::key::Origin::External
         && rec
             .materials
@@ -292,6 +338,7 @@ pub(crate) fn key_entry<'w>(
         arn,
         materials,
         mac,
+        asym,
         policy,
         grants,
         grant_view,

@@ -9,6 +9,7 @@
 //! While the marker exists, loading the KMS state refuses to start with a message that asks
 //! for the rotation to be finished, so a server never runs on a half-rotated store.
 
+use kmsd_crypto::asymmetric::WRAPPED_PRIVATE_KEY_VERSION_V4;
 use kmsd_crypto::mac::WRAPPED_MAC_KEY_VERSION_V2;
 use kmsd_crypto::{wrap_aad, RootKey, WRAPPED_KEY_VERSION_V1};
 
@@ -96,6 +97,23 @@ fn rewrap_one(
                 ))),
             }
         }
+        Some(WRAPPED_PRIVATE_KEY_VERSION_V4) => {
+            if new.unwrap_private_key(wrapped, &aad).is_ok() {
+                return Ok(None);
+            }
+            let m = old
+                .unwrap_private_key(wrapped, &aad)
+                .map_err(|_| neither())?;
+            let w = new
+                .wrap_private_key(&m, &aad)
+                .map_err(|e| RotationError(format!("material {k}: wrapping failed: {e}")))?;
+            match new.unwrap_private_key(&w, &aad) {
+                Ok(back) if back.public_key_spki() == m.public_key_spki() => Ok(Some(w)),
+                _ => Err(RotationError(format!(
+                    "material {k}: the new root key does not open what it wrapped"
+                ))),
+            }
+        }
         _ => Err(RotationError(format!(
             "material {k} is in an unknown wrapped format"
         ))),
@@ -177,6 +195,35 @@ mod tests {
                 value: w,
             }])
             .unwrap();
+    }
+
+    #[test]
+    fn rotates_asymmetric_private_keys() {
+        let store = MemStore::new();
+        let old = RootKey::from_bytes([1; 32]);
+        let new = RootKey::from_bytes([2; 32]);
+        let k = kmsd_crypto::asymmetric::KeySpec::EccNistP256
+            .generate()
+            .unwrap();
+        store
+            .commit(&[Mutation::Put {
+                table: MATERIAL,
+                key: "asym#0000000001".into(),
+                value: old.wrap_private_key(&k, &wrap_aad("asym", 1)).unwrap(),
+            }])
+            .unwrap();
+        let r = rotate_root_key(&store, &old, &new, 3, |_, _| {}).unwrap();
+        assert_eq!(r.rewrapped, 1);
+        let (_, v) = store.load(MATERIAL).unwrap().remove(0);
+        let back = new.unwrap_private_key(&v, &wrap_aad("asym", 1)).unwrap();
+        assert_eq!(back.public_key_spki(), k.public_key_spki());
+        assert!(old.unwrap_private_key(&v, &wrap_aad("asym", 1)).is_err());
+        assert_eq!(
+            rotate_root_key(&store, &old, &new, 3, |_, _| {})
+                .unwrap()
+                .already_new,
+            1
+        );
     }
 
     #[test]
