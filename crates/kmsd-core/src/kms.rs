@@ -25,6 +25,7 @@ mod data_key_pair;
 mod declared;
 mod feed;
 mod grants;
+mod grant_token;
 mod ids;
 mod import;
 pub mod key;
@@ -128,6 +129,12 @@ pub(crate) struct Req<'a> {
     pub p: &'a Principal,
     pub meta: &'a RequestMeta,
     pub audit: KmsAudit,
+    /// An admission waiting for the request's key (`quota::Limiter::defers`): taken by the
+    /// first key authorization.
+    pub quota_pending: Option<KmsOp>,
+    /// Grants carried by verified format-2 grant tokens of the request that this node does
+    /// not hold yet (`grant_token`): the decision counts them with the key's grants.
+    pub token_grants: &'a [grant_token::Claims],
 }
 
 impl Req<'_> {
@@ -194,6 +201,25 @@ impl Kms {
         meta: &RequestMeta,
         input: &Value,
     ) -> KmsCall {
+        let deferred = self.quotas.defers(op).then_some(op);
+        let admitted = self
+            .quotas
+            .admit(op, principal.caller.account(), &meta.region, self.now())
+            .and_then(|()| shape::check_input(op, input))
+            .and_then(|()| self.maintain_if_due())
+            .and_then(|()| self.token_grants(input));
+        let token_grants = match admitted {
+            Ok(g) => g,
+            Err(e) => {
+                return KmsCall {
+                    result: Err(e),
+                    audit: KmsAudit {
+                        request_parameters: api::sanitize(input),
+                        ..KmsAudit::default()
+                    },
+                }
+            }
+        };
         let fresh_req = || Req {
             p: principal,
             meta,
@@ -201,18 +227,16 @@ impl Kms {
                 request_parameters: api::sanitize(input),
                 ..KmsAudit::default()
             },
+            quota_pending: deferred,
+            token_grants: &token_grants,
         };
-        let admitted = self
-            .quotas
-            .admit(op, principal.caller.account(), &meta.region, self.now())
-            .and_then(|()| shape::check_input(op, input));
-        if let Err(e) = admitted.and_then(|()| self.maintain_if_due()) {
-            return KmsCall {
-                result: Err(e),
-                audit: fresh_req().audit,
-            };
-        }
-        if self.store.is_shared() && self.names_unknown_grant(input) {
+        // A grant its verified token carries needs no catch-up, except for RetireGrant,
+        // which deletes the row.
+        let honoured: Vec<&str> = match op {
+            KmsOp::RetireGrant => Vec::new(),
+            _ => token_grants.iter().map(|c| c.grant_id.as_str()).collect(),
+        };
+        if self.store.is_shared() && self.names_unknown_grant(input, &honoured) {
             // A grant token from another node may name a grant not yet here: catch up
             // first (only then; a store failure leaves the request to decide without it).
             let _ = self.store.sync();
@@ -348,23 +372,20 @@ impl Kms {
 
     /// Whether the request carries a grant token (`GrantTokens`, `GrantToken`) naming a
     /// grant this node does not hold.
-    fn names_unknown_grant(&self, input: &Value) -> bool {
-        let mut tokens: Vec<&str> = Vec::new();
-        if let Some(list) = input.get("GrantTokens").and_then(Value::as_array) {
-            tokens.extend(list.iter().filter_map(Value::as_str));
-        }
-        if let Some(t) = input.get("GrantToken").and_then(Value::as_str) {
-            tokens.push(t);
-        }
+    fn names_unknown_grant(&self, input: &Value, honoured: &[&str]) -> bool {
+        let tokens = grant_token::request_tokens(input);
         if tokens.is_empty() {
             return false;
         }
         let st = self.state.read();
         tokens.into_iter().any(|t| match grants::parse_token(t) {
-            Ok((key_id, grant_id)) => st
-                .keys
-                .get(&key_id)
-                .is_none_or(|k| !k.grants.contains_key(&grant_id)),
+            Ok((key_id, grant_id)) => {
+                !honoured.contains(&grant_id.as_str())
+                    && st
+                        .keys
+                        .get(&key_id)
+                        .is_none_or(|k| !k.grants.contains_key(&grant_id))
+            }
             Err(_) => false,
         })
     }

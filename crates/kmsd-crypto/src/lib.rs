@@ -18,6 +18,7 @@
 mod aead;
 pub mod asymmetric;
 pub mod blob;
+mod derive;
 mod error;
 pub mod import;
 pub mod key_pair;

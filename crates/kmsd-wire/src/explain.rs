@@ -2,6 +2,7 @@
 //! offline and online) and the server side of online explain.
 
 use kmsd_core::error::KmsError;
+use kmsd_core::kms::key::{KeySpec, KeyUsage};
 use kmsd_policy::{Because, Decision, Explanation};
 use serde_json::{json, Value};
 
@@ -156,18 +157,12 @@ pub fn handle_explain(
     Ok(explanation_json(&explanation))
 }
 
-/// The KMS actions access review checks on a key (every key operation of a symmetric key
-/// whose permission comes from the key's policies). `kms:RetireGrant` is not one of them: it
-/// is decided per grant (its retiring principal or grantee, or an IAM policy of the key's
+/// The key-management actions access review checks on every key (their permission comes
+/// from the key's policies whatever the key's type). `kms:RetireGrant` is not one of them:
+/// it is decided per grant (its retiring principal or grantee, or an IAM policy of the key's
 /// account or of the account the grant names; a key policy statement is not effective), so
 /// a per-key answer would be wrong.
-pub const REVIEWED_ACTIONS: &[&str] = &[
-    "kms:Encrypt",
-    "kms:Decrypt",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
+pub const MANAGEMENT_ACTIONS: &[&str] = &[
     "kms:DescribeKey",
     "kms:CreateGrant",
     "kms:ListGrants",
@@ -183,12 +178,71 @@ pub const REVIEWED_ACTIONS: &[&str] = &[
     "kms:TagResource",
     "kms:UntagResource",
     "kms:ListResourceTags",
+    "kms:GetKeyRotationStatus",
+];
+
+/// The actions access review checks on a symmetric encryption key: its cryptographic
+/// operations, then [`MANAGEMENT_ACTIONS`], then rotation (supported only on these keys).
+pub const REVIEWED_ACTIONS: &[&str] = &[
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+    "kms:ListGrants",
+    "kms:RevokeGrant",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:ListKeyPolicies",
+    "kms:EnableKey",
+    "kms:DisableKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:UpdateKeyDescription",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ListResourceTags",
+    "kms:GetKeyRotationStatus",
     "kms:EnableKeyRotation",
     "kms:DisableKeyRotation",
-    "kms:GetKeyRotationStatus",
     "kms:RotateKeyOnDemand",
     "kms:ListKeyRotations",
 ];
+
+/// The actions access review checks on a key of this spec and usage: the cryptographic
+/// operations the key supports (AWS KMS Developer Guide, "Key spec reference" and each
+/// operation's supported key types), then [`MANAGEMENT_ACTIONS`]; rotation only for
+/// symmetric encryption keys ([`REVIEWED_ACTIONS`]).
+pub fn reviewed_actions(spec: KeySpec, usage: KeyUsage) -> Vec<&'static str> {
+    let crypto: &[&str] = match (spec.asymmetric().is_some(), usage) {
+        (false, KeyUsage::EncryptDecrypt) => return REVIEWED_ACTIONS.to_vec(),
+        (false, KeyUsage::GenerateVerifyMac) => &["kms:GenerateMac", "kms:VerifyMac"],
+        (true, KeyUsage::EncryptDecrypt) => &[
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:GetPublicKey",
+        ],
+        (true, KeyUsage::SignVerify) => &["kms:Sign", "kms:Verify", "kms:GetPublicKey"],
+        (true, KeyUsage::KeyAgreement) => &["kms:DeriveSharedSecret", "kms:GetPublicKey"],
+        (true, KeyUsage::EncapsulateDecapsulate) => {
+            &["kms:Encapsulate", "kms:Decapsulate", "kms:GetPublicKey"]
+        }
+        // No key of another combination exists (CreateKey refuses it).
+        _ => &[],
+    };
+    crypto
+        .iter()
+        .chain(MANAGEMENT_ACTIONS)
+        .copied()
+        .collect()
+}
 
 /// Access review of one key: every principal the server knows — account roots, users, roles
 /// (as sessions) and grantees — with each KMS action it may perform on the key and why.
@@ -217,7 +271,7 @@ pub fn access_review(
             continue;
         };
         let mut allowed = Vec::new();
-        for action in REVIEWED_ACTIONS {
+        for action in reviewed_actions(view.key_spec, view.key_usage) {
             let Ok(explanation) = service.kms.explain(
                 &principal,
                 action,
@@ -311,4 +365,127 @@ pub fn recent_denials(
     kmsd_core::admin_authz::authorize_simulate(caller, meta, "*")?;
     let events = service.recent_denials.for_account(caller.caller.account());
     Ok(json!({ "Events": events }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
+
+    use kmsd_core::bootstrap::World;
+    use kmsd_core::principal::RequestMeta;
+    use kmsd_core::service::Service;
+    use serde_json::{json, Value};
+
+    use super::{access_review, reviewed_actions, KeySpec, KeyUsage, REVIEWED_ACTIONS};
+
+    const SEED: &str = include_str!("../../../examples/seed-world.json");
+
+    fn meta() -> RequestMeta {
+        RequestMeta {
+            source_ip: None,
+            secure_transport: true,
+            time_millis: 1_767_225_600_000,
+            region: "us-west-2".into(),
+            user_agent: None,
+            request_id: "r".into(),
+        }
+    }
+
+    /// The actions the review lists for the account's root on `key`.
+    fn root_actions(svc: &Service, key: &str) -> Vec<String> {
+        let review = access_review(svc, key).unwrap();
+        let root = review["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["principal"] == "arn:aws:iam::111122223333:root")
+            .unwrap();
+        root["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn access_review_checks_the_actions_of_the_key_type() {
+        let world = World::from_str(SEED, "seed-world.json").unwrap();
+        let svc = Service::from_world_in_memory(&world, "us-west-2").unwrap();
+        let root = svc
+            .iam
+            .lookup_access_key("AKIA111122223333ROOT")
+            .unwrap()
+            .principal;
+        let cases: &[(Value, KeySpec, KeyUsage, &[&str], &[&str])] = &[
+            (
+                json!({}),
+                KeySpec::SymmetricDefault,
+                KeyUsage::EncryptDecrypt,
+                &["kms:Encrypt", "kms:GenerateDataKeyPair", "kms:EnableKeyRotation"],
+                &["kms:Sign", "kms:GetPublicKey", "kms:GenerateMac"],
+            ),
+            (
+                json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
+                KeySpec::EccNistP256,
+                KeyUsage::SignVerify,
+                &["kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"],
+                &["kms:Encrypt", "kms:GenerateDataKey", "kms:EnableKeyRotation"],
+            ),
+            (
+                json!({"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"}),
+                KeySpec::Rsa2048,
+                KeyUsage::EncryptDecrypt,
+                &["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptTo", "kms:GetPublicKey"],
+                &["kms:GenerateDataKey", "kms:Sign", "kms:RotateKeyOnDemand"],
+            ),
+            (
+                json!({"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"}),
+                KeySpec::Hmac256,
+                KeyUsage::GenerateVerifyMac,
+                &["kms:GenerateMac", "kms:VerifyMac", "kms:PutKeyPolicy"],
+                &["kms:Encrypt", "kms:GetPublicKey", "kms:EnableKeyRotation"],
+            ),
+            (
+                json!({"KeySpec": "ECC_NIST_P384", "KeyUsage": "KEY_AGREEMENT"}),
+                KeySpec::EccNistP384,
+                KeyUsage::KeyAgreement,
+                &["kms:DeriveSharedSecret", "kms:GetPublicKey"],
+                &["kms:Sign", "kms:Encrypt"],
+            ),
+            (
+                json!({"KeySpec": "ML_KEM_768", "KeyUsage": "ENCAPSULATE_DECAPSULATE"}),
+                KeySpec::MlKem768,
+                KeyUsage::EncapsulateDecapsulate,
+                &["kms:Encapsulate", "kms:Decapsulate", "kms:GetPublicKey"],
+                &["kms:Encrypt", "kms:DeriveSharedSecret"],
+            ),
+        ];
+        for (input, spec, usage, has, lacks) in cases {
+            let c = svc.kms.call("CreateKey", &root, &meta(), input);
+            let arn = c.result.unwrap()["KeyMetadata"]["Arn"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let view = svc.kms.key_authz_view(&arn).unwrap();
+            assert_eq!((view.key_spec, view.key_usage), (*spec, *usage));
+            let listed = root_actions(&svc, &arn);
+            // The default key policy lets the root do everything: exactly the type's list.
+            let expected: Vec<String> = reviewed_actions(*spec, *usage)
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            assert_eq!(listed, expected, "{input}");
+            for a in *has {
+                assert!(listed.iter().any(|l| l == a), "{input}: {a} missing");
+            }
+            for a in *lacks {
+                assert!(!listed.iter().any(|l| l == a), "{input}: {a} listed");
+            }
+        }
+        assert_eq!(
+            reviewed_actions(KeySpec::SymmetricDefault, KeyUsage::EncryptDecrypt),
+            REVIEWED_ACTIONS
+        );
+    }
 }

@@ -219,14 +219,24 @@ impl Kms {
         ctx: &RequestContext,
         ec: Option<&BTreeMap<String, String>>,
     ) -> Result<(), ApiError> {
+        if let Some(op) = req.quota_pending.take() {
+            // The quota of the key's type, now that the key is known (before any decision).
+            let (account, region) = (req.p.caller.account(), req.meta.region.as_str());
+            self.quotas
+                .admit_key(op, key.rec.key_spec, account, region, self.now())?;
+        }
         req.audit.key_arn = Some(key.arn.clone());
+        let mut grants = key.grant_view.for_caller(&req.p.caller);
+        for c in req.token_grants.iter().filter(|c| c.key_arn == key.arn) {
+            grants.to_mut().push(c.to_policy());
+        }
         let d = decide_kms_because(&KmsRequest {
             caller: &req.p.caller,
             caller_policies: &req.p.policies,
             action,
             key_arn: &key.arn,
             key_policy: policy,
-            grants: &key.grant_view.for_caller(&req.p.caller),
+            grants: &grants,
             context: ctx,
             encryption_context: ec,
         });

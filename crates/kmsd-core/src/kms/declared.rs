@@ -60,6 +60,9 @@ pub struct KeyAuthzView {
     pub grants: Vec<Grant>,
     pub aliases: Vec<String>,
     pub tags: BTreeMap<String, String>,
+    /// The key's `KeySpec` and `KeyUsage` (which actions apply to it).
+    pub key_spec: super::key::KeySpec,
+    pub key_usage: super::key::KeyUsage,
 }
 
 fn constraints_record(c: &Option<GrantConstraints>) -> Option<ConstraintsRecord> {
@@ -135,6 +138,8 @@ impl Kms {
             p: principal,
             meta: &meta,
             audit: KmsAudit::default(),
+            quota_pending: None,
+            token_grants: &[],
         };
         let st = self.state.read();
         let r = self.resolve(&st, &req, key, Forms::Any, action)?;
@@ -192,6 +197,8 @@ impl Kms {
             grants: k.grant_view.to_vec(),
             aliases: k.aliases.clone(),
             tags: k.rec.tags.clone(),
+            key_spec: k.rec.key_spec,
+            key_usage: k.rec.key_usage,
         })
     }
 

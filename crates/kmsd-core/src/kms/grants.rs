@@ -2,8 +2,10 @@
 //! idempotency and the rule that a grantee may only delegate a subset of its grant),
 //! ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
 //!
-//! A grant token is `base64url("kmsd-grant-token-1:<key id>:<grant id>:<nonce>")`: opaque to
-//! clients, new on every CreateGrant, and it names its grant so RetireGrant can find it.
+//! CreateGrant returns a self-verifying token (format 2, `grant_token`) that carries its
+//! grant. The earlier format 1, `base64url("kmsd-grant-token-1:<key id>:<grant id>:<nonce>")`,
+//! still names its grant for every operation (and is issued when format 2 would exceed
+//! AWS's 8,192 characters). Either is opaque to clients and new on every CreateGrant.
 //!
 //! A key may hold 50,000 grants, so no grant operation walks them all: CreateGrant appends to
 //! the key's indexes (its GrantId sorts above every id on the key), Name idempotency and the
@@ -251,8 +253,13 @@ fn invalid_token() -> ApiError {
     )
 }
 
-/// (key id, grant id) named by a token.
+/// (key id, grant id) named by a token of either format (a format-2 token's tag is checked
+/// by `Kms::token_grants` before the operation runs).
 pub(crate) fn parse_token(token: &str) -> Result<(String, String), ApiError> {
+    if let Some(c) = super::grant_token::peek(token)? {
+        let key_id = c.key_id().ok_or_else(invalid_token)?.to_string();
+        return Ok((key_id, c.grant_id));
+    }
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.as_bytes())
         .map_err(|_| invalid_token())?;
@@ -542,7 +549,7 @@ impl Kms {
                 .filter_map(|id| key.grants.get(id))
                 .find(|g| g.same_parameters(&rec))
             {
-                let token = make_token(&key.rec.id, &existing.grant_id)?;
+                let token = self.grant_token(existing, &key.arn)?;
                 return Ok(json!({ "GrantToken": token, "GrantId": existing.grant_id }));
             }
         }
@@ -552,7 +559,7 @@ impl Kms {
                 "The request was rejected because the grant quota for this KMS key was exceeded.",
             ));
         }
-        let token = make_token(&rec.key_id, &rec.grant_id)?;
+        let token = self.grant_token(&rec, &key.arn)?;
         self.commit(&[persist::put_grant(&rec)?])?;
         let gid = rec.grant_id.clone();
         let mut st = RwLockUpgradableReadGuard::upgrade(st);

@@ -70,8 +70,13 @@ pub enum KeyIdForms {
 pub enum Quota {
     /// Not throttled.
     None,
-    /// The shared quota of cryptographic operations on symmetric keys.
+    /// The shared quota of cryptographic operations on symmetric keys (operations that name
+    /// no key: `GenerateRandom`).
     SymmetricCrypto,
+    /// The shared quota of cryptographic operations of the key's type (symmetric, RSA, ECC,
+    /// ML-DSA): known once the key is, so admission waits for it
+    /// ([`super::quota`]).
+    ByKeyType,
     /// The operation's own quota, requests per second.
     Own(f64),
 }
@@ -223,7 +228,7 @@ const fn crypto(op: KmsOp, actions: &'static [&'static str], usages: Usages) -> 
     OpSpec {
         cryptographic: true,
         commits: false,
-        quota: Quota::SymmetricCrypto,
+        quota: Quota::ByKeyType,
         states: StateRule::Use,
         usages,
         key_id: KeyIdForms::Any,
@@ -303,14 +308,11 @@ pub static KMS_OPS: [OpSpec; 56] = {
                 &["kms:DeleteImportedKeyMaterial"],
             )
         },
-        OpSpec {
-            quota: Quota::None,
-            ..crypto(
-                DeriveSharedSecret,
-                &["kms:DeriveSharedSecret"],
-                KEY_AGREEMENT,
-            )
-        },
+        crypto(
+            DeriveSharedSecret,
+            &["kms:DeriveSharedSecret"],
+            KEY_AGREEMENT,
+        ),
         OpSpec {
             states: StateRule::NoKey,
             key_id: KeyIdForms::NoKey,
@@ -379,6 +381,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
             states: StateRule::NoKey,
             usages: Usages::Any,
             key_id: KeyIdForms::NoKey,
+            quota: Quota::SymmetricCrypto,
             ..crypto(GenerateRandom, &["kms:GenerateRandom"], Usages::Any)
         },
         read(GetKeyLastUsage, &["kms:GetKeyLastUsage"], 0.0),
@@ -459,10 +462,7 @@ pub static KMS_OPS: [OpSpec; 56] = {
             states: StateRule::Metadata,
             ..row(ScheduleKeyDeletion, &["kms:ScheduleKeyDeletion"])
         },
-        OpSpec {
-            quota: Quota::None,
-            ..crypto(Sign, &["kms:Sign"], SIGN_VERIFY)
-        },
+        crypto(Sign, &["kms:Sign"], SIGN_VERIFY),
         OpSpec {
             quota: Quota::Own(5.0),
             states: StateRule::Metadata,
@@ -486,7 +486,6 @@ pub static KMS_OPS: [OpSpec; 56] = {
         row(UpdatePrimaryRegion, &["kms:UpdatePrimaryRegion"]),
         OpSpec {
             read_only: true,
-            quota: Quota::None,
             ..crypto(Verify, &["kms:Verify"], SIGN_VERIFY)
         },
         OpSpec {
