@@ -237,11 +237,7 @@ pub fn reviewed_actions(spec: KeySpec, usage: KeyUsage) -> Vec<&'static str> {
         // No key of another combination exists (CreateKey refuses it).
         _ => &[],
     };
-    crypto
-        .iter()
-        .chain(MANAGEMENT_ACTIONS)
-        .copied()
-        .collect()
+    crypto.iter().chain(MANAGEMENT_ACTIONS).copied().collect()
 }
 
 /// Access review of one key: every principal the server knows — account roots, users, roles
@@ -422,21 +418,39 @@ mod tests {
                 json!({}),
                 KeySpec::SymmetricDefault,
                 KeyUsage::EncryptDecrypt,
-                &["kms:Encrypt", "kms:GenerateDataKeyPair", "kms:EnableKeyRotation"],
+                &[
+                    "kms:Encrypt",
+                    "kms:GenerateDataKeyPair",
+                    "kms:EnableKeyRotation",
+                ],
                 &["kms:Sign", "kms:GetPublicKey", "kms:GenerateMac"],
             ),
             (
                 json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
                 KeySpec::EccNistP256,
                 KeyUsage::SignVerify,
-                &["kms:Sign", "kms:Verify", "kms:GetPublicKey", "kms:DescribeKey"],
-                &["kms:Encrypt", "kms:GenerateDataKey", "kms:EnableKeyRotation"],
+                &[
+                    "kms:Sign",
+                    "kms:Verify",
+                    "kms:GetPublicKey",
+                    "kms:DescribeKey",
+                ],
+                &[
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey",
+                    "kms:EnableKeyRotation",
+                ],
             ),
             (
                 json!({"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"}),
                 KeySpec::Rsa2048,
                 KeyUsage::EncryptDecrypt,
-                &["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptTo", "kms:GetPublicKey"],
+                &[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptTo",
+                    "kms:GetPublicKey",
+                ],
                 &["kms:GenerateDataKey", "kms:Sign", "kms:RotateKeyOnDemand"],
             ),
             (

@@ -365,7 +365,13 @@ mod tests {
             let clock = Arc::new(ManualClock::new(1_700_000_000_000));
             let root = Arc::new(kmsd_crypto::RootKey::from_bytes([9; 32]));
             let open = || {
-                Kms::open(store.clone(), clock.clone(), root.clone(), Arc::new(Everyone)).unwrap()
+                Kms::open(
+                    store.clone(),
+                    clock.clone(),
+                    root.clone(),
+                    Arc::new(Everyone),
+                )
+                .unwrap()
             };
             let a = open();
             let m = meta();
@@ -430,10 +436,7 @@ mod tests {
             let mut raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(token.as_bytes())
                 .unwrap();
-            let at = raw
-                .windows(5)
-                .position(|w| w == b"alice")
-                .unwrap();
+            let at = raw.windows(5).position(|w| w == b"alice").unwrap();
             raw[at..at + 5].copy_from_slice(b"mallo");
             let altered = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
             for kms in [&a, &b] {
@@ -443,7 +446,10 @@ mod tests {
             }
             // A token stands in for the row only for a while after it was issued.
             clock.advance_secs(61);
-            assert_eq!(code(encrypt(&b, vec![token.clone()])), "AccessDeniedException");
+            assert_eq!(
+                code(encrypt(&b, vec![token.clone()])),
+                "AccessDeniedException"
+            );
             assert!(encrypt(&a, vec![token]).is_ok(), "A holds the row");
         }
     }

@@ -773,8 +773,14 @@ mod tests {
                         "SigningAlgorithm": alg}),
             )
         };
-        let encrypt =
-            |key: &str| kms.call("Encrypt", &p, &m, &json!({"KeyId": key, "Plaintext": "AA=="}));
+        let encrypt = |key: &str| {
+            kms.call(
+                "Encrypt",
+                &p,
+                &m,
+                &json!({"KeyId": key, "Plaintext": "AA=="}),
+            )
+        };
         kms.set_quotas(
             QuotaConfig::aws_defaults()
                 .with_rate(RSA_CRYPTO, 2.0)
@@ -795,7 +801,10 @@ mod tests {
         assert!(v.result.is_ok(), "{:?}", v.result);
         let t = sign(&rsa, "RSASSA_PSS_SHA_256");
         assert!(throttled(&t));
-        assert_eq!(t.result.unwrap_err().message.as_deref(), Some(THROTTLING_MESSAGE));
+        assert_eq!(
+            t.result.unwrap_err().message.as_deref(),
+            Some(THROTTLING_MESSAGE)
+        );
         assert!(t.audit.decision.is_none(), "throttled before authorization");
         // ECC and symmetric keys have their own buckets, untouched by the RSA calls.
         assert!(sign(&ecc, "ECDSA_SHA_256").result.is_ok());
