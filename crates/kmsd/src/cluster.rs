@@ -16,10 +16,11 @@ const CHECK_TABLE: &str = "kmsd_root_key_check";
 const CHECK_KEY: &str = "check";
 const CHECK_AAD: &[u8] = b"kmsd root key check v1";
 
-/// The message of a node whose root key does not open the database's material.
+/// The message of a server whose root key does not open the stored material (the embedded
+/// store or the database several nodes share).
 pub const WRONG_ROOT_KEY: &str =
-    "the root key does not open the key material in the database (every node must be given \
-     the same root key); nothing was changed";
+    "the root key does not open the key material in the store: it does not unwrap (every \
+     node must be given the same root key); nothing was changed";
 
 /// Open the store named by `--store`.
 pub fn open_store(url: &str) -> Result<Arc<dyn Store>, (i32, String)> {
@@ -68,11 +69,16 @@ pub fn check_root_key(store: &dyn Store, root: &RootKey) -> Result<(), (i32, Str
 /// apply again (it is idempotent: the second pass finds everything there).
 pub fn apply_world_once(service: &Service, world: &World) -> Result<(), String> {
     let mut last = String::new();
-    for _ in 0..10 {
+    for attempt in 0..40u64 {
         match world.apply(&service.iam, &service.kms) {
             Ok(()) => return Ok(()),
             Err(e) => {
                 last = e.to_string();
+                // Another node is applying the same world: let it get ahead, catch up with
+                // what it wrote, and apply again (the world is idempotent). The pause grows
+                // and differs per attempt so that nodes started together fall out of step.
+                let pause = 10 + (attempt * 7 + u64::from(std::process::id() % 13)) % 90;
+                std::thread::sleep(std::time::Duration::from_millis(pause));
                 service.sync().map_err(|e| e.to_string())?;
             }
         }

@@ -573,6 +573,20 @@ impl kmsd_core::store::Store for TimedStore {
         STORE_HEALTHY.store(res.is_ok(), Ordering::Relaxed);
         res
     }
+
+    // The rest of the trait is forwarded as it is: a shared store's change feed and
+    // catch-up must reach the wrapped store (the defaults would silently turn them off).
+    fn set_sink(&self, sink: std::sync::Weak<dyn kmsd_core::store::ChangeSink>) {
+        self.0.set_sink(sink);
+    }
+
+    fn sync(&self) -> Result<(), kmsd_core::store::StoreError> {
+        self.0.sync()
+    }
+
+    fn is_shared(&self) -> bool {
+        self.0.is_shared()
+    }
 }
 
 #[cfg(test)]
