@@ -376,6 +376,9 @@ mod tests {
 
     const SEED: &str = include_str!("../../../examples/seed-world.json");
 
+    /// CreateKey input, its spec and usage, actions listed, actions not listed.
+    type Case<'a> = (Value, KeySpec, KeyUsage, &'a [&'a str], &'a [&'a str]);
+
     fn meta() -> RequestMeta {
         RequestMeta {
             source_ip: None,
@@ -413,7 +416,7 @@ mod tests {
             .lookup_access_key("AKIA111122223333ROOT")
             .unwrap()
             .principal;
-        let cases: &[(Value, KeySpec, KeyUsage, &[&str], &[&str])] = &[
+        let cases: &[Case<'_>] = &[
             (
                 json!({}),
                 KeySpec::SymmetricDefault,
