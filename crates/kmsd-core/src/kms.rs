@@ -98,6 +98,9 @@ pub(crate) struct State {
     aliases: BTreeMap<AliasKey, AliasRecord>,
     /// Outstanding GetParametersForImport parameters, by key id.
     imports: HashMap<String, Vec<import::ImportParams>>,
+    /// Grants this node retired or revoked: their self-verifying tokens are never honoured
+    /// again here, whatever their age.
+    removed_grants: std::collections::HashSet<String>,
 }
 
 /// The answer to one KMS call, with what the audit log records about it.

@@ -202,6 +202,7 @@ impl super::Kms {
     /// derive no key and take no lock.
     pub(crate) fn token_grants(&self, input: &Value) -> Result<Vec<Claims>, ApiError> {
         let tokens = request_tokens(input);
+        let shared = self.store.is_shared();
         if !tokens.iter().any(|t| decode(t).is_some()) {
             return Ok(Vec::new());
         }
@@ -212,11 +213,17 @@ impl super::Kms {
                 verified.push(c);
             }
         }
+        // On a store no other node writes, a grant this node does not hold was retired,
+        // revoked or never made: its token grants nothing.
+        if !shared {
+            return Ok(Vec::new());
+        }
         let now = self.now();
         let st = self.state.read();
         Ok(verified
             .into_iter()
             .filter(|c| (now - c.issued_millis).abs() <= HONOUR_WINDOW_MILLIS)
+            .filter(|c| !st.removed_grants.contains(&c.grant_id))
             .filter(|c| {
                 c.key_id()
                     .and_then(|id| st.keys.get(id))

@@ -805,6 +805,7 @@ impl Kms {
         let mut st = RwLockUpgradableReadGuard::upgrade(st);
         let key = st.keys.get_mut(&kid).ok_or_else(internal)?;
         key.remove_grant(&gid);
+        st.removed_grants.insert(gid);
         Ok(json!({}))
     }
 
@@ -849,6 +850,7 @@ impl Kms {
             .get_mut(&r.id)
             .ok_or_else(internal)?
             .remove_grant(grant_id);
+        st.removed_grants.insert(grant_id.to_string());
         Ok(json!({}))
     }
 }

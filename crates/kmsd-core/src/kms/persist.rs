@@ -208,6 +208,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
         keys,
         aliases,
         imports,
+        removed_grants: Default::default(),
     })
 }
 
