@@ -220,6 +220,7 @@ impl Kms {
         ec: Option<&BTreeMap<String, String>>,
     ) -> Result<(), ApiError> {
         req.audit.key_arn = Some(key.arn.clone());
+        req.used.note(&key.last_use);
         let d = decide_kms_because(&KmsRequest {
             caller: &req.p.caller,
             caller_policies: &req.p.policies,

@@ -135,6 +135,7 @@ impl Kms {
             p: principal,
             meta: &meta,
             audit: KmsAudit::default(),
+            used: super::last_usage::Used::default(),
         };
         let st = self.state.read();
         let r = self.resolve(&st, &req, key, Forms::Any, action)?;
@@ -384,6 +385,7 @@ impl Kms {
                     key_spec: KeySpec::SymmetricDefault,
                     key_usage: KeyUsage::EncryptDecrypt,
                     origin: super::key::Origin::AwsKms,
+                    usage: super::last_usage::UsageRecord::starting(now),
                 };
                 muts.push(persist::put_material(
                     &self.root_key,
@@ -393,6 +395,7 @@ impl Kms {
                 )?);
                 new_entry = Some(KeyEntry {
                     arn: rec.arn(),
+                    last_use: super::last_usage::LastUse::from_record(&rec.usage),
                     rec: rec.clone(),
                     materials: vec![Some(Arc::new(material))],
                     mac: None,
