@@ -217,7 +217,13 @@ pub(crate) fn stamp(op: KmsOp, used: Used, millis: i64, request_id: &str) -> Opt
     let e = Uuid::parse_str(&event).ok()?.as_u128();
     // Request ids are UUIDs on the wire; anything else is hashed into one.
     let r = Uuid::parse_str(request_id).map_or_else(
-        |_| Uuid::new_v5(&Uuid::NAMESPACE_OID, request_id.as_bytes()).as_u128(),
+        |_| {
+            use sha2::Digest;
+            let d = sha2::Sha256::digest(request_id.as_bytes());
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&d[..16]);
+            u128::from_be_bytes(b)
+        },
         |u| u.as_u128(),
     );
     for u in used.0.iter().flatten() {
