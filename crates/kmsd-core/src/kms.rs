@@ -11,7 +11,7 @@
 //! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
-//! `asymmetric_ops`, `data_key_pair`, `grants`, `tags`, `rotation`, `import`,
+//! `asymmetric_ops`, `data_key_pair`, `last_usage`, `grants`, `tags`, `rotation`, `import`,
 //! `custom_key_stores` (the operations), `declared` (bootstrap
 //! keys, explain, access views).
 
@@ -29,6 +29,7 @@ mod grants;
 mod ids;
 mod import;
 pub mod key;
+mod last_usage;
 mod lifecycle;
 mod mac_ops;
 pub mod op;
@@ -125,6 +126,9 @@ pub struct KmsAudit {
     pub request_parameters: Value,
     /// Non-secret outputs; `None` for cryptographic operations and failures.
     pub response_elements: Option<Value>,
+    /// The CloudTrail event id, when the call fixed it (a successful cryptographic call
+    /// records it as the key's last use).
+    pub event_id: Option<String>,
 }
 
 /// One request in flight: who, the transport facts, and the audit record being filled.
@@ -138,6 +142,8 @@ pub(crate) struct Req<'a> {
     /// Grants carried by verified format-2 grant tokens of the request that this node does
     /// not hold yet (`grant_token`): the decision counts them with the key's grants.
     pub token_grants: &'a [grant_token::Claims],
+    /// The keys the request authorized (their last use, stamped if the call succeeds).
+    pub used: last_usage::Used,
 }
 
 impl Req<'_> {
@@ -169,6 +175,10 @@ impl Kms {
             default_policies: parking_lot::Mutex::new(HashMap::new()),
         };
         kms.recompute_due(&kms.state.read());
+        let now = kms.now();
+        for k in kms.state.read().keys.values() {
+            k.last_use.start_if_unset(now);
+        }
         Ok(kms)
     }
 
@@ -232,6 +242,7 @@ impl Kms {
             },
             quota_pending: deferred,
             token_grants: &token_grants,
+            used: last_usage::Used::default(),
         };
         // A grant its verified token carries needs no catch-up, except for RetireGrant,
         // which deletes the row.
@@ -247,7 +258,7 @@ impl Kms {
         // On a shared store a commit may meet another node's change to the same record:
         // catch up and decide again, as if this request had come after that change.
         let mut attempts = 0;
-        let (result, audit) = loop {
+        let (result, audit, used) = loop {
             crate::store::take_conflict();
             let mut req = fresh_req();
             let result = self.dispatch(op, &mut req, input);
@@ -255,11 +266,13 @@ impl Kms {
                 attempts += 1;
                 continue;
             }
-            break (result, req.audit);
+            break (result, req.audit, req.used);
         };
         let mut audit = audit;
         if let Ok(v) = &result {
-            if !op.spec().cryptographic {
+            if op.spec().cryptographic {
+                audit.event_id = last_usage::stamp(op, used, meta.time_millis, &meta.request_id);
+            } else {
                 audit.response_elements = Some(api::sanitize(v));
             }
         }
@@ -323,7 +336,8 @@ impl Kms {
             DeriveSharedSecret => self.derive_shared_secret(req, input),
             Encapsulate => self.encapsulate(req, input),
             Decapsulate => self.decapsulate(req, input),
-            ReplicateKey | UpdatePrimaryRegion | GetKeyLastUsage => Err(ApiError::new(
+            GetKeyLastUsage => self.get_key_last_usage(req, input),
+            ReplicateKey | UpdatePrimaryRegion => Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
                 format!("{op} is not supported by this server."),
             )),
@@ -411,8 +425,11 @@ impl Kms {
         id: &str,
         change: impl FnOnce(&mut key::KeyRecord) -> Result<bool, ApiError>,
     ) -> Result<RwLockWriteGuard<'a, State>, ApiError> {
-        let mut rec = st.keys.get(id).ok_or_else(ids::internal)?.rec.clone();
+        let entry = st.keys.get(id).ok_or_else(ids::internal)?;
+        let mut rec = entry.rec.clone();
         if change(&mut rec)? {
+            // The last use rides along with the metadata commit (see `last_usage`).
+            rec.usage = entry.last_use.snapshot();
             self.commit(&[persist::put_key(&rec)?])?;
         }
         let mut st = RwLockUpgradableReadGuard::upgrade(st);

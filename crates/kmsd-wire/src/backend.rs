@@ -26,6 +26,8 @@ pub struct KmsOutcome {
     pub request_parameters: serde_json::Value,
     /// Non-secret outputs.
     pub response_elements: Option<serde_json::Value>,
+    /// The CloudTrail event id the domain fixed (a key's last use names it).
+    pub event_id: Option<String>,
 }
 
 /// The domain as the wire layer sees it.
@@ -94,6 +96,7 @@ impl Backend for Service {
             end_node: call.audit.end_node,
             request_parameters: call.audit.request_parameters,
             response_elements: call.audit.response_elements,
+            event_id: call.audit.event_id,
         }
     }
 

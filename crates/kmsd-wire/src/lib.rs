@@ -173,6 +173,9 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
             );
             audit.request_parameters = out.request_parameters;
             audit.response_elements = out.response_elements;
+            if let Some(id) = out.event_id {
+                audit.event_id = id;
+            }
             if let Some(arn) = &out.key_arn {
                 let res = AuditResource::kms_key(arn);
                 if !res.account_id.is_empty() {

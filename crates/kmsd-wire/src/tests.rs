@@ -120,6 +120,7 @@ impl Backend for Fake {
             end_node: None,
             request_parameters: serde_json::json!({"keyId": input.get("KeyId"), "Plaintext": "c2VjcmV0"}),
             response_elements: None,
+            event_id: None,
         }
     }
 

@@ -508,6 +508,13 @@ async fn serve(
     }
     // Joining blocks; the workers' connections are all done (or given up on) by now.
     let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
+    // Keys' last uses since their last metadata commit (GetKeyLastUsage) are written now.
+    let service = state.service.clone();
+    match tokio::task::spawn_blocking(move || service.kms.flush_last_usage()).await {
+        Ok(Ok(n)) => tracing::info!(keys = n, "last key usage written"),
+        Ok(Err(e)) => tracing::warn!(code = ?e.code, "cannot write last key usage"),
+        Err(e) => tracing::warn!(error = %e, "cannot write last key usage"),
+    }
     tracing::info!("stopped");
     0
 }

@@ -230,6 +230,7 @@ impl Kms {
         for c in req.token_grants.iter().filter(|c| c.key_arn == key.arn) {
             grants.to_mut().push(c.to_policy());
         }
+        req.used.note(&key.last_use);
         let d = decide_kms_because(&KmsRequest {
             caller: &req.p.caller,
             caller_policies: &req.p.policies,

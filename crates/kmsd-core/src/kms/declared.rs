@@ -140,6 +140,7 @@ impl Kms {
             audit: KmsAudit::default(),
             quota_pending: None,
             token_grants: &[],
+            used: super::last_usage::Used::default(),
         };
         let st = self.state.read();
         let r = self.resolve(&st, &req, key, Forms::Any, action)?;
@@ -391,6 +392,7 @@ impl Kms {
                     key_spec: KeySpec::SymmetricDefault,
                     key_usage: KeyUsage::EncryptDecrypt,
                     origin: super::key::Origin::AwsKms,
+                    usage: super::last_usage::UsageRecord::starting(now),
                 };
                 muts.push(persist::put_material(
                     &self.root_key,
@@ -400,6 +402,7 @@ impl Kms {
                 )?);
                 new_entry = Some(KeyEntry {
                     arn: rec.arn(),
+                    last_use: super::last_usage::LastUse::from_record(&rec.usage),
                     rec: rec.clone(),
                     materials: vec![Some(Arc::new(material))],
                     mac: None,

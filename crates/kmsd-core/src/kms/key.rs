@@ -445,6 +445,9 @@ pub(crate) struct KeyRecord {
     /// `Origin`; records written before imported keys have none and are `AWS_KMS`.
     #[serde(default, skip_serializing_if = "Origin::is_aws_kms")]
     pub origin: Origin,
+    /// GetKeyLastUsage's tracking start and last use as of the last commit of this record.
+    #[serde(default)]
+    pub usage: super::last_usage::UsageRecord,
 }
 
 impl KeyRecord {
@@ -678,6 +681,8 @@ pub(crate) struct KeyEntry {
     pub grant_view: Arc<GrantView>,
     /// Alias names (`alias/...`) that point at this key.
     pub aliases: Vec<String>,
+    /// The last successful cryptographic use (atomics; see `last_usage`).
+    pub last_use: Arc<super::last_usage::LastUse>,
 }
 
 impl KeyEntry {

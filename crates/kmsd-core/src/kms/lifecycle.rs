@@ -345,6 +345,7 @@ impl Kms {
             } else {
                 Origin::AwsKms
             },
+            usage: super::last_usage::UsageRecord::starting(now),
         };
         let materials = if external || mac.is_some() || asym.is_some() {
             Vec::new()
@@ -353,6 +354,7 @@ impl Kms {
         };
         let entry = KeyEntry {
             arn: rec.arn(),
+            last_use: super::last_usage::LastUse::from_record(&rec.usage),
             rec,
             materials,
             mac,
@@ -429,6 +431,7 @@ impl Kms {
             key_spec: KeySpec::SymmetricDefault,
             key_usage: KeyUsage::EncryptDecrypt,
             origin: Origin::AwsKms,
+            usage: super::last_usage::UsageRecord::starting(now),
         };
         let alias = AliasRecord {
             account,
@@ -440,6 +443,7 @@ impl Kms {
         };
         let entry = KeyEntry {
             arn: rec.arn(),
+            last_use: super::last_usage::LastUse::from_record(&rec.usage),
             rec,
             materials: vec![Some(Arc::new(material.clone()))],
             mac: None,

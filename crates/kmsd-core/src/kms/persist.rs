@@ -335,6 +335,7 @@ pub(crate) fn key_entry<'w>(
         None => (BTreeMap::new(), Arc::default(), Vec::new()),
     };
     Ok(KeyEntry {
+        last_use: super::last_usage::LastUse::from_record(&rec.usage),
         rec,
         arn,
         materials,
