@@ -366,9 +366,28 @@ mod tests {
             }
         }
 
+        /// A store other nodes write to, as far as `Kms` can tell (the PostgreSQL store's
+        /// `is_shared`): only there is a grant this node lacks possibly on its way.
+        struct SharedMem(MemStore);
+
+        impl crate::store::Store for SharedMem {
+            fn load(
+                &self,
+                table: &'static str,
+            ) -> Result<Vec<(String, Vec<u8>)>, crate::store::StoreError> {
+                self.0.load(table)
+            }
+            fn commit(&self, m: &[crate::store::Mutation]) -> Result<(), crate::store::StoreError> {
+                self.0.commit(m)
+            }
+            fn is_shared(&self) -> bool {
+                true
+            }
+        }
+
         #[test]
         fn a_node_honours_a_verified_token_before_the_grant_row_arrives() {
-            let store = Arc::new(MemStore::new());
+            let store = Arc::new(SharedMem(MemStore::new()));
             let clock = Arc::new(ManualClock::new(1_700_000_000_000));
             let root = Arc::new(kmsd_crypto::RootKey::from_bytes([9; 32]));
             let open = || {
