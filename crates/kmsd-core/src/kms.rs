@@ -258,7 +258,7 @@ impl Kms {
         // On a shared store a commit may meet another node's change to the same record:
         // catch up and decide again, as if this request had come after that change.
         let mut attempts = 0;
-        let (result, audit, used) = loop {
+        let (mut result, audit, used, unadmitted) = loop {
             crate::store::take_conflict();
             let mut req = fresh_req();
             let result = self.dispatch(op, &mut req, input);
@@ -266,8 +266,23 @@ impl Kms {
                 attempts += 1;
                 continue;
             }
-            break (result, req.audit, req.used);
+            break (result, req.audit, req.used, req.quota_pending);
         };
+        // A request whose key was never found (no such key, bad identifier) still counts,
+        // as in AWS, where throttling comes before everything else: against the symmetric
+        // quota, and a throttled one answers ThrottlingException.
+        if let Some(op) = unadmitted {
+            let account = principal.caller.account();
+            if let Err(e) = self.quotas.admit_key(
+                op,
+                key::KeySpec::SymmetricDefault,
+                account,
+                &meta.region,
+                self.now(),
+            ) {
+                result = Err(e);
+            }
+        }
         let mut audit = audit;
         if let Ok(v) = &result {
             if op.spec().cryptographic {
