@@ -42,6 +42,11 @@ fn documented() -> Edges {
 
 /// The kmsd crates each manifest's `[dependencies]` section names.
 fn manifests() -> Edges {
+    sections(&["[dependencies]"])
+}
+
+/// The kmsd crates each manifest's sections `names` (e.g. `[dev-dependencies]`) name.
+fn sections(names: &[&str]) -> Edges {
     let mut edges = Edges::new();
     for entry in std::fs::read_dir(root().join("crates")).unwrap() {
         let dir = entry.unwrap().path();
@@ -57,7 +62,7 @@ fn manifests() -> Edges {
         let mut deps = BTreeSet::new();
         for line in text.lines() {
             if line.starts_with('[') {
-                in_deps = line.trim() == "[dependencies]";
+                in_deps = names.contains(&line.trim());
                 continue;
             }
             if in_deps {
@@ -86,5 +91,15 @@ fn pure_crates_depend_on_no_kmsd_crate() {
     let edges = manifests();
     for pure in ["kmsd-policy", "kmsd-sigv4", "kmsd-crypto"] {
         assert_eq!(edges[pure], BTreeSet::new(), "{pure}");
+    }
+}
+
+/// The load generator is used by its own targets only (its benches and examples): no other
+/// crate depends on it, not even for tests or benches.
+#[test]
+fn no_crate_depends_on_the_load_generator() {
+    let edges = sections(&["[dependencies]", "[dev-dependencies]", "[build-dependencies]"]);
+    for (krate, deps) in &edges {
+        assert!(!deps.contains("kmsd-bench"), "{krate} depends on kmsd-bench");
     }
 }

@@ -3,7 +3,7 @@
 //! whatever else the machine is doing. Requests are signed before the loop; run it with two
 //! values of N and subtract to get the cost per request without the setup.
 //!
-//! `cargo build --profile bench -p kmsd-wire --example request_loop`
+//! `cargo build --profile bench -p kmsd-bench --example request_loop`
 //! `valgrind --tool=callgrind target/release/examples/request_loop 2000`
 #![allow(
     clippy::unwrap_used,
