@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use kmsd_crypto::RootKey;
 
+use crate::audit::AuditEvent;
 use crate::bootstrap::World;
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -46,7 +47,7 @@ impl ChangeSink for Feed {
 /// the audit log; this only lets the explain page open a denial without reading files.
 #[derive(Debug, Default)]
 pub struct RecentDenials {
-    events: parking_lot::Mutex<std::collections::VecDeque<serde_json::Value>>,
+    events: parking_lot::Mutex<std::collections::VecDeque<AuditEvent>>,
 }
 
 impl RecentDenials {
@@ -54,7 +55,7 @@ impl RecentDenials {
     pub const CAPACITY: usize = 200;
 
     /// Remember a denied request's audit event (the oldest is dropped when full).
-    pub fn push(&self, event: serde_json::Value) {
+    pub fn push(&self, event: AuditEvent) {
         let mut events = self.events.lock();
         if events.len() >= Self::CAPACITY {
             events.pop_front();
@@ -63,12 +64,12 @@ impl RecentDenials {
     }
 
     /// The denials of callers in `account`, newest first.
-    pub fn for_account(&self, account: &str) -> Vec<serde_json::Value> {
+    pub fn for_account(&self, account: &str) -> Vec<AuditEvent> {
         let events = self.events.lock();
         events
             .iter()
             .rev()
-            .filter(|e| e["userIdentity"]["accountId"].as_str() == Some(account))
+            .filter(|e| e.user_identity.account_id.as_deref() == Some(account))
             .cloned()
             .collect()
     }
@@ -142,5 +143,44 @@ impl Service {
         )?;
         service.apply_world(world)?;
         Ok(service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecentDenials;
+    use crate::audit::AuditEvent;
+
+    fn denial(account: Option<&str>, request_id: &str) -> AuditEvent {
+        let mut event = AuditEvent::new(0, "kms.amazonaws.com", "Decrypt", "us-east-1", request_id);
+        event.user_identity.account_id = account.map(str::to_string);
+        event
+    }
+
+    #[test]
+    fn recent_denials_are_kept_per_account_newest_first_and_bounded() {
+        let denials = RecentDenials::default();
+        denials.push(denial(Some("111122223333"), "a1"));
+        denials.push(denial(Some("444455556666"), "b1"));
+        denials.push(denial(None, "unauthenticated"));
+        denials.push(denial(Some("111122223333"), "a2"));
+        let ids = |account: &str| -> Vec<String> {
+            denials
+                .for_account(account)
+                .into_iter()
+                .map(|e| e.request_id)
+                .collect()
+        };
+        assert_eq!(ids("111122223333"), ["a2", "a1"]);
+        assert_eq!(ids("444455556666"), ["b1"]);
+        assert!(ids("999999999999").is_empty());
+
+        for i in 0..RecentDenials::CAPACITY {
+            denials.push(denial(Some("444455556666"), &format!("b{}", i + 2)));
+        }
+        assert!(ids("111122223333").is_empty(), "the oldest were dropped");
+        let kept = ids("444455556666");
+        assert_eq!(kept.len(), RecentDenials::CAPACITY);
+        assert_eq!(kept[0], format!("b{}", RecentDenials::CAPACITY + 1));
     }
 }

@@ -359,7 +359,12 @@ pub fn recent_denials(
     meta: &kmsd_core::principal::RequestMeta,
 ) -> Result<Value, kmsd_core::error::ApiError> {
     kmsd_core::admin_authz::authorize_simulate(caller, meta, "*")?;
-    let events = service.recent_denials.for_account(caller.caller.account());
+    let events: Vec<Value> = service
+        .recent_denials
+        .for_account(caller.caller.account())
+        .iter()
+        .filter_map(|event| serde_json::to_value(event).ok())
+        .collect();
     Ok(json!({ "Events": events }))
 }
 
