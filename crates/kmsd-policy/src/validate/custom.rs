@@ -288,6 +288,22 @@ fn contexts(lits: &Literals, caller: Option<&Caller>) -> Vec<RequestContext> {
             out.push(ctx);
         }
     }
+    // And every combination of the keys a request carries beyond its caller (the encryption
+    // context above all: a key set with a key no policy names, two pairs at once).
+    let fixed = |k: &str| {
+        k.starts_with("aws:principal")
+            || k == "aws:userid"
+            || k == "aws:username"
+            || k == "kms:calleraccount"
+    };
+    for w in super::witness::witnesses(&lits.conditions, &[], &fixed).list {
+        if w.is_empty() {
+            continue;
+        }
+        let mut ctx = base();
+        w.apply(&mut ctx);
+        out.push(ctx);
+    }
     out
 }
 
