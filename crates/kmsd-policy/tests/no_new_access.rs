@@ -2,7 +2,10 @@
 //! against brute force over random worlds: the world's callers, every KMS action and each
 //! encryption context are decided with `decide_kms` before and after the key policy changes,
 //! once with identity policies that allow everything and once with none (an account
-//! principal delegates to IAM; a direct grant does not need it).
+//! principal delegates to IAM; a direct grant does not need it). The same for identity
+//! policies (a user on two keys that delegate to IAM) and for role trust policies
+//! (`decide_assume_role` over the world's callers). Both directions: PASS means brute force
+//! finds no new request, FAIL means it finds one.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -71,11 +74,10 @@ fn sets() -> Vec<PolicySet> {
 fn world_new_access(before: &[usize], after: &[usize]) -> Option<String> {
     let t = |idx: &[usize]| -> Vec<&str> { idx.iter().map(|i| KEY_POOL[*i]).collect() };
     let (kb, ka) = (key_policy(&t(before)), key_policy(&t(after)));
-    let ecs = [
-        None,
-        Some(ec(&[("Dept", "IT")])),
-        Some(ec(&[("Dept", "HR"), ("Secret", "x")])),
-    ];
+    // Contexts with two pairs and with a key no policy names as well: a check that tried one
+    // condition key at a time would miss new access under {Dept=IT, Secret=x}.
+    let mut ecs = identity_ecs();
+    ecs.push(Some(ec(&[("Dept", "HR"), ("Secret", "x")])));
     for set in sets() {
         for caller in callers() {
             for e in &ecs {
@@ -304,4 +306,44 @@ proptest! {
             t(&after)
         );
     }
+}
+
+/// CheckNoPublicAccess: each case with its expected result.
+#[test]
+fn no_public_access_cases() {
+    use kmsd_policy::validate::custom::check_no_public_access;
+    use kmsd_policy::PolicyKind::{Key, Trust};
+    let cases: &[(&str, kmsd_policy::PolicyKind, bool)] = &[
+        (KP_DEFAULT, Key, true),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#, Key, false),
+        (r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:*","Resource":"*"}"#, Key, false),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"111122223333"}}}"#, Key, true),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}}"#, Key, true),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}"#, Key, true),
+        // An encryption context condition does not keep anyone out.
+        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:app":"web"}}}"#, Key, false),
+        // A negated limiting condition does not limit.
+        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringNotEquals":{"kms:CallerAccount":"111122223333"}}}"#, Key, false),
+        // Another account named: not public.
+        (r#"{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Decrypt","Resource":"*"}"#, Key, true),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}"#, Trust, false),
+        (r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}"#, Trust, true),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}"#, Trust, true),
+        (r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}}"#, Trust, true),
+    ];
+    for (statement, kind, pass) in cases {
+        let p = must(&doc(&[statement]), *kind);
+        let r = check_no_public_access(&p);
+        assert_eq!(r.pass, *pass, "{statement}: {:?}", r.reasons);
+        assert_eq!(r.reasons.is_empty(), *pass);
+    }
+    // A Deny for everyone outside the account cuts an open Allow.
+    let p = must(
+        &doc(&[
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#,
+            r#"{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalAccount":"111122223333"}}}"#,
+        ]),
+        Key,
+    );
+    assert!(check_no_public_access(&p).pass);
 }
