@@ -78,7 +78,10 @@ fn granted(diff: &kmsd_core::access_diff::AccessDiff) -> Vec<(String, String, St
 #[test]
 fn identity_policy_added_to_a_user_grants_exactly_what_it_allows() {
     let svc = plain();
-    let p = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":K1})]).to_string();
+    let p = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":K1}),
+    ])
+    .to_string();
     let diff = identity_diff(&svc, ALICE, None, &p).unwrap();
     assert!(!diff.no_new_access());
     assert_eq!(
@@ -93,9 +96,14 @@ fn identity_policy_added_to_a_user_grants_exactly_what_it_allows() {
 
 #[test]
 fn replacing_an_inline_policy_with_a_narrower_one_only_revokes() {
-    let before = doc(vec![json!({"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"})]);
+    let before = doc(vec![
+        json!({"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*"}),
+    ]);
     let svc = world(Some(before), doc(vec![delegate()]));
-    let narrower = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":K1})]).to_string();
+    let narrower = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":K1}),
+    ])
+    .to_string();
     let diff = identity_diff(&svc, ALICE, Some("AlicePolicy"), &narrower).unwrap();
     assert!(diff.no_new_access(), "{:?}", granted(&diff));
     let revoked: Vec<_> = diff.changes.iter().filter(|c| !c.after.allowed).collect();
@@ -106,7 +114,10 @@ fn replacing_an_inline_policy_with_a_narrower_one_only_revokes() {
         .iter()
         .any(|c| c.action == "kms:Decrypt" && c.resource == K2));
     // The same policy under another name is added beside it: nothing changes.
-    let same = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"})]).to_string();
+    let same = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}),
+    ])
+    .to_string();
     let diff = identity_diff(&svc, ALICE, Some("Other"), &same).unwrap();
     assert!(diff.changes.is_empty());
 }
@@ -114,7 +125,10 @@ fn replacing_an_inline_policy_with_a_narrower_one_only_revokes() {
 #[test]
 fn group_policy_reaches_its_members_and_managed_policy_every_attachment() {
     let svc = plain();
-    let p = doc(vec![json!({"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"})]).to_string();
+    let p = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}),
+    ])
+    .to_string();
     let diff = identity_diff(&svc, GROUP, Some("DevsInline"), &p).unwrap();
     let g = granted(&diff);
     assert!(g.contains(&(BOB.into(), "kms:Encrypt".into(), K1.into())));
@@ -135,15 +149,21 @@ fn group_policy_reaches_its_members_and_managed_policy_every_attachment() {
 fn encryption_context_conditions_are_open() {
     let svc = plain();
     // Granted only under Dept=IT: still new access, and the diff names the context.
-    let p = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
-        "Condition":{"StringEquals":{"kms:EncryptionContext:Dept":"IT"}}})])
+    let p = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
+        "Condition":{"StringEquals":{"kms:EncryptionContext:Dept":"IT"}}}),
+    ])
     .to_string();
     let diff = identity_diff(&svc, ALICE, None, &p).unwrap();
     let c = diff
         .new_access()
         .find(|c| c.action == "kms:Decrypt" && c.resource == K1)
         .expect("new access under Dept=IT");
-    assert!(c.context.contains("kms:EncryptionContext:Dept=IT"), "{}", c.context);
+    assert!(
+        c.context.contains("kms:EncryptionContext:Dept=IT"),
+        "{}",
+        c.context
+    );
     // A Deny that holds only under some contexts does not hide an Allow reachable under others.
     let p = doc(vec![
         json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}),
@@ -151,13 +171,20 @@ fn encryption_context_conditions_are_open() {
             "Condition":{"ForAnyValue:StringEquals":{"kms:EncryptionContextKeys":["Secret"]}}}),
     ])
     .to_string();
-    assert!(!identity_diff(&svc, ALICE, None, &p).unwrap().no_new_access());
+    assert!(!identity_diff(&svc, ALICE, None, &p)
+        .unwrap()
+        .no_new_access());
     // ForAllValues over the key set: a context with a key the policy does not list is denied,
     // so moving from "keys within {Dept}" to "any keys" is new access.
-    let before = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
-        "Condition":{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["Dept"]}}})]);
+    let before = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
+        "Condition":{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["Dept"]}}}),
+    ]);
     let svc = world(Some(before), doc(vec![delegate()]));
-    let any = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"})]).to_string();
+    let any = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}),
+    ])
+    .to_string();
     let diff = identity_diff(&svc, ALICE, Some("AlicePolicy"), &any).unwrap();
     assert!(!diff.no_new_access());
     assert!(diff.witnesses_complete);
@@ -166,7 +193,10 @@ fn encryption_context_conditions_are_open() {
 #[test]
 fn trust_policy_diff_names_who_gains_the_role_and_what_it_reaches() {
     let svc = plain();
-    let t = doc(vec![json!({"Effect":"Allow","Principal":{"AWS":[BOB, ALICE]},"Action":"sts:AssumeRole"})]).to_string();
+    let t = doc(vec![
+        json!({"Effect":"Allow","Principal":{"AWS":[BOB, ALICE]},"Action":"sts:AssumeRole"}),
+    ])
+    .to_string();
     let diff = trust_diff(&svc, ROLE, &t).unwrap();
     let g: Vec<_> = diff.new_access().collect();
     assert_eq!(g.len(), 1, "{:?}", granted(&diff));
@@ -178,21 +208,34 @@ fn trust_policy_diff_names_who_gains_the_role_and_what_it_reaches() {
     assert!(!diff.access_not_granted(&["kms:Decrypt".into()]));
 
     // Any principal of another account: the class, not a world entity.
-    let t = doc(vec![json!({"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"})]).to_string();
+    let t = doc(vec![
+        json!({"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}),
+    ])
+    .to_string();
     let diff = trust_diff(&svc, ROLE, &t).unwrap();
     assert!(diff
         .new_access()
         .any(|c| c.class == PrincipalClass::OtherAccount));
     // carol (account B) has no identity policy: across accounts her own policies must allow
     // sts:AssumeRole too, so the trust policy alone gives her nothing.
-    assert!(!diff.new_access().any(|c| c.principal.contains(":user/carol")));
-    assert!(!diff.new_access().any(|c| c.class == PrincipalClass::Anonymous));
+    assert!(!diff
+        .new_access()
+        .any(|c| c.principal.contains(":user/carol")));
+    assert!(!diff
+        .new_access()
+        .any(|c| c.class == PrincipalClass::Anonymous));
 
     // Removing bob only revokes.
-    let t = doc(vec![json!({"Effect":"Allow","Principal":{"AWS":ALICE},"Action":"sts:AssumeRole",
-        "Condition":{"StringEquals":{"sts:ExternalId":"x1"}}})]).to_string();
+    let t = doc(vec![
+        json!({"Effect":"Allow","Principal":{"AWS":ALICE},"Action":"sts:AssumeRole",
+        "Condition":{"StringEquals":{"sts:ExternalId":"x1"}}}),
+    ])
+    .to_string();
     let diff = trust_diff(&svc, ROLE, &t).unwrap();
-    assert!(diff.changes.iter().any(|c| c.principal == BOB && !c.after.allowed));
+    assert!(diff
+        .changes
+        .iter()
+        .any(|c| c.principal == BOB && !c.after.allowed));
     // alice gains it under the external id (an open key).
     let c = diff.new_access().find(|c| c.principal == ALICE).unwrap();
     assert!(c.context.contains("sts:ExternalId=x1"), "{}", c.context);
@@ -201,15 +244,24 @@ fn trust_policy_diff_names_who_gains_the_role_and_what_it_reaches() {
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let svc = plain();
-    let ok = doc(vec![json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"})]).to_string();
+    let ok = doc(vec![
+        json!({"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}),
+    ])
+    .to_string();
     for (who, text) in [
         (ALICE, "{not json"),
-        (ALICE, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#),
+        (
+            ALICE,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}]}"#,
+        ),
         ("arn:aws:iam::111122223333:user/nobody", ok.as_str()),
         ("arn:aws:iam::111122223333:policy/Shared", ok.as_str()),
         ("not an arn", ok.as_str()),
     ] {
-        assert!(identity_diff(&svc, who, None, text).is_err(), "{who} {text}");
+        assert!(
+            identity_diff(&svc, who, None, text).is_err(),
+            "{who} {text}"
+        );
     }
     assert!(trust_diff(&svc, "arn:aws:iam::111122223333:role/Nope", &ok).is_err());
     assert!(trust_diff(&svc, ROLE, "[]").is_err());

@@ -138,8 +138,7 @@ proptest! {
 // user of the key's account deciding on two keys of that account (their key policies
 // delegate to IAM), every KMS action and each encryption context.
 
-const K_OTHER: &str =
-    "arn:aws:kms:us-west-2:111122223333:key/0000aaaa-12ab-34cd-56ef-1234567890ab";
+const K_OTHER: &str = "arn:aws:kms:us-west-2:111122223333:key/0000aaaa-12ab-34cd-56ef-1234567890ab";
 
 const IDENTITY_POOL: &[&str] = &[
     r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}"#,
@@ -315,21 +314,69 @@ fn no_public_access_cases() {
     use kmsd_policy::PolicyKind::{Key, Trust};
     let cases: &[(&str, kmsd_policy::PolicyKind, bool)] = &[
         (KP_DEFAULT, Key, true),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#, Key, false),
-        (r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:*","Resource":"*"}"#, Key, false),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"111122223333"}}}"#, Key, true),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}}"#, Key, true),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}"#, Key, true),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*"}"#,
+            Key,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:*","Resource":"*"}"#,
+            Key,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:CallerAccount":"111122223333"}}}"#,
+            Key,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc"}}}"#,
+            Key,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:ViaService":"s3.us-east-1.amazonaws.com"}}}"#,
+            Key,
+            true,
+        ),
         // An encryption context condition does not keep anyone out.
-        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:app":"web"}}}"#, Key, false),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringEquals":{"kms:EncryptionContext:app":"web"}}}"#,
+            Key,
+            false,
+        ),
         // A negated limiting condition does not limit.
-        (r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringNotEquals":{"kms:CallerAccount":"111122223333"}}}"#, Key, false),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":{"StringNotEquals":{"kms:CallerAccount":"111122223333"}}}"#,
+            Key,
+            false,
+        ),
         // Another account named: not public.
-        (r#"{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Decrypt","Resource":"*"}"#, Key, true),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}"#, Trust, false),
-        (r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}"#, Trust, true),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}"#, Trust, true),
-        (r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}}"#, Trust, true),
+        (
+            r#"{"Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Decrypt","Resource":"*"}"#,
+            Key,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}"#,
+            Trust,
+            false,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}"#,
+            Trust,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}}"#,
+            Trust,
+            true,
+        ),
+        (
+            r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"}}}"#,
+            Trust,
+            true,
+        ),
     ];
     for (statement, kind, pass) in cases {
         let p = must(&doc(&[statement]), *kind);

@@ -93,9 +93,7 @@ pub fn run(args: AccessArgs) -> i32 {
     let region = match region_of(&key) {
         Some(r) => r,
         None => {
-            eprintln!(
-                "kmsd access: --key {key:?} must be a key ARN or alias ARN"
-            );
+            eprintln!("kmsd access: --key {key:?} must be a key ARN or alias ARN");
             return 2;
         }
     };

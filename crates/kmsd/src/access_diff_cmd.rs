@@ -231,11 +231,7 @@ fn print_text(doc: &Value) {
             let shown = if decision == "Allow" { "Allow" } else { "Deny" };
             out!("    {label}: {shown:<5} {}", path.join(" "));
         }
-        for v in c
-            .get("viaRole")
-            .and_then(Value::as_array)
-            .unwrap_or(&empty)
-        {
+        for v in c.get("viaRole").and_then(Value::as_array).unwrap_or(&empty) {
             out!(
                 "    through the role: {} {}",
                 text(v, "action"),

@@ -29,9 +29,10 @@ pub fn identity_diff(
     policy_name: Option<&str>,
     document: &str,
 ) -> Result<AccessDiff, ApiError> {
-    let policy = Arc::new(Policy::parse(document, PolicyKind::Identity).map_err(|e| {
-        ApiError::new(IamError::MalformedPolicyDocument, e.to_string())
-    })?);
+    let policy = Arc::new(
+        Policy::parse(document, PolicyKind::Identity)
+            .map_err(|e| ApiError::new(IamError::MalformedPolicyDocument, e.to_string()))?,
+    );
     let no_such = || {
         ApiError::new(
             IamError::NoSuchEntity,
@@ -43,11 +44,19 @@ pub fn identity_diff(
         match parse_arn(principal_arn) {
             Some(ParsedArn::User { account, name, .. }) => {
                 st.user(&account, &name).ok_or_else(no_such)?;
-                (account, vec![principal_arn.to_string()], PolicySourceType::User)
+                (
+                    account,
+                    vec![principal_arn.to_string()],
+                    PolicySourceType::User,
+                )
             }
             Some(ParsedArn::Role { account, .. }) => {
                 st.role_by_arn(principal_arn).ok_or_else(no_such)?;
-                (account, vec![principal_arn.to_string()], PolicySourceType::Role)
+                (
+                    account,
+                    vec![principal_arn.to_string()],
+                    PolicySourceType::Role,
+                )
             }
             Some(ParsedArn::Group { account, name, .. }) => {
                 let g = st.group(&account, &name).ok_or_else(no_such)?;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use kmsd_policy::validate::custom::condition_literals;
 use kmsd_policy::validate::witness::witnesses;
 use kmsd_policy::{
-    AssumeRoleRequest, Decision, Explanation, Policy, PolicyKind, PolicySourceType,
-    RequestContext, SourcedPolicy,
+    AssumeRoleRequest, Decision, Explanation, Policy, PolicyKind, PolicySourceType, RequestContext,
+    SourcedPolicy,
 };
 
 use super::{
@@ -67,7 +67,11 @@ pub fn trust_diff(service: &Service, role: &str, document: &str) -> Result<Acces
         })?;
         let text =
             crate::iam::binding::effective_trust(&st, &r.trust, &r.trust_bindings).into_owned();
-        (role_arn(&r.account, &r.path, &r.name), r.account.clone(), text)
+        (
+            role_arn(&r.account, &r.path, &r.name),
+            r.account.clone(),
+            text,
+        )
     };
     let before = trust(&before_text)?;
 
@@ -97,12 +101,16 @@ pub fn trust_diff(service: &Service, role: &str, document: &str) -> Result<Acces
         before: session.clone(),
         after: session,
     };
-    let role_access: Vec<(String, String)> =
-        decide(service, std::slice::from_ref(&role_subject), &keys, &actions)?
-            .allowed_after
-            .into_iter()
-            .map(|(_, a, k)| (a, k))
-            .collect();
+    let role_access: Vec<(String, String)> = decide(
+        service,
+        std::slice::from_ref(&role_subject),
+        &keys,
+        &actions,
+    )?
+    .allowed_after
+    .into_iter()
+    .map(|(_, a, k)| (a, k))
+    .collect();
 
     let mut changes = Vec::new();
     let mut allowed_after = Vec::new();

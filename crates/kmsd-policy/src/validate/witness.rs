@@ -296,12 +296,16 @@ mod tests {
         assert!(w.complete);
         // Dept: absent, IT, other; Secret: absent, other; other key: absent, other.
         assert_eq!(w.list.len(), 3 * 2 * 2);
-        assert!(w.list.iter().any(|x| x.encryption_context.get("Dept")
-            == Some(&"IT".to_string())
-            && x.encryption_context.contains_key("Secret")
-            && !x.encryption_context.contains_key(OTHER_EC_KEY)));
-        assert!(w.list.iter().any(|x| x.encryption_context.len() == 1
-            && x.encryption_context.contains_key(OTHER_EC_KEY)));
+        assert!(w.list.iter().any(
+            |x| x.encryption_context.get("Dept") == Some(&"IT".to_string())
+                && x.encryption_context.contains_key("Secret")
+                && !x.encryption_context.contains_key(OTHER_EC_KEY)
+        ));
+        assert!(w
+            .list
+            .iter()
+            .any(|x| x.encryption_context.len() == 1
+                && x.encryption_context.contains_key(OTHER_EC_KEY)));
     }
 
     #[test]
@@ -318,7 +322,10 @@ mod tests {
     #[test]
     fn numbers_get_neighbours() {
         let w = witnesses(
-            &[("kms:ScheduleKeyDeletionPendingWindowInDays".into(), vec!["10".into()])],
+            &[(
+                "kms:ScheduleKeyDeletionPendingWindowInDays".into(),
+                vec!["10".into()],
+            )],
             &[],
             &|_| false,
         );
