@@ -43,7 +43,9 @@ fn callers() -> Vec<kmsd_policy::Caller> {
     vec![
         user(A, "Alice"),
         user(A, "Bob"),
+        user(A, "Erin"),
         session(A, "ExampleRole", "s1"),
+        session(A, "OtherRole", "s2"),
         root(A),
         user(B, "Carol"),
         session(B, "AppRole", "x"),
@@ -135,10 +137,13 @@ proptest! {
 }
 
 // Identity policies: the same check on two identity documents, against brute force over a
-// user of the key's account deciding on two keys of that account (their key policies
-// delegate to IAM), every KMS action and each encryption context.
+// user of the key's account deciding on three keys of that account (two the policies name,
+// one they do not; their key policies delegate to IAM), every KMS action and each encryption
+// context.
 
 const K_OTHER: &str = "arn:aws:kms:us-west-2:111122223333:key/0000aaaa-12ab-34cd-56ef-1234567890ab";
+/// A key of the account that no policy names.
+const K_ANY: &str = "arn:aws:kms:eu-west-1:111122223333:key/9999ffff-12ab-34cd-56ef-1234567890ab";
 
 const IDENTITY_POOL: &[&str] = &[
     r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}"#,
@@ -174,7 +179,7 @@ fn identity_world_new_access(before: &[usize], after: &[usize]) -> Option<String
     );
     let kp = key_policy(&[KP_DEFAULT]);
     let caller = user(A, "Alice");
-    for key in [K, K_OTHER] {
+    for key in [K, K_OTHER, K_ANY] {
         for e in identity_ecs() {
             let ctx = kms_context(&caller, e.as_ref());
             for action in KMS_ACTIONS {

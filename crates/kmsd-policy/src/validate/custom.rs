@@ -193,12 +193,29 @@ fn account_of(p: &str) -> Option<String> {
     (acct.len() == 12).then(|| acct.to_string())
 }
 
+/// Condition keys a caller's own identity sets.
+fn is_caller_key(k: &str) -> bool {
+    k.starts_with("aws:principal")
+        || k == "aws:userid"
+        || k == "aws:username"
+        || k == "kms:calleraccount"
+}
+
 fn callers(lits: &Literals) -> Vec<Caller> {
-    let mut accounts: BTreeSet<String> = lits
-        .principals
-        .iter()
-        .filter_map(|p| account_of(p))
-        .collect();
+    // The principals the documents name, in Principal elements or in conditions on the
+    // caller's own keys (aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount).
+    let mut principals: BTreeSet<String> = lits.principals.clone();
+    for (key, values) in &lits.conditions {
+        if is_caller_key(&key.to_ascii_lowercase()) {
+            principals.extend(
+                values
+                    .iter()
+                    .filter(|v| account_of(v).is_some())
+                    .map(|v| instance(v)),
+            );
+        }
+    }
+    let mut accounts: BTreeSet<String> = principals.iter().filter_map(|p| account_of(p)).collect();
     accounts.insert("999999999999".into());
     accounts.insert("111122223333".into());
     let mut out = Vec::new();
@@ -218,7 +235,7 @@ fn callers(lits: &Literals) -> Vec<Caller> {
             session_name: "any-session".into(),
         });
     }
-    for p in &lits.principals {
+    for p in &principals {
         let Some(account) = account_of(p) else {
             continue;
         };
@@ -275,11 +292,17 @@ fn base_context(caller: Option<&Caller>) -> RequestContext {
 
 fn contexts(lits: &Literals, caller: Option<&Caller>) -> Vec<RequestContext> {
     let base = || base_context(caller);
+    let caller_key = is_caller_key;
     let mut out = vec![base()];
     for (key, values) in &lits.conditions {
+        let lower = key.to_ascii_lowercase();
+        // A caller's own facts are its own: a root of one account never carries another
+        // account in aws:PrincipalAccount.
+        if caller.is_some() && caller_key(&lower) {
+            continue;
+        }
         for v in values {
             let mut ctx = base();
-            let lower = key.to_ascii_lowercase();
             if lower == "kms:encryptioncontextkeys" || lower == "aws:tagkeys" {
                 ctx.set_multi(key, vec![instance(v)]);
             } else {
@@ -290,13 +313,7 @@ fn contexts(lits: &Literals, caller: Option<&Caller>) -> Vec<RequestContext> {
     }
     // And every combination of the keys a request carries beyond its caller (the encryption
     // context above all: a key set with a key no policy names, two pairs at once).
-    let fixed = |k: &str| {
-        k.starts_with("aws:principal")
-            || k == "aws:userid"
-            || k == "aws:username"
-            || k == "kms:calleraccount"
-    };
-    for w in super::witness::witnesses(&lits.conditions, &[], &fixed).list {
+    for w in super::witness::witnesses(&lits.conditions, &[], &caller_key).list {
         if w.is_empty() {
             continue;
         }
@@ -332,7 +349,12 @@ pub fn check_no_new_access(
     );
     let resource_policy = new.kind().is_resource_policy();
     let callers = if resource_policy {
-        callers(&lits)
+        let mut c = callers(&lits);
+        // An account's root user never assumes a role.
+        if new.kind() == crate::PolicyKind::Trust {
+            c.retain(|c| !c.is_root());
+        }
+        c
     } else {
         Vec::new()
     };
