@@ -311,6 +311,12 @@ fn grant_pairs(grants: &[Grant], out: &mut Vec<(String, String)>) {
     }
 }
 
+/// (condition key, literal values) of the conditions of some policies.
+type Literals = Vec<(String, Vec<String>)>;
+
+/// A principal of the diff: ARN, class, and the principal as decided.
+pub(crate) type Evaluated = (String, PrincipalClass, Principal);
+
 /// A principal decided before and after (the same principal unless its policies change).
 pub(crate) struct Subject {
     pub arn: String,
@@ -344,7 +350,7 @@ pub(crate) fn decide(
         allowed_after: Vec::new(),
         complete: true,
     };
-    let key_lits: Vec<(Vec<(String, Vec<String>)>, Vec<(String, String)>)> = keys
+    let key_lits: Vec<(Literals, Vec<(String, String)>)> = keys
         .iter()
         .map(|k| {
             let mut lits = condition_literals(k.view.policy.policy.text());
@@ -442,7 +448,7 @@ pub(crate) fn universe(
     service: &Service,
     known: &BTreeSet<String>,
     named: &[String],
-) -> Result<(Vec<(String, PrincipalClass, Principal)>, String), ApiError> {
+) -> Result<(Vec<Evaluated>, String), ApiError> {
     let accounts: BTreeSet<String> = service.iam.list_accounts().into_iter().collect();
     let mut outside_accounts: BTreeSet<String> = named
         .iter()
@@ -457,7 +463,7 @@ pub(crate) fn universe(
     outside_accounts.insert(nowhere.clone());
 
     let admin = allow_all()?;
-    let mut principals: Vec<(String, PrincipalClass, Principal)> = Vec::new();
+    let mut principals: Vec<Evaluated> = Vec::new();
     for arn in known {
         if let Ok(p) = service.iam.principal_for_arn(arn, None) {
             principals.push((arn.clone(), PrincipalClass::Known, p));
