@@ -159,7 +159,7 @@ pub fn witnesses(
         }
         if let Some(name) = lower
             .strip_prefix("kms:encryptioncontext:")
-            .map(|_| &key["kms:EncryptionContext:".len()..])
+            .and_then(|_| key.get("kms:EncryptionContext:".len()..))
         {
             any_ec = true;
             let d = dims.entry(Dim::Ec(name.to_string())).or_default();
