@@ -157,6 +157,9 @@ def test_bad_input_exits_2(tmp_path):
     out = run("access", "--diff", "--endpoint", "http://127.0.0.1:9", "--principal", ALICE,
               "--identity-policy", str(bad))
     assert out.returncode == 2 and "--bootstrap" in out.stderr
-    # clap: --principal without --identity-policy is a usage error (exit 2).
+    # clap: --principal without --identity-policy, or beside a key policy, is a usage error.
     out = run("access", "--diff", "--bootstrap", str(SEED_FILE), "--principal", ALICE)
     assert out.returncode == 2
+    out = run("access", "--diff", "--bootstrap", str(SEED_FILE), "--principal", ALICE,
+              "--identity-policy", str(good), "--policy", str(good))
+    assert out.returncode == 2 and "cannot be used with" in out.stderr

@@ -36,10 +36,19 @@ pub struct AccessArgs {
     #[arg(long)]
     pub diff: bool,
     /// Proposed key policy (JSON file) for --diff.
-    #[arg(long, requires = "diff", conflicts_with = "grant_principal")]
+    #[arg(
+        long,
+        requires = "diff",
+        conflicts_with_all = ["grant_principal", "principal", "role"]
+    )]
     pub policy: Option<PathBuf>,
     /// Grantee principal of a proposed grant for --diff.
-    #[arg(long, requires = "diff", requires = "grant_operations")]
+    #[arg(
+        long,
+        requires = "diff",
+        requires = "grant_operations",
+        conflicts_with_all = ["principal", "role"]
+    )]
     pub grant_principal: Option<String>,
     /// Operations of the proposed grant, comma-separated (e.g. Decrypt,GenerateDataKey).
     #[arg(long, requires = "grant_principal", value_delimiter = ',')]
