@@ -98,8 +98,15 @@ fn pure_crates_depend_on_no_kmsd_crate() {
 /// crate depends on it, not even for tests or benches.
 #[test]
 fn no_crate_depends_on_the_load_generator() {
-    let edges = sections(&["[dependencies]", "[dev-dependencies]", "[build-dependencies]"]);
+    let edges = sections(&[
+        "[dependencies]",
+        "[dev-dependencies]",
+        "[build-dependencies]",
+    ]);
     for (krate, deps) in &edges {
-        assert!(!deps.contains("kmsd-bench"), "{krate} depends on kmsd-bench");
+        assert!(
+            !deps.contains("kmsd-bench"),
+            "{krate} depends on kmsd-bench"
+        );
     }
 }

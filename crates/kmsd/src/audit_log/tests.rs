@@ -37,8 +37,7 @@ fn appends_lines_durably_and_concurrently() {
 fn appends_lines_concurrently(mode: SyncMode) {
     let dir = tempfile::tempdir().unwrap();
     let audit_dir = dir.path().join("audit");
-    let (log, writer) =
-        AuditLog::open(&audit_dir, "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
+    let (log, writer) = AuditLog::open(&audit_dir, "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -152,8 +151,7 @@ fn torn_last_line_is_ended_before_new_records() {
 fn torn_last_line_in(mode: SyncMode) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("audit.log"), "{\"n\":1}\n{\"n\":2,\"tor").unwrap();
-    let (log, writer) =
-        AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
+    let (log, writer) = AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
     // As after a crash (or a failed write followed by a reopen).
     assert!(rt().block_on(log.append("{\"n\":3}")));
     drop(log);
@@ -201,8 +199,7 @@ fn worker_batches_are_written_when_the_worker_goes_idle() {
 
 fn worker_batches_in(mode: SyncMode) {
     let dir = tempfile::tempdir().unwrap();
-    let (log, writer) =
-        AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
+    let (log, writer) = AuditLog::open(dir.path(), "audit.log", DEFAULT_MAX_BYTES, mode).unwrap();
     // Whatever this machine's disk: worker batches.
     log.handle
         .shared
