@@ -19,10 +19,7 @@
 //! XML `<Code>` for IAM), elapsed time, rate, latency percentiles and, with a
 //! server pid, the server CPU per request. A phase stops starting requests
 //! once the errors of the run exceed `max_errors`, and later phases are not
-//! run.
-//!
-//! Request bodies and response parsing are in `populate::bodies`, the report's rendering in
-//! `populate::render`.
+//! run. Bodies and response parsing: `populate::bodies`; rendering: `populate::render`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
