@@ -36,6 +36,8 @@ pub mod op;
 mod persist;
 mod policy_ops;
 pub mod quota;
+mod multi_region;
+mod regions;
 pub mod root_rotation;
 mod rotation;
 mod shape;
@@ -352,10 +354,8 @@ impl Kms {
             Encapsulate => self.encapsulate(req, input),
             Decapsulate => self.decapsulate(req, input),
             GetKeyLastUsage => self.get_key_last_usage(req, input),
-            ReplicateKey | UpdatePrimaryRegion => Err(ApiError::new(
-                KmsError::UnsupportedOperationException,
-                format!("{op} is not supported by this server."),
-            )),
+            ReplicateKey => self.replicate_key(req, input),
+            UpdatePrimaryRegion => self.update_primary_region(req, input),
         }
     }
 
@@ -500,7 +500,9 @@ impl Kms {
             .keys
             .values()
             .filter(|k| {
+                // A multi-Region replica rotates with its primary.
                 k.rec.rotation_enabled
+                    && !k.rec.is_replica()
                     && k.rec.state == key::KeyState::Enabled
                     && k.rec.next_rotation_millis.is_some_and(|d| d <= now)
             })
@@ -521,7 +523,10 @@ impl Kms {
                 if let Some(d) = k.rec.deletion_millis {
                     due = due.min(d);
                 }
-            } else if k.rec.rotation_enabled && k.rec.state == key::KeyState::Enabled {
+            } else if k.rec.rotation_enabled
+                && !k.rec.is_replica()
+                && k.rec.state == key::KeyState::Enabled
+            {
                 if let Some(d) = k.rec.next_rotation_millis {
                     due = due.min(d);
                 }
@@ -555,7 +560,32 @@ impl Kms {
         for ak in &alias_keys {
             muts.push(persist::delete_alias(ak));
         }
+        // The last replica of a primary key waiting in PendingReplicaDeletion: the primary's
+        // waiting period begins.
+        let mut primary_due: Option<key::KeyRecord> = None;
+        if k.rec.is_replica() {
+            let others = multi_region::related(st, &k.rec);
+            let primary = others
+                .iter()
+                .find(|o| !o.rec.is_replica())
+                .filter(|p| p.rec.state == key::KeyState::PendingReplicaDeletion);
+            let last = others.iter().filter(|o| o.rec.is_replica()).count() == 1;
+            if let (Some(p), true) = (primary, last) {
+                let mut rec = p.rec.clone();
+                let days = i64::from(rec.pending_window_days.unwrap_or(30));
+                rec.state = key::KeyState::PendingDeletion;
+                rec.deletion_millis = Some(self.now() + days * 86_400_000);
+                rec.usage = p.last_use.snapshot();
+                muts.push(persist::put_key(&rec)?);
+                primary_due = Some(rec);
+            }
+        }
         self.commit(&muts)?;
+        if let Some(rec) = primary_due {
+            if let Some(p) = st.keys.get_mut(&rec.slot()) {
+                p.rec = rec;
+            }
+        }
         st.keys.remove(id);
         st.imports.remove(id);
         for ak in alias_keys {

@@ -152,8 +152,12 @@ impl Kms {
     ) -> Result<super::authz::Resolved, ApiError> {
         if let (Some(ct), Ok(super::ids::KeyRef::Id(id))) = (ct, super::ids::parse_key_ref(raw)) {
             if let Ok(h) = blob::parse_header(ct) {
-                if h.key_id == id && st.keys.contains_key(&id) {
-                    return Ok(super::authz::Resolved { id, alias: None });
+                let slot = super::ids::slot(&id, req.region());
+                if h.key_id == id && st.keys.contains_key(&slot) {
+                    return Ok(super::authz::Resolved {
+                        id: slot,
+                        alias: None,
+                    });
                 }
             }
         }
@@ -247,11 +251,11 @@ impl Kms {
                 let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
                 let key = st
                     .keys
-                    .get(&h.key_id)
+                    .get(&super::ids::slot(&h.key_id, req.region()))
                     .filter(|k| k.rec.region == req.region())
                     .ok_or_else(unknown_ciphertext_key)?;
                 if let Some(n) = &named {
-                    if n.id != key.rec.id {
+                    if n.id != key.rec.slot() {
                         return Err(incorrect_key());
                     }
                 }
@@ -338,11 +342,11 @@ impl Kms {
                     let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
                     let src = st
                         .keys
-                        .get(&h.key_id)
+                        .get(&super::ids::slot(&h.key_id, req.region()))
                         .filter(|k| k.rec.region == req.region())
                         .ok_or_else(unknown_ciphertext_key)?;
                     if let Some(n) = &named_src {
-                        if n.id != src.rec.id {
+                        if n.id != src.rec.slot() {
                             return Err(incorrect_key());
                         }
                     }

@@ -393,6 +393,7 @@ impl Kms {
                     key_usage: KeyUsage::EncryptDecrypt,
                     origin: super::key::Origin::AwsKms,
                     usage: super::last_usage::UsageRecord::starting(now),
+                    primary_region: None,
                 };
                 muts.push(persist::put_material(
                     &self.root_key,

@@ -500,7 +500,7 @@ impl Kms {
                 })?)
             }
         };
-        let computed = imported_material_id(&r.id, &bytes);
+        let computed = imported_material_id(super::ids::id_of_slot(&r.id), &bytes);
         drop(bytes);
         if let Some(m) = material_id {
             if m != computed {
@@ -662,7 +662,7 @@ impl Kms {
                 }
             }
             muts.push(persist::delete_material(&r.id, version));
-            if rec.state != KeyState::PendingDeletion {
+            if !rec.state.is_pending_deletion() {
                 rec.state = KeyState::PendingImport;
             }
         }
@@ -729,7 +729,7 @@ impl Kms {
                     muts.push(persist::delete_material(&id, m.version));
                 }
             }
-            if permanent && rec.state != KeyState::PendingDeletion {
+            if permanent && !rec.state.is_pending_deletion() {
                 rec.state = KeyState::PendingImport;
             }
             muts.insert(0, persist::put_key(&rec)?);
