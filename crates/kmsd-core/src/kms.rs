@@ -489,7 +489,7 @@ impl Kms {
                 k.rec.state == key::KeyState::PendingDeletion
                     && k.rec.deletion_millis.is_some_and(|d| d <= now)
             })
-            .map(|k| k.rec.id.clone())
+            .map(|k| k.rec.slot())
             .collect();
         let mut deleted = 0;
         for id in due_delete {
@@ -506,7 +506,7 @@ impl Kms {
                     && k.rec.state == key::KeyState::Enabled
                     && k.rec.next_rotation_millis.is_some_and(|d| d <= now)
             })
-            .map(|k| k.rec.id.clone())
+            .map(|k| k.rec.slot())
             .collect();
         for id in due_rotate {
             self.rotate_now(&mut st, &id, key::MaterialOrigin::Automatic)?;

@@ -100,8 +100,11 @@ fn replica_shares_material_and_id_and_decrypts_across_regions() {
     let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"across"), "EncryptionContext": {"a": "b"}}))
         ["CiphertextBlob"]
         .clone();
-    // Before replication, the key does not exist in eu-west-1.
+    // Before replication, the key does not exist in eu-west-1 (AWS answers a ciphertext of
+    // a key it cannot find with AccessDeniedException).
     let e = err_in(&w, EU, "Decrypt", json!({"CiphertextBlob": ct, "EncryptionContext": {"a": "b"}}));
+    assert_eq!(e.code, "AccessDeniedException", "{e}");
+    let e = err_in(&w, EU, "DescribeKey", json!({"KeyId": id}));
     assert_eq!(e.code, "NotFoundException", "{e}");
     let v = w.ok(
         "ReplicateKey",

@@ -712,7 +712,7 @@ impl Kms {
                     })
                     .map(|(i, _)| i)
                     .collect();
-                (!idx.is_empty()).then(|| (k.rec.id.clone(), idx))
+                (!idx.is_empty()).then(|| (k.rec.slot(), idx))
             })
             .collect();
         for (id, idx) in due {
