@@ -188,7 +188,7 @@ impl Kms {
         let st = self.state.read();
         let k = st
             .keys
-            .get(&id)
+            .get(&super::ids::slot(&id, &region))
             .filter(|k| k.rec.account == account && k.rec.region == region)?;
         Some(KeyAuthzView {
             key_arn: k.arn.clone(),
