@@ -21,7 +21,13 @@ use serde_json::{json, Value};
 const EU: &str = "eu-west-1";
 const AP: &str = "ap-southeast-2";
 
-fn call_in(w: &World, region: &str, p: &Principal, op: &str, input: Value) -> Result<Value, ApiError> {
+fn call_in(
+    w: &World,
+    region: &str,
+    p: &Principal,
+    op: &str,
+    input: Value,
+) -> Result<Value, ApiError> {
     w.kms.call(op, p, &meta(region), &input).result
 }
 
@@ -54,12 +60,17 @@ fn describe(w: &World, region: &str, id: &str) -> Value {
 #[test]
 fn create_key_multi_region_ids_and_configuration() {
     let w = World::new();
-    let v = w.ok("CreateKey", json!({"MultiRegion": true, "Description": "m"}));
+    let v = w.ok(
+        "CreateKey",
+        json!({"MultiRegion": true, "Description": "m"}),
+    );
     let m = &v["KeyMetadata"];
     let id = m["KeyId"].as_str().unwrap();
     let hex = id.strip_prefix("mrk-").unwrap();
     assert_eq!(hex.len(), 32);
-    assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert!(hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     assert_eq!(m["MultiRegion"], true);
     assert_eq!(
         m["MultiRegionConfiguration"],
@@ -69,7 +80,10 @@ fn create_key_multi_region_ids_and_configuration() {
             "ReplicaKeys": [],
         })
     );
-    assert_eq!(describe(&w, REGION, id)["MultiRegionConfiguration"], m["MultiRegionConfiguration"]);
+    assert_eq!(
+        describe(&w, REGION, id)["MultiRegionConfiguration"],
+        m["MultiRegionConfiguration"]
+    );
     // HMAC and asymmetric specs, and imported material, may be multi-Region.
     for input in [
         json!({"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"}),
@@ -97,12 +111,19 @@ fn create_key_multi_region_ids_and_configuration() {
 fn replica_shares_material_and_id_and_decrypts_across_regions() {
     let w = World::new();
     let id = mrk(&w, json!({}));
-    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"across"), "EncryptionContext": {"a": "b"}}))
-        ["CiphertextBlob"]
+    let ct = w.ok(
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"across"), "EncryptionContext": {"a": "b"}}),
+    )["CiphertextBlob"]
         .clone();
     // Before replication, the key does not exist in eu-west-1 (AWS answers a ciphertext of
     // a key it cannot find with AccessDeniedException).
-    let e = err_in(&w, EU, "Decrypt", json!({"CiphertextBlob": ct, "EncryptionContext": {"a": "b"}}));
+    let e = err_in(
+        &w,
+        EU,
+        "Decrypt",
+        json!({"CiphertextBlob": ct, "EncryptionContext": {"a": "b"}}),
+    );
     assert_eq!(e.code, "AccessDeniedException", "{e}");
     let e = err_in(&w, EU, "DescribeKey", json!({"KeyId": id}));
     assert_eq!(e.code, "NotFoundException", "{e}");
@@ -126,17 +147,31 @@ fn replica_shares_material_and_id_and_decrypts_across_regions() {
     );
     assert_eq!(v["ReplicaTags"], json!([{"TagKey": "t", "TagValue": "v"}]));
     let policy: Value = serde_json::from_str(v["ReplicaPolicy"].as_str().unwrap()).unwrap();
-    assert_eq!(policy["Statement"][0]["Principal"]["AWS"], format!("arn:aws:iam::{ACCT}:root"));
+    assert_eq!(
+        policy["Statement"][0]["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCT}:root")
+    );
     // The primary lists the replica.
     assert_eq!(
         describe(&w, REGION, &id)["MultiRegionConfiguration"]["ReplicaKeys"],
         json!([{"Arn": arn_in(EU, &id), "Region": EU}])
     );
     // A ciphertext of one Region decrypts in the other, both ways.
-    let pt = ok_in(&w, EU, "Decrypt", json!({"CiphertextBlob": ct, "EncryptionContext": {"a": "b"}}));
+    let pt = ok_in(
+        &w,
+        EU,
+        "Decrypt",
+        json!({"CiphertextBlob": ct, "EncryptionContext": {"a": "b"}}),
+    );
     assert_eq!(unb64(&pt["Plaintext"]), b"across");
     assert_eq!(pt["KeyId"], arn_in(EU, &id));
-    let ct2 = ok_in(&w, EU, "Encrypt", json!({"KeyId": id, "Plaintext": b64(b"back")}))["CiphertextBlob"].clone();
+    let ct2 = ok_in(
+        &w,
+        EU,
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"back")}),
+    )["CiphertextBlob"]
+        .clone();
     let pt = w.ok("Decrypt", json!({"CiphertextBlob": ct2}));
     assert_eq!(unb64(&pt["Plaintext"]), b"back");
     // Per-Region properties: tags and description of each key are their own.
@@ -157,9 +192,17 @@ fn replica_shares_material_and_id_and_decrypts_across_regions() {
         .result
         .unwrap();
     assert_eq!(d["KeyMetadata"]["KeyState"], "Disabled");
-    assert_eq!(d["KeyMetadata"]["MultiRegionConfiguration"]["MultiRegionKeyType"], "REPLICA");
+    assert_eq!(
+        d["KeyMetadata"]["MultiRegionConfiguration"]["MultiRegionKeyType"],
+        "REPLICA"
+    );
     let pt = again
-        .call("Decrypt", &root(ACCT), &meta(REGION), &json!({"CiphertextBlob": ct2}))
+        .call(
+            "Decrypt",
+            &root(ACCT),
+            &meta(REGION),
+            &json!({"CiphertextBlob": ct2}),
+        )
         .result
         .unwrap();
     assert_eq!(unb64(&pt["Plaintext"]), b"back");
@@ -168,9 +211,16 @@ fn replica_shares_material_and_id_and_decrypts_across_regions() {
 #[test]
 fn hmac_and_asymmetric_replicas_share_their_keys() {
     let w = World::new();
-    let id = mrk(&w, json!({"KeySpec": "HMAC_384", "KeyUsage": "GENERATE_VERIFY_MAC"}));
+    let id = mrk(
+        &w,
+        json!({"KeySpec": "HMAC_384", "KeyUsage": "GENERATE_VERIFY_MAC"}),
+    );
     w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AP}));
-    let mac = w.ok("GenerateMac", json!({"KeyId": id, "Message": b64(b"m"), "MacAlgorithm": "HMAC_SHA_384"}))["Mac"].clone();
+    let mac = w.ok(
+        "GenerateMac",
+        json!({"KeyId": id, "Message": b64(b"m"), "MacAlgorithm": "HMAC_SHA_384"}),
+    )["Mac"]
+        .clone();
     let v = ok_in(
         &w,
         AP,
@@ -178,7 +228,10 @@ fn hmac_and_asymmetric_replicas_share_their_keys() {
         json!({"KeyId": id, "Message": b64(b"m"), "MacAlgorithm": "HMAC_SHA_384", "Mac": mac}),
     );
     assert_eq!(v["MacValid"], true);
-    let id = mrk(&w, json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}));
+    let id = mrk(
+        &w,
+        json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
+    );
     w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU}));
     let a = w.ok("GetPublicKey", json!({"KeyId": id}))["PublicKey"].clone();
     let b = ok_in(&w, EU, "GetPublicKey", json!({"KeyId": id}))["PublicKey"].clone();
@@ -205,38 +258,96 @@ fn bad_replicate_key_requests_change_nothing() {
     w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU}));
     let before = w.dump();
     let cases: Vec<(&str, Value, &str)> = vec![
-        (REGION, json!({"KeyId": single, "ReplicaRegion": AP}), "UnsupportedOperationException"),
+        (
+            REGION,
+            json!({"KeyId": single, "ReplicaRegion": AP}),
+            "UnsupportedOperationException",
+        ),
         // A replica is not a primary key.
-        (EU, json!({"KeyId": id, "ReplicaRegion": AP}), "UnsupportedOperationException"),
+        (
+            EU,
+            json!({"KeyId": id, "ReplicaRegion": AP}),
+            "UnsupportedOperationException",
+        ),
         // Its own Region.
-        (REGION, json!({"KeyId": id, "ReplicaRegion": REGION}), "ValidationException"),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": REGION}),
+            "ValidationException",
+        ),
         // A Region that does not exist, and strings that are not Regions.
-        (REGION, json!({"KeyId": id, "ReplicaRegion": "us-east-9"}), "ValidationException"),
-        (REGION, json!({"KeyId": id, "ReplicaRegion": "EU-WEST-1"}), "ValidationException"),
-        (REGION, json!({"KeyId": id, "ReplicaRegion": ""}), "ValidationException"),
-        (REGION, json!({"KeyId": id, "ReplicaRegion": "x".repeat(40)}), "ValidationException"),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": "us-east-9"}),
+            "ValidationException",
+        ),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": "EU-WEST-1"}),
+            "ValidationException",
+        ),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": ""}),
+            "ValidationException",
+        ),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": "x".repeat(40)}),
+            "ValidationException",
+        ),
         (REGION, json!({"KeyId": id}), "ValidationException"),
-        (REGION, json!({"KeyId": id, "ReplicaRegion": 7}), "SerializationException"),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": 7}),
+            "SerializationException",
+        ),
         // The replica exists already.
-        (REGION, json!({"KeyId": id, "ReplicaRegion": EU}), "AlreadyExistsException"),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": EU}),
+            "AlreadyExistsException",
+        ),
         // Unknown keys, and an alias (not accepted).
-        (REGION, json!({"KeyId": "mrk-00000000000000000000000000000000", "ReplicaRegion": AP}), "NotFoundException"),
-        (REGION, json!({"KeyId": "alias/x", "ReplicaRegion": AP}), "InvalidArnException"),
-        (REGION, json!({"KeyId": id, "ReplicaRegion": AP, "Policy": "{not json"}), "MalformedPolicyDocumentException"),
+        (
+            REGION,
+            json!({"KeyId": "mrk-00000000000000000000000000000000", "ReplicaRegion": AP}),
+            "NotFoundException",
+        ),
+        (
+            REGION,
+            json!({"KeyId": "alias/x", "ReplicaRegion": AP}),
+            "InvalidArnException",
+        ),
+        (
+            REGION,
+            json!({"KeyId": id, "ReplicaRegion": AP, "Policy": "{not json"}),
+            "MalformedPolicyDocumentException",
+        ),
     ];
     for (region, input, code) in cases {
         let e = err_in(&w, region, "ReplicateKey", input.clone());
         assert_eq!(e.code, code, "{input}: {e}");
         assert_eq!(w.dump(), before, "{input} changed the store");
     }
-    let e = err_in(&w, REGION, "ReplicateKey", json!({"KeyId": single, "ReplicaRegion": AP}));
+    let e = err_in(
+        &w,
+        REGION,
+        "ReplicateKey",
+        json!({"KeyId": single, "ReplicaRegion": AP}),
+    );
     assert_eq!(
         e.message.as_deref(),
         Some(format!("{} is not a multi-Region key.", arn(&single)).as_str())
     );
     // A lockout policy is refused unless bypassed.
     let lockout = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "kms:Encrypt", "Resource": "*"}]}).to_string();
-    let e = err_in(&w, REGION, "ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AP, "Policy": lockout}));
+    let e = err_in(
+        &w,
+        REGION,
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": AP, "Policy": lockout}),
+    );
     assert_eq!(e.code, "MalformedPolicyDocumentException", "{e}");
     assert_eq!(w.dump(), before);
     let v = w.ok(
@@ -252,8 +363,14 @@ fn replicate_needs_create_key_in_the_replica_region() {
     let id = mrk(&w, json!({}));
     let only_replicate = user(ACCT, "rep", &[allow("kms:ReplicateKey")]);
     let before = w.dump();
-    let e = call_in(&w, REGION, &only_replicate, "ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU}))
-        .unwrap_err();
+    let e = call_in(
+        &w,
+        REGION,
+        &only_replicate,
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": EU}),
+    )
+    .unwrap_err();
     assert_eq!(e.code, "AccessDeniedException");
     assert_eq!(
         e.message.as_deref(),
@@ -278,14 +395,41 @@ fn replicate_needs_create_key_in_the_replica_region() {
              "Condition": {"StringEquals": {"kms:ReplicaRegion": [EU, AP], "kms:MultiRegionKeyType": "PRIMARY"}, "Bool": {"kms:MultiRegion": "true"}}}
         ]})],
     );
-    let e = call_in(&w, REGION, &scoped, "ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AP})).unwrap_err();
+    let e = call_in(
+        &w,
+        REGION,
+        &scoped,
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": AP}),
+    )
+    .unwrap_err();
     assert_eq!(e.code, "AccessDeniedException", "{e}");
-    assert!(e.message.as_deref().unwrap().contains("kms:CreateKey"), "{e}");
-    let e = call_in(&w, REGION, &scoped, "ReplicateKey", json!({"KeyId": id, "ReplicaRegion": "us-west-2"})).unwrap_err();
+    assert!(
+        e.message.as_deref().unwrap().contains("kms:CreateKey"),
+        "{e}"
+    );
+    let e = call_in(
+        &w,
+        REGION,
+        &scoped,
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": "us-west-2"}),
+    )
+    .unwrap_err();
     assert_eq!(e.code, "AccessDeniedException", "{e}");
-    assert!(e.message.as_deref().unwrap().contains("kms:ReplicateKey"), "{e}");
+    assert!(
+        e.message.as_deref().unwrap().contains("kms:ReplicateKey"),
+        "{e}"
+    );
     assert_eq!(w.dump(), before);
-    call_in(&w, REGION, &scoped, "ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU})).unwrap();
+    call_in(
+        &w,
+        REGION,
+        &scoped,
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": EU}),
+    )
+    .unwrap();
     // Tags need kms:TagResource too.
     let e = call_in(
         &w,
@@ -306,20 +450,45 @@ fn update_primary_region_swaps_roles() {
     w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AP}));
     // Not on a replica; not to a Region without a replica.
     let before = w.dump();
-    let e = err_in(&w, EU, "UpdatePrimaryRegion", json!({"KeyId": id, "PrimaryRegion": AP}));
+    let e = err_in(
+        &w,
+        EU,
+        "UpdatePrimaryRegion",
+        json!({"KeyId": id, "PrimaryRegion": AP}),
+    );
     assert_eq!(e.code, "UnsupportedOperationException", "{e}");
-    let e = w.err("UpdatePrimaryRegion", json!({"KeyId": id, "PrimaryRegion": "us-west-2"}));
+    let e = w.err(
+        "UpdatePrimaryRegion",
+        json!({"KeyId": id, "PrimaryRegion": "us-west-2"}),
+    );
     assert_eq!(e.code, "NotFoundException", "{e}");
-    let e = w.err("UpdatePrimaryRegion", json!({"KeyId": id, "PrimaryRegion": "nowhere"}));
+    let e = w.err(
+        "UpdatePrimaryRegion",
+        json!({"KeyId": id, "PrimaryRegion": "nowhere"}),
+    );
     assert_eq!(e.code, "ValidationException", "{e}");
-    let e = w.err("UpdatePrimaryRegion", json!({"KeyId": w.key(), "PrimaryRegion": EU}));
+    let e = w.err(
+        "UpdatePrimaryRegion",
+        json!({"KeyId": w.key(), "PrimaryRegion": EU}),
+    );
     assert_eq!(e.code, "UnsupportedOperationException", "{e}");
     let after_key = w.dump();
-    assert_eq!(after_key.len(), before.len() + 2, "only the new key's records");
-    w.ok("UpdatePrimaryRegion", json!({"KeyId": id, "PrimaryRegion": EU}));
+    assert_eq!(
+        after_key.len(),
+        before.len() + 2,
+        "only the new key's records"
+    );
+    w.ok(
+        "UpdatePrimaryRegion",
+        json!({"KeyId": id, "PrimaryRegion": EU}),
+    );
     for region in [REGION, EU, AP] {
         let c = &describe(&w, region, &id)["MultiRegionConfiguration"];
-        assert_eq!(c["PrimaryKey"], json!({"Arn": arn_in(EU, &id), "Region": EU}), "{region}");
+        assert_eq!(
+            c["PrimaryKey"],
+            json!({"Arn": arn_in(EU, &id), "Region": EU}),
+            "{region}"
+        );
         assert_eq!(
             c["ReplicaKeys"],
             json!([{"Arn": arn_in(AP, &id), "Region": AP}, {"Arn": arn(&id), "Region": REGION}]),
@@ -329,9 +498,17 @@ fn update_primary_region_swaps_roles() {
         assert_eq!(c["MultiRegionKeyType"], t);
     }
     // The old primary is now a replica: ReplicateKey from it is refused, from eu-west-1 it works.
-    let e = w.err("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": "us-west-2"}));
+    let e = w.err(
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": "us-west-2"}),
+    );
     assert_eq!(e.code, "UnsupportedOperationException", "{e}");
-    ok_in(&w, EU, "ReplicateKey", json!({"KeyId": id, "ReplicaRegion": "us-west-2"}));
+    ok_in(
+        &w,
+        EU,
+        "ReplicateKey",
+        json!({"KeyId": id, "ReplicaRegion": "us-west-2"}),
+    );
     // kms:UpdatePrimaryRegion is needed on the replica that becomes primary as well.
     let id2 = mrk(&w, json!({}));
     let deny_on_replica = json!({"Version": "2012-10-17", "Statement": [
@@ -344,7 +521,10 @@ fn update_primary_region_swaps_roles() {
         json!({"KeyId": id2, "ReplicaRegion": EU, "Policy": deny_on_replica}),
     );
     let before = w.dump();
-    let e = w.err("UpdatePrimaryRegion", json!({"KeyId": id2, "PrimaryRegion": EU}));
+    let e = w.err(
+        "UpdatePrimaryRegion",
+        json!({"KeyId": id2, "PrimaryRegion": EU}),
+    );
     assert_eq!(e.code, "AccessDeniedException", "{e}");
     assert_eq!(w.dump(), before);
 }
@@ -358,7 +538,10 @@ fn rotation_is_shared_and_set_on_the_primary_only() {
     assert_eq!(e.code, "UnsupportedOperationException", "{e}");
     let e = err_in(&w, EU, "RotateKeyOnDemand", json!({"KeyId": id}));
     assert_eq!(e.code, "UnsupportedOperationException", "{e}");
-    w.ok("EnableKeyRotation", json!({"KeyId": id, "RotationPeriodInDays": 90}));
+    w.ok(
+        "EnableKeyRotation",
+        json!({"KeyId": id, "RotationPeriodInDays": 90}),
+    );
     let s = ok_in(&w, EU, "GetKeyRotationStatus", json!({"KeyId": id}));
     assert_eq!(s["KeyRotationEnabled"], true);
     assert_eq!(s["RotationPeriodInDays"], 90);
@@ -368,7 +551,8 @@ fn rotation_is_shared_and_set_on_the_primary_only() {
     let b = ok_in(&w, EU, "ListKeyRotations", json!({"KeyId": id}))["Rotations"].clone();
     assert_eq!(a.as_array().unwrap().len(), 1);
     assert_eq!(a[0]["KeyMaterialId"], b[0]["KeyMaterialId"]);
-    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"new")}))["CiphertextBlob"].clone();
+    let ct =
+        w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"new")}))["CiphertextBlob"].clone();
     let pt = ok_in(&w, EU, "Decrypt", json!({"CiphertextBlob": ct}));
     assert_eq!(unb64(&pt["Plaintext"]), b"new");
     assert_eq!(pt["KeyMaterialId"], a[0]["KeyMaterialId"]);
@@ -379,7 +563,13 @@ fn rotation_is_shared_and_set_on_the_primary_only() {
     let b = ok_in(&w, EU, "ListKeyRotations", json!({"KeyId": id}))["Rotations"].clone();
     assert_eq!(a.as_array().unwrap().len(), 2);
     assert_eq!(a, b);
-    let ct = ok_in(&w, EU, "Encrypt", json!({"KeyId": id, "Plaintext": b64(b"auto")}))["CiphertextBlob"].clone();
+    let ct = ok_in(
+        &w,
+        EU,
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"auto")}),
+    )["CiphertextBlob"]
+        .clone();
     let pt = w.ok("Decrypt", json!({"CiphertextBlob": ct}));
     assert_eq!(unb64(&pt["Plaintext"]), b"auto");
     w.ok("DisableKeyRotation", json!({"KeyId": id}));
@@ -392,7 +582,10 @@ fn primary_waits_for_its_replicas_before_deletion() {
     let w = World::new();
     let id = mrk(&w, json!({}));
     w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU}));
-    let v = w.ok("ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 7}));
+    let v = w.ok(
+        "ScheduleKeyDeletion",
+        json!({"KeyId": id, "PendingWindowInDays": 7}),
+    );
     assert_eq!(
         v,
         json!({"KeyId": arn(&id), "KeyState": "PendingReplicaDeletion", "PendingWindowInDays": 7})
@@ -407,8 +600,18 @@ fn primary_waits_for_its_replicas_before_deletion() {
     let e = w.err("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AP}));
     assert_eq!(e.code, "KMSInvalidStateException", "{e}");
     // The replica still works, and is scheduled on its own.
-    ok_in(&w, EU, "Encrypt", json!({"KeyId": id, "Plaintext": b64(b"x")}));
-    let v = ok_in(&w, EU, "ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 10}));
+    ok_in(
+        &w,
+        EU,
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"x")}),
+    );
+    let v = ok_in(
+        &w,
+        EU,
+        "ScheduleKeyDeletion",
+        json!({"KeyId": id, "PendingWindowInDays": 10}),
+    );
     assert_eq!(v["KeyState"], "PendingDeletion");
     assert!(v.get("DeletionDate").is_some());
     // Ten days on, the replica is deleted and the primary's 7 days begin.
@@ -421,7 +624,10 @@ fn primary_waits_for_its_replicas_before_deletion() {
     assert_eq!(d["MultiRegionConfiguration"]["ReplicaKeys"], json!([]));
     let deletion = d["DeletionDate"].as_f64().unwrap();
     let now_secs = (T0 + (10 * 86_400 + 1) * 1000) as f64 / 1000.0;
-    assert!((deletion - (now_secs + 7.0 * 86_400.0)).abs() < 1.0, "{deletion}");
+    assert!(
+        (deletion - (now_secs + 7.0 * 86_400.0)).abs() < 1.0,
+        "{deletion}"
+    );
     // Cancelling from PendingReplicaDeletion is possible too (another key).
     let id2 = mrk(&w, json!({}));
     w.ok("ReplicateKey", json!({"KeyId": id2, "ReplicaRegion": EU}));
@@ -431,11 +637,19 @@ fn primary_waits_for_its_replicas_before_deletion() {
     // Seven more days: the primary is gone.
     w.clock.advance_secs(7 * 86_400 + 1);
     assert_eq!(w.kms.run_due_deletions().unwrap(), 1);
-    assert_eq!(w.err("DescribeKey", json!({"KeyId": id})).code, "NotFoundException");
+    assert_eq!(
+        w.err("DescribeKey", json!({"KeyId": id})).code,
+        "NotFoundException"
+    );
     // The restart agrees.
     let again = w.reopen().unwrap();
     let e = again
-        .call("DescribeKey", &root(ACCT), &meta(REGION), &json!({"KeyId": id}))
+        .call(
+            "DescribeKey",
+            &root(ACCT),
+            &meta(REGION),
+            &json!({"KeyId": id}),
+        )
         .result
         .unwrap_err();
     assert_eq!(e.code, "NotFoundException");
@@ -446,15 +660,37 @@ fn aliases_grants_and_policies_stay_per_region() {
     let w = World::new();
     let id = mrk(&w, json!({}));
     w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU}));
-    w.ok("CreateAlias", json!({"AliasName": "alias/here", "TargetKeyId": id}));
-    ok_in(&w, EU, "CreateAlias", json!({"AliasName": "alias/there", "TargetKeyId": id}));
+    w.ok(
+        "CreateAlias",
+        json!({"AliasName": "alias/here", "TargetKeyId": id}),
+    );
+    ok_in(
+        &w,
+        EU,
+        "CreateAlias",
+        json!({"AliasName": "alias/there", "TargetKeyId": id}),
+    );
     let l = w.ok("ListAliases", json!({"KeyId": id}));
     assert_eq!(l["Aliases"].as_array().unwrap().len(), 1);
     assert_eq!(l["Aliases"][0]["TargetKeyId"], id.as_str());
     assert_eq!(l["Aliases"][0]["AliasName"], "alias/here");
-    let ct = ok_in(&w, EU, "Encrypt", json!({"KeyId": "alias/there", "Plaintext": b64(b"a")}))["CiphertextBlob"].clone();
-    assert_eq!(unb64(&w.ok("Decrypt", json!({"CiphertextBlob": ct}))["Plaintext"]), b"a");
-    let e = err_in(&w, EU, "Encrypt", json!({"KeyId": "alias/here", "Plaintext": b64(b"a")}));
+    let ct = ok_in(
+        &w,
+        EU,
+        "Encrypt",
+        json!({"KeyId": "alias/there", "Plaintext": b64(b"a")}),
+    )["CiphertextBlob"]
+        .clone();
+    assert_eq!(
+        unb64(&w.ok("Decrypt", json!({"CiphertextBlob": ct}))["Plaintext"]),
+        b"a"
+    );
+    let e = err_in(
+        &w,
+        EU,
+        "Encrypt",
+        json!({"KeyId": "alias/here", "Plaintext": b64(b"a")}),
+    );
     assert_eq!(e.code, "NotFoundException");
     let g = ok_in(
         &w,
@@ -467,7 +703,12 @@ fn aliases_grants_and_policies_stay_per_region() {
     let grants_us = w.ok("ListGrants", json!({"KeyId": id}));
     assert_eq!(grants_us["Grants"].as_array().unwrap().len(), 0);
     // The grant token works in its Region.
-    ok_in(&w, EU, "RetireGrant", json!({"GrantToken": g["GrantToken"]}));
+    ok_in(
+        &w,
+        EU,
+        "RetireGrant",
+        json!({"GrantToken": g["GrantToken"]}),
+    );
     // Restart: aliases stay with their Region's key.
     let again = w.reopen().unwrap();
     let l = again
@@ -537,10 +778,17 @@ fn store_written_before_multi_region_keys_loads() {
     let d = call("DescribeKey", json!({"KeyId": id}));
     assert_eq!(d["KeyMetadata"]["Description"], "old");
     assert_eq!(d["KeyMetadata"]["MultiRegion"], false);
-    let ct = call("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"old")}))["CiphertextBlob"].clone();
-    assert_eq!(unb64(&call("Decrypt", json!({"CiphertextBlob": ct}))["Plaintext"]), b"old");
+    let ct =
+        call("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"old")}))["CiphertextBlob"].clone();
+    assert_eq!(
+        unb64(&call("Decrypt", json!({"CiphertextBlob": ct}))["Plaintext"]),
+        b"old"
+    );
     // Its record is rewritten under the same store key.
-    call("UpdateKeyDescription", json!({"KeyId": id, "Description": "new"}));
+    call(
+        "UpdateKeyDescription",
+        json!({"KeyId": id, "Description": "new"}),
+    );
     let keys = w.store.load("kms_keys").unwrap();
     assert_eq!(keys.iter().filter(|(k, _)| k == id).count(), 1);
 }

@@ -378,7 +378,10 @@ fn state_table_through_calls_pending_replica_deletion() {
             .as_str()
             .unwrap()
             .to_string();
-        w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": "eu-west-1"}));
+        w.ok(
+            "ReplicateKey",
+            json!({"KeyId": id, "ReplicaRegion": "eu-west-1"}),
+        );
         let other = w.key();
         let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))
             ["CiphertextBlob"]

@@ -83,7 +83,11 @@ struct Parsed<'a> {
 
 fn parse(blob: &[u8]) -> Result<Parsed<'_>, CryptoError> {
     let version = match blob.first() {
-        Some(&v) if blob.len() >= MIN_BLOB_LEN && (v == BLOB_VERSION_V1 || v == BLOB_VERSION_MRK) => v,
+        Some(&v)
+            if blob.len() >= MIN_BLOB_LEN && (v == BLOB_VERSION_V1 || v == BLOB_VERSION_MRK) =>
+        {
+            v
+        }
         _ => return Err(CryptoError::InvalidCiphertext),
     };
     let (header, body) = blob.split_at(HEADER_LEN);

@@ -50,7 +50,8 @@ pub(crate) fn format(b: &[u8; 16]) -> String {
 
 /// 32 hex digits (a multi-Region key id without its `mrk-` prefix) as 16 bytes.
 pub(crate) fn parse_hex32(s: &str) -> Result<[u8; 16], CryptoError> {
-    let bad = || CryptoError::InvalidKeyId("multi-Region key id must be mrk- and 32 hex digits".into());
+    let bad =
+        || CryptoError::InvalidKeyId("multi-Region key id must be mrk- and 32 hex digits".into());
     let b = s.as_bytes();
     if b.len() != 32 {
         return Err(bad());

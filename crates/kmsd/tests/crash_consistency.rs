@@ -179,11 +179,7 @@ fn client(addr: SocketAddr, seed: u64, cycle: usize, tid: usize, ledger: Arc<Mut
             ),
             13 if key.starts_with("mrk-") && !replicated.contains(&key) => {
                 replicated.insert(key.clone());
-                ledger
-                    .lock()
-                    .unwrap()
-                    .replicas_pending
-                    .insert(key.clone());
+                ledger.lock().unwrap().replicas_pending.insert(key.clone());
                 (
                     "ReplicateKey",
                     json!({"KeyId": key, "ReplicaRegion": REPLICA_REGION, "Description": tag}),
@@ -247,10 +243,11 @@ fn client(addr: SocketAddr, seed: u64, cycle: usize, tid: usize, ledger: Arc<Mut
                 let blob = v["CiphertextBlob"].as_str().unwrap_or("").to_string();
                 let pt = input["Plaintext"].as_str().unwrap_or("").to_string();
                 if key.starts_with("mrk-") {
-                    l.mrk_ciphertexts
-                        .entry(key)
-                        .or_default()
-                        .push((blob.clone(), pt.clone(), tag.clone()));
+                    l.mrk_ciphertexts.entry(key).or_default().push((
+                        blob.clone(),
+                        pt.clone(),
+                        tag.clone(),
+                    ));
                 }
                 l.ciphertexts.push((blob, pt, tag));
             }
@@ -388,7 +385,8 @@ fn verify_replicas(addr: SocketAddr, l: &Ledger) -> Vec<String> {
     let mut problems = Vec::new();
     for k in l.replicas.iter().chain(&l.replicas_pending) {
         let acked = l.replicas.contains(k);
-        let replica = match try_kms_in(addr, REPLICA_REGION, "DescribeKey", &json!({ "KeyId": k })) {
+        let replica = match try_kms_in(addr, REPLICA_REGION, "DescribeKey", &json!({ "KeyId": k }))
+        {
             Ok((200, v)) => Some(v),
             Ok((400, v)) if v["__type"] == "NotFoundException" => None,
             other => {
@@ -415,9 +413,7 @@ fn verify_replicas(addr: SocketAddr, l: &Ledger) -> Vec<String> {
             Some(v) => {
                 let c = &v["KeyMetadata"]["MultiRegionConfiguration"];
                 if c["MultiRegionKeyType"] != "REPLICA" || !listed {
-                    problems.push(format!(
-                        "replica of {k} half there: {v}; primary {primary}"
-                    ));
+                    problems.push(format!("replica of {k} half there: {v}; primary {primary}"));
                 }
                 for (blob, pt, ec) in l.mrk_ciphertexts.get(k).into_iter().flatten() {
                     match try_kms_in(

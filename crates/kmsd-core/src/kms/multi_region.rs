@@ -340,7 +340,10 @@ impl Kms {
         }
         let target_slot = slot(&primary.rec.id, new_region);
         let target_arn = key_arn(new_region, &primary.rec.account, &primary.rec.id);
-        let Some(target) = st.keys.get(&target_slot).filter(|_| new_region != primary.rec.region)
+        let Some(target) = st
+            .keys
+            .get(&target_slot)
+            .filter(|_| new_region != primary.rec.region)
         else {
             if new_region == primary.rec.region {
                 return Err(ApiError::validation(format!(
@@ -400,9 +403,10 @@ impl Kms {
     /// a change of a shared property writes).
     pub(crate) fn family_of(&self, st: &State, slot: &str) -> Vec<String> {
         match st.keys.get(slot) {
-            Some(k) if k.rec.is_multi_region() => {
-                related(st, &k.rec).into_iter().map(|k| k.rec.slot()).collect()
-            }
+            Some(k) if k.rec.is_multi_region() => related(st, &k.rec)
+                .into_iter()
+                .map(|k| k.rec.slot())
+                .collect(),
             Some(_) => vec![slot.to_string()],
             None => Vec::new(),
         }

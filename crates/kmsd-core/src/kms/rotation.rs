@@ -111,7 +111,12 @@ impl Kms {
             r2.on_demand_rotations = rec.on_demand_rotations;
             r2.next_rotation_millis = rec.next_rotation_millis;
             muts.push(persist::put_key(&r2)?);
-            muts.push(persist::put_material(&self.root_key, &slot, version, &material)?);
+            muts.push(persist::put_material(
+                &self.root_key,
+                &slot,
+                version,
+                &material,
+            )?);
             recs.push((slot, r2));
         }
         self.commit(&muts)?;
