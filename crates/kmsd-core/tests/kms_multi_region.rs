@@ -718,13 +718,67 @@ fn aliases_grants_and_policies_stay_per_region() {
     assert_eq!(l["Aliases"][0]["AliasName"], "alias/there");
 }
 
+/// An ImportKeyMaterial request for key `id` in `region` with `material` wrapped under fresh
+/// import parameters.
+fn import_request(w: &World, region: &str, id: &str, material: &[u8]) -> Value {
+    use kmsd_crypto::import::{wrap_for_import, WrappingAlgorithm};
+    let p = ok_in(
+        w,
+        region,
+        "GetParametersForImport",
+        json!({"KeyId": id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}),
+    );
+    let wrapped = wrap_for_import(
+        &unb64(&p["PublicKey"]),
+        WrappingAlgorithm::RsaesOaepSha256,
+        material,
+    )
+    .unwrap();
+    json!({"KeyId": id, "ImportToken": p["ImportToken"], "EncryptedKeyMaterial": b64(&wrapped),
+           "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+}
+
 #[test]
-fn imported_multi_region_replica_waits_for_material() {
+fn imported_multi_region_replica_waits_for_the_same_material() {
     let w = World::new();
     let id = mrk(&w, json!({"Origin": "EXTERNAL"}));
+    let material = [0x42u8; 32];
+    ok_in(
+        &w,
+        REGION,
+        "ImportKeyMaterial",
+        import_request(&w, REGION, &id, &material),
+    );
+    let ct = w.ok(
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"imported")}),
+    )["CiphertextBlob"]
+        .clone();
     let v = w.ok("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU}));
     assert_eq!(v["ReplicaKeyMetadata"]["KeyState"], "PendingImport");
     assert_eq!(v["ReplicaKeyMetadata"]["Origin"], "EXTERNAL");
+    let e = err_in(&w, EU, "Decrypt", json!({"CiphertextBlob": ct}));
+    assert_eq!(e.code, "KMSInvalidStateException", "{e}");
+    // Other material is refused, and changes nothing.
+    let other = import_request(&w, EU, &id, &[0x43u8; 32]);
+    let before = w.dump();
+    let e = err_in(&w, EU, "ImportKeyMaterial", other);
+    assert_eq!(e.code, "IncorrectKeyMaterialException", "{e}");
+    assert_eq!(w.dump(), before);
+    // The primary's material makes the replica usable, with the primary's ciphertexts.
+    ok_in(
+        &w,
+        EU,
+        "ImportKeyMaterial",
+        import_request(&w, EU, &id, &material),
+    );
+    assert_eq!(describe(&w, EU, &id)["KeyState"], "Enabled");
+    let pt = ok_in(&w, EU, "Decrypt", json!({"CiphertextBlob": ct}));
+    assert_eq!(unb64(&pt["Plaintext"]), b"imported");
+    assert_eq!(
+        describe(&w, EU, &id)["CurrentKeyMaterialId"],
+        describe(&w, REGION, &id)["CurrentKeyMaterialId"]
+    );
 }
 
 /// A store as written before multi-Region keys (records keyed by the bare UUID, material AAD

@@ -640,11 +640,13 @@ fn kill_restart_cycles_lose_nothing_acknowledged() {
     let problems = audit_covers(&data.join("audit"), &all, cycles);
     assert!(problems.is_empty(), "audit log:\n{}", problems.join("\n"));
     eprintln!(
-        "{cycles} kill/restart cycles in {:.1} s: {} acknowledged calls ({} keys, {} ciphertexts), all present",
+        "{cycles} kill/restart cycles in {:.1} s: {} acknowledged calls ({} keys, {} ciphertexts, {} replicas acknowledged, {} ReplicateKey calls cut by a kill), all present",
         started.elapsed().as_secs_f64(),
         all.acks,
         all.keys.len(),
-        all.ciphertexts.len()
+        all.ciphertexts.len(),
+        all.replicas.len(),
+        all.replicas_pending.len()
     );
     let _ = checks;
     assert!(
