@@ -12,8 +12,11 @@
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
 //! `asymmetric_ops`, `data_key_pair`, `last_usage`, `grants`, `tags`, `rotation`, `import`,
-//! `custom_key_stores` (the operations), `declared` (bootstrap
-//! keys, explain, access views).
+//! `custom_key_stores`, `multi_region` (the operations), `regions` (the Regions a key may be
+//! replicated to), `declared` (bootstrap keys, explain, access views).
+//!
+//! `State::keys` is indexed by slot (`ids::slot`): the key id, or `<key id>@<region>` for a
+//! multi-Region key, whose related keys in other Regions share its id.
 
 mod aliases;
 mod api;
@@ -96,7 +99,7 @@ pub(crate) type AliasKey = (String, String, String);
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// By key id (key ids are unique on a server).
+    /// By slot (`ids::slot`): the key id, or `<key id>@<region>` for a multi-Region key.
     keys: HashMap<String, KeyEntry>,
     aliases: BTreeMap<AliasKey, AliasRecord>,
     /// Outstanding GetParametersForImport parameters, by key id.
