@@ -107,7 +107,9 @@ impl WrappingAlgorithm {
         }
     }
 
-    fn is_key_wrap(self) -> bool {
+    /// True for the `RSA_AES_KEY_WRAP_*` algorithms (RSA-OAEP of an AES key, then AES-KWP of
+    /// the material), which carry material of any length.
+    pub fn is_key_wrap(self) -> bool {
         matches!(
             self,
             WrappingAlgorithm::RsaAesKeyWrapSha1 | WrappingAlgorithm::RsaAesKeyWrapSha256
