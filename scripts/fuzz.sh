@@ -47,6 +47,11 @@ for t in $SELECTED; do
         dir=fuzz
         mkdir -p "fuzz/corpus/$t"
         corpus=("fuzz/corpus/$t" "fuzz/corpus-seed/$t")
+        # Recorded reproducers run first, like the seeds (libFuzzer executes every input of
+        # every corpus directory before it starts mutating).
+        if [ -d "fuzz/regressions/$t" ]; then
+            corpus+=("fuzz/regressions/$t")
+        fi
     fi
     echo "== $t: ${SECS}s (fuzz dir $dir, sanitizer $SAN)"
     if ! cargo fuzz run --fuzz-dir "$dir" -O -s "$SAN" "$t" "${corpus[@]}" -- \
