@@ -153,10 +153,7 @@ fn check_usable(addr: SocketAddr, p: &Pending) -> Result<(), String> {
 fn refused_while_pending(addr: SocketAddr, p: &Pending) -> Result<(), String> {
     let id = &p.key_id;
     let (op, input) = match &p.material {
-        Material::Symmetric => (
-            "Encrypt",
-            json!({"KeyId": id, "Plaintext": b64(b"x")}),
-        ),
+        Material::Symmetric => ("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"x")})),
         Material::Hmac(_) => (
             "GenerateMac",
             json!({"KeyId": id, "Message": b64(b"m"), "MacAlgorithm": "HMAC_SHA_256"}),
@@ -165,7 +162,9 @@ fn refused_while_pending(addr: SocketAddr, p: &Pending) -> Result<(), String> {
     };
     let (status, v) = kms(addr, op, &input);
     if status != 400 || v["__type"] != "KMSInvalidStateException" {
-        return Err(format!("{id}: {op} on a key pending import answered {status} {v}"));
+        return Err(format!(
+            "{id}: {op} on a key pending import answered {status} {v}"
+        ));
     }
     Ok(())
 }
