@@ -892,3 +892,51 @@ fn asymmetric_specs_that_cannot_be_imported_are_refused_at_creation() {
     let k = Asym::EccSecgP256k1.generate().unwrap();
     assert!(PrivateKey::from_pkcs8(Asym::EccNistP256, k.pkcs8()).is_err());
 }
+
+#[test]
+fn imported_asymmetric_key_expires_at_valid_to_and_comes_back() {
+    let w = World::new();
+    let local = Asym::EccNistP384.generate().unwrap();
+    let id = external_key(
+        &w,
+        json!({"KeySpec": "ECC_NIST_P384", "KeyUsage": "SIGN_VERIFY"}),
+    );
+    let (token, public) = params(&w, &id, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048");
+    let wrapped = wrap_for_import(
+        &public,
+        WrappingAlgorithm::RsaAesKeyWrapSha256,
+        local.pkcs8(),
+    )
+    .unwrap();
+    let now = T0 / 1000;
+    let mut input = import_input(&id, &token, &wrapped);
+    input["ExpirationModel"] = json!("KEY_MATERIAL_EXPIRES");
+    input["ValidTo"] = json!(now + 3600);
+    w.ok("ImportKeyMaterial", input);
+    let m = w.ok("DescribeKey", json!({"KeyId": id}))["KeyMetadata"].clone();
+    assert_eq!(m["ExpirationModel"], "KEY_MATERIAL_EXPIRES");
+    assert_eq!(m["ValidTo"], json!(now + 3600));
+    let sign = json!({"KeyId": id, "Message": b64(b"m"), "SigningAlgorithm": "ECDSA_SHA_384"});
+    w.ok("Sign", sign.clone());
+    w.clock.advance_secs(3600);
+    assert_eq!(state(&w, &id), "PendingImport");
+    assert_eq!(w.err("Sign", sign.clone()).code, "KMSInvalidStateException");
+    assert_eq!(
+        w.err("GetPublicKey", json!({"KeyId": id})).code,
+        "KMSInvalidStateException"
+    );
+    // The expired private key left the store; a restart loads the key without it.
+    assert!(w.store.load("kms_material").unwrap().is_empty());
+    w.reopen().unwrap();
+    // The same key pair comes back (the token is still valid).
+    w.ok("ImportKeyMaterial", import_input(&id, &token, &wrapped));
+    let v = w.ok("Sign", sign);
+    local
+        .verify(
+            SigningAlgorithm::EcdsaSha384,
+            MessageType::Raw,
+            b"m",
+            &unb64(&v["Signature"]),
+        )
+        .unwrap();
+}
