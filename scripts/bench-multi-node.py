@@ -10,6 +10,11 @@ the PostgreSQL database (all with the seed world and one root key), then:
   node, alternately, ROUNDS times: ok req/s, p50, p99.
 - CreateKey and PutKeyPolicy, sequential boto3 calls on each store: p50/p99 (client included).
 - Propagation: CreateKey on one PostgreSQL node, poll DescribeKey on the other: p50/p99.
+- Three nodes under one load generator: kmsd-bench --endpoint pg1 --also-endpoint pg2
+  --also-endpoint pg3 (connections spread round-robin over the three nodes, one key made on
+  pg1) against the embedded node alone with the same connections, alternately, ROUNDS times.
+  On one machine the three nodes share its cores: this shows that spreading over nodes costs
+  nothing in correctness or throughput, not how far more machines would scale.
 Prints one JSON object.
 """
 
@@ -85,7 +90,10 @@ def main() -> None:
         procs.append(p)
         p, pg2 = start(a.kmsd, tmp / "pg2", env, ["--store", url, "--node-id", "pg2"])
         procs.append(p)
-        out: dict = {"encrypt": {"embedded": [], "postgres": []}}
+        p, pg3 = start(a.kmsd, tmp / "pg3", env, ["--store", url, "--node-id", "pg3"])
+        procs.append(p)
+        out: dict = {"encrypt": {"embedded": [], "postgres": []},
+                     "three_nodes": {"embedded": [], "postgres_3_nodes": []}}
         benv = {**env, "AWS_ACCESS_KEY_ID": ak, "AWS_SECRET_ACCESS_KEY": sk}
         for _ in range(a.rounds):
             for name, ep in (("embedded", embedded), ("postgres", pg1)):
@@ -94,6 +102,15 @@ def main() -> None:
                                     "--connections", str(a.connections), "--json"],
                                    capture_output=True, text=True, env=benv, check=True)
                 out["encrypt"][name].append(json.loads(r.stdout))
+        conns = str(3 * (a.connections // 3 or 1))
+        for _ in range(a.rounds):
+            for name, eps in (("embedded", [embedded]), ("postgres_3_nodes", [pg1, pg2, pg3])):
+                also = [x for ep in eps[1:] for x in ("--also-endpoint", ep)]
+                r = subprocess.run([a.bench, "--endpoint", eps[0], *also, "--region", "us-east-1",
+                                    "--create-key", "--op", "encrypt", "--duration", a.duration,
+                                    "--connections", conns, "--json"],
+                                   capture_output=True, text=True, env=benv, check=True)
+                out["three_nodes"][name].append(json.loads(r.stdout))
 
         def client(ep: str):
             return boto3.session.Session().client(

@@ -6,6 +6,8 @@
 #   scripts/pg-throwaway.sh stop DIR    stop it (fast shutdown).
 #   scripts/pg-throwaway.sh restart DIR start it again on the same port.
 #   scripts/pg-throwaway.sh bindir      print the directory of initdb/pg_ctl, or fail.
+# With PG_TLS_CERT=FILE and PG_TLS_KEY=FILE (PEM) at `start`, the server speaks TLS with that
+# certificate and refuses TCP connections without it (pg_hba `hostnossl ... reject`).
 # Run as root, the server runs as the `postgres` OS user (Debian's `postgresql` package).
 set -euo pipefail
 
@@ -47,6 +49,14 @@ case "$cmd" in
       || { cat "$dir/initdb.log" >&2; exit 1; }
     echo "$port" >"$dir/port"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir/port"; fi
+    if [ -n "${PG_TLS_CERT:-}" ]; then
+      install -m 0644 "$PG_TLS_CERT" "$dir/data/server.crt"
+      install -m 0600 "$PG_TLS_KEY" "$dir/data/server.key"
+      if [ "$(id -u)" = 0 ]; then chown postgres: "$dir/data/server.crt" "$dir/data/server.key"; fi
+      printf '%s\n' "ssl = on" >>"$dir/data/postgresql.conf"
+      { echo "hostnossl all all 0.0.0.0/0 reject"; cat "$dir/data/pg_hba.conf"; } >"$dir/hba.tmp"
+      cat "$dir/hba.tmp" >"$dir/data/pg_hba.conf" && rm -f "$dir/hba.tmp"
+    fi
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }

@@ -1,4 +1,5 @@
-"""IAM Access Analyzer's ValidatePolicy, CheckNoNewAccess and CheckAccessNotGranted through
+"""IAM Access Analyzer's ValidatePolicy, CheckNoNewAccess, CheckAccessNotGranted and
+CheckNoPublicAccess through
 boto3's own accessanalyzer client (restJson1, SigV4 service access-analyzer, same listener),
 authorized by the caller's IAM policies like AWS."""
 
@@ -175,3 +176,100 @@ def test_simulate_refuses_typos_naming_the_nearest(server):
                                                     "ContextKeyValues": ["1"], "ContextKeyType": "string"}])
     assert e.value.response["Error"]["Code"] == "InvalidInput"
     assert "kms:calleraccount" in e.value.response["Error"]["Message"]
+
+
+TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "Bob", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT_A}:user/bob"},
+     "Action": "sts:AssumeRole"}]}
+
+
+def test_check_no_new_access_trust_policies(aa):
+    """RESOURCE_POLICY documents whose actions are all sts: are read as role trust policies."""
+    same = aa.check_no_new_access(newPolicyDocument=json.dumps(TRUST), existingPolicyDocument=json.dumps(TRUST),
+                                  policyType="RESOURCE_POLICY")
+    assert same["result"] == "PASS"
+    wider = json.loads(json.dumps(TRUST))
+    wider["Statement"].append({"Sid": "Partner", "Effect": "Allow", "Principal": {"AWS": "444455556666"},
+                               "Action": "sts:AssumeRole"})
+    out = aa.check_no_new_access(newPolicyDocument=json.dumps(wider), existingPolicyDocument=json.dumps(TRUST),
+                                 policyType="RESOURCE_POLICY")
+    assert out["result"] == "FAIL"
+    assert [(r["statementIndex"], r.get("statementId")) for r in out["reasons"]] == [(1, "Partner")]
+    # An external id condition narrows: no new access; dropping it is.
+    narrowed = json.loads(json.dumps(wider))
+    narrowed["Statement"][1]["Condition"] = {"StringEquals": {"sts:ExternalId": "partner-1"}}
+    assert aa.check_no_new_access(newPolicyDocument=json.dumps(narrowed), existingPolicyDocument=json.dumps(wider),
+                                  policyType="RESOURCE_POLICY")["result"] == "PASS"
+    assert aa.check_no_new_access(newPolicyDocument=json.dumps(wider), existingPolicyDocument=json.dumps(narrowed),
+                                  policyType="RESOURCE_POLICY")["result"] == "FAIL"
+
+
+def test_check_no_new_access_identity_encryption_context_both_ways(aa):
+    # "Keys within {app}" to "any keys": a context with another key is newly allowed.
+    within = doc(allow(["kms:Decrypt"], condition={"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["app"]}}))
+    free = doc(allow(["kms:Decrypt"]))
+    assert aa.check_no_new_access(newPolicyDocument=json.dumps(free), existingPolicyDocument=json.dumps(within),
+                                  policyType="IDENTITY_POLICY")["result"] == "FAIL"
+    assert aa.check_no_new_access(newPolicyDocument=json.dumps(within), existingPolicyDocument=json.dumps(free),
+                                  policyType="IDENTITY_POLICY")["result"] == "PASS"
+
+
+def test_check_access_not_granted_identity_policy(aa):
+    policy = doc(allow(["kms:Encrypt", "kms:GenerateDataKey"]))
+    out = aa.check_access_not_granted(policyDocument=json.dumps(policy), access=[{"actions": ["kms:Decrypt"]}],
+                                      policyType="IDENTITY_POLICY")
+    assert out["result"] == "PASS"
+    out = aa.check_access_not_granted(policyDocument=json.dumps(policy), access=[{"actions": ["kms:Encrypt"]}],
+                                      policyType="IDENTITY_POLICY")
+    assert out["result"] == "FAIL" and out["reasons"][0]["statementIndex"] == 0
+    # Resources narrow the question.
+    scoped = doc(allow(["kms:Decrypt"], resources=f"arn:aws:kms:us-east-1:{ACCT_A}:key/k1"))
+    out = aa.check_access_not_granted(policyDocument=json.dumps(scoped),
+                                      access=[{"actions": ["kms:Decrypt"],
+                                               "resources": [f"arn:aws:kms:us-east-1:{ACCT_A}:key/k2"]}],
+                                      policyType="IDENTITY_POLICY")
+    assert out["result"] == "PASS"
+
+
+def test_check_no_public_access(aa):
+    out = aa.check_no_public_access(policyDocument=json.dumps(KEY_POLICY), resourceType="AWS::KMS::Key")
+    assert out["result"] == "PASS" and out["reasons"] == []
+    public = json.loads(json.dumps(KEY_POLICY))
+    public["Statement"][1]["Principal"] = "*"
+    out = aa.check_no_public_access(policyDocument=json.dumps(public), resourceType="AWS::KMS::Key")
+    assert out["result"] == "FAIL"
+    assert [(r["statementIndex"], r.get("statementId")) for r in out["reasons"]] == [(1, "Use")]
+    assert out["message"]
+    # A condition that ties the caller to the account keeps it private; one on the
+    # encryption context does not (any caller can send that context).
+    limited = json.loads(json.dumps(public))
+    limited["Statement"][1]["Condition"] = {"StringEquals": {"kms:CallerAccount": ACCT_A}}
+    assert aa.check_no_public_access(policyDocument=json.dumps(limited),
+                                     resourceType="AWS::KMS::Key")["result"] == "PASS"
+    limited["Statement"][1]["Condition"] = {"StringEquals": {"kms:EncryptionContext:app": "web"}}
+    assert aa.check_no_public_access(policyDocument=json.dumps(limited),
+                                     resourceType="AWS::KMS::Key")["result"] == "FAIL"
+    # Trust policies.
+    assert aa.check_no_public_access(policyDocument=json.dumps(TRUST),
+                                     resourceType="AWS::IAM::AssumeRolePolicyDocument")["result"] == "PASS"
+    open_trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+    out = aa.check_no_public_access(policyDocument=json.dumps(open_trust),
+                                    resourceType="AWS::IAM::AssumeRolePolicyDocument")
+    assert out["result"] == "FAIL" and out["reasons"][0]["statementIndex"] == 0
+
+
+def test_check_no_public_access_bad_input(aa, server):
+    for kwargs, code in (
+        ({"policyDocument": "{", "resourceType": "AWS::KMS::Key"}, "InvalidParameterException"),
+        ({"policyDocument": json.dumps(KEY_POLICY), "resourceType": "AWS::S3::Bucket"}, "ValidationException"),
+    ):
+        with pytest.raises(ClientError) as e:
+            aa.check_no_public_access(**kwargs)
+        assert e.value.response["Error"]["Code"] == code
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    analyst = server.client("accessanalyzer", user_creds(ACCT_A, "analyst"))
+    with pytest.raises(ClientError) as e:
+        analyst.check_no_public_access(policyDocument=json.dumps(KEY_POLICY), resourceType="AWS::KMS::Key")
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "access-analyzer:CheckNoPublicAccess" in e.value.response["Error"]["Message"]

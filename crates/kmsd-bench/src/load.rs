@@ -113,6 +113,10 @@ pub struct LoadPlan {
     pub duration: Duration,
     /// Server process to sample CPU of.
     pub server_pid: Option<u32>,
+    /// Further endpoints serving the same KMS (other nodes on one shared store), each with
+    /// its own builders (the Host header is signed). Connection `i` goes to target
+    /// `i % (1 + also.len())`, target 0 being `endpoint`.
+    pub also: Vec<(Endpoint, Vec<RequestBuilder>)>,
 }
 
 /// What the load phase measured.
@@ -239,17 +243,32 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<LoadResult> {
     anyhow::ensure!(!plan.builders.is_empty(), "no operation to send");
     anyhow::ensure!(plan.connections > 0, "--connections must be at least 1");
     let ticks = cpu::clock_ticks_per_sec();
-    let endpoint = Arc::new(plan.endpoint);
+    anyhow::ensure!(
+        plan.also
+            .iter()
+            .all(|(_, b)| b.len() == plan.builders.len()),
+        "every endpoint needs one builder per operation"
+    );
+    let n_ops = plan.builders.len();
+    let targets: Vec<(Arc<Endpoint>, Vec<RequestBuilder>)> =
+        std::iter::once((Arc::new(plan.endpoint), plan.builders))
+            .chain(plan.also.into_iter().map(|(e, b)| (Arc::new(e), b)))
+            .collect();
     let start = Instant::now();
     let measure_from = start + plan.warmup;
     let end = measure_from + plan.duration;
 
     let mut tasks = Vec::with_capacity(plan.connections);
     for i in 0..plan.connections {
+        let Some((endpoint, builders)) = targets.get(i % targets.len()) else {
+            break;
+        };
+        // Operation offset: spread the operations evenly over the connections of each target.
+        let first = i / targets.len();
         tasks.push(tokio::spawn(connection_loop(
             endpoint.clone(),
-            plan.builders.clone(),
-            i,
+            builders.clone(),
+            first,
             measure_from,
             end,
         )));
@@ -271,8 +290,7 @@ pub async fn run(plan: LoadPlan) -> anyhow::Result<LoadResult> {
     let client_after = cpu::process_cpu_seconds(self_pid, ticks).ok();
     let load_after = cpu::loadavg_1m();
 
-    let n = plan.builders.len();
-    let mut per_op: Vec<OpStats> = (0..n).map(|_| OpStats::default()).collect();
+    let mut per_op: Vec<OpStats> = (0..n_ops).map(|_| OpStats::default()).collect();
     let mut last_done: Option<Instant> = None;
     for t in tasks {
         let r = t.await.context("connection task panicked")?;

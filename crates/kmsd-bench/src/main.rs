@@ -122,6 +122,12 @@ struct Cli {
     /// SigningAlgorithm of sign mode.
     #[arg(long, default_value = "ECDSA_SHA_256")]
     signing_algorithm: String,
+    /// Another endpoint of the same KMS (a node on the same shared store); repeatable.
+    /// Connections are spread round-robin over --endpoint and these; the key is made and
+    /// the setup calls go through --endpoint, and the load starts once every endpoint can
+    /// use the key.
+    #[arg(long = "also-endpoint", value_name = "URL")]
+    also_endpoints: Vec<String>,
     /// Concurrent keep-alive connections (one task each).
     #[arg(long, default_value_t = 64)]
     connections: usize,
@@ -311,21 +317,31 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         None
     };
 
-    let builders = ops
-        .iter()
-        .map(|&op| {
-            let body = match op {
-                Op::Decrypt => decrypt_body(&key_id, ciphertext.as_deref().unwrap_or_default()),
-                Op::GenerateDataKey => generate_data_key_body(&key_id),
-                Op::Sign => sign_body(&key_id, &pt, &cli.signing_algorithm),
-                _ => encrypt_body(&key_id, &pt),
-            };
-            RequestBuilder::new(signer.clone(), &endpoint, op, body, cli.replay)
-        })
-        .collect();
+    let builders_for = |target: &Endpoint| -> Vec<RequestBuilder> {
+        ops.iter()
+            .map(|&op| {
+                let body = match op {
+                    Op::Decrypt => decrypt_body(&key_id, ciphertext.as_deref().unwrap_or_default()),
+                    Op::GenerateDataKey => generate_data_key_body(&key_id),
+                    Op::Sign => sign_body(&key_id, &pt, &cli.signing_algorithm),
+                    _ => encrypt_body(&key_id, &pt),
+                };
+                RequestBuilder::new(signer.clone(), target, op, body, cli.replay)
+            })
+            .collect()
+    };
+    let mut also = Vec::with_capacity(cli.also_endpoints.len());
+    for url in &cli.also_endpoints {
+        let other = Endpoint::parse(url)?;
+        wait_until_usable(&signer, &other, &key_id, &pt).await?;
+        let b = builders_for(&other);
+        also.push((other, b));
+    }
+    let builders = builders_for(&endpoint);
 
     let result = load::run(LoadPlan {
         endpoint: endpoint.clone(),
+        also,
         builders,
         connections: cli.connections,
         warmup: cli.warmup,
@@ -348,7 +364,10 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     let requests = total_report.requests;
     let report = Report {
         tool: "kmsd-bench",
-        endpoint: cli.target.endpoint.clone(),
+        endpoint: std::iter::once(cli.target.endpoint.as_str())
+            .chain(cli.also_endpoints.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
         region: cli.target.region.clone(),
         mode: cli.op.label().to_owned(),
         signing: if cli.replay { "replay" } else { "per-request" },
@@ -387,6 +406,33 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         print!("{}", render_table(&report));
     }
     Ok(report.total.ok > 0)
+}
+
+/// Waits (up to 10 s) until `endpoint` answers an Encrypt or Sign with `key_id`: a key made
+/// on one node of a shared store reaches the others through the store's change feed.
+async fn wait_until_usable(
+    signer: &Signer,
+    endpoint: &Endpoint,
+    key_id: &str,
+    pt: &[u8],
+) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        // DescribeKey is not among the generator's operations; an Encrypt answers for any
+        // key the caller can see (a signing key answers InvalidKeyUsage, which also proves
+        // the node knows it).
+        match setup_call(signer, endpoint, Op::Encrypt, encrypt_body(key_id, pt)).await {
+            Ok(_) => return Ok(()),
+            Err(e) if format!("{e:#}").contains("InvalidKeyUsage") => return Ok(()),
+            Err(e) if std::time::Instant::now() >= deadline => {
+                return Err(e.context(format!(
+                    "the key did not become usable on {} within 10 s",
+                    endpoint.authority
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }
 
 fn runtime(threads: usize) -> Option<tokio::runtime::Runtime> {

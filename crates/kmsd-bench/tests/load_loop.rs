@@ -101,6 +101,7 @@ fn plan(addr: &str, connections: usize) -> LoadPlan {
         warmup: Duration::from_millis(50),
         duration: Duration::from_millis(300),
         server_pid: Some(std::process::id()),
+        also: Vec::new(),
     }
 }
 

@@ -1,7 +1,9 @@
-//! Access diff: what a proposed key policy or grant changes. Every (principal, action) on
-//! the key is decided with the key's current policy and grants and with the proposed ones,
-//! by the same decision the server runs ([`crate::kms::Kms::explain_with`]); each pair whose
-//! decision changes is reported with the flowchart path before and after.
+//! Access diff: what a proposed key policy, grant, identity policy ([`identity_diff`]) or
+//! role trust policy ([`trust_diff`]) changes. Every (principal, action, key) the proposal can
+//! touch is decided with the world as it is and with the proposal in place, by the same
+//! decision the server runs ([`crate::kms::Kms::explain_with`],
+//! [`kmsd_policy::explain_assume_role`]); each one whose decision changes is reported with the
+//! flowchart path before and after.
 //!
 //! The principals are the ones the world knows (account roots, users, roles as sessions,
 //! grantees) and the classes it does not: any principal of an account the world does not hold
@@ -13,20 +15,35 @@
 //! (FAIL when some decision goes from deny to allow) and CheckAccessNotGranted (FAIL when
 //! some principal may perform one of the given actions afterwards) are read off the diff.
 //!
-//! Like access review, requests are decided without an encryption context or other
-//! request-specific keys: conditional access shows where its conditions hold without them.
+//! Request-specific condition keys (the encryption context, grant and request parameters,
+//! the network, request tags, MFA) are open: each decision is made under every witness
+//! context of [`kmsd_policy::validate::witness`] — each value the policies in play compare
+//! such a key with, a value they do not name, or none. A (principal, action, key) is *granted*
+//! when some witness is denied before and allowed after, *revoked* when some witness is
+//! allowed before and denied after (a change can be both). The keys the world fixes — the
+//! caller and its tags, the key's facts and tags, the region and the time — are decided as
+//! the world sets them ([`world_fixed`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use kmsd_policy::validate::custom::condition_literals;
+use kmsd_policy::validate::witness::witnesses;
 use kmsd_policy::{
     Caller, Decision, Explanation, Grant, Policy, PolicyKind, PolicySet, PolicySourceType,
     RequestContext, SourcedPolicy,
 };
 
 use crate::error::{ApiError, KmsError};
+use crate::kms::KeyAuthzView;
 use crate::principal::Principal;
 use crate::service::Service;
+
+mod identity;
+mod trust;
+
+pub use identity::identity_diff;
+pub use trust::trust_diff;
 
 /// What is proposed for the key.
 #[derive(Debug, Clone)]
@@ -71,28 +88,44 @@ pub struct Side {
     pub explanation: Explanation,
 }
 
-/// A (principal, action) whose decision changes.
+/// A (principal, action, resource) whose decision changes.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub principal: String,
     pub class: PrincipalClass,
     pub action: String,
+    /// The key ARN (the role ARN for `sts:AssumeRole`).
+    pub resource: String,
+    /// The witness under which the decisions differ (see the module documentation).
+    pub context: String,
     pub before: Side,
     pub after: Side,
+    /// For `sts:AssumeRole` granted: the (action, key) the role's sessions may perform, which
+    /// the principal reaches through the role.
+    pub via_role: Vec<(String, String)>,
 }
 
-/// The diff of one proposal on one key.
+/// The diff of one proposal.
 #[derive(Debug, Clone)]
 pub struct AccessDiff {
+    /// The key of a key policy or grant proposal; empty for identity and trust policies.
     pub key_arn: String,
+    /// What the proposal changes, in words.
+    pub subject: String,
     pub account: String,
     /// Principals evaluated, with their class.
     pub principals: Vec<(String, PrincipalClass)>,
     /// Actions evaluated.
     pub actions: Vec<&'static str>,
+    /// Keys evaluated.
+    pub keys: Vec<String>,
     pub changes: Vec<Change>,
-    /// (principal, action) allowed after the change (for CheckAccessNotGranted).
-    pub allowed_after: Vec<(String, String)>,
+    /// (principal, action, resource) allowed after the change under some witness (for
+    /// CheckAccessNotGranted).
+    pub allowed_after: Vec<(String, String, String)>,
+    /// False when some question had more open-key combinations than
+    /// [`kmsd_policy::validate::witness::MAX_WITNESSES`] and was decided on a sample.
+    pub witnesses_complete: bool,
 }
 
 impl AccessDiff {
@@ -114,7 +147,7 @@ impl AccessDiff {
         !self
             .allowed_after
             .iter()
-            .any(|(_, a)| actions.iter().any(|wanted| wanted.eq_ignore_ascii_case(a)))
+            .any(|(_, a, _)| actions.iter().any(|wanted| wanted.eq_ignore_ascii_case(a)))
     }
 }
 
@@ -227,6 +260,255 @@ fn outside_caller(arn: &str) -> Option<Caller> {
     None
 }
 
+/// Keys the world fixes (lower-cased): the caller and its tags, the key's facts and tags,
+/// the region and the time. Every other condition key is open.
+pub fn world_fixed(key: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "aws:principal",
+        "aws:resourcetag/",
+        "kms:keyspec",
+        "kms:keyusage",
+        "kms:keyorigin",
+        "kms:multiregion",
+        "kms:resourcealiases",
+        "kms:customermasterkey",
+    ];
+    const EXACT: &[&str] = &[
+        "aws:userid",
+        "aws:username",
+        "kms:calleraccount",
+        "aws:requestedregion",
+        "aws:currenttime",
+        "aws:epochtime",
+        "aws:tokenissuetime",
+        "aws:sourceidentity",
+    ];
+    PREFIXES.iter().any(|p| key.starts_with(p)) || EXACT.contains(&key)
+}
+
+/// Condition literals of every policy in a caller's set.
+pub(crate) fn set_literals(set: &PolicySet, out: &mut Vec<(String, Vec<String>)>) {
+    let policies = set
+        .identity
+        .iter()
+        .chain(set.boundary.iter())
+        .chain(set.session.iter().flatten())
+        .chain(set.scps.iter());
+    for p in policies {
+        out.extend(condition_literals(p.policy.text()));
+    }
+}
+
+fn grant_pairs(grants: &[Grant], out: &mut Vec<(String, String)>) {
+    for g in grants {
+        let Some(c) = &g.constraints else { continue };
+        for map in [&c.encryption_context_equals, &c.encryption_context_subset]
+            .into_iter()
+            .flatten()
+        {
+            out.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+}
+
+/// (condition key, literal values) of the conditions of some policies.
+type Literals = Vec<(String, Vec<String>)>;
+
+/// A principal of the diff: ARN, class, and the principal as decided.
+pub(crate) type Evaluated = (String, PrincipalClass, Principal);
+
+/// A principal decided before and after (the same principal unless its policies change).
+pub(crate) struct Subject {
+    pub arn: String,
+    pub class: PrincipalClass,
+    pub before: Principal,
+    pub after: Principal,
+}
+
+/// A key decided before and after (its own policy and grants unless a proposal replaces them).
+pub(crate) struct KeyCase {
+    pub view: KeyAuthzView,
+    pub proposed: Option<(SourcedPolicy, Vec<Grant>)>,
+}
+
+/// What [`decide`] found.
+pub(crate) struct Decided {
+    pub changes: Vec<Change>,
+    pub allowed_after: Vec<(String, String, String)>,
+    pub complete: bool,
+}
+
+/// Decide every (subject, action, key) before and after under every witness.
+pub(crate) fn decide(
+    service: &Service,
+    subjects: &[Subject],
+    keys: &[KeyCase],
+    actions: &[&'static str],
+) -> Result<Decided, ApiError> {
+    let mut out = Decided {
+        changes: Vec::new(),
+        allowed_after: Vec::new(),
+        complete: true,
+    };
+    let key_lits: Vec<(Literals, Vec<(String, String)>)> = keys
+        .iter()
+        .map(|k| {
+            let mut lits = condition_literals(k.view.policy.policy.text());
+            let mut pairs = Vec::new();
+            grant_pairs(&k.view.grants, &mut pairs);
+            if let Some((p, g)) = &k.proposed {
+                lits.extend(condition_literals(p.policy.text()));
+                grant_pairs(g, &mut pairs);
+            }
+            (lits, pairs)
+        })
+        .collect();
+    for s in subjects {
+        let mut subject_lits = Vec::new();
+        set_literals(&s.before.policies, &mut subject_lits);
+        if !Arc::ptr_eq(&s.before.policies, &s.after.policies) {
+            set_literals(&s.after.policies, &mut subject_lits);
+        }
+        for (k, (klits, pairs)) in keys.iter().zip(&key_lits) {
+            let mut lits = subject_lits.clone();
+            lits.extend(klits.iter().cloned());
+            let ws = witnesses(&lits, pairs, &world_fixed);
+            out.complete &= ws.complete;
+            let proposed = k.proposed.as_ref().map(|(p, g)| (p, g.as_slice()));
+            for action in actions {
+                let mut granted: Option<(String, Explanation, Explanation)> = None;
+                let mut revoked: Option<(String, Explanation, Explanation)> = None;
+                let mut any_after = false;
+                for w in &ws.list {
+                    let mut extra = RequestContext::new();
+                    w.apply_keys(&mut extra);
+                    let (key, region) = (&k.view.key_arn, &k.view.region);
+                    let before =
+                        service
+                            .kms
+                            .explain(&s.before, action, key, region, &extra, w.ec())?;
+                    let after = service.kms.explain_with(
+                        &s.after,
+                        action,
+                        key,
+                        region,
+                        &extra,
+                        w.ec(),
+                        proposed,
+                    )?;
+                    let b = before.outcome.decision == Decision::Allow;
+                    let a = after.outcome.decision == Decision::Allow;
+                    any_after |= a;
+                    if a && !b && granted.is_none() {
+                        granted = Some((w.describe(), before, after));
+                    } else if b && !a && revoked.is_none() {
+                        revoked = Some((w.describe(), before, after));
+                    }
+                    if granted.is_some() && revoked.is_some() {
+                        break;
+                    }
+                }
+                if any_after {
+                    out.allowed_after.push((
+                        s.arn.clone(),
+                        action.to_string(),
+                        k.view.key_arn.clone(),
+                    ));
+                }
+                for (context, before, after) in granted.into_iter().chain(revoked) {
+                    out.changes.push(Change {
+                        principal: s.arn.clone(),
+                        class: s.class,
+                        action: action.to_string(),
+                        resource: k.view.key_arn.clone(),
+                        context,
+                        before: Side {
+                            allowed: before.outcome.decision == Decision::Allow,
+                            explanation: before,
+                        },
+                        after: Side {
+                            allowed: after.outcome.decision == Decision::Allow,
+                            explanation: after,
+                        },
+                        via_role: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The principals of a diff: the world's (`known`: ARNs the world resolves), then the classes
+/// it does not know — any principal of each account `named` names that the world does not
+/// hold and of one account named nowhere (with an identity policy that allows everything),
+/// each principal ARN `named` names in such accounts, and the anonymous class. Returns them
+/// with the account named nowhere.
+pub(crate) fn universe(
+    service: &Service,
+    known: &BTreeSet<String>,
+    named: &[String],
+) -> Result<(Vec<Evaluated>, String), ApiError> {
+    let accounts: BTreeSet<String> = service.iam.list_accounts().into_iter().collect();
+    let mut outside_accounts: BTreeSet<String> = named
+        .iter()
+        .filter_map(|p| account_of(p))
+        .filter(|a| !accounts.contains(a))
+        .collect();
+    let nowhere = ["999999999999", "999999999998", "999999999997"]
+        .into_iter()
+        .find(|a| !accounts.contains(*a) && !outside_accounts.contains(*a))
+        .unwrap_or("999999999996")
+        .to_string();
+    outside_accounts.insert(nowhere.clone());
+
+    let admin = allow_all()?;
+    let mut principals: Vec<Evaluated> = Vec::new();
+    for arn in known {
+        if let Ok(p) = service.iam.principal_for_arn(arn, None) {
+            principals.push((arn.clone(), PrincipalClass::Known, p));
+        }
+    }
+    for account in &outside_accounts {
+        let arn = format!("arn:aws:iam::{account}:user/any-principal");
+        let caller = Caller::User {
+            account: account.clone(),
+            arn: arn.clone(),
+            name: "any-principal".into(),
+            unique_id: "AIDAOUTSIDEACCOUNT00".into(),
+        };
+        principals.push((
+            arn,
+            PrincipalClass::OtherAccount,
+            synthetic(caller, vec![admin.clone()]),
+        ));
+    }
+    let named_outside: BTreeSet<&String> = named
+        .iter()
+        .filter(|p| account_of(p).is_some_and(|a| !accounts.contains(&a)))
+        .collect();
+    for arn in named_outside {
+        if let Some(caller) = outside_caller(arn) {
+            principals.push((
+                arn.clone(),
+                PrincipalClass::NamedOutside,
+                synthetic(caller, vec![admin.clone()]),
+            ));
+        }
+    }
+    principals.push((
+        "anonymous".into(),
+        PrincipalClass::Anonymous,
+        synthetic(
+            Caller::Root {
+                account: nowhere.clone(),
+            },
+            Vec::new(),
+        ),
+    ));
+    Ok((principals, nowhere))
+}
+
 /// Compute the access diff of `proposal` on `key` (a key ARN).
 pub fn access_diff(
     service: &Service,
@@ -277,116 +559,38 @@ pub fn access_diff(
     let mut named: Vec<String> = view.policy.policy.aws_principals();
     named.extend(policy_after.policy.aws_principals());
     named.extend(grants_after.iter().map(|g| g.grantee_principal.clone()));
-    let mut outside_accounts: BTreeSet<String> = named
-        .iter()
-        .filter_map(|p| account_of(p))
-        .filter(|a| !accounts.contains(a))
-        .collect();
-    let nowhere = ["999999999999", "999999999998", "999999999997"]
+    let (principals, _) = universe(service, &known, &named)?;
+    let subjects: Vec<Subject> = principals
         .into_iter()
-        .find(|a| !accounts.contains(*a) && !outside_accounts.contains(*a))
-        .unwrap_or("999999999996")
-        .to_string();
-    outside_accounts.insert(nowhere.clone());
-
-    let admin = allow_all()?;
-    let mut principals: Vec<(String, PrincipalClass, Principal)> = Vec::new();
-    for arn in &known {
-        if let Ok(p) = service.iam.principal_for_arn(arn, None) {
-            principals.push((arn.clone(), PrincipalClass::Known, p));
-        }
-    }
-    for account in &outside_accounts {
-        let arn = format!("arn:aws:iam::{account}:user/any-principal");
-        let caller = Caller::User {
-            account: account.clone(),
-            arn: arn.clone(),
-            name: "any-principal".into(),
-            unique_id: "AIDAOUTSIDEACCOUNT00".into(),
-        };
-        principals.push((
+        .map(|(arn, class, p)| Subject {
             arn,
-            PrincipalClass::OtherAccount,
-            synthetic(caller, vec![admin.clone()]),
-        ));
-    }
-    let named_outside: BTreeSet<&String> = named
-        .iter()
-        .filter(|p| account_of(p).is_some_and(|a| !accounts.contains(&a)))
+            class,
+            after: p.clone(),
+            before: p,
+        })
         .collect();
-    for arn in named_outside {
-        if let Some(caller) = outside_caller(arn) {
-            principals.push((
-                arn.clone(),
-                PrincipalClass::NamedOutside,
-                synthetic(caller, vec![admin.clone()]),
-            ));
-        }
-    }
-    principals.push((
-        "anonymous".into(),
-        PrincipalClass::Anonymous,
-        synthetic(
-            Caller::Root {
-                account: nowhere.clone(),
-            },
-            Vec::new(),
-        ),
-    ));
 
     let actions = key_actions();
-    let no_context = RequestContext::new();
-    let mut changes = Vec::new();
-    let mut allowed_after = Vec::new();
-    for (arn, class, principal) in &principals {
-        for action in &actions {
-            let before = service.kms.explain(
-                principal,
-                action,
-                &view.key_arn,
-                &view.region,
-                &no_context,
-                None,
-            )?;
-            let after = service.kms.explain_with(
-                principal,
-                action,
-                &view.key_arn,
-                &view.region,
-                &no_context,
-                None,
-                Some((&policy_after, &grants_after)),
-            )?;
-            let (b, a) = (
-                before.outcome.decision == Decision::Allow,
-                after.outcome.decision == Decision::Allow,
-            );
-            if a {
-                allowed_after.push((arn.clone(), action.to_string()));
-            }
-            if a != b {
-                changes.push(Change {
-                    principal: arn.clone(),
-                    class: *class,
-                    action: action.to_string(),
-                    before: Side {
-                        allowed: b,
-                        explanation: before,
-                    },
-                    after: Side {
-                        allowed: a,
-                        explanation: after,
-                    },
-                });
-            }
-        }
-    }
+    let key_arn = view.key_arn.clone();
+    let account = view.account.clone();
+    let case = KeyCase {
+        view,
+        proposed: Some((policy_after, grants_after)),
+    };
+    let decided = decide(service, &subjects, std::slice::from_ref(&case), &actions)?;
+    let subject = match proposal {
+        Proposal::KeyPolicy(_) => format!("key policy of {key_arn}"),
+        Proposal::Grant { .. } => format!("a new grant on {key_arn}"),
+    };
     Ok(AccessDiff {
-        key_arn: view.key_arn,
-        account: view.account,
-        principals: principals.into_iter().map(|(a, c, _)| (a, c)).collect(),
+        keys: vec![key_arn.clone()],
+        key_arn,
+        subject,
+        account,
+        principals: subjects.into_iter().map(|s| (s.arn, s.class)).collect(),
         actions,
-        changes,
-        allowed_after,
+        changes: decided.changes,
+        allowed_after: decided.allowed_after,
+        witnesses_complete: decided.complete,
     })
 }

@@ -394,14 +394,18 @@ impl Kms {
         self.clock.now_millis()
     }
 
-    /// Commit mutations; a store failure becomes `KMSInternalException` (a conflict with
-    /// another node's write is noted for [`Kms::call`] to retry).
+    /// Commit mutations. Nothing was written when this fails: a store that cannot be
+    /// reached (the shared database down) answers `DependencyTimeoutException` (HTTP 503,
+    /// which AWS's SDKs retry); any other store failure `KMSInternalException` (a conflict
+    /// with another node's write is noted for [`Kms::call`] to retry).
     fn commit(&self, muts: &[Mutation]) -> Result<(), ApiError> {
-        self.store.commit(muts).map_err(|e| {
-            if matches!(e, crate::store::StoreError::Conflict) {
+        self.store.commit(muts).map_err(|e| match e {
+            crate::store::StoreError::Unavailable(_) => ids::dependency_timeout(),
+            crate::store::StoreError::Conflict => {
                 crate::store::note_conflict();
+                ids::internal()
             }
-            ids::internal()
+            crate::store::StoreError::Backend(_) => ids::internal(),
         })
     }
 

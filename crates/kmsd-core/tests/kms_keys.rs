@@ -300,6 +300,36 @@ fn state_survives_reopen() {
 }
 
 #[test]
+fn unreachable_store_answers_dependency_timeout_and_changes_nothing() {
+    let w = World::new();
+    let id = w.key();
+    let before_dump = w.dump();
+    w.store.unreachable.store(true, Ordering::SeqCst);
+    for (op, input) in [
+        ("CreateKey", json!({})),
+        ("DisableKey", json!({"KeyId": id})),
+        (
+            "CreateAlias",
+            json!({"AliasName": "alias/u", "TargetKeyId": id}),
+        ),
+    ] {
+        let e = w.err(op, input);
+        assert_eq!(e.code, "DependencyTimeoutException", "{op}");
+        let message = e.message.unwrap_or_default();
+        assert!(
+            message.contains("You can retry the request"),
+            "{op}: {message}"
+        );
+    }
+    // Cryptographic operations read memory only: they go on.
+    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": "aGk="}));
+    assert!(ct["CiphertextBlob"].is_string());
+    w.store.unreachable.store(false, Ordering::SeqCst);
+    assert_eq!(w.dump(), before_dump);
+    w.ok("DisableKey", json!({"KeyId": id}));
+}
+
+#[test]
 fn failed_commit_changes_nothing() {
     let w = World::new();
     let id = w.key();

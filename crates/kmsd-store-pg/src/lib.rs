@@ -18,8 +18,11 @@
 //!   sequence, so a missed notification only delays a change.
 //! - The domain is synchronous: the store owns a small tokio runtime; a call from any thread
 //!   (a server worker included) sends its work there and waits on a channel.
+//! - TLS to the database when the URL's `sslmode` asks for it, the server always verified
+//!   ([`tls`]).
 
 pub mod schema;
+pub mod tls;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -30,6 +33,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use kmsd_core::store::{ChangeSink, Changed, Mutation, Store};
 use parking_lot::Mutex;
+use tls::{Settings, Tls};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
@@ -104,7 +108,23 @@ fn classify(e: &tokio_postgres::Error) -> Failure {
             code.code()
         )));
     }
-    Failure::Fail(StoreError::Unavailable(e.to_string()))
+    Failure::Fail(StoreError::Unavailable(with_causes(e)))
+}
+
+/// An error and its chain of causes, `a: b: c` (a failed TLS handshake says why: an unknown
+/// issuer, a name mismatch).
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn pg_err(e: tokio_postgres::Error) -> StoreError {
@@ -115,15 +135,14 @@ fn pg_err(e: tokio_postgres::Error) -> StoreError {
 }
 
 fn pool_err(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Unavailable(format!("no database connection: {e}"))
+    StoreError::Unavailable(format!("no database connection: {}", with_causes(&e)))
 }
 
 /// The connection settings of a `postgres://` URL, with the password from `PGPASSWORD`
-/// when the URL has none.
-pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
-    let mut cfg: tokio_postgres::Config = url
-        .parse()
-        .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+/// when the URL has none, and the TLS connector its `sslmode` asks for ([`tls`]).
+pub fn parse_url(url: &str) -> Result<Settings, StoreError> {
+    let mut settings = tls::settings(url)?;
+    let cfg = &mut settings.config;
     if cfg.get_password().is_none() {
         if let Ok(p) = std::env::var("PGPASSWORD") {
             cfg.password(p);
@@ -135,27 +154,49 @@ pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     cfg.keepalives(true)
         .keepalives_idle(Duration::from_secs(10))
         .application_name("kmsd");
-    Ok(cfg)
+    Ok(settings)
+}
+
+/// One connection outside the pool, its driver spawned on the current runtime.
+async fn connect(settings: &Settings) -> Result<tokio_postgres::Client, StoreError> {
+    match &settings.tls {
+        Tls::Off => {
+            let (client, conn) = settings.config.connect(NoTls).await.map_err(pg_err)?;
+            tokio::spawn(conn);
+            Ok(client)
+        }
+        Tls::Verified(make) => {
+            let (client, conn) = settings
+                .config
+                .connect(make.clone())
+                .await
+                .map_err(pg_err)?;
+            tokio::spawn(conn);
+            Ok(client)
+        }
+    }
 }
 
 impl PgStore {
     /// Connect, create or migrate the schema, read a consistent snapshot of every record and
     /// start the change feed.
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        let cfg = parse_url(url)?;
+        let settings = parse_url(url)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kmsd-pg")
             .enable_all()
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot start runtime: {e}")))?;
-        let manager = Manager::from_config(
-            cfg.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &settings.tls {
+            Tls::Off => Manager::from_config(settings.config.clone(), NoTls, manager_config),
+            Tls::Verified(make) => {
+                Manager::from_config(settings.config.clone(), make.clone(), manager_config)
+            }
+        };
         let pool = Pool::builder(manager)
             .max_size(8)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -186,7 +227,7 @@ impl PgStore {
             }
         }
         shared.applied.store(seq, Ordering::Release);
-        runtime.spawn(feed(shared.clone(), cfg));
+        runtime.spawn(feed(shared.clone(), settings));
         Ok(PgStore {
             runtime: Some(runtime),
             shared,
@@ -195,22 +236,20 @@ impl PgStore {
 
     /// Run one SQL statement on its own connection (tests and tools; not from a runtime).
     pub fn admin_execute(url: &str, sql: &str) -> Result<(), StoreError> {
-        let cfg = parse_url(url)?;
+        let settings = parse_url(url)?;
         let sql = sql.to_string();
         admin_runtime()?.block_on(async move {
-            let (client, conn) = cfg.connect(NoTls).await.map_err(pg_err)?;
-            tokio::spawn(conn);
+            let client = connect(&settings).await?;
             client.batch_execute(&sql).await.map_err(pg_err)
         })
     }
 
     /// The first column of the first row of a query, as i64 (tests and tools).
     pub fn admin_query_i64(url: &str, sql: &str) -> Result<i64, StoreError> {
-        let cfg = parse_url(url)?;
+        let settings = parse_url(url)?;
         let sql = sql.to_string();
         admin_runtime()?.block_on(async move {
-            let (client, conn) = cfg.connect(NoTls).await.map_err(pg_err)?;
-            tokio::spawn(conn);
+            let client = connect(&settings).await?;
             Ok(client.query_one(&sql, &[]).await.map_err(pg_err)?.get(0))
         })
     }
@@ -472,7 +511,7 @@ async fn read_changes(pool: &Pool, from: i64) -> Result<(i64, Vec<Row>), StoreEr
 
 /// The change feed: LISTEN for commit sequences (reconnecting when the connection drops)
 /// and poll, each wake-up running a catch-up on the blocking pool.
-async fn feed(shared: Arc<Shared>, cfg: tokio_postgres::Config) {
+async fn feed(shared: Arc<Shared>, settings: Settings) {
     let wake = Arc::new(tokio::sync::Notify::new());
     let catcher = {
         let shared = shared.clone();
@@ -507,19 +546,19 @@ async fn feed(shared: Arc<Shared>, cfg: tokio_postgres::Config) {
     };
     tokio::spawn(catcher);
     loop {
-        if let Ok((client, mut conn)) = cfg.connect(NoTls).await {
-            let wake2 = wake.clone();
-            let driver = tokio::spawn(async move {
-                let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
-                use futures_util::StreamExt;
-                while let Some(m) = messages.next().await {
-                    match m {
-                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => wake2.notify_one(),
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-            });
+        let connected = match &settings.tls {
+            Tls::Off => settings
+                .config
+                .connect(NoTls)
+                .await
+                .map(|(client, conn)| (client, tokio::spawn(notifications(conn, wake.clone())))),
+            Tls::Verified(make) => settings
+                .config
+                .connect(make.clone())
+                .await
+                .map(|(client, conn)| (client, tokio::spawn(notifications(conn, wake.clone())))),
+        };
+        if let Ok((client, driver)) = connected {
             if client
                 .batch_execute(&format!("LISTEN {CHANNEL}"))
                 .await
@@ -533,6 +572,26 @@ async fn feed(shared: Arc<Shared>, cfg: tokio_postgres::Config) {
             }
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Drives the LISTEN connection, waking the catch-up on every notification, until the
+/// connection ends.
+async fn notifications<S, T>(
+    mut conn: tokio_postgres::Connection<S, T>,
+    wake: Arc<tokio::sync::Notify>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+    use futures_util::StreamExt;
+    while let Some(m) = messages.next().await {
+        match m {
+            Ok(tokio_postgres::AsyncMessage::Notification(_)) => wake.notify_one(),
+            Ok(_) => {}
+            Err(_) => break,
+        }
     }
 }
 

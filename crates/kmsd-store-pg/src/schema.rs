@@ -84,10 +84,12 @@ fn attempt_err(e: tokio_postgres::Error) -> Attempt {
 }
 
 async fn migrate_once(pool: &Pool) -> Result<(), Attempt> {
-    let mut client = pool
-        .get()
-        .await
-        .map_err(|e| Attempt::Fail(StoreError::Unavailable(format!("cannot connect: {e}"))))?;
+    let mut client = pool.get().await.map_err(|e| {
+        Attempt::Fail(StoreError::Unavailable(format!(
+            "cannot connect: {}",
+            crate::with_causes(&e)
+        )))
+    })?;
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS kmsd_schema (

@@ -3,64 +3,11 @@
 //! system cluster). Skipped, saying so, only when the PostgreSQL binaries are absent.
 #![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use common::Cluster;
 use kmsd_core::store::{conformance, shared_conformance, Store};
 use kmsd_store_pg::PgStore;
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-throwaway.sh")
-}
-
-struct Cluster {
-    dir: tempfile::TempDir,
-    port: String,
-}
-
-impl Cluster {
-    fn start() -> Option<Cluster> {
-        let ok = Command::new(script()).arg("bindir").output().unwrap();
-        if !ok.status.success() {
-            println!("SKIPPED: PostgreSQL binaries (initdb, pg_ctl) are not installed");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(script())
-            .arg("start")
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cannot start PostgreSQL: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let port = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        Some(Cluster { dir, port })
-    }
-
-    /// A new, empty database; its URL.
-    fn database(&self, name: &str) -> String {
-        let admin =
-            PgStore::admin_execute(&self.url("postgres"), &format!("CREATE DATABASE {name}"));
-        admin.unwrap();
-        self.url(name)
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!("postgres://kmsd@127.0.0.1:{}/{db}", self.port)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(script())
-            .arg("stop")
-            .arg(self.dir.path())
-            .status();
-    }
-}
 
 #[test]
 fn postgres_store_conforms() {
@@ -95,12 +42,7 @@ fn postgres_store_conforms() {
 
     // The database unreachable: commits fail as unavailable, then work again.
     let store = PgStore::open(&url).unwrap();
-    let stop = Command::new(script())
-        .arg("stop")
-        .arg(cluster.dir.path())
-        .status()
-        .unwrap();
-    assert!(stop.success());
+    cluster.stop();
     let put = kmsd_core::store::Mutation::Put {
         table: "u",
         key: "k".into(),
@@ -111,12 +53,7 @@ fn postgres_store_conforms() {
         matches!(e, kmsd_core::store::StoreError::Unavailable(_)),
         "{e}"
     );
-    let restart = Command::new(script())
-        .arg("restart")
-        .arg(cluster.dir.path())
-        .output()
-        .unwrap();
-    assert!(restart.status.success());
+    cluster.restart();
     store.commit(&[put]).unwrap();
     assert_eq!(store.load("u").unwrap(), vec![("k".into(), b"v".to_vec())]);
 }

@@ -1,6 +1,7 @@
 //! IAM Access Analyzer's policy checks over restJson1 on the same listener: `ValidatePolicy`
-//! (`POST /policy/validation`), `CheckNoNewAccess` (`POST /policy/check-no-new-access`) and
-//! `CheckAccessNotGranted` (`POST /policy/check-access-not-granted`), signed for the
+//! (`POST /policy/validation`), `CheckNoNewAccess` (`POST /policy/check-no-new-access`),
+//! `CheckAccessNotGranted` (`POST /policy/check-access-not-granted`) and
+//! `CheckNoPublicAccess` (`POST /policy/check-no-public-access`), signed for the
 //! `access-analyzer` service, so `boto3.client("accessanalyzer", endpoint_url=...)` works.
 //! Each is authorized like AWS: the caller's IAM policies must allow
 //! `access-analyzer:<Operation>` on `*`.
@@ -8,7 +9,10 @@
 use kmsd_core::audit::{AuditEvent, UserIdentity};
 use kmsd_core::error::AccessAnalyzerError;
 use kmsd_core::principal::RequestMeta;
-use kmsd_policy::validate::custom::{check_access_not_granted, check_no_new_access, CheckResult};
+use kmsd_policy::validate::custom::{
+    check_access_not_granted, check_no_new_access, check_no_public_access, is_trust_document,
+    CheckResult,
+};
 use kmsd_policy::validate::{findings_json, validate_policy, ValidateOptions};
 use kmsd_policy::{Policy, PolicyKind};
 use serde_json::{json, Value};
@@ -22,6 +26,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("/policy/validation", "ValidatePolicy"),
     ("/policy/check-no-new-access", "CheckNoNewAccess"),
     ("/policy/check-access-not-granted", "CheckAccessNotGranted"),
+    ("/policy/check-no-public-access", "CheckNoPublicAccess"),
 ];
 
 fn operation(req: &WireRequest) -> Option<&'static str> {
@@ -100,6 +105,7 @@ pub fn handle<B: Backend + ?Sized>(
     let result = match op {
         "ValidatePolicy" => validate(&input, &account),
         "CheckNoNewAccess" => no_new_access(&input, &account),
+        "CheckNoPublicAccess" => no_public_access(&input),
         _ => access_not_granted(&input),
     };
     match result {
@@ -163,9 +169,12 @@ fn parse_policy(text: &str, kind: PolicyKind, name: &str) -> Result<Policy, Wire
     })
 }
 
-fn check_kind(input: &Value) -> Result<PolicyKind, WireError> {
+/// The policy kind of a custom check: `IDENTITY_POLICY`, or `RESOURCE_POLICY` — a role trust
+/// policy when every action `document` names is an `sts:` action, a KMS key policy otherwise.
+fn check_kind(input: &Value, document: &str) -> Result<PolicyKind, WireError> {
     match string_field(input, "policyType")? {
         "IDENTITY_POLICY" => Ok(PolicyKind::Identity),
+        "RESOURCE_POLICY" if is_trust_document(document) => Ok(PolicyKind::Trust),
         "RESOURCE_POLICY" => Ok(PolicyKind::Key),
         other => Err(validation(format!(
             "1 validation error detected: Value '{other}' at 'policyType' failed to satisfy constraint: Member must satisfy enum value set: [IDENTITY_POLICY, RESOURCE_POLICY]"
@@ -194,17 +203,15 @@ fn result_json(r: &CheckResult) -> Value {
 }
 
 fn no_new_access(input: &Value, account: &str) -> Result<Value, WireError> {
-    let kind = check_kind(input)?;
-    let new = parse_policy(
-        string_field(input, "newPolicyDocument")?,
-        kind,
-        "newPolicyDocument",
-    )?;
-    let existing = parse_policy(
-        string_field(input, "existingPolicyDocument")?,
-        kind,
-        "existingPolicyDocument",
-    )?;
+    let new_text = string_field(input, "newPolicyDocument")?;
+    let existing_text = string_field(input, "existingPolicyDocument")?;
+    // Both documents are read as one kind: a trust policy only when both are.
+    let kind = match check_kind(input, new_text)? {
+        PolicyKind::Trust if !is_trust_document(existing_text) => PolicyKind::Key,
+        k => k,
+    };
+    let new = parse_policy(new_text, kind, "newPolicyDocument")?;
+    let existing = parse_policy(existing_text, kind, "existingPolicyDocument")?;
     Ok(result_json(&check_no_new_access(
         &existing,
         &new,
@@ -212,13 +219,61 @@ fn no_new_access(input: &Value, account: &str) -> Result<Value, WireError> {
     )))
 }
 
+fn no_public_access(input: &Value) -> Result<Value, WireError> {
+    let text = string_field(input, "policyDocument")?;
+    let kind = match string_field(input, "resourceType")? {
+        "AWS::KMS::Key" => PolicyKind::Key,
+        "AWS::IAM::AssumeRolePolicyDocument" => PolicyKind::Trust,
+        other if RESOURCE_TYPES.contains(&other) => {
+            return Err(validation(format!(
+                "resourceType {other} is not supported here: kmsd checks AWS::KMS::Key and AWS::IAM::AssumeRolePolicyDocument."
+            )))
+        }
+        other => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{other}' at 'resourceType' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                RESOURCE_TYPES.join(", ")
+            )))
+        }
+    };
+    let policy = parse_policy(text, kind, "policyDocument")?;
+    Ok(result_json(&check_no_public_access(&policy)))
+}
+
+/// Access Analyzer's `AccessCheckResourceType` values.
+const RESOURCE_TYPES: &[&str] = &[
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::Stream",
+    "AWS::EFS::FileSystem",
+    "AWS::OpenSearchService::Domain",
+    "AWS::Kinesis::Stream",
+    "AWS::Kinesis::StreamConsumer",
+    "AWS::KMS::Key",
+    "AWS::Lambda::Function",
+    "AWS::S3::Bucket",
+    "AWS::S3::AccessPoint",
+    "AWS::S3Express::DirectoryBucket",
+    "AWS::S3::Glacier",
+    "AWS::S3Outposts::Bucket",
+    "AWS::S3Outposts::AccessPoint",
+    "AWS::SecretsManager::Secret",
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+    "AWS::IAM::AssumeRolePolicyDocument",
+    "AWS::S3Tables::TableBucket",
+    "AWS::ApiGateway::RestApi",
+    "AWS::CodeArtifact::Domain",
+    "AWS::Backup::BackupVault",
+    "AWS::CloudTrail::Dashboard",
+    "AWS::CloudTrail::EventDataStore",
+    "AWS::S3Tables::Table",
+    "AWS::S3Express::AccessPoint",
+];
+
 fn access_not_granted(input: &Value) -> Result<Value, WireError> {
-    let kind = check_kind(input)?;
-    let policy = parse_policy(
-        string_field(input, "policyDocument")?,
-        kind,
-        "policyDocument",
-    )?;
+    let text = string_field(input, "policyDocument")?;
+    let kind = check_kind(input, text)?;
+    let policy = parse_policy(text, kind, "policyDocument")?;
     let Some(Value::Array(access)) = input.get("access") else {
         return Err(validation(
             "1 validation error detected: Value null at 'access' failed to satisfy constraint: Member must not be null",

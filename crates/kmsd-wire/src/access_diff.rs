@@ -17,37 +17,53 @@ pub fn pass(ok: bool) -> &'static str {
     }
 }
 
-/// The diff as JSON: checks, then each changed (principal, action) with both explanations.
+/// The diff as JSON: checks, then each changed (principal, action, resource) with both
+/// explanations.
 pub fn diff_json(diff: &AccessDiff, not_granted: &[String]) -> Value {
     let changes: Vec<Value> = diff
         .changes
         .iter()
         .map(|c| {
-            json!({
+            let mut v = json!({
                 "principal": c.principal,
                 "class": c.class.as_str(),
                 "action": c.action,
+                "resource": c.resource,
                 "change": if c.after.allowed { "granted" } else { "revoked" },
+                "context": c.context,
                 "before": explanation_json(&c.before.explanation),
                 "after": explanation_json(&c.after.explanation),
-            })
+            });
+            if !c.via_role.is_empty() {
+                v["viaRole"] = c
+                    .via_role
+                    .iter()
+                    .map(|(a, k)| json!({"action": a, "key": k}))
+                    .collect();
+            }
+            v
         })
         .collect();
     let mut doc = json!({
-        "key": diff.key_arn,
+        "subject": diff.subject,
         "account": diff.account,
         "checkNoNewAccess": pass(diff.no_new_access()),
         "changes": changes,
         "principalsEvaluated": diff.principals.iter().map(|(p, c)| json!({"principal": p, "class": c.as_str()})).collect::<Vec<_>>(),
         "actionsEvaluated": diff.actions,
-        "note": "Decided without an encryption context or request-specific condition keys. Principals of accounts the world does not hold are evaluated with an identity policy that allows everything; 'anonymous' is a caller whose own policies allow nothing.",
+        "keysEvaluated": diff.keys,
+        "witnessesComplete": diff.witnesses_complete,
+        "note": "Request-specific condition keys (encryption context, request parameters, network, request tags) may hold: a decision is made under each value the policies compare them with, a value they do not name, and none; 'context' names one under which the decision changes. Principals of accounts the world does not hold are evaluated with an identity policy that allows everything; 'anonymous' is a caller whose own policies allow nothing.",
     });
+    if !diff.key_arn.is_empty() {
+        doc["key"] = json!(diff.key_arn);
+    }
     if !not_granted.is_empty() {
         let granted: Vec<Value> = diff
             .allowed_after
             .iter()
-            .filter(|(_, a)| not_granted.iter().any(|n| n.eq_ignore_ascii_case(a)))
-            .map(|(p, a)| json!({"principal": p, "action": a}))
+            .filter(|(_, a, _)| not_granted.iter().any(|n| n.eq_ignore_ascii_case(a)))
+            .map(|(p, a, r)| json!({"principal": p, "action": a, "resource": r}))
             .collect();
         doc["checkAccessNotGranted"] = json!(pass(granted.is_empty()));
         doc["granted"] = Value::Array(granted);

@@ -1,7 +1,7 @@
 //! `kmsd access --key ARN`: access review of one key — every principal the world or server
 //! knows (account roots, users, roles, grantees) with each KMS action it may perform on the
 //! key and why; access from other accounts is flagged. `--diff` (see `access_diff_cmd`):
-//! what a proposed key policy or grant changes.
+//! what a proposed key policy, grant, identity policy or role trust policy changes.
 
 use std::path::PathBuf;
 
@@ -21,27 +21,69 @@ pub struct AccessArgs {
     /// needs kms:GetKeyPolicy on the key).
     #[arg(long)]
     pub endpoint: Option<String>,
-    /// Key ARN or alias ARN.
-    #[arg(long)]
-    pub key: String,
+    /// Key ARN or alias ARN (access review; --diff of a key policy or grant).
+    #[arg(long, required_unless_present_any = ["principal", "role"])]
+    pub key: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: crate::explain::Format,
-    /// Access diff: what a proposed key policy (--policy) or grant (--grant-principal,
-    /// --grant-operations) changes; offline (--bootstrap) or online (--endpoint; the caller
-    /// needs kms:GetKeyPolicy on the key). Exit 0 no new access, 1 new access (or an
+    /// Access diff: what a proposed key policy (--key, --policy) or grant (--key,
+    /// --grant-principal, --grant-operations) changes, offline (--bootstrap) or online
+    /// (--endpoint; the caller needs kms:GetKeyPolicy on the key); or an identity policy
+    /// (--principal, --identity-policy [--policy-name]) or a role's trust policy (--role,
+    /// --trust-policy), offline. Exit 0 no new access, 1 new access (or an
     /// --access-not-granted action is granted), 2 bad input.
     #[arg(long)]
     pub diff: bool,
     /// Proposed key policy (JSON file) for --diff.
-    #[arg(long, requires = "diff", conflicts_with = "grant_principal")]
+    #[arg(
+        long,
+        requires = "diff",
+        conflicts_with_all = ["grant_principal", "principal", "role"]
+    )]
     pub policy: Option<PathBuf>,
     /// Grantee principal of a proposed grant for --diff.
-    #[arg(long, requires = "diff", requires = "grant_operations")]
+    #[arg(
+        long,
+        requires = "diff",
+        requires = "grant_operations",
+        conflicts_with_all = ["principal", "role"]
+    )]
     pub grant_principal: Option<String>,
     /// Operations of the proposed grant, comma-separated (e.g. Decrypt,GenerateDataKey).
     #[arg(long, requires = "grant_principal", value_delimiter = ',')]
     pub grant_operations: Vec<String>,
+    /// User, role or group ARN whose identity policy --identity-policy replaces or adds
+    /// (--diff, offline).
+    #[arg(
+        long,
+        requires = "diff",
+        requires = "identity_policy",
+        conflicts_with_all = ["key", "role"]
+    )]
+    pub principal: Option<String>,
+    /// Proposed identity policy (JSON file) for --principal.
+    #[arg(long, requires = "principal")]
+    pub identity_policy: Option<PathBuf>,
+    /// Which identity policy --identity-policy is: an inline policy name of the --principal
+    /// (replaced if it exists, added otherwise) or a managed policy ARN (its document replaced
+    /// wherever it is attached). Default: a new inline policy.
+    #[arg(long, requires = "identity_policy")]
+    pub policy_name: Option<String>,
+    /// Role ARN whose trust policy --trust-policy replaces (--diff, offline).
+    #[arg(
+        long,
+        requires = "diff",
+        requires = "trust_policy",
+        conflicts_with_all = ["key", "principal"]
+    )]
+    pub role: Option<String>,
+    /// Proposed trust policy (AssumeRolePolicyDocument, JSON file) for --role.
+    #[arg(long, requires = "role")]
+    pub trust_policy: Option<PathBuf>,
+    /// Region of the world's keys declared without one (--principal and --role diffs).
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
     /// With --diff: also fail (exit 1) when any principal may perform one of these actions
     /// after the change (CheckAccessNotGranted), comma-separated.
     #[arg(long, requires = "diff", value_delimiter = ',')]
@@ -53,24 +95,25 @@ pub fn run(args: AccessArgs) -> i32 {
     if args.diff {
         return crate::access_diff_cmd::run(&args);
     }
-    let region = match region_of(&args.key) {
+    let Some(key) = args.key.clone() else {
+        eprintln!("kmsd access: --key is required without --diff");
+        return 2;
+    };
+    let region = match region_of(&key) {
         Some(r) => r,
         None => {
-            eprintln!(
-                "kmsd access: --key {:?} must be a key ARN or alias ARN",
-                args.key
-            );
+            eprintln!("kmsd access: --key {key:?} must be a key ARN or alias ARN");
             return 2;
         }
     };
     let review = if let Some(path) = &args.bootstrap {
-        offline(path, &args.key, &region)
+        offline(path, &key, &region)
     } else if let Some(endpoint) = &args.endpoint {
         crate::explain_online::call(
             endpoint,
             &region,
             "KmsdService.AccessReview",
-            &json!({ "KeyId": args.key }),
+            &json!({ "KeyId": key }),
         )
     } else {
         Err("one of --bootstrap or --endpoint is required".into())

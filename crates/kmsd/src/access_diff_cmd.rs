@@ -1,10 +1,12 @@
-//! `kmsd access --diff --bootstrap WORLD --key KEY --policy NEW.json` (or a proposed grant):
-//! every (principal, action) whose decision on the key changes, with the flowchart path
-//! before and after, and Access Analyzer's CheckNoNewAccess / CheckAccessNotGranted results.
+//! `kmsd access --diff --bootstrap WORLD --key KEY --policy NEW.json` (or a proposed grant),
+//! `--principal ARN --identity-policy NEW.json [--policy-name N]` (an identity policy) and
+//! `--role ARN --trust-policy NEW.json` (a role's trust policy): every (principal, action,
+//! resource) whose decision changes, with the flowchart path before and after, and Access
+//! Analyzer's CheckNoNewAccess / CheckAccessNotGranted results.
 //! Exit status: 0 no new access (and nothing of --access-not-granted granted), 1 otherwise,
 //! 2 bad input.
 
-use kmsd_core::access_diff::{access_diff, AccessDiff, Proposal};
+use kmsd_core::access_diff::{access_diff, identity_diff, trust_diff, AccessDiff, Proposal};
 use kmsd_policy::validate::catalog;
 use kmsd_wire::access_diff::diff_json;
 use serde_json::{json, Value};
@@ -14,19 +16,19 @@ use crate::access::AccessArgs;
 /// Largest proposed policy file read.
 const MAX_POLICY_BYTES: u64 = 1024 * 1024;
 
-fn read_policy(path: &std::path::Path) -> Result<String, String> {
+fn read_policy(path: &std::path::Path, flag: &str) -> Result<String, String> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_POLICY_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| format!("--policy {}: {e}", path.display()))?;
+        .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
     if bytes.len() as u64 > MAX_POLICY_BYTES {
         return Err(format!(
-            "--policy {}: larger than {MAX_POLICY_BYTES} bytes",
+            "{flag} {}: larger than {MAX_POLICY_BYTES} bytes",
             path.display()
         ));
     }
-    String::from_utf8(bytes).map_err(|_| format!("--policy {}: not UTF-8 text", path.display()))
+    String::from_utf8(bytes).map_err(|_| format!("{flag} {}: not UTF-8 text", path.display()))
 }
 
 /// Check the --access-not-granted actions name real KMS actions.
@@ -46,7 +48,7 @@ fn check_actions(actions: &[String]) -> Result<(), String> {
 
 fn proposal(args: &AccessArgs) -> Result<Proposal, String> {
     if let Some(path) = &args.policy {
-        return Ok(Proposal::KeyPolicy(read_policy(path)?));
+        return Ok(Proposal::KeyPolicy(read_policy(path, "--policy")?));
     }
     if let Some(grantee) = &args.grant_principal {
         return Ok(Proposal::Grant {
@@ -57,27 +59,59 @@ fn proposal(args: &AccessArgs) -> Result<Proposal, String> {
     Err("--diff needs --policy FILE or --grant-principal ARN --grant-operations OPS".into())
 }
 
+/// An identity or trust policy diff (offline only).
+fn iam_diff(args: &AccessArgs) -> Result<Option<Value>, String> {
+    let (label, arn) = match (&args.principal, &args.role) {
+        (Some(p), _) => ("--principal", p),
+        (None, Some(r)) => ("--role", r),
+        (None, None) => return Ok(None),
+    };
+    let Some(path) = &args.bootstrap else {
+        return Err(format!(
+            "{label} diffs are answered offline: --bootstrap WORLD is required"
+        ));
+    };
+    let service = crate::explain::load_world(path, &args.region)?;
+    let diff = if let (Some(p), Some(file)) = (&args.principal, &args.identity_policy) {
+        let doc = read_policy(file, "--identity-policy")?;
+        identity_diff(&service, p, args.policy_name.as_deref(), &doc)
+    } else if let (Some(r), Some(file)) = (&args.role, &args.trust_policy) {
+        let doc = read_policy(file, "--trust-policy")?;
+        trust_diff(&service, r, &doc)
+    } else {
+        return Err(format!("{label} needs its policy file"));
+    };
+    let diff = diff.map_err(|e| format!("{label} {arn}: {}", crate::explain::api_text(&e)))?;
+    Ok(Some(diff_json(&diff, &args.access_not_granted)))
+}
+
 pub fn run(args: &AccessArgs) -> i32 {
     let result = (|| -> Result<Value, String> {
         check_actions(&args.access_not_granted)?;
+        if let Some(doc) = iam_diff(args)? {
+            return Ok(doc);
+        }
         let proposal = proposal(args)?;
-        let region = args
+        let key = args
             .key
+            .as_deref()
+            .ok_or("--diff needs --key, --principal or --role")?;
+        let region = key
             .split(':')
             .nth(3)
             .filter(|r| !r.is_empty())
-            .ok_or_else(|| format!("--key {:?} must be a key ARN", args.key))?;
+            .ok_or_else(|| format!("--key {key:?} must be a key ARN"))?;
         if let Some(path) = &args.bootstrap {
             let service = crate::explain::load_world(path, region)?;
-            let diff: AccessDiff = access_diff(&service, &args.key, &proposal)
-                .map_err(|e| format!("--key {}: {}", args.key, crate::explain::api_text(&e)))?;
+            let diff: AccessDiff = access_diff(&service, key, &proposal)
+                .map_err(|e| format!("--key {key}: {}", crate::explain::api_text(&e)))?;
             return Ok(diff_json(&diff, &args.access_not_granted));
         }
         let endpoint = args
             .endpoint
             .as_ref()
             .ok_or("--diff needs --bootstrap WORLD or --endpoint URL")?;
-        let mut input = json!({ "KeyId": args.key, "AccessNotGranted": args.access_not_granted });
+        let mut input = json!({ "KeyId": key, "AccessNotGranted": args.access_not_granted });
         match &proposal {
             Proposal::KeyPolicy(p) => input["Policy"] = json!(p),
             Proposal::Grant {
@@ -126,7 +160,7 @@ fn print_text(doc: &Value) {
         .get("changes")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
-    out!("Key:              {}", text(doc, "key"));
+    out!("Change:           {}", text(doc, "subject"));
     let new = changes
         .iter()
         .filter(|c| text(c, "change") == "granted")
@@ -147,7 +181,12 @@ fn print_text(doc: &Value) {
             .and_then(Value::as_array)
             .unwrap_or(&empty)
         {
-            out!("  granted: {} {}", text(g, "principal"), text(g, "action"));
+            out!(
+                "  granted: {} {} {}",
+                text(g, "principal"),
+                text(g, "action"),
+                text(g, "resource")
+            );
         }
     }
     if changes.is_empty() {
@@ -157,7 +196,7 @@ fn print_text(doc: &Value) {
     for c in changes {
         out!();
         out!(
-            "{} {} {}  [{}]",
+            "{} {} {} {}  [{}]",
             if text(c, "change") == "granted" {
                 "+"
             } else {
@@ -165,8 +204,10 @@ fn print_text(doc: &Value) {
             },
             text(c, "principal"),
             text(c, "action"),
+            text(c, "resource"),
             text(c, "class")
         );
+        out!("    when: {}", text(c, "context"));
         for (label, side) in [("before", "before"), ("after ", "after")] {
             let s = c.get(side).cloned().unwrap_or(Value::Null);
             let path: Vec<String> = s
@@ -189,6 +230,13 @@ fn print_text(doc: &Value) {
             let decision = text(&s, "decision");
             let shown = if decision == "Allow" { "Allow" } else { "Deny" };
             out!("    {label}: {shown:<5} {}", path.join(" "));
+        }
+        for v in c.get("viaRole").and_then(Value::as_array).unwrap_or(&empty) {
+            out!(
+                "    through the role: {} {}",
+                text(v, "action"),
+                text(v, "key")
+            );
         }
     }
 }

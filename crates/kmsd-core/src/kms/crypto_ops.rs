@@ -188,7 +188,7 @@ impl Kms {
         );
         self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
         check_state(KmsOp::Encrypt, key.rec.state, &key.arn)?;
-        if key.asym.is_some() {
+        if key.rec.key_spec.asymmetric().is_some() {
             return self.asym_encrypt(key, alg, &ec, &pt, dry);
         }
         key.require_usage(KmsOp::Encrypt)?;
@@ -234,7 +234,11 @@ impl Kms {
         };
         // An asymmetric key named by KeyId: its ciphertext is a bare RSAES-OAEP one.
         if let Some(n) = &named {
-            if let Some(key) = st.keys.get(&n.id).filter(|k| k.asym.is_some()) {
+            if let Some(key) = st
+                .keys
+                .get(&n.id)
+                .filter(|k| k.rec.key_spec.asymmetric().is_some())
+            {
                 let mut ctx = key_context(req, key, n.alias.as_deref());
                 add_encryption_context(&mut ctx, &ec);
                 ctx.set(
@@ -334,7 +338,7 @@ impl Kms {
         let src_asym = named_src
             .as_ref()
             .and_then(|n| st.keys.get(&n.id))
-            .filter(|k| k.asym.is_some());
+            .filter(|k| k.rec.key_spec.asymmetric().is_some());
         let (src, version) = match (&ct, src_asym) {
             (_, Some(k)) => (k, None),
             (ct, None) => match ct {
@@ -395,14 +399,14 @@ impl Kms {
         dkey.require_usage(KmsOp::ReEncrypt)?;
         // RSA keys take an RSAES algorithm and no encryption context; symmetric keys
         // SYMMETRIC_DEFAULT.
-        let src_rsa = match src.asym {
+        let src_rsa = match src.rec.key_spec.asymmetric() {
             Some(_) => Some(Kms::rsa_algorithm(src, src_alg, &src_ec)?),
             None => {
                 check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
                 None
             }
         };
-        let dst_rsa = match dkey.asym {
+        let dst_rsa = match dkey.rec.key_spec.asymmetric() {
             Some(_) => Some(Kms::rsa_algorithm(dkey, dst_alg, &dst_ec)?),
             None => {
                 check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;

@@ -199,6 +199,15 @@ pub(crate) fn internal() -> ApiError {
     )
 }
 
+/// `DependencyTimeoutException`: the store could not be reached and nothing was written
+/// (AWS's wording; the request can be retried).
+pub(crate) fn dependency_timeout() -> ApiError {
+    ApiError::new(
+        KmsError::DependencyTimeoutException,
+        "The system timed out while trying to fulfill the request. You can retry the request.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

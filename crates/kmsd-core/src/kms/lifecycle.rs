@@ -267,7 +267,10 @@ impl Kms {
         }
         let made = KeySpec::from_name(spec);
         let external = origin == "EXTERNAL";
-        let external_asym = external && made.and_then(KeySpec::asymmetric).is_some();
+        let external_asym = external
+            && made
+                .and_then(KeySpec::asymmetric)
+                .is_some_and(|a| !super::import::importable(a));
         if made.is_none() || !matches!(origin, "AWS_KMS" | "EXTERNAL") || external_asym {
             let what = if made.is_none() {
                 format!("KeySpec {spec}")
@@ -278,7 +281,7 @@ impl Kms {
             };
             return Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
-                format!("{what} is not supported by this server; only keys with origin AWS_KMS (EXTERNAL for symmetric and HMAC keys) and a KeySpec other than SM2 (available only in China Regions) are."),
+                format!("{what} is not supported by this server; only keys with origin AWS_KMS (EXTERNAL for symmetric, HMAC, RSA and ECC keys) and a KeySpec other than SM2 (available only in China Regions) are."),
             ));
         }
         let account = req.account().to_string();
@@ -313,9 +316,10 @@ impl Kms {
         let key_usage = KeyUsage::from_name(usage).ok_or_else(internal)?;
         // An asymmetric key holds its private key instead of symmetric material. RSA-3072/4096
         // take up to seconds: CreateKey runs on the blocking pool and holds no lock here.
+        // A key for imported material gets its private key from ImportKeyMaterial.
         let asym = match key_spec.asymmetric() {
-            Some(a) => Some(Arc::new(a.generate().map_err(|_| internal())?)),
-            None => None,
+            Some(a) if !external => Some(Arc::new(a.generate().map_err(|_| internal())?)),
+            _ => None,
         };
         let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
         // An HMAC key holds HMAC material instead (as long as its digest).

@@ -240,7 +240,7 @@ pub(crate) fn key_entry<'w>(
         }
         // Imported material that was deleted or expired has no row.
         if m.import.as_ref().is_some_and(|i| !i.present) {
-            if rec.key_spec.mac_algorithm().is_none() {
+            if rec.key_spec.mac_algorithm().is_none() && rec.key_spec.asymmetric().is_none() {
                 materials.push(None);
             }
             continue;
@@ -309,14 +309,14 @@ pub(crate) fn key_entry<'w>(
             }
         }
     }
-    if rec.key_spec.asymmetric().is_some() && asym.is_none() {
-        return Err(store_err(&format!("key {id}: private key missing")));
-    }
     let imported_absent = rec.origin == super::key::Origin::External
         && rec
             .materials
             .iter()
             .all(|m| m.import.as_ref().is_some_and(|i| !i.present));
+    if rec.key_spec.asymmetric().is_some() && asym.is_none() && !imported_absent {
+        return Err(store_err(&format!("key {id}: private key missing")));
+    }
     if rec.key_spec.mac_algorithm().is_some() && mac.is_none() && !imported_absent {
         return Err(store_err(&format!("key {id}: HMAC material missing")));
     }

@@ -36,6 +36,8 @@ pub const T0: i64 = 1_700_000_000_000;
 pub struct FlakyStore {
     pub inner: MemStore,
     pub fail: AtomicBool,
+    /// Commits fail as a store that cannot be reached (the shared database down).
+    pub unreachable: AtomicBool,
     pub hold: std::sync::Mutex<()>,
     /// Commits waiting at `hold` right now.
     pub waiting: std::sync::atomic::AtomicUsize,
@@ -52,6 +54,9 @@ impl Store for FlakyStore {
         drop(held);
         if self.fail.load(Ordering::SeqCst) {
             return Err(StoreError::Backend("disk full".into()));
+        }
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("connection refused".into()));
         }
         self.inner.commit(m)
     }

@@ -79,9 +79,26 @@ fn allowed_how(
     all.first().map(|(i, _)| (*i, false))
 }
 
-/// Literal text for a pattern: wildcards replaced so the pattern matches it.
-fn instance(pattern: &str) -> String {
-    pattern.replace(['*', '?'], "x")
+use super::witness::instance;
+
+/// (condition key, literal values) of every condition of a policy document (its text); the
+/// input of [`super::witness::witnesses`].
+pub fn condition_literals(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut lits = Literals::default();
+    collect(text, &mut lits);
+    lits.conditions
+}
+
+/// Whether a resource policy reads as a role trust policy: every action it names is an
+/// `sts:` action (Access Analyzer's `RESOURCE_POLICY` covers both without saying which).
+pub fn is_trust_document(text: &str) -> bool {
+    let mut lits = Literals::default();
+    collect(text, &mut lits);
+    !lits.actions.is_empty()
+        && lits
+            .actions
+            .iter()
+            .all(|a| a.to_ascii_lowercase().starts_with("sts:"))
 }
 
 /// (condition key, literal values) of every condition in a document, and the string
@@ -176,12 +193,29 @@ fn account_of(p: &str) -> Option<String> {
     (acct.len() == 12).then(|| acct.to_string())
 }
 
+/// Condition keys a caller's own identity sets.
+fn is_caller_key(k: &str) -> bool {
+    k.starts_with("aws:principal")
+        || k == "aws:userid"
+        || k == "aws:username"
+        || k == "kms:calleraccount"
+}
+
 fn callers(lits: &Literals) -> Vec<Caller> {
-    let mut accounts: BTreeSet<String> = lits
-        .principals
-        .iter()
-        .filter_map(|p| account_of(p))
-        .collect();
+    // The principals the documents name, in Principal elements or in conditions on the
+    // caller's own keys (aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount).
+    let mut principals: BTreeSet<String> = lits.principals.clone();
+    for (key, values) in &lits.conditions {
+        if is_caller_key(&key.to_ascii_lowercase()) {
+            principals.extend(
+                values
+                    .iter()
+                    .filter(|v| account_of(v).is_some())
+                    .map(|v| instance(v)),
+            );
+        }
+    }
+    let mut accounts: BTreeSet<String> = principals.iter().filter_map(|p| account_of(p)).collect();
     accounts.insert("999999999999".into());
     accounts.insert("111122223333".into());
     let mut out = Vec::new();
@@ -201,7 +235,7 @@ fn callers(lits: &Literals) -> Vec<Caller> {
             session_name: "any-session".into(),
         });
     }
-    for p in &lits.principals {
+    for p in &principals {
         let Some(account) = account_of(p) else {
             continue;
         };
@@ -244,23 +278,31 @@ fn callers(lits: &Literals) -> Vec<Caller> {
     out
 }
 
+fn base_context(caller: Option<&Caller>) -> RequestContext {
+    let mut ctx = RequestContext::new();
+    if let Some(c) = caller {
+        ctx.set("aws:PrincipalArn", c.principal_arn());
+        ctx.set("aws:PrincipalAccount", c.account());
+        ctx.set("aws:PrincipalType", c.principal_type());
+        ctx.set("aws:userid", c.userid());
+        ctx.set("kms:CallerAccount", c.account());
+    }
+    ctx
+}
+
 fn contexts(lits: &Literals, caller: Option<&Caller>) -> Vec<RequestContext> {
-    let base = || {
-        let mut ctx = RequestContext::new();
-        if let Some(c) = caller {
-            ctx.set("aws:PrincipalArn", c.principal_arn());
-            ctx.set("aws:PrincipalAccount", c.account());
-            ctx.set("aws:PrincipalType", c.principal_type());
-            ctx.set("aws:userid", c.userid());
-            ctx.set("kms:CallerAccount", c.account());
-        }
-        ctx
-    };
+    let base = || base_context(caller);
+    let caller_key = is_caller_key;
     let mut out = vec![base()];
     for (key, values) in &lits.conditions {
+        let lower = key.to_ascii_lowercase();
+        // A caller's own facts are its own: a root of one account never carries another
+        // account in aws:PrincipalAccount.
+        if caller.is_some() && caller_key(&lower) {
+            continue;
+        }
         for v in values {
             let mut ctx = base();
-            let lower = key.to_ascii_lowercase();
             if lower == "kms:encryptioncontextkeys" || lower == "aws:tagkeys" {
                 ctx.set_multi(key, vec![instance(v)]);
             } else {
@@ -268,6 +310,16 @@ fn contexts(lits: &Literals, caller: Option<&Caller>) -> Vec<RequestContext> {
             }
             out.push(ctx);
         }
+    }
+    // And every combination of the keys a request carries beyond its caller (the encryption
+    // context above all: a key set with a key no policy names, two pairs at once).
+    for w in super::witness::witnesses(&lits.conditions, &[], &caller_key).list {
+        if w.is_empty() {
+            continue;
+        }
+        let mut ctx = base();
+        w.apply(&mut ctx);
+        out.push(ctx);
     }
     out
 }
@@ -297,7 +349,12 @@ pub fn check_no_new_access(
     );
     let resource_policy = new.kind().is_resource_policy();
     let callers = if resource_policy {
-        callers(&lits)
+        let mut c = callers(&lits);
+        // An account's root user never assumes a role.
+        if new.kind() == crate::PolicyKind::Trust {
+            c.retain(|c| !c.is_root());
+        }
+        c
     } else {
         Vec::new()
     };
@@ -409,6 +466,112 @@ pub fn check_access_not_granted(
                 .into()
         } else {
             "The policy document grants access to perform one or more of the listed actions or resources.".into()
+        },
+        reasons,
+    }
+}
+
+/// CheckNoPublicAccess for a key policy or a role trust policy: FAIL when a caller of an
+/// account the policy names nowhere (a user, a role session, or — key policies — the
+/// account's root) may perform some action. Conditions on keys that tie a request to a
+/// caller or a network (kms:CallerAccount, kms:ViaService, aws:PrincipalAccount,
+/// aws:PrincipalOrgID, aws:SourceVpce, ... and sts:ExternalId in trust policies) are
+/// decided with that caller's own facts, so they keep it out; every other condition key is
+/// open and may hold (see [`super::witness`]).
+pub fn check_no_public_access(policy: &Policy) -> CheckResult {
+    let mut lits = Literals::default();
+    collect(policy.text(), &mut lits);
+    let named: BTreeSet<String> = lits
+        .principals
+        .iter()
+        .filter_map(|p| account_of(p))
+        .collect();
+    let outsider = ["999999999999", "999999999998", "999999999997"]
+        .into_iter()
+        .find(|a| !named.contains(*a))
+        .unwrap_or("999999999996")
+        .to_string();
+    let owner = named
+        .iter()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "111122223333".to_string());
+    let trust = policy.kind() == crate::PolicyKind::Trust;
+    let mut callers = vec![
+        Caller::User {
+            account: outsider.clone(),
+            arn: format!("arn:aws:iam::{outsider}:user/any-user"),
+            name: "any-user".into(),
+            unique_id: "AIDAANYUSER000000000".into(),
+        },
+        Caller::AssumedRole {
+            account: outsider.clone(),
+            role_arn: format!("arn:aws:iam::{outsider}:role/any-role"),
+            role_name: "any-role".into(),
+            role_unique_id: "AROAANYROLE000000000".into(),
+            session_name: "any-session".into(),
+        },
+    ];
+    if !trust {
+        callers.push(Caller::Root {
+            account: outsider.clone(),
+        });
+    }
+    let fixed = |k: &str| {
+        catalog::LIMITING_KEYS.contains(&k)
+            || k.starts_with("aws:principal")
+            || (trust && k == "sts:externalid")
+    };
+    let ws = super::witness::witnesses(&lits.conditions, &[], &fixed);
+    let mut actions: BTreeSet<String> = if trust {
+        ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        catalog::KMS_ACTIONS.iter().map(|s| s.to_string()).collect()
+    };
+    actions.extend(
+        lits.actions
+            .iter()
+            .filter(|a| !a.contains('*') && !a.contains('?'))
+            .cloned(),
+    );
+    let resource = if trust {
+        format!("arn:aws:iam::{owner}:role/any-role")
+    } else {
+        format!("arn:aws:kms:us-east-1:{owner}:key/00000000-0000-0000-0000-000000000000")
+    };
+    let mut reasons: Vec<Reason> = Vec::new();
+    for caller in &callers {
+        for action in &actions {
+            for w in &ws.list {
+                let mut ctx = base_context(Some(caller));
+                w.apply(&mut ctx);
+                let req = Req::new(Some(caller), action, &resource, &ctx);
+                let Some((index, _)) = allowed_how(policy, &req, Some(&owner)) else {
+                    continue;
+                };
+                if reasons.iter().any(|r| r.statement_index == index) {
+                    continue;
+                }
+                reasons.push(Reason {
+                    description: format!(
+                        "Public access granted in the following statement with index: {index}."
+                    ),
+                    statement_index: index,
+                    statement_id: policy.statement_sid(index).map(str::to_string),
+                });
+            }
+        }
+    }
+    let pass = reasons.is_empty();
+    CheckResult {
+        pass,
+        message: if pass {
+            "The resource policy does not grant public access for the given resource type.".into()
+        } else {
+            "The resource policy grants public access for the given resource type.".into()
         },
         reasons,
     }

@@ -13,6 +13,7 @@ pub mod catalog;
 mod checks;
 pub mod codes;
 pub mod custom;
+pub mod witness;
 
 use crate::json;
 use crate::policy::PolicyKind;
