@@ -11,6 +11,11 @@
   bad input (another key's token, garbage token, malformed or wrong-length material,
   material for another wrapping key) answered with AWS's errors and changing nothing, import
   operations on an AWS_KMS key, and durability across SIGKILL (parameters and material).
+- Imported asymmetric keys: a P-256 private key made by `cryptography` (PKCS#8 DER, wrapped
+  with RSAES_OAEP_SHA_256): GetPublicKey equals the locally derived public key and a kmsd
+  signature verifies with it; only the same key pair reimports. An RSA-2048 private key
+  (RSA_AES_KEY_WRAP_SHA_256; RSAES_OAEP_* refused for RSA keys) decrypts what `cryptography`
+  encrypted; a key of another size is IncorrectKeyMaterialException and changes nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
 
 from kmsd_harness import aws_error, run_aws_cli
@@ -269,3 +274,62 @@ def test_parameters_and_material_survive_sigkill(launch):
     blob = b"".join(f.read_bytes() for f in server.data_dir.rglob("*") if f.is_file())
     assert material not in blob
     assert b"PRIVATE KEY" not in blob
+
+
+def pkcs8(private_key) -> bytes:
+    return private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+
+
+def spki(private_key) -> bytes:
+    return private_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_imported_ecc_p256_key_is_the_local_key(kms):
+    key_id = kms.create_key(Origin="EXTERNAL", KeySpec="ECC_NIST_P256",
+                            KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    with aws_error("KMSInvalidStateException", 400):
+        kms.get_public_key(KeyId=key_id)
+    local = ec.generate_private_key(ec.SECP256R1())
+    import_material(kms, key_id, pkcs8(local), alg="RSAES_OAEP_SHA_256", spec="RSA_2048")
+    meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    assert (meta["KeyState"], meta["Origin"], meta["KeySpec"]) == ("Enabled", "EXTERNAL", "ECC_NIST_P256")
+    assert kms.get_public_key(KeyId=key_id)["PublicKey"] == spki(local)
+    sig = kms.sign(KeyId=key_id, Message=b"imported p-256", MessageType="RAW",
+                   SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    local.public_key().verify(sig, b"imported p-256", ec.ECDSA(hashes.SHA256()))
+    mine = local.sign(b"signed outside", ec.ECDSA(hashes.SHA256()))
+    assert kms.verify(KeyId=key_id, Message=b"signed outside", Signature=mine,
+                      SigningAlgorithm="ECDSA_SHA_256")["SignatureValid"] is True
+    # Another key pair is not the imported material; the same one comes back after a delete.
+    with aws_error("IncorrectKeyMaterialException", 400):
+        import_material(kms, key_id, pkcs8(ec.generate_private_key(ec.SECP256R1())))
+    kms.delete_imported_key_material(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
+    with aws_error("KMSInvalidStateException", 400):
+        kms.sign(KeyId=key_id, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")
+    import_material(kms, key_id, pkcs8(local), alg="RSA_AES_KEY_WRAP_SHA_1", spec="RSA_3072")
+    assert kms.get_public_key(KeyId=key_id)["PublicKey"] == spki(local)
+
+
+def test_imported_rsa_key_decrypts_what_cryptography_encrypted(kms):
+    key_id = kms.create_key(Origin="EXTERNAL", KeySpec="RSA_2048",
+                            KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    for alg in ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"):
+        with aws_error("ValidationException", 400):
+            kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm=alg, WrappingKeySpec="RSA_4096")
+    # A private key of another size is not RSA_2048 material: refused, nothing changes.
+    with aws_error("IncorrectKeyMaterialException", 400):
+        import_material(kms, key_id, pkcs8(rsa.generate_private_key(65537, 3072)),
+                        alg="RSA_AES_KEY_WRAP_SHA_256")
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
+    local = rsa.generate_private_key(65537, 2048)
+    import_material(kms, key_id, pkcs8(local), alg="RSA_AES_KEY_WRAP_SHA_256")
+    assert kms.get_public_key(KeyId=key_id)["PublicKey"] == spki(local)
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    ct = local.public_key().encrypt(b"for the imported key", oaep)
+    out = kms.decrypt(KeyId=key_id, CiphertextBlob=ct, EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    assert out["Plaintext"] == b"for the imported key"
+    back = kms.encrypt(KeyId=key_id, Plaintext=b"and back", EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    assert local.decrypt(back["CiphertextBlob"], oaep) == b"and back"

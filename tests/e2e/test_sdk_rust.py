@@ -38,6 +38,7 @@ CHECKS = [
     "seed-alice-denied",
     "seed-bob-cross-account",
     "bad-signature",
+    "sign-verify",
 ]
 
 
@@ -96,6 +97,26 @@ def test_aws_sdk_rust(sdk_bin, seed_env, check):
     out = run(sdk_bin, seed_env, check)
     assert out.returncode == 0 and out.stdout.strip() == f"ok {check}", (
         f"exit {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}")
+
+
+def test_sign_verify_signature_verifies_with_cryptography(sdk_bin, seed_env):
+    # The signature aws-sdk-rust got from kmsd verifies, outside kmsd, with the public key
+    # GetPublicKey returned to it (Python `cryptography`), and not over another message.
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    out = run(sdk_bin, seed_env, "sign-verify")
+    assert out.returncode == 0 and out.stdout.strip() == "ok sign-verify", out
+    line = next(l for l in out.stderr.splitlines() if l.startswith("sign-verify "))
+    fields = dict(f.split("=", 1) for f in line.split()[1:])
+    public = serialization.load_der_public_key(bytes.fromhex(fields["public-key"]))
+    assert isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name == "secp256r1"
+    message, signature = bytes.fromhex(fields["message"]), bytes.fromhex(fields["signature"])
+    assert message == b"sdk-rust: signed by kmsd"
+    public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    with pytest.raises(InvalidSignature):
+        public.verify(signature, message + b"!", ec.ECDSA(hashes.SHA256()))
 
 
 def test_failure_is_reported(sdk_bin, seed_env):

@@ -12,8 +12,11 @@
 //! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
 //! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
 //! `asymmetric_ops`, `data_key_pair`, `last_usage`, `grants`, `tags`, `rotation`, `import`,
-//! `custom_key_stores` (the operations), `declared` (bootstrap
-//! keys, explain, access views).
+//! `custom_key_stores`, `multi_region` (the operations), `regions` (the Regions a key may be
+//! replicated to), `declared` (bootstrap keys, explain, access views).
+//!
+//! `State::keys` is indexed by slot (`ids::slot`): the key id, or `<key id>@<region>` for a
+//! multi-Region key, whose related keys in other Regions share its id.
 
 mod aliases;
 mod api;
@@ -32,10 +35,12 @@ pub mod key;
 mod last_usage;
 mod lifecycle;
 mod mac_ops;
+mod multi_region;
 pub mod op;
 mod persist;
 mod policy_ops;
 pub mod quota;
+mod regions;
 pub mod root_rotation;
 mod rotation;
 mod shape;
@@ -94,7 +99,7 @@ pub(crate) type AliasKey = (String, String, String);
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// By key id (key ids are unique on a server).
+    /// By slot (`ids::slot`): the key id, or `<key id>@<region>` for a multi-Region key.
     keys: HashMap<String, KeyEntry>,
     aliases: BTreeMap<AliasKey, AliasRecord>,
     /// Outstanding GetParametersForImport parameters, by key id.
@@ -352,10 +357,8 @@ impl Kms {
             Encapsulate => self.encapsulate(req, input),
             Decapsulate => self.decapsulate(req, input),
             GetKeyLastUsage => self.get_key_last_usage(req, input),
-            ReplicateKey | UpdatePrimaryRegion => Err(ApiError::new(
-                KmsError::UnsupportedOperationException,
-                format!("{op} is not supported by this server."),
-            )),
+            ReplicateKey => self.replicate_key(req, input),
+            UpdatePrimaryRegion => self.update_primary_region(req, input),
         }
     }
 
@@ -493,7 +496,7 @@ impl Kms {
                 k.rec.state == key::KeyState::PendingDeletion
                     && k.rec.deletion_millis.is_some_and(|d| d <= now)
             })
-            .map(|k| k.rec.id.clone())
+            .map(|k| k.rec.slot())
             .collect();
         let mut deleted = 0;
         for id in due_delete {
@@ -504,11 +507,13 @@ impl Kms {
             .keys
             .values()
             .filter(|k| {
+                // A multi-Region replica rotates with its primary.
                 k.rec.rotation_enabled
+                    && !k.rec.is_replica()
                     && k.rec.state == key::KeyState::Enabled
                     && k.rec.next_rotation_millis.is_some_and(|d| d <= now)
             })
-            .map(|k| k.rec.id.clone())
+            .map(|k| k.rec.slot())
             .collect();
         for id in due_rotate {
             self.rotate_now(&mut st, &id, key::MaterialOrigin::Automatic)?;
@@ -525,7 +530,10 @@ impl Kms {
                 if let Some(d) = k.rec.deletion_millis {
                     due = due.min(d);
                 }
-            } else if k.rec.rotation_enabled && k.rec.state == key::KeyState::Enabled {
+            } else if k.rec.rotation_enabled
+                && !k.rec.is_replica()
+                && k.rec.state == key::KeyState::Enabled
+            {
                 if let Some(d) = k.rec.next_rotation_millis {
                     due = due.min(d);
                 }
@@ -559,7 +567,32 @@ impl Kms {
         for ak in &alias_keys {
             muts.push(persist::delete_alias(ak));
         }
+        // The last replica of a primary key waiting in PendingReplicaDeletion: the primary's
+        // waiting period begins.
+        let mut primary_due: Option<key::KeyRecord> = None;
+        if k.rec.is_replica() {
+            let others = multi_region::related(st, &k.rec);
+            let primary = others
+                .iter()
+                .find(|o| !o.rec.is_replica())
+                .filter(|p| p.rec.state == key::KeyState::PendingReplicaDeletion);
+            let last = others.iter().filter(|o| o.rec.is_replica()).count() == 1;
+            if let (Some(p), true) = (primary, last) {
+                let mut rec = p.rec.clone();
+                let days = i64::from(rec.pending_window_days.unwrap_or(30));
+                rec.state = key::KeyState::PendingDeletion;
+                rec.deletion_millis = Some(self.now() + days * 86_400_000);
+                rec.usage = p.last_use.snapshot();
+                muts.push(persist::put_key(&rec)?);
+                primary_due = Some(rec);
+            }
+        }
         self.commit(&muts)?;
+        if let Some(rec) = primary_due {
+            if let Some(p) = st.keys.get_mut(&rec.slot()) {
+                p.rec = rec;
+            }
+        }
         st.keys.remove(id);
         st.imports.remove(id);
         for ak in alias_keys {

@@ -3,7 +3,10 @@
 //! material, tokens of another key, expired or garbage tokens, undecryptable material),
 //! DeleteImportedKeyMaterial, expiry at ValidTo driven by the clock, multiple key materials
 //! (NEW_KEY_MATERIAL + RotateKeyOnDemand), imported HMAC keys, the key-state rows, condition
-//! keys, and restart (parameters and material survive, wrapped).
+//! keys, and restart (parameters and material survive, wrapped); imported asymmetric keys (RSA
+//! and ECC private keys as PKCS#8: GetPublicKey equals the imported key's, Sign/Verify and
+//! Decrypt work, reimport of the same key pair, another key pair or a key of another size or
+//! curve refused, wrapping algorithms that cannot carry the key refused, restart).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,6 +18,9 @@ mod kms_support;
 
 use kms_support::*;
 use kmsd_core::store::Store;
+use kmsd_crypto::asymmetric::{
+    EncryptionAlgorithm, KeySpec as Asym, MessageType, PrivateKey, SigningAlgorithm,
+};
 use kmsd_crypto::import::{wrap_for_import, WrappingAlgorithm};
 use kmsd_crypto::mac::{hmac, MacAlgorithm};
 use serde_json::{json, Value};
@@ -611,4 +617,326 @@ fn condition_keys_of_the_import_operations() {
     input["ValidTo"] = json!(T0 / 1000 + 3600);
     w.call("ImportKeyMaterial", &alice, input).unwrap();
     assert_eq!(state(&w, &id), "Enabled");
+}
+
+/// Import `pkcs8` into `id` with `alg` under an RSA_3072 wrapping key.
+fn import_private(
+    w: &World,
+    id: &str,
+    pkcs8: &[u8],
+    alg: &str,
+) -> Result<Value, kmsd_core::error::ApiError> {
+    let (token, public) = {
+        let v = w.ok(
+            "GetParametersForImport",
+            json!({"KeyId": id, "WrappingAlgorithm": alg, "WrappingKeySpec": "RSA_3072"}),
+        );
+        (unb64(&v["ImportToken"]), unb64(&v["PublicKey"]))
+    };
+    let wrapped =
+        wrap_for_import(&public, WrappingAlgorithm::from_name(alg).unwrap(), pkcs8).unwrap();
+    w.call(
+        "ImportKeyMaterial",
+        &root(ACCT),
+        import_input(id, &token, &wrapped),
+    )
+}
+
+fn public_key(w: &World, id: &str) -> Vec<u8> {
+    unb64(&w.ok("GetPublicKey", json!({"KeyId": id}))["PublicKey"])
+}
+
+#[test]
+fn imported_ecc_keys_sign_with_the_imported_private_key() {
+    let w = World::new();
+    for (spec, alg, wrapping) in [
+        ("ECC_NIST_P256", "ECDSA_SHA_256", "RSAES_OAEP_SHA_256"),
+        ("ECC_NIST_P256", "ECDSA_SHA_256", "RSA_AES_KEY_WRAP_SHA_256"),
+        ("ECC_NIST_P384", "ECDSA_SHA_384", "RSA_AES_KEY_WRAP_SHA_1"),
+        ("ECC_NIST_P521", "ECDSA_SHA_512", "RSAES_OAEP_SHA_1"),
+        ("ECC_SECG_P256K1", "ECDSA_SHA_256", "RSAES_OAEP_SHA_1"),
+    ] {
+        let id = external_key(&w, json!({"KeySpec": spec, "KeyUsage": "SIGN_VERIFY"}));
+        let m = w.ok("DescribeKey", json!({"KeyId": id}))["KeyMetadata"].clone();
+        assert_eq!(m["KeySpec"], spec);
+        assert_eq!(m["SigningAlgorithms"], json!([alg]));
+        let e = w.err("GetPublicKey", json!({"KeyId": id}));
+        assert_err(
+            &e,
+            "KMSInvalidStateException",
+            Some(&format!("{} is pending import.", arn(&id))),
+        );
+        let e = w.err(
+            "Sign",
+            json!({"KeyId": id, "Message": b64(b"m"), "SigningAlgorithm": alg}),
+        );
+        assert_eq!(e.code, "KMSInvalidStateException");
+        let local = Asym::from_name(spec).unwrap().generate().unwrap();
+        let v = import_private(&w, &id, local.pkcs8(), wrapping).unwrap();
+        assert_eq!(v["KeyId"], arn(&id));
+        assert!(v.get("KeyMaterialId").is_none(), "{v}");
+        let m = w.ok("DescribeKey", json!({"KeyId": id}))["KeyMetadata"].clone();
+        assert_eq!(m["KeyState"], "Enabled");
+        assert_eq!(m["ExpirationModel"], "KEY_MATERIAL_DOES_NOT_EXPIRE");
+        assert_eq!(public_key(&w, &id), local.public_key_spki(), "{spec}");
+        let sig = unb64(
+            &w.ok(
+                "Sign",
+                json!({"KeyId": id, "Message": b64(b"imported"), "SigningAlgorithm": alg}),
+            )["Signature"],
+        );
+        let a = SigningAlgorithm::from_name(alg).unwrap();
+        local
+            .verify(a, MessageType::Raw, b"imported", &sig)
+            .unwrap();
+        let mine = local.sign(a, MessageType::Raw, b"mine").unwrap();
+        let v = w.ok(
+            "Verify",
+            json!({"KeyId": id, "Message": b64(b"mine"), "Signature": b64(&mine), "SigningAlgorithm": alg}),
+        );
+        assert_eq!(v["SignatureValid"], true);
+    }
+}
+
+#[test]
+fn imported_rsa_key_decrypts_and_signs_and_needs_rsa_aes_key_wrap() {
+    let w = World::new();
+    let local = Asym::Rsa2048.generate().unwrap();
+    let id = external_key(
+        &w,
+        json!({"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"}),
+    );
+    for alg in ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"] {
+        let e = w.err(
+            "GetParametersForImport",
+            json!({"KeyId": id, "WrappingAlgorithm": alg, "WrappingKeySpec": "RSA_4096"}),
+        );
+        assert_err(&e, "ValidationException", Some(&format!("The {alg} wrapping algorithm cannot wrap RSA private key material. Use RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.")));
+    }
+    assert!(w.store.load("kms_import").unwrap().is_empty());
+    import_private(&w, &id, local.pkcs8(), "RSA_AES_KEY_WRAP_SHA_256").unwrap();
+    assert_eq!(public_key(&w, &id), local.public_key_spki());
+    // What the public key encrypts outside kmsd decrypts inside.
+    let ct = local
+        .encrypt(EncryptionAlgorithm::RsaesOaepSha256, b"to the imported key")
+        .unwrap();
+    let v = w.ok(
+        "Decrypt",
+        json!({"KeyId": id, "CiphertextBlob": b64(&ct), "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}),
+    );
+    assert_eq!(unb64(&v["Plaintext"]), b"to the imported key");
+    // And what kmsd encrypts, the imported private key decrypts.
+    let v = w.ok(
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"back"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_1"}),
+    );
+    let pt = local
+        .decrypt(
+            EncryptionAlgorithm::RsaesOaepSha1,
+            &unb64(&v["CiphertextBlob"]),
+        )
+        .unwrap();
+    assert_eq!(pt.as_slice(), b"back");
+    // A signing RSA key.
+    let sid = external_key(
+        &w,
+        json!({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}),
+    );
+    import_private(&w, &sid, local.pkcs8(), "RSA_AES_KEY_WRAP_SHA_1").unwrap();
+    let sig = unb64(
+        &w.ok(
+            "Sign",
+            json!({"KeyId": sid, "Message": b64(b"m"), "SigningAlgorithm": "RSASSA_PSS_SHA_256"}),
+        )["Signature"],
+    );
+    local
+        .verify(
+            SigningAlgorithm::RsassaPssSha256,
+            MessageType::Raw,
+            b"m",
+            &sig,
+        )
+        .unwrap();
+}
+
+#[test]
+fn p521_cannot_go_through_oaep_under_rsa_2048() {
+    let w = World::new();
+    let id = external_key(
+        &w,
+        json!({"KeySpec": "ECC_NIST_P521", "KeyUsage": "SIGN_VERIFY"}),
+    );
+    let e = w.err(
+        "GetParametersForImport",
+        json!({"KeyId": id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}),
+    );
+    assert_err(&e, "ValidationException", Some("The RSAES_OAEP_SHA_256 wrapping algorithm with the RSA_2048 wrapping key spec cannot wrap ECC_NIST_P521 key material. Use a larger wrapping key spec or an RSA_AES_KEY_WRAP_SHA_* wrapping algorithm."));
+    for (alg, spec) in [
+        ("RSA_AES_KEY_WRAP_SHA_256", "RSA_2048"),
+        ("RSAES_OAEP_SHA_256", "RSA_3072"),
+    ] {
+        w.ok(
+            "GetParametersForImport",
+            json!({"KeyId": id, "WrappingAlgorithm": alg, "WrappingKeySpec": spec}),
+        );
+    }
+}
+
+#[test]
+fn asymmetric_reimport_of_the_same_key_pair_only() {
+    let w = World::new();
+    let local = Asym::EccNistP256.generate().unwrap();
+    let other = Asym::EccNistP256.generate().unwrap();
+    let id = external_key(
+        &w,
+        json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
+    );
+    // Wrong material before anything is imported: refused, still pending import.
+    let rsa3072 = Asym::Rsa3072.generate().unwrap();
+    let p384 = Asym::EccNistP384.generate().unwrap();
+    let bad_msg = "The key material is invalid: it must be the PKCS #8 DER encoding of a private key of key spec ECC_NIST_P256.";
+    for bad in [
+        p384.pkcs8(),
+        rsa3072.pkcs8(),
+        b"not a key".as_slice(),
+        &local.pkcs8()[..40],
+    ] {
+        let e = import_private(&w, &id, bad, "RSA_AES_KEY_WRAP_SHA_256").unwrap_err();
+        assert_err(&e, "IncorrectKeyMaterialException", Some(bad_msg));
+        assert_eq!(state(&w, &id), "PendingImport");
+    }
+    import_private(&w, &id, local.pkcs8(), "RSAES_OAEP_SHA_256").unwrap();
+    // Another key pair of the right spec: refused, nothing changed.
+    let e = import_private(&w, &id, other.pkcs8(), "RSAES_OAEP_SHA_256").unwrap_err();
+    assert_err(&e, "IncorrectKeyMaterialException", Some("The key material is not the key material that was previously imported into this KMS key."));
+    assert_eq!(public_key(&w, &id), local.public_key_spki());
+    // NEW_KEY_MATERIAL is for symmetric keys only.
+    let (token, public) = params(&w, &id, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048");
+    let wrapped = wrap_for_import(
+        &public,
+        WrappingAlgorithm::RsaAesKeyWrapSha256,
+        other.pkcs8(),
+    )
+    .unwrap();
+    let mut input = import_input(&id, &token, &wrapped);
+    input["ImportType"] = json!("NEW_KEY_MATERIAL");
+    let e = w.err("ImportKeyMaterial", input);
+    assert_eq!(e.code, "UnsupportedOperationException");
+    // Delete, then the same key pair (the same PKCS#8) comes back; the public key is the same.
+    let v = w.ok("DeleteImportedKeyMaterial", json!({"KeyId": id}));
+    assert!(v.get("KeyMaterialId").is_none());
+    assert_eq!(state(&w, &id), "PendingImport");
+    let e = w.err(
+        "Sign",
+        json!({"KeyId": id, "Message": b64(b"m"), "SigningAlgorithm": "ECDSA_SHA_256"}),
+    );
+    assert_eq!(e.code, "KMSInvalidStateException");
+    // A restart while pending import loads the key without a private key.
+    let k2 = w.reopen().unwrap();
+    let e = k2
+        .call(
+            "GetPublicKey",
+            &root(ACCT),
+            &meta(REGION),
+            &json!({"KeyId": id}),
+        )
+        .result
+        .unwrap_err();
+    assert_eq!(e.code, "KMSInvalidStateException");
+    let e = import_private(&w, &id, other.pkcs8(), "RSAES_OAEP_SHA_256").unwrap_err();
+    assert_eq!(e.code, "IncorrectKeyMaterialException");
+    import_private(&w, &id, local.pkcs8(), "RSA_AES_KEY_WRAP_SHA_1").unwrap();
+    assert_eq!(state(&w, &id), "Enabled");
+    assert_eq!(public_key(&w, &id), local.public_key_spki());
+    // After a restart the imported key still signs, wrapped at rest.
+    let k3 = w.reopen().unwrap();
+    let v = k3
+        .call(
+            "Sign",
+            &root(ACCT),
+            &meta(REGION),
+            &json!({"KeyId": id, "Message": b64(b"after"), "SigningAlgorithm": "ECDSA_SHA_256"}),
+        )
+        .result
+        .unwrap();
+    local
+        .verify(
+            SigningAlgorithm::EcdsaSha256,
+            MessageType::Raw,
+            b"after",
+            &unb64(&v["Signature"]),
+        )
+        .unwrap();
+    let secret = &local.pkcs8()[36..68];
+    assert!(!w
+        .dump()
+        .iter()
+        .any(|(_, v)| v.windows(secret.len()).any(|x| x == secret)));
+}
+
+#[test]
+fn asymmetric_specs_that_cannot_be_imported_are_refused_at_creation() {
+    let w = World::new();
+    for (spec, usage) in [
+        ("ECC_NIST_EDWARDS25519", "SIGN_VERIFY"),
+        ("ML_DSA_65", "SIGN_VERIFY"),
+        ("ML_KEM_768", "ENCAPSULATE_DECAPSULATE"),
+    ] {
+        let e = w.err(
+            "CreateKey",
+            json!({"Origin": "EXTERNAL", "KeySpec": spec, "KeyUsage": usage}),
+        );
+        assert_eq!(e.code, "UnsupportedOperationException", "{spec}");
+    }
+    // An imported key's private key is a PKCS#8 of its spec: the parsed key round-trips.
+    let k = Asym::EccSecgP256k1.generate().unwrap();
+    assert!(PrivateKey::from_pkcs8(Asym::EccNistP256, k.pkcs8()).is_err());
+}
+
+#[test]
+fn imported_asymmetric_key_expires_at_valid_to_and_comes_back() {
+    let w = World::new();
+    let local = Asym::EccNistP384.generate().unwrap();
+    let id = external_key(
+        &w,
+        json!({"KeySpec": "ECC_NIST_P384", "KeyUsage": "SIGN_VERIFY"}),
+    );
+    let (token, public) = params(&w, &id, "RSA_AES_KEY_WRAP_SHA_256", "RSA_2048");
+    let wrapped = wrap_for_import(
+        &public,
+        WrappingAlgorithm::RsaAesKeyWrapSha256,
+        local.pkcs8(),
+    )
+    .unwrap();
+    let now = T0 / 1000;
+    let mut input = import_input(&id, &token, &wrapped);
+    input["ExpirationModel"] = json!("KEY_MATERIAL_EXPIRES");
+    input["ValidTo"] = json!(now + 3600);
+    w.ok("ImportKeyMaterial", input);
+    let m = w.ok("DescribeKey", json!({"KeyId": id}))["KeyMetadata"].clone();
+    assert_eq!(m["ExpirationModel"], "KEY_MATERIAL_EXPIRES");
+    assert_eq!(m["ValidTo"], json!(now + 3600));
+    let sign = json!({"KeyId": id, "Message": b64(b"m"), "SigningAlgorithm": "ECDSA_SHA_384"});
+    w.ok("Sign", sign.clone());
+    w.clock.advance_secs(3600);
+    assert_eq!(state(&w, &id), "PendingImport");
+    assert_eq!(w.err("Sign", sign.clone()).code, "KMSInvalidStateException");
+    assert_eq!(
+        w.err("GetPublicKey", json!({"KeyId": id})).code,
+        "KMSInvalidStateException"
+    );
+    // The expired private key left the store; a restart loads the key without it.
+    assert!(w.store.load("kms_material").unwrap().is_empty());
+    w.reopen().unwrap();
+    // The same key pair comes back (the token is still valid).
+    w.ok("ImportKeyMaterial", import_input(&id, &token, &wrapped));
+    let v = w.ok("Sign", sign);
+    local
+        .verify(
+            SigningAlgorithm::EcdsaSha384,
+            MessageType::Raw,
+            b"m",
+            &unb64(&v["Signature"]),
+        )
+        .unwrap();
 }

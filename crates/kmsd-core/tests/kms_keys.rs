@@ -62,7 +62,11 @@ fn create_and_describe() {
 #[test]
 fn unsupported_key_types() {
     let w = World::new();
-    let e = w.err("CreateKey", json!({"MultiRegion": true}));
+    // Multi-Region keys are not made in a custom key store.
+    let e = w.err(
+        "CreateKey",
+        json!({"MultiRegion": true, "Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": "cks-1"}),
+    );
     assert_eq!(e.code, "UnsupportedOperationException");
     let e = w.err(
         "CreateKey",

@@ -17,8 +17,8 @@ use kmsd_core::kms::KmsOp;
 use serde_json::{json, Value};
 
 /// Expected outcome: "ok" or the error code, per state in KeyState::ALL order
-/// (Enabled, Disabled, PendingDeletion, PendingImport, Unavailable).
-fn expected(op: &str) -> [&'static str; 5] {
+/// (Enabled, Disabled, PendingDeletion, PendingImport, Unavailable, PendingReplicaDeletion).
+fn expected(op: &str) -> [&'static str; 6] {
     const OK: &str = "ok";
     const INV: &str = "KMSInvalidStateException";
     const DIS: &str = "DisabledException";
@@ -28,19 +28,19 @@ fn expected(op: &str) -> [&'static str; 5] {
         | "Decrypt"
         | "ReEncrypt"
         | "GenerateDataKey"
-        | "GenerateDataKeyWithoutPlaintext" => [OK, DIS, INV, INV, INV],
-        "CreateGrant" => [OK, DIS, INV, INV, OK],
-        "CancelKeyDeletion" => [INV, INV, OK, INV, INV],
+        | "GenerateDataKeyWithoutPlaintext" => [OK, DIS, INV, INV, INV, INV],
+        "CreateGrant" => [OK, DIS, INV, INV, OK, INV],
+        "CancelKeyDeletion" => [INV, INV, OK, INV, INV, OK],
         "CreateAlias"
         | "ScheduleKeyDeletion"
         | "TagResource"
         | "UntagResource"
-        | "UpdateKeyDescription" => [OK, OK, INV, OK, OK],
-        "EnableKey" | "DisableKey" => [OK, OK, INV, INV, OK],
-        "EnableKeyRotation" | "DisableKeyRotation" => [OK, DIS, INV, UNS, UNS],
-        "GetKeyRotationStatus" => [OK, OK, OK, UNS, UNS],
-        "RotateKeyOnDemand" => [OK, DIS, INV, INV, UNS],
-        "GetParametersForImport" | "ImportKeyMaterial" => [OK, OK, INV, OK, INV],
+        | "UpdateKeyDescription" => [OK, OK, INV, OK, OK, INV],
+        "EnableKey" | "DisableKey" => [OK, OK, INV, INV, OK, INV],
+        "EnableKeyRotation" | "DisableKeyRotation" => [OK, DIS, INV, UNS, UNS, INV],
+        "GetKeyRotationStatus" => [OK, OK, OK, UNS, UNS, OK],
+        "RotateKeyOnDemand" => [OK, DIS, INV, INV, UNS, INV],
+        "GetParametersForImport" | "ImportKeyMaterial" => [OK, OK, INV, OK, INV, INV],
         "DescribeKey"
         | "GetKeyPolicy"
         | "PutKeyPolicy"
@@ -50,7 +50,8 @@ fn expected(op: &str) -> [&'static str; 5] {
         | "RetireGrant"
         | "RevokeGrant"
         | "DeleteAlias"
-        | "DeleteImportedKeyMaterial" => [OK, OK, OK, OK, OK],
+        | "DeleteImportedKeyMaterial" => [OK, OK, OK, OK, OK, OK],
+        "ReplicateKey" | "UpdatePrimaryRegion" => [OK, OK, INV, OK, INV, INV],
         other => panic!("no expectation for {other}"),
     }
 }
@@ -99,7 +100,7 @@ const IMPORT_OPS: &[&str] = &[
 #[test]
 fn state_table() {
     let arn = "arn:aws:kms:us-east-1:111122223333:key/k";
-    for op in OPS {
+    for op in OPS.iter().chain(&["ReplicateKey", "UpdatePrimaryRegion"]) {
         for (state, want) in KeyState::ALL.iter().zip(expected(op)) {
             let got = check_state(KmsOp::from_name(op).expect("an operation"), *state, arn);
             match (want, &got) {
@@ -129,6 +130,13 @@ fn state_table() {
             .message
             .as_deref(),
         Some("arn:aws:kms:us-east-1:111122223333:key/k is pending import.")
+    );
+    assert_eq!(
+        check_state(KmsOp::Encrypt, KeyState::PendingReplicaDeletion, arn)
+            .unwrap_err()
+            .message
+            .as_deref(),
+        Some("arn:aws:kms:us-east-1:111122223333:key/k is pending replica deletion.")
     );
     assert_eq!(
         check_state(KmsOp::CancelKeyDeletion, KeyState::Enabled, arn)
@@ -348,6 +356,62 @@ fn state_table_through_calls_imported_keys() {
                 }
                 _ => panic!("{op} in {state:?}: want {want}, got {got:?}"),
             }
+        }
+    }
+}
+
+/// [decision engine] Every operation on a multi-Region primary key waiting in
+/// PendingReplicaDeletion (scheduled for deletion while a replica exists), through
+/// `Kms::call`.
+#[test]
+fn state_table_through_calls_pending_replica_deletion() {
+    let si = KeyState::ALL
+        .iter()
+        .position(|s| *s == KeyState::PendingReplicaDeletion)
+        .unwrap();
+    for op in OPS {
+        if *op == "DeleteAlias" {
+            continue;
+        }
+        let w = World::new();
+        let id = w.ok("CreateKey", json!({"MultiRegion": true}))["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        w.ok(
+            "ReplicateKey",
+            json!({"KeyId": id, "ReplicaRegion": "eu-west-1"}),
+        );
+        let other = w.key();
+        let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))
+            ["CiphertextBlob"]
+            .clone();
+        let grant = w.ok(
+            "CreateGrant",
+            json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
+        )["GrantId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v = w.ok("ScheduleKeyDeletion", json!({"KeyId": id}));
+        assert_eq!(v["KeyState"], "PendingReplicaDeletion");
+        let before = w.dump();
+        let got = w.call(
+            op,
+            &root(ACCT),
+            request(op, &id, ct.as_str().unwrap(), &other, &grant),
+        );
+        let want = if IMPORT_OPS.contains(op) {
+            "UnsupportedOperationException"
+        } else {
+            expected(op)[si]
+        };
+        match (&got, want) {
+            (Ok(_), "ok") => {}
+            (Err(e), code) if e.code == code => {
+                assert_eq!(w.dump(), before, "{op} failed but changed the store");
+            }
+            _ => panic!("{op} in PendingReplicaDeletion: want {want}, got {got:?}"),
         }
     }
 }

@@ -327,7 +327,7 @@ fn unsupported_and_unknown_operations() {
         "ReplicateKey",
         json!({"KeyId": FAKE, "ReplicaRegion": "eu-west-1"}),
     );
-    assert_eq!(e.code, "UnsupportedOperationException");
+    assert_eq!(e.code, "NotFoundException");
     // No CloudHSM cluster exists for this server's accounts.
     let e = w.err(
         "CreateCustomKeyStore",

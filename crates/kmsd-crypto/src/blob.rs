@@ -13,6 +13,9 @@
 //! ```
 //!
 //! AAD = bytes `0..33` (the header, IV included) `||` [`canonical_encryption_context`].
+//!
+//! Version `0x02` is the same layout for a multi-Region key, whose id is `mrk-` and 32 hex
+//! digits: bytes 1..17 are those 16 bytes. The version byte tells the two id forms apart.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +26,8 @@ use crate::{random, uuid_text, CryptoError, KeyMaterial};
 
 /// Version byte of the v1 blob.
 pub const BLOB_VERSION_V1: u8 = 0x01;
+/// Version byte of a blob of a multi-Region key (`mrk-` id; otherwise the v1 layout).
+pub const BLOB_VERSION_MRK: u8 = 0x02;
 /// Length of the v1 header (version, key id, material version, IV).
 pub const HEADER_LEN: usize = 1 + 16 + 4 + NONCE_LEN;
 /// Smallest valid v1 blob (empty plaintext).
@@ -37,8 +42,9 @@ pub struct CiphertextHeader {
     pub material_version: u32,
 }
 
-/// Encrypt `plaintext` under `material`, naming `key_id` (hyphenated UUID text)
-/// and `material_version` in the header, binding `encryption_context`.
+/// Encrypt `plaintext` under `material`, naming `key_id` (hyphenated UUID text, or a
+/// multi-Region key id `mrk-` + 32 hex digits) and `material_version` in the header,
+/// binding `encryption_context`.
 pub fn seal(
     material: &KeyMaterial,
     key_id: &str,
@@ -46,10 +52,13 @@ pub fn seal(
     encryption_context: &BTreeMap<String, String>,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let id = uuid_text::parse(key_id)?;
+    let (version, id) = match key_id.strip_prefix("mrk-") {
+        Some(hex) => (BLOB_VERSION_MRK, uuid_text::parse_hex32(hex)?),
+        None => (BLOB_VERSION_V1, uuid_text::parse(key_id)?),
+    };
     let iv = random::nonce()?;
     let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
-    out.push(BLOB_VERSION_V1);
+    out.push(version);
     out.extend_from_slice(&id);
     out.extend_from_slice(&material_version.to_be_bytes());
     out.extend_from_slice(&iv);
@@ -64,6 +73,7 @@ pub fn seal(
 }
 
 struct Parsed<'a> {
+    version: u8,
     header: &'a [u8],
     key_id: [u8; 16],
     material_version: u32,
@@ -72,9 +82,14 @@ struct Parsed<'a> {
 }
 
 fn parse(blob: &[u8]) -> Result<Parsed<'_>, CryptoError> {
-    if blob.len() < MIN_BLOB_LEN || blob.first() != Some(&BLOB_VERSION_V1) {
-        return Err(CryptoError::InvalidCiphertext);
-    }
+    let version = match blob.first() {
+        Some(&v)
+            if blob.len() >= MIN_BLOB_LEN && (v == BLOB_VERSION_V1 || v == BLOB_VERSION_MRK) =>
+        {
+            v
+        }
+        _ => return Err(CryptoError::InvalidCiphertext),
+    };
     let (header, body) = blob.split_at(HEADER_LEN);
     let mut key_id = [0u8; 16];
     key_id.copy_from_slice(header.get(1..17).ok_or(CryptoError::InvalidCiphertext)?);
@@ -87,6 +102,7 @@ fn parse(blob: &[u8]) -> Result<Parsed<'_>, CryptoError> {
             .ok_or(CryptoError::InvalidCiphertext)?,
     );
     Ok(Parsed {
+        version,
         header,
         key_id,
         material_version: u32::from_be_bytes(ver),
@@ -101,7 +117,11 @@ fn parse(blob: &[u8]) -> Result<Parsed<'_>, CryptoError> {
 pub fn parse_header(blob: &[u8]) -> Result<CiphertextHeader, CryptoError> {
     let p = parse(blob)?;
     Ok(CiphertextHeader {
-        key_id: uuid_text::format(&p.key_id),
+        key_id: if p.version == BLOB_VERSION_MRK {
+            format!("mrk-{}", uuid_text::format_hex32(&p.key_id))
+        } else {
+            uuid_text::format(&p.key_id)
+        },
         material_version: p.material_version,
     })
 }

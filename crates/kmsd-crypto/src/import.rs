@@ -21,7 +21,6 @@ use rsa::traits::PublicKeyParts;
 use rsa::{Oaep, RsaPrivateKey, RsaPublicKey};
 use zeroize::Zeroizing;
 
-use crate::aead::{NONCE_LEN, TAG_LEN};
 use crate::{random, CryptoError, RootKey};
 
 /// Version byte of the wrapped secret format.
@@ -108,7 +107,9 @@ impl WrappingAlgorithm {
         }
     }
 
-    fn is_key_wrap(self) -> bool {
+    /// True for the `RSA_AES_KEY_WRAP_*` algorithms (RSA-OAEP of an AES key, then AES-KWP of
+    /// the material), which carry material of any length.
+    pub fn is_key_wrap(self) -> bool {
         matches!(
             self,
             WrappingAlgorithm::RsaAesKeyWrapSha1 | WrappingAlgorithm::RsaAesKeyWrapSha256
@@ -214,28 +215,10 @@ impl WrappingKey {
     }
 }
 
-fn secret_aad(aad: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + aad.len());
-    v.push(WRAPPED_SECRET_VERSION_V3);
-    v.extend_from_slice(aad);
-    v
-}
-
 impl RootKey {
-    /// Wrap an arbitrary secret under this root key (format v3, fresh random nonce).
+    /// Wrap an arbitrary secret under this root key (format v3, [`RootKey::seal_framed`]).
     pub fn wrap_secret(&self, secret: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let nonce = random::nonce()?;
-        let header = 1 + NONCE_LEN;
-        let mut out = Zeroizing::new(Vec::with_capacity(header + secret.len() + TAG_LEN));
-        out.push(WRAPPED_SECRET_VERSION_V3);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(secret);
-        let body = out
-            .get_mut(header..)
-            .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = self.seal_in_place(nonce, &secret_aad(aad), body)?;
-        out.extend_from_slice(&tag);
-        Ok(out.to_vec())
+        self.seal_framed(&[WRAPPED_SECRET_VERSION_V3], secret, aad)
     }
 
     /// Unwrap bytes produced by [`RootKey::wrap_secret`] with the same `aad`.
@@ -244,25 +227,10 @@ impl RootKey {
         wrapped: &[u8],
         aad: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let header = 1 + NONCE_LEN;
-        if wrapped.first() != Some(&WRAPPED_SECRET_VERSION_V3) || wrapped.len() < header + TAG_LEN {
+        if wrapped.first() != Some(&WRAPPED_SECRET_VERSION_V3) {
             return Err(CryptoError::InvalidWrappedKey);
         }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(
-            wrapped
-                .get(1..header)
-                .ok_or(CryptoError::InvalidWrappedKey)?,
-        );
-        let mut buf = Zeroizing::new(
-            wrapped
-                .get(header..)
-                .ok_or(CryptoError::InvalidWrappedKey)?
-                .to_vec(),
-        );
-        let n = self.open_in_place(nonce, &secret_aad(aad), &mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+        self.open_framed(wrapped, 1, aad)
     }
 }
 

@@ -191,32 +191,15 @@ impl MacKey {
     }
 }
 
-fn mac_wrap_aad(alg: MacAlgorithm, aad: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(2 + aad.len());
-    v.push(WRAPPED_MAC_KEY_VERSION_V2);
-    v.push(alg.code());
-    v.extend_from_slice(aad);
-    v
-}
-
 impl RootKey {
-    /// Wrap HMAC key material under this root key (AES-256-GCM, fresh random nonce); format
-    /// v2 in the module documentation. `aad` must be presented again to
-    /// [`RootKey::unwrap_mac`].
+    /// Wrap HMAC key material under this root key (format v2 in the module documentation,
+    /// [`RootKey::seal_framed`]). `aad` must be presented again to [`RootKey::unwrap_mac`].
     pub fn wrap_mac(&self, key: &MacKey, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let nonce = random::nonce()?;
-        let header = 2 + NONCE_LEN;
-        let mut out = Vec::with_capacity(header + key.bytes.len() + TAG_LEN);
-        out.push(WRAPPED_MAC_KEY_VERSION_V2);
-        out.push(key.alg.code());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&key.bytes);
-        let body = out
-            .get_mut(header..)
-            .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = self.seal_in_place(nonce, &mac_wrap_aad(key.alg, aad), body)?;
-        out.extend_from_slice(&tag);
-        Ok(out)
+        self.seal_framed(
+            &[WRAPPED_MAC_KEY_VERSION_V2, key.alg.code()],
+            &key.bytes,
+            aad,
+        )
     }
 
     /// Unwrap bytes produced by [`RootKey::wrap_mac`] with the same `aad`.
@@ -227,35 +210,19 @@ impl RootKey {
         ) else {
             return Err(CryptoError::InvalidWrappedKey);
         };
-        let header = 2 + NONCE_LEN;
-        let len = wrapped.len().saturating_sub(header + TAG_LEN);
-        if wrapped.len() < header + TAG_LEN
+        let framing = 2 + NONCE_LEN + TAG_LEN;
+        let len = wrapped.len().saturating_sub(framing);
+        if wrapped.len() < framing
             || (len != alg.digest_len() && !alg.import_lengths().contains(&len))
         {
             return Err(CryptoError::InvalidWrappedKey);
         }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(
-            wrapped
-                .get(2..header)
-                .ok_or(CryptoError::InvalidWrappedKey)?,
-        );
-        let mut buf = wrapped
-            .get(header..)
-            .ok_or(CryptoError::InvalidWrappedKey)?
-            .to_vec();
-        let n = match self.open_in_place(nonce, &mac_wrap_aad(alg, aad), &mut buf) {
-            Ok(n) => n,
-            Err(e) => {
-                buf.zeroize();
-                return Err(e);
-            }
-        };
-        buf.truncate(n);
-        if n == alg.digest_len() {
-            MacKey::from_bytes(alg, buf)
+        let mut buf = self.open_framed(wrapped, 2, aad)?;
+        let bytes = std::mem::take(&mut *buf);
+        if bytes.len() == alg.digest_len() {
+            MacKey::from_bytes(alg, bytes)
         } else {
-            MacKey::from_imported(alg, buf)
+            MacKey::from_imported(alg, bytes)
         }
     }
 }

@@ -330,21 +330,69 @@ impl RootKey {
         sync_dir(dir).map_err(|e| LinkOutcome::Failed(io_err("cannot fsync directory", dir, &e)))
     }
 
-    /// Wrap `material` under this root key (AES-256-GCM, fresh random nonce).
+    /// The framing every format wrapped under the root key shares (v1 key material, v2 MAC
+    /// keys, v3 secrets, v4 asymmetric private keys; `docs/ciphertext-format.md`):
+    ///
+    /// ```text
+    /// header | nonce (12) | AES-256-GCM(body) | tag (16)      AAD = header || caller AAD
+    /// ```
+    ///
+    /// `header` is the format's version byte and, for v2/v4, its algorithm or spec byte; the
+    /// nonce is fresh and random. The plaintext copy made while sealing is zeroized.
+    pub(crate) fn seal_framed(
+        &self,
+        header: &[u8],
+        body: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let nonce = random::nonce()?;
+        let start = header.len() + NONCE_LEN;
+        let mut out = Zeroizing::new(Vec::with_capacity(start + body.len() + TAG_LEN));
+        out.extend_from_slice(header);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(body);
+        let full_aad = framed_aad(header, aad);
+        let sealed = out.get_mut(start..).ok_or(CryptoError::InvalidWrappedKey)?;
+        let tag = self.seal_in_place(nonce, &full_aad, sealed)?;
+        out.extend_from_slice(&tag);
+        Ok(std::mem::take(&mut *out))
+    }
+
+    /// The body of bytes made by [`RootKey::seal_framed`] with a `header_len`-byte header and
+    /// the same caller `aad`. The caller checks the header's contents and the length its
+    /// format allows; this checks only that the framing fits, then the tag.
+    pub(crate) fn open_framed(
+        &self,
+        wrapped: &[u8],
+        header_len: usize,
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let start = header_len + NONCE_LEN;
+        if wrapped.len() < start + TAG_LEN {
+            return Err(CryptoError::InvalidWrappedKey);
+        }
+        let header = wrapped
+            .get(..header_len)
+            .ok_or(CryptoError::InvalidWrappedKey)?;
+        let nonce: [u8; NONCE_LEN] = wrapped
+            .get(header_len..start)
+            .and_then(|n| n.try_into().ok())
+            .ok_or(CryptoError::InvalidWrappedKey)?;
+        let mut buf = Zeroizing::new(
+            wrapped
+                .get(start..)
+                .ok_or(CryptoError::InvalidWrappedKey)?
+                .to_vec(),
+        );
+        let n = self.open_in_place(nonce, &framed_aad(header, aad), &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Wrap `material` under this root key (format v1, [`RootKey::seal_framed`]).
     /// `aad` must be presented again to [`RootKey::unwrap`]; use [`wrap_aad`].
     pub fn wrap(&self, material: &KeyMaterial, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let nonce = random::nonce()?;
-        let full_aad = wrapped_aad(aad);
-        let mut out = Vec::with_capacity(WRAPPED_KEY_LEN);
-        out.push(WRAPPED_KEY_VERSION_V1);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(material.as_bytes());
-        let body = out
-            .get_mut(1 + NONCE_LEN..)
-            .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = self.seal_in_place(nonce, &full_aad, body)?;
-        out.extend_from_slice(&tag);
-        Ok(out)
+        self.seal_framed(&[WRAPPED_KEY_VERSION_V1], material.as_bytes(), aad)
     }
 
     /// Unwrap bytes produced by [`RootKey::wrap`] with the same `aad`.
@@ -352,25 +400,11 @@ impl RootKey {
         if wrapped.len() != WRAPPED_KEY_LEN || wrapped.first() != Some(&WRAPPED_KEY_VERSION_V1) {
             return Err(CryptoError::InvalidWrappedKey);
         }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(
-            wrapped
-                .get(1..1 + NONCE_LEN)
-                .ok_or(CryptoError::InvalidWrappedKey)?,
-        );
-        let mut buf = Zeroizing::new(
-            wrapped
-                .get(1 + NONCE_LEN..)
-                .ok_or(CryptoError::InvalidWrappedKey)?
-                .to_vec(),
-        );
-        let n = self.open_in_place(nonce, &wrapped_aad(aad), &mut buf)?;
-        let pt = buf.get(..n).ok_or(CryptoError::InvalidWrappedKey)?;
-        let mut raw = [0u8; 32];
-        if pt.len() != 32 {
-            return Err(CryptoError::InvalidWrappedKey);
-        }
-        raw.copy_from_slice(pt);
+        let pt = self.open_framed(wrapped, 1, aad)?;
+        let mut raw: [u8; 32] = pt
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::InvalidWrappedKey)?;
         let m = KeyMaterial::from_bytes(raw);
         raw.zeroize();
         Ok(m)
@@ -392,9 +426,10 @@ enum LinkOutcome {
     Failed(CryptoError),
 }
 
-fn wrapped_aad(aad: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + aad.len());
-    v.push(WRAPPED_KEY_VERSION_V1);
+/// `header || caller AAD`: the AAD of every framed format.
+fn framed_aad(header: &[u8], aad: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(header.len() + aad.len());
+    v.extend_from_slice(header);
     v.extend_from_slice(aad);
     v
 }

@@ -48,6 +48,38 @@ pub(crate) fn format(b: &[u8; 16]) -> String {
         .unwrap_or_default()
 }
 
+/// 32 hex digits (a multi-Region key id without its `mrk-` prefix) as 16 bytes.
+pub(crate) fn parse_hex32(s: &str) -> Result<[u8; 16], CryptoError> {
+    let bad =
+        || CryptoError::InvalidKeyId("multi-Region key id must be mrk- and 32 hex digits".into());
+    let b = s.as_bytes();
+    if b.len() != 32 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let (Some(hi), Some(lo)) = (
+            pair.first().copied().and_then(hex_val),
+            pair.get(1).copied().and_then(hex_val),
+        ) else {
+            return Err(bad());
+        };
+        *o = (hi << 4) | lo;
+    }
+    Ok(out)
+}
+
+/// 16 bytes as 32 lower-case hex digits.
+pub(crate) fn format_hex32(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(32);
+    for byte in b {
+        s.push(char::from(HEX[usize::from(byte >> 4)]));
+        s.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    s
+}
+
 pub(crate) fn hex_val(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),

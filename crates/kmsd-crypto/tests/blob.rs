@@ -162,7 +162,7 @@ fn wrong_key_fails() {
 fn wrong_format_version_or_material_version_fails() {
     let m = material(1);
     let b = blob::seal(&m, KEY_ID, 1, &ec(&[]), b"pt").unwrap();
-    for v in [0x00u8, 0x02, 0x81, 0xff] {
+    for v in [0x00u8, 0x03, 0x81, 0xff] {
         let mut t = b.clone();
         t[0] = v;
         assert!(matches!(
@@ -258,4 +258,24 @@ proptest! {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A multi-Region key id (`mrk-` + 32 hex digits) is sealed in a version-2 blob and read
+/// back from its header; the version byte is authenticated like the rest of the header.
+#[test]
+fn multi_region_key_ids_use_version_2() {
+    let m = KeyMaterial::generate().unwrap();
+    let id = "mrk-1234abcd12ab34cd56ef1234567890ab";
+    let ec = BTreeMap::new();
+    let b = blob::seal(&m, id, 3, &ec, b"x").unwrap();
+    assert_eq!(b[0], 0x02);
+    let h = blob::parse_header(&b).unwrap();
+    assert_eq!(h.key_id, id);
+    assert_eq!(h.material_version, 3);
+    assert_eq!(&*blob::open(&m, &b, &ec).unwrap(), b"x");
+    let mut t = b.clone();
+    t[0] = 0x01;
+    assert!(blob::open(&m, &t, &ec).is_err());
+    assert!(blob::seal(&m, "mrk-1234", 1, &ec, b"x").is_err());
+    assert!(blob::seal(&m, "mrk-1234abcd12ab34cd56ef1234567890zz", 1, &ec, b"x").is_err());
 }

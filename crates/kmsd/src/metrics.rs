@@ -47,12 +47,13 @@ pub const NODES: [&str; 10] = ["N0", "N1", "N2", "N3", "N4", "N5", "N6", "T1", "
 const N_DECISION_SLOTS: usize = SERVICES.len() * DECISIONS.len() * NODES.len();
 
 /// Key states (label `state`).
-pub const KEY_STATES: [&str; 5] = [
+pub const KEY_STATES: [&str; 6] = [
     "Enabled",
     "Disabled",
     "PendingDeletion",
     "PendingImport",
     "Unavailable",
+    "PendingReplicaDeletion",
 ];
 
 /// Operation slots: the KMS operations, then IAM's, then STS's (each in its table's order),
@@ -595,8 +596,8 @@ mod tests {
 
     struct NoGauges;
     impl Gauges for NoGauges {
-        fn keys_by_state(&self) -> [u64; 5] {
-            [3, 1, 0, 0, 0]
+        fn keys_by_state(&self) -> [u64; 6] {
+            [3, 1, 0, 0, 0, 0]
         }
         fn audit_queued_bytes(&self) -> u64 {
             7

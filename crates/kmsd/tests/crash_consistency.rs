@@ -4,10 +4,13 @@
 //!
 //! - `kill_restart_cycles_lose_nothing_acknowledged`: `KMSD_CRASH_CYCLES` (default 50)
 //!   cycles of: start, three client threads doing CreateKey, CreateAlias, CreateGrant,
-//!   PutKeyPolicy, TagResource, EnableKeyRotation, RotateKeyOnDemand and Encrypt, SIGKILL
+//!   PutKeyPolicy, TagResource, EnableKeyRotation, RotateKeyOnDemand and Encrypt, CreateKey
+//!   MultiRegion and ReplicateKey (to eu-west-1), SIGKILL
 //!   after a random 20–300 ms, restart, check the previous cycle's acknowledgements
 //!   (DescribeKey, ListAliases, ListGrants, GetKeyPolicy, ListResourceTags,
-//!   GetKeyRotationStatus, ListKeyRotations, Decrypt). Every fifth cycle also kills a start
+//!   GetKeyRotationStatus, ListKeyRotations, Decrypt; a replica is there with its material
+//!   and named by its primary when acknowledged, and for a ReplicateKey killed in flight
+//!   either entirely there or entirely absent). Every fifth cycle also kills a start
 //!   half-way (1–80 ms after spawn: store open, bootstrap apply). At the end every
 //!   acknowledgement of every cycle is checked once more, and a sweep checks that every
 //!   listed key describes and every alias names a listed key, and the audit log holds a
@@ -31,11 +34,13 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{b64, kms, kms_ok, try_kms, Rng, Server, ACCOUNT};
+use common::{b64, kms, kms_ok, try_kms, try_kms_in, Rng, Server, ACCOUNT};
 use serde_json::{json, Value};
 
 const THREADS: usize = 3;
 const GRANTEE: &str = "arn:aws:iam::111122223333:user/alice";
+/// The Region of the replicas ReplicateKey makes (the clients sign in us-east-1).
+const REPLICA_REGION: &str = "eu-west-1";
 
 /// Everything acknowledged with HTTP 200 (and what may have been applied without an answer).
 #[derive(Debug, Default, Clone)]
@@ -56,6 +61,12 @@ struct Ledger {
     on_demand: BTreeMap<String, usize>,
     /// (blob, plaintext base64, encryption context value).
     ciphertexts: Vec<(String, String, String)>,
+    /// Multi-Region key id -> (blob, plaintext base64, encryption context value).
+    mrk_ciphertexts: BTreeMap<String, Vec<(String, String, String)>>,
+    /// Multi-Region keys whose ReplicateKey was acknowledged.
+    replicas: BTreeSet<String>,
+    /// Multi-Region keys whose ReplicateKey was sent without an answer.
+    replicas_pending: BTreeSet<String>,
     /// Answers that are neither 200 nor a transport failure.
     unexpected: Vec<String>,
     acks: usize,
@@ -84,6 +95,12 @@ impl Ledger {
             *self.on_demand.entry(k).or_default() += v;
         }
         self.ciphertexts.extend(o.ciphertexts);
+        for (k, v) in o.mrk_ciphertexts {
+            self.mrk_ciphertexts.entry(k).or_default().extend(v);
+        }
+        self.replicas.extend(o.replicas);
+        self.replicas_pending.extend(o.replicas_pending);
+        self.replicas_pending.retain(|k| !self.replicas.contains(k));
         self.unexpected.extend(o.unexpected);
         self.acks += o.acks;
         for (k, v) in o.acks_by_op {
@@ -112,9 +129,10 @@ fn client(addr: SocketAddr, seed: u64, cycle: usize, tid: usize, ledger: Arc<Mut
     let mut rng = Rng::new(seed);
     let mut mine: Vec<String> = Vec::new();
     let mut rotations: BTreeMap<String, usize> = BTreeMap::new();
+    let mut replicated: BTreeSet<String> = BTreeSet::new();
     for n in 0.. {
         let tag = format!("c{cycle}-t{tid}-n{n}");
-        let choice = if mine.is_empty() { 0 } else { rng.range(0, 12) };
+        let choice = if mine.is_empty() { 0 } else { rng.range(0, 14) };
         let key = if mine.is_empty() {
             String::new()
         } else {
@@ -154,6 +172,18 @@ fn client(addr: SocketAddr, seed: u64, cycle: usize, tid: usize, ledger: Arc<Mut
             6 if rotations.get(&key).copied().unwrap_or(0) < 2 => {
                 *rotations.entry(key.clone()).or_default() += 1;
                 ("RotateKeyOnDemand", json!({ "KeyId": key }))
+            }
+            12 => (
+                "CreateKey",
+                json!({ "Description": format!("crash {tag}"), "MultiRegion": true }),
+            ),
+            13 if key.starts_with("mrk-") && !replicated.contains(&key) => {
+                replicated.insert(key.clone());
+                ledger.lock().unwrap().replicas_pending.insert(key.clone());
+                (
+                    "ReplicateKey",
+                    json!({"KeyId": key, "ReplicaRegion": REPLICA_REGION, "Description": tag}),
+                )
             }
             _ => {
                 let len = rng.range(1, 64) as usize;
@@ -205,9 +235,20 @@ fn client(addr: SocketAddr, seed: u64, cycle: usize, tid: usize, ledger: Arc<Mut
             "RotateKeyOnDemand" => {
                 *l.on_demand.entry(key).or_default() += 1;
             }
+            "ReplicateKey" => {
+                l.replicas_pending.remove(&key);
+                l.replicas.insert(key);
+            }
             "Encrypt" => {
                 let blob = v["CiphertextBlob"].as_str().unwrap_or("").to_string();
                 let pt = input["Plaintext"].as_str().unwrap_or("").to_string();
+                if key.starts_with("mrk-") {
+                    l.mrk_ciphertexts.entry(key).or_default().push((
+                        blob.clone(),
+                        pt.clone(),
+                        tag.clone(),
+                    ));
+                }
                 l.ciphertexts.push((blob, pt, tag));
             }
             _ => {}
@@ -333,7 +374,64 @@ fn verify(addr: SocketAddr, l: &Ledger) -> Vec<String> {
         }
     }
     bad.extend(problems);
+    bad.extend(verify_replicas(addr, l));
     bad
+}
+
+/// A replica is all there or not there at all: its record (DescribeKey in its Region), its
+/// material (every ciphertext of its primary decrypts there) and its primary's
+/// MultiRegionConfiguration agree. Acknowledged replicas must be there.
+fn verify_replicas(addr: SocketAddr, l: &Ledger) -> Vec<String> {
+    let mut problems = Vec::new();
+    for k in l.replicas.iter().chain(&l.replicas_pending) {
+        let acked = l.replicas.contains(k);
+        let replica = match try_kms_in(addr, REPLICA_REGION, "DescribeKey", &json!({ "KeyId": k }))
+        {
+            Ok((200, v)) => Some(v),
+            Ok((400, v)) if v["__type"] == "NotFoundException" => None,
+            other => {
+                problems.push(format!("DescribeKey {k} in {REPLICA_REGION}: {other:?}"));
+                continue;
+            }
+        };
+        let primary = match try_kms(addr, "DescribeKey", &json!({ "KeyId": k })) {
+            Ok((200, v)) => v,
+            other => {
+                problems.push(format!("DescribeKey {k} (primary): {other:?}"));
+                continue;
+            }
+        };
+        let listed = primary["KeyMetadata"]["MultiRegionConfiguration"]["ReplicaKeys"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["Region"] == REPLICA_REGION));
+        match replica {
+            None if acked => problems.push(format!("acknowledged replica of {k} lost")),
+            None if listed => problems.push(format!(
+                "replica of {k} absent but its primary names it: {primary}"
+            )),
+            None => {}
+            Some(v) => {
+                let c = &v["KeyMetadata"]["MultiRegionConfiguration"];
+                if c["MultiRegionKeyType"] != "REPLICA" || !listed {
+                    problems.push(format!("replica of {k} half there: {v}; primary {primary}"));
+                }
+                for (blob, pt, ec) in l.mrk_ciphertexts.get(k).into_iter().flatten() {
+                    match try_kms_in(
+                        addr,
+                        REPLICA_REGION,
+                        "Decrypt",
+                        &json!({"CiphertextBlob": blob, "EncryptionContext": {"t": ec}}),
+                    ) {
+                        Ok((200, d)) if d["Plaintext"] == pt.as_str() => {}
+                        other => problems.push(format!(
+                            "replica of {k} does not decrypt the ciphertext of {ec}: {other:?}"
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// Start kmsd and SIGKILL it `after_ms` later, whether or not it is listening yet.
@@ -542,11 +640,13 @@ fn kill_restart_cycles_lose_nothing_acknowledged() {
     let problems = audit_covers(&data.join("audit"), &all, cycles);
     assert!(problems.is_empty(), "audit log:\n{}", problems.join("\n"));
     eprintln!(
-        "{cycles} kill/restart cycles in {:.1} s: {} acknowledged calls ({} keys, {} ciphertexts), all present",
+        "{cycles} kill/restart cycles in {:.1} s: {} acknowledged calls ({} keys, {} ciphertexts, {} replicas acknowledged, {} ReplicateKey calls cut by a kill), all present",
         started.elapsed().as_secs_f64(),
         all.acks,
         all.keys.len(),
-        all.ciphertexts.len()
+        all.ciphertexts.len(),
+        all.replicas.len(),
+        all.replicas_pending.len()
     );
     let _ = checks;
     assert!(

@@ -13,6 +13,10 @@
 //! off. Each check prints `ok <name>` or `FAIL <name>: <reason>`; the exit status is 0 when
 //! every selected check passed, 1 when one failed, 2 on a usage or environment error.
 //!
+//! `sign-verify` also prints `sign-verify public-key=<hex> message=<hex> signature=<hex>` on
+//! stderr (the GetPublicKey DER, the message, the Sign output), so that the caller verifies the
+//! signature with an independent implementation.
+//!
 //! Usage: `kmsd-sdk-rust-check [--list] [CHECK...]` (no CHECK runs them all).
 
 use std::collections::{HashMap, HashSet};
@@ -26,7 +30,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{DataKeySpec, KeySpec, KeyState, KeyUsageType};
+use aws_sdk_kms::types::{
+    DataKeySpec, KeySpec, KeyState, KeyUsageType, MessageType, SigningAlgorithmSpec,
+};
 use aws_sdk_sts::config::Credentials;
 
 /// The seed page's accounts, keys and role, as declared in `examples/seed-world.json`.
@@ -887,6 +893,102 @@ async fn bad_signature(ctx: &Ctx) -> Outcome {
     Ok(())
 }
 
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// An ECC_NIST_P256 signing key: Sign (RAW, ECDSA_SHA_256), Verify of that signature, Verify of
+/// a changed message (a typed KMSInvalidSignatureException), GetPublicKey with the key's
+/// signing algorithms; the public key, message and signature go to stderr for the caller.
+async fn sign_verify(ctx: &Ctx) -> Outcome {
+    let kms = ctx.kms(&ctx.root_a).await;
+    let created = sdk(
+        "CreateKey",
+        kms.create_key()
+            .description("sdk-rust sign")
+            .key_spec(KeySpec::EccNistP256)
+            .key_usage(KeyUsageType::SignVerify)
+            .send()
+            .await,
+    )?;
+    let arn = created
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .ok_or("CreateKey returned no Arn")?
+        .to_owned();
+    let message = b"sdk-rust: signed by kmsd".to_vec();
+    let signed = sdk(
+        "Sign",
+        kms.sign()
+            .key_id(&arn)
+            .message(Blob::new(message.clone()))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await,
+    )?;
+    ensure_eq!(signed.key_id(), Some(arn.as_str()), "Sign KeyId");
+    ensure_eq!(
+        signed.signing_algorithm(),
+        Some(&SigningAlgorithmSpec::EcdsaSha256),
+        "Sign SigningAlgorithm"
+    );
+    let signature = signed
+        .signature()
+        .ok_or("Sign returned no Signature")?
+        .clone();
+    let verified = sdk(
+        "Verify",
+        kms.verify()
+            .key_id(&arn)
+            .message(Blob::new(message.clone()))
+            .message_type(MessageType::Raw)
+            .signature(signature.clone())
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await,
+    )?;
+    ensure!(
+        verified.signature_valid(),
+        "Verify of kmsd's own signature: not valid"
+    );
+    let (_, err) = expect_error(
+        kms.verify()
+            .key_id(&arn)
+            .message(Blob::new(b"another message".to_vec()))
+            .signature(signature.clone())
+            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await,
+        "KMSInvalidSignatureException",
+        400,
+    )
+    .map_err(|e| format!("Verify of another message: {e}"))?;
+    ensure!(
+        err.is_kms_invalid_signature_exception(),
+        "Verify of another message: not a typed KMSInvalidSignatureException: {err:?}"
+    );
+    let public = sdk(
+        "GetPublicKey",
+        kms.get_public_key().key_id(&arn).send().await,
+    )?;
+    ensure_eq!(
+        public.signing_algorithms(),
+        &[SigningAlgorithmSpec::EcdsaSha256][..],
+        "GetPublicKey SigningAlgorithms"
+    );
+    let der = public
+        .public_key()
+        .ok_or("GetPublicKey returned no PublicKey")?;
+    eprintln!(
+        "sign-verify public-key={} message={} signature={}",
+        hex(der.as_ref()),
+        hex(&message),
+        hex(signature.as_ref())
+    );
+    Ok(())
+}
+
 // -------------------------------------------------------------------------------- runner
 
 type CheckFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
@@ -906,6 +1008,7 @@ const CHECKS: &[(&str, Check)] = &[
         Box::pin(seed_bob_cross_account(c))
     }),
     ("bad-signature", |c| Box::pin(bad_signature(c))),
+    ("sign-verify", |c| Box::pin(sign_verify(c))),
 ];
 
 #[tokio::main(flavor = "current_thread")]

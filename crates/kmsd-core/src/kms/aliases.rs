@@ -53,7 +53,7 @@ impl AliasRecord {
         json!({
             "AliasName": self.name,
             "AliasArn": alias_arn(&self.region, &self.account, &self.name),
-            "TargetKeyId": self.target_key_id,
+            "TargetKeyId": super::ids::id_of_slot(&self.target_key_id),
             "CreationDate": ts(self.creation_millis),
             "LastUpdatedDate": ts(self.last_updated_millis),
         })

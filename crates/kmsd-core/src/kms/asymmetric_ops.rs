@@ -476,7 +476,7 @@ impl Kms {
 /// An operation that no asymmetric key supports (GenerateDataKey*, GenerateDataKeyPair*):
 /// `InvalidKeyUsageException`.
 pub(crate) fn refuse_asymmetric(key: &KeyEntry, op: &str) -> Result<(), ApiError> {
-    if key.asym.is_some() {
+    if key.rec.key_spec.asymmetric().is_some() {
         return Err(ApiError::new(
             KmsError::InvalidKeyUsageException,
             format!(

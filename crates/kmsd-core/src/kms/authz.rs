@@ -13,7 +13,7 @@ use kmsd_policy::{
     Node, Outcome, RequestContext, SourcedPolicy,
 };
 
-use super::ids::{alias_arn, key_arn, parse_key_ref, KeyRef};
+use super::ids::{alias_arn, key_arn, parse_key_ref, slot, KeyRef};
 use super::key::KeyEntry;
 use super::{Kms, Req, State};
 use crate::error::ApiError;
@@ -32,6 +32,7 @@ pub(crate) enum Forms {
 
 /// A key found for a request.
 pub(crate) struct Resolved {
+    /// The key's slot (`ids::slot`: its index in `State::keys`).
     pub id: String,
     /// The alias name (`alias/...`) when the request named the key by alias.
     pub alias: Option<String>,
@@ -121,10 +122,11 @@ impl Kms {
         let caller_acct = req.account();
         let region = req.region();
         match kref {
-            KeyRef::Id(id) => match st.keys.get(&id) {
-                Some(k) if k.rec.account == caller_acct && k.rec.region == region => {
-                    Ok(Resolved { id, alias: None })
-                }
+            KeyRef::Id(id) => match st.keys.get(&slot(&id, region)) {
+                Some(k) if k.rec.account == caller_acct && k.rec.region == region => Ok(Resolved {
+                    id: slot(&id, region),
+                    alias: None,
+                }),
                 _ => Err(key_not_found(&key_arn(region, caller_acct, &id))),
             },
             KeyRef::KeyArn {
@@ -139,6 +141,7 @@ impl Kms {
                     ));
                 }
                 let arn = key_arn(&r, &account, &id);
+                let id = slot(&id, &r);
                 let found = st
                     .keys
                     .get(&id)
@@ -363,7 +366,20 @@ pub(crate) fn key_facts(ctx: &mut RequestContext, key: &KeyEntry, alias: Option<
     ctx.set("kms:CustomerMasterKeySpec", spec);
     ctx.set("kms:CustomerMasterKeyUsage", usage);
     ctx.set("kms:KeyOrigin", key.rec.origin.as_str());
-    ctx.set("kms:MultiRegion", "false");
+    match &key.rec.primary_region {
+        Some(p) => {
+            ctx.set("kms:MultiRegion", "true");
+            ctx.set(
+                "kms:MultiRegionKeyType",
+                if *p == key.rec.region {
+                    "PRIMARY"
+                } else {
+                    "REPLICA"
+                },
+            );
+        }
+        None => ctx.set("kms:MultiRegion", "false"),
+    }
     ctx.set("aws:ResourceAccount", key.rec.account.as_str());
     ctx.set_multi("kms:ResourceAliases", key.aliases.clone());
     for (k, v) in &key.rec.tags {

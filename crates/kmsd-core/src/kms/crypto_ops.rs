@@ -152,8 +152,12 @@ impl Kms {
     ) -> Result<super::authz::Resolved, ApiError> {
         if let (Some(ct), Ok(super::ids::KeyRef::Id(id))) = (ct, super::ids::parse_key_ref(raw)) {
             if let Ok(h) = blob::parse_header(ct) {
-                if h.key_id == id && st.keys.contains_key(&id) {
-                    return Ok(super::authz::Resolved { id, alias: None });
+                let slot = super::ids::slot(&id, req.region());
+                if h.key_id == id && st.keys.contains_key(&slot) {
+                    return Ok(super::authz::Resolved {
+                        id: slot,
+                        alias: None,
+                    });
                 }
             }
         }
@@ -184,7 +188,7 @@ impl Kms {
         );
         self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
         check_state(KmsOp::Encrypt, key.rec.state, &key.arn)?;
-        if key.asym.is_some() {
+        if key.rec.key_spec.asymmetric().is_some() {
             return self.asym_encrypt(key, alg, &ec, &pt, dry);
         }
         key.require_usage(KmsOp::Encrypt)?;
@@ -230,7 +234,11 @@ impl Kms {
         };
         // An asymmetric key named by KeyId: its ciphertext is a bare RSAES-OAEP one.
         if let Some(n) = &named {
-            if let Some(key) = st.keys.get(&n.id).filter(|k| k.asym.is_some()) {
+            if let Some(key) = st
+                .keys
+                .get(&n.id)
+                .filter(|k| k.rec.key_spec.asymmetric().is_some())
+            {
                 let mut ctx = key_context(req, key, n.alias.as_deref());
                 add_encryption_context(&mut ctx, &ec);
                 ctx.set(
@@ -247,11 +255,11 @@ impl Kms {
                 let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
                 let key = st
                     .keys
-                    .get(&h.key_id)
+                    .get(&super::ids::slot(&h.key_id, req.region()))
                     .filter(|k| k.rec.region == req.region())
                     .ok_or_else(unknown_ciphertext_key)?;
                 if let Some(n) = &named {
-                    if n.id != key.rec.id {
+                    if n.id != key.rec.slot() {
                         return Err(incorrect_key());
                     }
                 }
@@ -330,7 +338,7 @@ impl Kms {
         let src_asym = named_src
             .as_ref()
             .and_then(|n| st.keys.get(&n.id))
-            .filter(|k| k.asym.is_some());
+            .filter(|k| k.rec.key_spec.asymmetric().is_some());
         let (src, version) = match (&ct, src_asym) {
             (_, Some(k)) => (k, None),
             (ct, None) => match ct {
@@ -338,11 +346,11 @@ impl Kms {
                     let h = blob::parse_header(ct).map_err(|_| invalid_ciphertext())?;
                     let src = st
                         .keys
-                        .get(&h.key_id)
+                        .get(&super::ids::slot(&h.key_id, req.region()))
                         .filter(|k| k.rec.region == req.region())
                         .ok_or_else(unknown_ciphertext_key)?;
                     if let Some(n) = &named_src {
-                        if n.id != src.rec.id {
+                        if n.id != src.rec.slot() {
                             return Err(incorrect_key());
                         }
                     }
@@ -391,14 +399,14 @@ impl Kms {
         dkey.require_usage(KmsOp::ReEncrypt)?;
         // RSA keys take an RSAES algorithm and no encryption context; symmetric keys
         // SYMMETRIC_DEFAULT.
-        let src_rsa = match src.asym {
+        let src_rsa = match src.rec.key_spec.asymmetric() {
             Some(_) => Some(Kms::rsa_algorithm(src, src_alg, &src_ec)?),
             None => {
                 check_algorithm(src_alg, &src.arn, "ReEncrypt")?;
                 None
             }
         };
-        let dst_rsa = match dkey.asym {
+        let dst_rsa = match dkey.rec.key_spec.asymmetric() {
             Some(_) => Some(Kms::rsa_algorithm(dkey, dst_alg, &dst_ec)?),
             None => {
                 check_algorithm(dst_alg, &dkey.arn, "ReEncrypt")?;

@@ -188,7 +188,7 @@ impl Kms {
         let st = self.state.read();
         let k = st
             .keys
-            .get(&id)
+            .get(&super::ids::slot(&id, &region))
             .filter(|k| k.rec.account == account && k.rec.region == region)?;
         Some(KeyAuthzView {
             key_arn: k.arn.clone(),
@@ -393,6 +393,7 @@ impl Kms {
                     key_usage: KeyUsage::EncryptDecrypt,
                     origin: super::key::Origin::AwsKms,
                     usage: super::last_usage::UsageRecord::starting(now),
+                    primary_region: None,
                 };
                 muts.push(persist::put_material(
                     &self.root_key,

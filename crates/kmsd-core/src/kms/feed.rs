@@ -53,7 +53,7 @@ impl Kms {
                 Some(bytes) => {
                     let rec: KeyRecord =
                         serde_json::from_slice(bytes).map_err(|e| decode_err("key", &c.key, e))?;
-                    let existing = st.keys.remove(&rec.id);
+                    let existing = st.keys.remove(&rec.slot());
                     let entry = persist::key_entry(
                         rec,
                         existing,
@@ -61,7 +61,7 @@ impl Kms {
                         &self.root_key,
                         &mut compiled,
                     )?;
-                    st.keys.insert(entry.rec.id.clone(), entry);
+                    st.keys.insert(entry.rec.slot(), entry);
                 }
             }
         }

@@ -69,11 +69,19 @@ impl Claims {
         self.key_arn.rsplit_once(":key/").map(|(_, id)| id)
     }
 
+    /// The slot (`ids::slot`) of the key ARN's key: its id, with the ARN's Region for a
+    /// multi-Region key.
+    pub(crate) fn slot(&self) -> Option<String> {
+        let (head, id) = self.key_arn.rsplit_once(":key/")?;
+        let region = head.split(':').nth(3)?;
+        Some(super::ids::slot(id, region))
+    }
+
     /// The grant as the decision engine sees it.
     pub(crate) fn to_policy(&self) -> Grant {
         GrantRecord {
             grant_id: self.grant_id.clone(),
-            key_id: self.key_id().unwrap_or_default().to_string(),
+            key_id: self.slot().unwrap_or_default(),
             name: self.name.clone(),
             grantee_principal: self.grantee_principal.clone(),
             retiring_principal: self.retiring_principal.clone(),
@@ -225,8 +233,8 @@ impl super::Kms {
             .filter(|c| (now - c.issued_millis).abs() <= HONOUR_WINDOW_MILLIS)
             .filter(|c| !st.removed_grants.contains(&c.grant_id))
             .filter(|c| {
-                c.key_id()
-                    .and_then(|id| st.keys.get(id))
+                c.slot()
+                    .and_then(|id| st.keys.get(&id))
                     .is_some_and(|k| k.arn == c.key_arn && !k.grants.contains_key(&c.grant_id))
             })
             .collect())

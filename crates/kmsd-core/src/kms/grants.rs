@@ -257,7 +257,7 @@ fn invalid_token() -> ApiError {
 /// by `Kms::token_grants` before the operation runs).
 pub(crate) fn parse_token(token: &str) -> Result<(String, String), ApiError> {
     if let Some(c) = super::grant_token::peek(token)? {
-        let key_id = c.key_id().ok_or_else(invalid_token)?.to_string();
+        let key_id = c.slot().ok_or_else(invalid_token)?;
         return Ok((key_id, c.grant_id));
     }
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -269,7 +269,7 @@ pub(crate) fn parse_token(token: &str) -> Result<(String, String), ApiError> {
     let [key_id, grant_id, _nonce] = parts.as_slice() else {
         return Err(invalid_token());
     };
-    if !super::ids::is_key_id(key_id) || !is_grant_id(grant_id) {
+    if !super::ids::is_slot(key_id) || !is_grant_id(grant_id) {
         return Err(invalid_token());
     }
     Ok(((*key_id).to_string(), (*grant_id).to_string()))
@@ -529,7 +529,7 @@ impl Kms {
         }
         let rec = GrantRecord {
             grant_id: new_grant_id(&key.grants)?,
-            key_id: key.rec.id.clone(),
+            key_id: key.rec.slot(),
             name: name.map(str::to_string),
             grantee_principal: grantee.to_string(),
             retiring_principal: retiring.map(str::to_string),

@@ -74,6 +74,32 @@ fn invalid_key_id(s: &str) -> ApiError {
     ApiError::new(KmsError::NotFoundException, format!("Invalid keyId '{s}'"))
 }
 
+/// A key's index in memory and in the store: its key id, or `<key id>@<region>` for a
+/// multi-Region key, whose related keys in other Regions share its key id. Keys with UUID ids
+/// (every key a store written before multi-Region keys holds) are indexed by their id alone.
+pub(crate) fn slot(id: &str, region: &str) -> String {
+    if id.starts_with("mrk-") {
+        format!("{id}@{region}")
+    } else {
+        id.to_string()
+    }
+}
+
+/// The key id of a slot (see [`slot`]).
+pub(crate) fn id_of_slot(slot: &str) -> &str {
+    slot.split_once('@').map_or(slot, |(id, _)| id)
+}
+
+/// True for a slot this server could have made (a key id, or an `mrk-` id with a Region).
+pub(crate) fn is_slot(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((id, region)) => {
+            id.starts_with("mrk-") && is_key_id(id) && super::regions::is_region(region)
+        }
+        None => is_key_id(s),
+    }
+}
+
 /// Parse any of the four identifier forms. Syntax errors are `NotFoundException`s as in AWS.
 pub(crate) fn parse_key_ref(s: &str) -> Result<KeyRef, ApiError> {
     if let Some(rest) = s.strip_prefix("arn:") {
@@ -150,6 +176,12 @@ pub(crate) fn random_hex64() -> Result<String, ApiError> {
 /// A fresh key id (UUID v4 text).
 pub(crate) fn new_key_id() -> String {
     kmsd_crypto::random_uuid()
+}
+
+/// A fresh multi-Region key id: `mrk-` and 32 lower-case hex digits.
+pub(crate) fn new_mrk_id() -> Result<String, ApiError> {
+    let b = random_bytes(16).map_err(|_| internal())?;
+    Ok(format!("mrk-{}", hex(&b)))
 }
 
 /// True for a grant id we could have issued (64 lower-hex characters).

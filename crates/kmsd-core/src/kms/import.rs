@@ -16,6 +16,16 @@
 //! A deleted or expired material keeps its version record (without its bytes); the key is
 //! `PendingImport` while any material that is not pending rotation is absent.
 //!
+//! Imported asymmetric keys (RSA_2048/3072/4096, ECC_NIST_P256/P384/P521, ECC_SECG_P256K1; see
+//! [`importable`]): the material is the private key as PKCS#8 DER (AWS KMS Developer Guide,
+//! *Requirements for imported key material*); KMS derives the public key from it. An RSA
+//! private key, longer than RSA-OAEP can carry, must be wrapped with `RSA_AES_KEY_WRAP_SHA_*`,
+//! and ECC_NIST_P521 material cannot be wrapped with `RSAES_OAEP_*` under an RSA_2048 wrapping
+//! key: GetParametersForImport refuses those combinations for such keys. The material identity
+//! of an asymmetric key is its public key (`SubjectPublicKeyInfo`), so the same key pair in
+//! another PKCS#8 encoding is the same material, and any other key pair (or a key of another
+//! size or curve) is `IncorrectKeyMaterialException`.
+//!
 //! Multiple key materials (symmetric keys): `ImportType` `NEW_KEY_MATERIAL` after the first
 //! material imports a version `PENDING_ROTATION`; RotateKeyOnDemand makes it current (see
 //! `rotation`).
@@ -24,6 +34,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use kmsd_crypto::asymmetric::{Family, KeySpec as Asym, PrivateKey};
 use kmsd_crypto::import::{WrappingAlgorithm, WrappingKey, WrappingKeySpec};
 use kmsd_crypto::{KeyMaterial, MacKey};
 use parking_lot::RwLockUpgradableReadGuard;
@@ -235,6 +246,38 @@ fn all_present(rec: &super::key::KeyRecord) -> bool {
 enum Imported {
     Aes(KeyMaterial),
     Mac(MacKey),
+    Asym(PrivateKey),
+}
+
+/// Whether keys of the asymmetric spec `a` may have origin `EXTERNAL` (the Developer Guide's
+/// RSA and ECC key specs; not Ed25519, ML-DSA or ML-KEM).
+pub(crate) fn importable(a: Asym) -> bool {
+    matches!(a.family(), Family::Rsa | Family::Ecc)
+}
+
+/// GetParametersForImport's refusal of a wrapping algorithm and wrapping key spec that cannot
+/// carry the private key of an asymmetric key of spec `a`.
+fn check_wrapping_for(
+    a: Asym,
+    alg: WrappingAlgorithm,
+    spec: WrappingKeySpec,
+) -> Result<(), ApiError> {
+    if alg.is_key_wrap() {
+        return Ok(());
+    }
+    if a.family() == Family::Rsa {
+        return Err(ApiError::validation(format!(
+            "The {} wrapping algorithm cannot wrap RSA private key material. Use RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256.",
+            alg.name()
+        )));
+    }
+    if a == Asym::EccNistP521 && spec == WrappingKeySpec::Rsa2048 {
+        return Err(ApiError::validation(format!(
+            "The {} wrapping algorithm with the RSA_2048 wrapping key spec cannot wrap ECC_NIST_P521 key material. Use a larger wrapping key spec or an RSA_AES_KEY_WRAP_SHA_* wrapping algorithm.",
+            alg.name()
+        )));
+    }
+    Ok(())
 }
 
 impl Kms {
@@ -292,10 +335,11 @@ impl Kms {
             c.set("kms:WrappingAlgorithm", alg_name);
             c.set("kms:WrappingKeySpec", spec_name);
         };
-        {
+        let key_spec = {
             let st = self.state.read();
-            self.import_gate(&st, req, key_id, KmsOp::GetParametersForImport, set)?;
-        }
+            let r = self.import_gate(&st, req, key_id, KmsOp::GetParametersForImport, set)?;
+            st.keys.get(&r.id).ok_or_else(internal)?.rec.key_spec
+        };
         let (alg, spec) = match (
             WrappingAlgorithm::from_name(alg_name),
             WrappingKeySpec::from_name(spec_name),
@@ -313,6 +357,9 @@ impl Kms {
             }
             _ => return Err(internal()),
         };
+        if let Some(a) = key_spec.asymmetric() {
+            check_wrapping_for(a, alg, spec)?;
+        }
         // RSA generation (up to seconds for 4096 bits) runs before any lock is taken.
         let wrapping = WrappingKey::generate(spec).map_err(|_| internal())?;
         let public = wrapping.public_key_der().map_err(|_| internal())?;
@@ -478,6 +525,15 @@ impl Kms {
             )
         })?;
         let imported = match key.rec.key_spec.mac_algorithm() {
+            None if key.rec.key_spec.asymmetric().is_some() => {
+                let a = key.rec.key_spec.asymmetric().ok_or_else(internal)?;
+                Imported::Asym(PrivateKey::from_pkcs8(a, &bytes).map_err(|_| {
+                    incorrect_material(&format!(
+                        "The key material is invalid: it must be the PKCS #8 DER encoding of a private key of key spec {}.",
+                        a.name()
+                    ))
+                })?)
+            }
             None => {
                 let mut raw: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
                     incorrect_material(
@@ -500,7 +556,14 @@ impl Kms {
                 })?)
             }
         };
-        let computed = imported_material_id(&r.id, &bytes);
+        // An asymmetric key's material is identified by its public key (any PKCS#8 encoding of
+        // the same key pair is the same material). Related multi-Region keys share it: the id
+        // is the key id, not the slot.
+        let key_id = super::ids::id_of_slot(&r.id);
+        let computed = match &imported {
+            Imported::Asym(k) => imported_material_id(key_id, k.public_key_spki()),
+            Imported::Aes(_) | Imported::Mac(_) => imported_material_id(key_id, &bytes),
+        };
         drop(bytes);
         if let Some(m) = material_id {
             if m != computed {
@@ -580,6 +643,7 @@ impl Kms {
         let wrapped_mut = match &imported {
             Imported::Aes(m) => persist::put_material(&self.root_key, &r.id, version, m)?,
             Imported::Mac(m) => persist::put_mac_material(&self.root_key, &r.id, version, m)?,
+            Imported::Asym(k) => persist::put_private_key(&self.root_key, &r.id, version, k)?,
         };
         self.commit(&[persist::put_key(&rec)?, wrapped_mut])?;
         let arn = key.arn.clone();
@@ -596,6 +660,7 @@ impl Kms {
                 *slot = Some(Arc::new(m));
             }
             Imported::Mac(m) => entry.mac = Some(Arc::new(m)),
+            Imported::Asym(k) => entry.asym = Some(Arc::new(k)),
         }
         self.recompute_due(&st);
         let mut out = json!({ "KeyId": arn });
@@ -662,7 +727,7 @@ impl Kms {
                 }
             }
             muts.push(persist::delete_material(&r.id, version));
-            if rec.state != KeyState::PendingDeletion {
+            if !rec.state.is_pending_deletion() {
                 rec.state = KeyState::PendingImport;
             }
         }
@@ -674,6 +739,8 @@ impl Kms {
             entry.rec = rec;
             if entry.rec.key_spec.mac_algorithm().is_some() {
                 entry.mac = None;
+            } else if entry.rec.key_spec.asymmetric().is_some() {
+                entry.asym = None;
             } else if removed_pending {
                 if target < entry.materials.len() {
                     entry.materials.remove(target);
@@ -712,7 +779,7 @@ impl Kms {
                     })
                     .map(|(i, _)| i)
                     .collect();
-                (!idx.is_empty()).then(|| (k.rec.id.clone(), idx))
+                (!idx.is_empty()).then(|| (k.rec.slot(), idx))
             })
             .collect();
         for (id, idx) in due {
@@ -729,7 +796,7 @@ impl Kms {
                     muts.push(persist::delete_material(&id, m.version));
                 }
             }
-            if permanent && rec.state != KeyState::PendingDeletion {
+            if permanent && !rec.state.is_pending_deletion() {
                 rec.state = KeyState::PendingImport;
             }
             muts.insert(0, persist::put_key(&rec)?);
@@ -738,6 +805,8 @@ impl Kms {
             entry.rec = rec;
             if entry.rec.key_spec.mac_algorithm().is_some() {
                 entry.mac = None;
+            } else if entry.rec.key_spec.asymmetric().is_some() {
+                entry.asym = None;
             } else {
                 for i in idx {
                     if let Some(slot) = entry.materials.get_mut(i) {

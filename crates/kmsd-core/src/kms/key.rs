@@ -27,6 +27,8 @@ pub enum KeyState {
     PendingDeletion,
     PendingImport,
     Unavailable,
+    /// A multi-Region primary key scheduled for deletion while it still has replicas.
+    PendingReplicaDeletion,
 }
 
 impl KeyState {
@@ -38,17 +40,27 @@ impl KeyState {
             KeyState::PendingDeletion => "PendingDeletion",
             KeyState::PendingImport => "PendingImport",
             KeyState::Unavailable => "Unavailable",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
         }
     }
 
     /// Every state, for table tests.
-    pub const ALL: [KeyState; 5] = [
+    pub const ALL: [KeyState; 6] = [
         KeyState::Enabled,
         KeyState::Disabled,
         KeyState::PendingDeletion,
         KeyState::PendingImport,
         KeyState::Unavailable,
+        KeyState::PendingReplicaDeletion,
     ];
+
+    /// `PendingDeletion` or `PendingReplicaDeletion`: scheduled for deletion.
+    pub fn is_pending_deletion(self) -> bool {
+        matches!(
+            self,
+            KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+        )
+    }
 }
 
 fn invalid(arn: &str, what: &str) -> ApiError {
@@ -64,6 +76,10 @@ fn disabled(arn: &str) -> ApiError {
 
 fn pending_deletion(arn: &str) -> ApiError {
     invalid(arn, "pending deletion")
+}
+
+fn pending_replica_deletion(arn: &str) -> ApiError {
+    invalid(arn, "pending replica deletion")
 }
 
 fn pending_import(arn: &str) -> ApiError {
@@ -84,6 +100,7 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
             Enabled => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
             Unavailable => Err(invalid(arn, "unavailable")),
         },
@@ -91,23 +108,27 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
             Enabled | Unavailable => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
         },
         StateRule::Import => match state {
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             Unavailable => Err(invalid(arn, "unavailable")),
             _ => Ok(()),
         },
         StateRule::CancelDeletion => match state {
-            PendingDeletion => Ok(()),
+            PendingDeletion | PendingReplicaDeletion => Ok(()),
             _ => Err(invalid(arn, "not pending deletion")),
         },
         StateRule::Metadata => match state {
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             _ => Ok(()),
         },
         StateRule::EnableDisable => match state {
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
             _ => Ok(()),
         },
@@ -115,6 +136,7 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
             Enabled => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             PendingImport => Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
                 format!("{arn} origin is EXTERNAL which is not valid for this operation."),
@@ -139,6 +161,7 @@ pub fn check_state_rule(rule: StateRule, state: KeyState, arn: &str) -> Result<(
             Enabled => Ok(()),
             Disabled => Err(disabled(arn)),
             PendingDeletion => Err(pending_deletion(arn)),
+            PendingReplicaDeletion => Err(pending_replica_deletion(arn)),
             PendingImport => Err(pending_import(arn)),
             Unavailable => Err(ApiError::bare(KmsError::UnsupportedOperationException)),
         },
@@ -448,11 +471,32 @@ pub(crate) struct KeyRecord {
     /// GetKeyLastUsage's tracking start and last use as of the last commit of this record.
     #[serde(default)]
     pub usage: super::last_usage::UsageRecord,
+    /// A multi-Region key (`mrk-` id): the Region of its primary key, which is this key's
+    /// own Region for the primary. `None` for a single-Region key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
 }
 
 impl KeyRecord {
     pub(crate) fn arn(&self) -> String {
         key_arn(&self.region, &self.account, &self.id)
+    }
+
+    /// The key's index in memory and in the store (see [`super::ids::slot`]).
+    pub(crate) fn slot(&self) -> String {
+        super::ids::slot(&self.id, &self.region)
+    }
+
+    /// True for a multi-Region key.
+    pub(crate) fn is_multi_region(&self) -> bool {
+        self.primary_region.is_some()
+    }
+
+    /// True for a multi-Region replica key.
+    pub(crate) fn is_replica(&self) -> bool {
+        self.primary_region
+            .as_deref()
+            .is_some_and(|p| p != self.region)
     }
 
     /// The material new ciphertexts use: the newest version not pending rotation.
@@ -743,7 +787,7 @@ impl KeyEntry {
             "KeyManager": if r.aws_managed { "AWS" } else { "CUSTOMER" },
             "CustomerMasterKeySpec": spec,
             "KeySpec": spec,
-            "MultiRegion": false,
+            "MultiRegion": r.is_multi_region(),
         });
         if let Value::Object(o) = &mut m {
             match (r.key_spec.mac_algorithm(), r.key_spec.asymmetric()) {

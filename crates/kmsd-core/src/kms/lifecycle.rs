@@ -248,6 +248,12 @@ impl Kms {
         if !tags.is_empty() {
             self.authorize_identity(req, "kms:TagResource", "*", &ctx)?;
         }
+        if multi && matches!(origin, "AWS_CLOUDHSM" | "EXTERNAL_KEY_STORE") {
+            return Err(ApiError::new(
+                KmsError::UnsupportedOperationException,
+                format!("Multi-Region keys are not supported for keys with origin {origin}. You can't create multi-Region keys in a custom key store."),
+            ));
+        }
         if let Some(sid) = store_id {
             return Err(ApiError::new(
                 KmsError::CustomKeyStoreNotFoundException,
@@ -261,25 +267,31 @@ impl Kms {
         }
         let made = KeySpec::from_name(spec);
         let external = origin == "EXTERNAL";
-        let external_asym = external && made.and_then(KeySpec::asymmetric).is_some();
-        if made.is_none() || !matches!(origin, "AWS_KMS" | "EXTERNAL") || multi || external_asym {
+        let external_asym = external
+            && made
+                .and_then(KeySpec::asymmetric)
+                .is_some_and(|a| !super::import::importable(a));
+        if made.is_none() || !matches!(origin, "AWS_KMS" | "EXTERNAL") || external_asym {
             let what = if made.is_none() {
                 format!("KeySpec {spec}")
             } else if external_asym {
                 format!("Origin EXTERNAL with KeySpec {spec}")
-            } else if !matches!(origin, "AWS_KMS" | "EXTERNAL") {
-                format!("Origin {origin}")
             } else {
-                "Multi-Region keys".to_string()
+                format!("Origin {origin}")
             };
             return Err(ApiError::new(
                 KmsError::UnsupportedOperationException,
-                format!("{what} is not supported by this server; only keys with origin AWS_KMS (EXTERNAL for symmetric and HMAC keys) and a KeySpec other than SM2 (available only in China Regions) are."),
+                format!("{what} is not supported by this server; only keys with origin AWS_KMS (EXTERNAL for symmetric, HMAC, RSA and ECC keys) and a KeySpec other than SM2 (available only in China Regions) are."),
             ));
         }
         let account = req.account().to_string();
         let region = req.region().to_string();
-        let id = new_key_id();
+        let id = if multi {
+            super::ids::new_mrk_id()?
+        } else {
+            new_key_id()
+        };
+        let slot = super::ids::slot(&id, &region);
         let (text, policy) = match policy_text {
             Some(p) => (p.to_string(), validate_policy(p)?),
             None => {
@@ -304,9 +316,10 @@ impl Kms {
         let key_usage = KeyUsage::from_name(usage).ok_or_else(internal)?;
         // An asymmetric key holds its private key instead of symmetric material. RSA-3072/4096
         // take up to seconds: CreateKey runs on the blocking pool and holds no lock here.
+        // A key for imported material gets its private key from ImportKeyMaterial.
         let asym = match key_spec.asymmetric() {
-            Some(a) => Some(Arc::new(a.generate().map_err(|_| internal())?)),
-            None => None,
+            Some(a) if !external => Some(Arc::new(a.generate().map_err(|_| internal())?)),
+            _ => None,
         };
         let (material, info) = new_material(1, now, MaterialOrigin::Creation)?;
         // An HMAC key holds HMAC material instead (as long as its digest).
@@ -346,6 +359,7 @@ impl Kms {
                 Origin::AwsKms
             },
             usage: super::last_usage::UsageRecord::starting(now),
+            primary_region: multi.then(|| region.clone()),
         };
         let materials = if external || mac.is_some() || asym.is_some() {
             Vec::new()
@@ -373,9 +387,9 @@ impl Kms {
             &entry.asym,
             entry.materials.first().and_then(Option::as_ref),
         ) {
-            (Some(m), _, _) => muts.push(persist::put_mac_material(&self.root_key, &id, 1, m)?),
-            (None, Some(k), _) => muts.push(persist::put_private_key(&self.root_key, &id, 1, k)?),
-            (None, None, Some(m)) => muts.push(persist::put_material(&self.root_key, &id, 1, m)?),
+            (Some(m), _, _) => muts.push(persist::put_mac_material(&self.root_key, &slot, 1, m)?),
+            (None, Some(k), _) => muts.push(persist::put_private_key(&self.root_key, &slot, 1, k)?),
+            (None, None, Some(m)) => muts.push(persist::put_material(&self.root_key, &slot, 1, m)?),
             (None, None, None) if external => {}
             (None, None, None) => return Err(internal()),
         }
@@ -384,9 +398,9 @@ impl Kms {
         let st = self.state.upgradable_read();
         self.commit(&muts)?;
         req.audit.key_arn = Some(entry.arn.clone());
-        let out = json!({ "KeyMetadata": entry.metadata() });
+        let out = json!({ "KeyMetadata": super::multi_region::metadata(&st, &entry) });
         let mut st = RwLockUpgradableReadGuard::upgrade(st);
-        st.keys.insert(id, entry);
+        st.keys.insert(slot, entry);
         Ok(out)
     }
 
@@ -432,6 +446,7 @@ impl Kms {
             key_usage: KeyUsage::EncryptDecrypt,
             origin: Origin::AwsKms,
             usage: super::last_usage::UsageRecord::starting(now),
+            primary_region: None,
         };
         let alias = AliasRecord {
             account,
@@ -485,7 +500,7 @@ impl Kms {
             |_| {},
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
-        Ok(json!({ "KeyMetadata": key.metadata() }))
+        Ok(json!({ "KeyMetadata": super::multi_region::metadata(&st, key) }))
     }
 
     pub(crate) fn list_keys(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
@@ -597,14 +612,29 @@ impl Kms {
         )?;
         let now = self.now();
         let when = now + days * 86_400_000;
+        // A multi-Region primary key with replicas waits for their deletion; its waiting
+        // period begins when the last of them is deleted.
+        let waits = Kms::has_replicas(&st, &st.keys.get(&r.id).ok_or_else(internal)?.rec);
         let st = self.update_key(st, &r.id, |rec| {
-            rec.state = KeyState::PendingDeletion;
-            rec.deletion_millis = Some(when);
+            if waits {
+                rec.state = KeyState::PendingReplicaDeletion;
+                rec.deletion_millis = None;
+            } else {
+                rec.state = KeyState::PendingDeletion;
+                rec.deletion_millis = Some(when);
+            }
             rec.pending_window_days = u32::try_from(days).ok();
             Ok(true)
         })?;
         let arn = st.keys.get(&r.id).ok_or_else(internal)?.arn.clone();
         self.recompute_due(&st);
+        if waits {
+            return Ok(json!({
+                "KeyId": arn,
+                "KeyState": "PendingReplicaDeletion",
+                "PendingWindowInDays": days,
+            }));
+        }
         Ok(json!({
             "KeyId": arn,
             "DeletionDate": ts(when),

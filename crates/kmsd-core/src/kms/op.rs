@@ -442,7 +442,13 @@ pub static KMS_OPS: [OpSpec; 56] = {
             &["kms:ReEncryptFrom", "kms:ReEncryptTo"],
             ENCRYPT_DECRYPT,
         ),
-        row(ReplicateKey, &["kms:ReplicateKey"]),
+        OpSpec {
+            // Replica material is copied (an RSA-4096 key pair is large); not pending
+            // deletion, replica deletion or unavailable.
+            slow: true,
+            states: StateRule::Import,
+            ..row(ReplicateKey, &["kms:ReplicateKey"])
+        },
         OpSpec {
             quota: Quota::Own(15.0),
             key_id: KeyIdForms::KeyCross,
@@ -483,7 +489,10 @@ pub static KMS_OPS: [OpSpec; 56] = {
             states: StateRule::Metadata,
             ..row(UpdateKeyDescription, &["kms:UpdateKeyDescription"])
         },
-        row(UpdatePrimaryRegion, &["kms:UpdatePrimaryRegion"]),
+        OpSpec {
+            states: StateRule::Import,
+            ..row(UpdatePrimaryRegion, &["kms:UpdatePrimaryRegion"])
+        },
         OpSpec {
             read_only: true,
             ..crypto(Verify, &["kms:Verify"], SIGN_VERIFY)

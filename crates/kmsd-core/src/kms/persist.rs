@@ -1,12 +1,16 @@
 //! Persistence of KMS state: table names, record encodings (serde_json), the mutations each
 //! change writes, and loading everything back at start.
 //!
-//! Tables: `kms_keys` (key id → [`KeyRecord`]), `kms_material` (`<key id>#<version>` → the
-//! material wrapped by the root key with AAD binding key id and version), `kms_grants`
-//! (`<key id>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
+//! Tables: `kms_keys` (slot → [`KeyRecord`]), `kms_material` (`<slot>#<version>` → the
+//! material wrapped by the root key with AAD binding slot and version), `kms_grants`
+//! (`<slot>#<grant id>` → [`GrantRecord`]), `kms_aliases` (`<account>|<region>|<alias>` →
 //! [`AliasRecord`]). Key material is never stored unwrapped: an HMAC key's material (its one
 //! version) is wrapped in the MAC key format of `kmsd_crypto::mac`, an asymmetric key's
 //! PKCS#8 private key in the v4 format of `kmsd_crypto::asymmetric`, with the same AAD.
+//!
+//! A key's slot (`ids::slot`) is its key id, or `<key id>@<region>` for a multi-Region key
+//! (related keys in other Regions share the key id); stores written before multi-Region keys
+//! hold only UUID key ids, whose slot is the id itself, so they load unchanged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -47,7 +51,7 @@ fn alias_key(k: &AliasKey) -> String {
 pub(crate) fn put_key(rec: &KeyRecord) -> Result<Mutation, ApiError> {
     Ok(Mutation::Put {
         table: KEYS,
-        key: rec.id.clone(),
+        key: rec.slot(),
         value: serde_json::to_vec(rec).map_err(|_| super::ids::internal())?,
     })
 }
@@ -178,7 +182,7 @@ pub(crate) fn load(store: &dyn Store, root: &RootKey) -> Result<State, ApiError>
             root,
             &mut compiled,
         )?;
-        keys.insert(entry.rec.id.clone(), entry);
+        keys.insert(entry.rec.slot(), entry);
     }
     for (k, bytes) in store.load(GRANTS).map_err(|e| store_err(&e.to_string()))? {
         let g: GrantRecord =
@@ -223,7 +227,7 @@ pub(crate) fn key_entry<'w>(
     root: &RootKey,
     compiled: &mut HashMap<String, SourcedPolicy>,
 ) -> Result<KeyEntry, ApiError> {
-    let id = rec.id.clone();
+    let id = rec.slot();
     let mut materials = Vec::with_capacity(rec.materials.len());
     let mut mac = None;
     let mut asym = None;
@@ -236,7 +240,7 @@ pub(crate) fn key_entry<'w>(
         }
         // Imported material that was deleted or expired has no row.
         if m.import.as_ref().is_some_and(|i| !i.present) {
-            if rec.key_spec.mac_algorithm().is_none() {
+            if rec.key_spec.mac_algorithm().is_none() && rec.key_spec.asymmetric().is_none() {
                 materials.push(None);
             }
             continue;
@@ -246,10 +250,10 @@ pub(crate) fn key_entry<'w>(
                 asym = Some(k);
                 continue;
             }
-            let w = wrapped(&material_key(&rec.id, m.version))
+            let w = wrapped(&material_key(&id, m.version))
                 .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
             let k = root
-                .unwrap_private_key(w, &wrap_aad(&rec.id, m.version))
+                .unwrap_private_key(w, &wrap_aad(&id, m.version))
                 .map_err(|_| {
                     store_err(&format!(
                         "key {id}: material v{} does not unwrap (wrong root key?)",
@@ -280,7 +284,7 @@ pub(crate) fn key_entry<'w>(
                 }
             }
         }
-        let w = wrapped(&material_key(&rec.id, m.version))
+        let w = wrapped(&material_key(&id, m.version))
             .ok_or_else(|| store_err(&format!("key {id}: material v{} missing", m.version)))?;
         let unwrap_failed = || {
             store_err(&format!(
@@ -288,7 +292,7 @@ pub(crate) fn key_entry<'w>(
                 m.version
             ))
         };
-        let aad = wrap_aad(&rec.id, m.version);
+        let aad = wrap_aad(&id, m.version);
         match rec.key_spec.mac_algorithm() {
             None => {
                 let mat = root.unwrap(w, &aad).map_err(|_| unwrap_failed())?;
@@ -305,14 +309,14 @@ pub(crate) fn key_entry<'w>(
             }
         }
     }
-    if rec.key_spec.asymmetric().is_some() && asym.is_none() {
-        return Err(store_err(&format!("key {id}: private key missing")));
-    }
     let imported_absent = rec.origin == super::key::Origin::External
         && rec
             .materials
             .iter()
             .all(|m| m.import.as_ref().is_some_and(|i| !i.present));
+    if rec.key_spec.asymmetric().is_some() && asym.is_none() && !imported_absent {
+        return Err(store_err(&format!("key {id}: private key missing")));
+    }
     if rec.key_spec.mac_algorithm().is_some() && mac.is_none() && !imported_absent {
         return Err(store_err(&format!("key {id}: HMAC material missing")));
     }

@@ -65,8 +65,9 @@ impl Kms {
         rotation.install(st, id)
     }
 
-    /// New key material for key `id`, committed (with the key's changed record) but not yet
-    /// installed: readers of `st` go on meanwhile.
+    /// New key material for key `id` — and, for a multi-Region primary key, for each of its
+    /// replicas (the material is shared) — committed (with the keys' changed records) in one
+    /// commit but not yet installed: readers of `st` go on meanwhile.
     fn commit_rotation(
         &self,
         st: &State,
@@ -78,7 +79,7 @@ impl Kms {
         let version = u32::try_from(key.rec.materials.len() + 1).map_err(|_| internal())?;
         let (material, info) = new_material(version, now, origin)?;
         let mut rec = key.rec.clone();
-        rec.materials.push(info);
+        rec.materials.push(info.clone());
         match origin {
             MaterialOrigin::OnDemand => rec.on_demand_rotations += 1,
             MaterialOrigin::Automatic => {
@@ -91,11 +92,35 @@ impl Kms {
             }
             MaterialOrigin::Creation => {}
         }
-        self.commit(&[
+        let mut recs = vec![(id.to_string(), rec.clone())];
+        let mut muts = vec![
             persist::put_key(&rec)?,
             persist::put_material(&self.root_key, id, version, &material)?,
-        ])?;
-        Ok(Rotation { rec, material })
+        ];
+        for slot in self.family_of(st, id) {
+            if slot == id {
+                continue;
+            }
+            let other = st.keys.get(&slot).ok_or_else(internal)?;
+            if other.rec.materials.len() + 1 != rec.materials.len() {
+                // A replica whose versions differ cannot take the same version number.
+                return Err(internal());
+            }
+            let mut r2 = other.rec.clone();
+            r2.materials.push(info.clone());
+            r2.on_demand_rotations = rec.on_demand_rotations;
+            r2.next_rotation_millis = rec.next_rotation_millis;
+            muts.push(persist::put_key(&r2)?);
+            muts.push(persist::put_material(
+                &self.root_key,
+                &slot,
+                version,
+                &material,
+            )?);
+            recs.push((slot, r2));
+        }
+        self.commit(&muts)?;
+        Ok(Rotation { recs, material })
     }
 
     pub(crate) fn enable_key_rotation(
@@ -121,11 +146,14 @@ impl Kms {
         let now = self.now();
         rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
         not_external(st.keys.get(&r.id).ok_or_else(internal)?)?;
-        let st = self.update_key(st, &r.id, |rec| {
+        super::multi_region::refuse_on_replica(st.keys.get(&r.id).ok_or_else(internal)?)?;
+        // The rotation setting is shared by related multi-Region keys.
+        let family = self.family_of(&st, &r.id);
+        let st = self.update_family(st, &family, |rec| {
             rec.rotation_enabled = true;
             rec.rotation_period_days = u32::try_from(period).ok();
             rec.next_rotation_millis = Some(now + period * DAY_MS);
-            Ok(true)
+            Ok(())
         })?;
         self.recompute_due(&st);
         Ok(json!({}))
@@ -151,10 +179,12 @@ impl Kms {
         )?;
         rotatable(st.keys.get(&r.id).ok_or_else(internal)?)?;
         not_external(st.keys.get(&r.id).ok_or_else(internal)?)?;
-        let st = self.update_key(st, &r.id, |rec| {
+        super::multi_region::refuse_on_replica(st.keys.get(&r.id).ok_or_else(internal)?)?;
+        let family = self.family_of(&st, &r.id);
+        let st = self.update_family(st, &family, |rec| {
             rec.rotation_enabled = false;
             rec.next_rotation_millis = None;
-            Ok(true)
+            Ok(())
         })?;
         self.recompute_due(&st);
         Ok(json!({}))
@@ -213,6 +243,7 @@ impl Kms {
         )?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         rotatable(key)?;
+        super::multi_region::refuse_on_replica(key)?;
         let arn = key.arn.clone();
         if key.rec.on_demand_rotations >= MAX_ON_DEMAND {
             return Err(ApiError::new(
@@ -350,17 +381,21 @@ impl Kms {
     }
 }
 
-/// A committed rotation waiting to be installed in memory.
+/// A committed rotation waiting to be installed in memory: the changed record of each
+/// rotated key (one, or a multi-Region key's family), by slot.
 struct Rotation {
-    rec: KeyRecord,
+    recs: Vec<(String, KeyRecord)>,
     material: KeyMaterial,
 }
 
 impl Rotation {
-    fn install(self, st: &mut State, id: &str) -> Result<(), ApiError> {
-        let key = st.keys.get_mut(id).ok_or_else(internal)?;
-        key.rec = self.rec;
-        key.materials.push(Some(Arc::new(self.material)));
+    fn install(self, st: &mut State, _id: &str) -> Result<(), ApiError> {
+        let material = Arc::new(self.material);
+        for (slot, rec) in self.recs {
+            let key = st.keys.get_mut(&slot).ok_or_else(internal)?;
+            key.rec = rec;
+            key.materials.push(Some(material.clone()));
+        }
         Ok(())
     }
 }

@@ -5,14 +5,12 @@
 //! 0x84 | spec byte | nonce (12) | AES-256-GCM(PKCS#8 DER) | tag (16)
 //! ```
 //!
-//! AAD = `0x84 || spec byte || caller AAD` (the caller passes `wrap_aad(key_id, 1)`), so
+//! AAD = `0x84 || spec byte || caller AAD` (the framing is [`RootKey::seal_framed`]'s) (the caller passes `wrap_aad(key_id, 1)`), so
 //! the spec, the key and the version are all bound to the bytes.
-
-use zeroize::{Zeroize, Zeroizing};
 
 use super::{KeySpec, PrivateKey};
 use crate::aead::{NONCE_LEN, TAG_LEN};
-use crate::{random, CryptoError, RootKey};
+use crate::{CryptoError, RootKey};
 
 /// Version byte of a wrapped asymmetric private key.
 pub const WRAPPED_PRIVATE_KEY_VERSION_V4: u8 = 0x84;
@@ -47,31 +45,15 @@ impl KeySpec {
     }
 }
 
-fn wrap_aad(spec: KeySpec, aad: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(2 + aad.len());
-    v.push(WRAPPED_PRIVATE_KEY_VERSION_V4);
-    v.push(spec.code());
-    v.extend_from_slice(aad);
-    v
-}
-
 impl RootKey {
-    /// Wrap an asymmetric private key under this root key (format v4).
+    /// Wrap an asymmetric private key under this root key (format v4,
+    /// [`RootKey::seal_framed`]).
     pub fn wrap_private_key(&self, key: &PrivateKey, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let nonce = random::nonce()?;
-        let header = 2 + NONCE_LEN;
-        let pkcs8 = key.pkcs8();
-        let mut out = Vec::with_capacity(header + pkcs8.len() + TAG_LEN);
-        out.push(WRAPPED_PRIVATE_KEY_VERSION_V4);
-        out.push(key.spec().code());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(pkcs8);
-        let body = out
-            .get_mut(header..)
-            .ok_or(CryptoError::InvalidWrappedKey)?;
-        let tag = self.seal_in_place(nonce, &wrap_aad(key.spec(), aad), body)?;
-        out.extend_from_slice(&tag);
-        Ok(out)
+        self.seal_framed(
+            &[WRAPPED_PRIVATE_KEY_VERSION_V4, key.spec().code()],
+            key.pkcs8(),
+            aad,
+        )
     }
 
     /// Unwrap bytes made by [`RootKey::wrap_private_key`] with the same `aad`.
@@ -86,27 +68,12 @@ impl RootKey {
         ) else {
             return Err(CryptoError::InvalidWrappedKey);
         };
-        let header = 2 + NONCE_LEN;
-        if wrapped.len() <= header + TAG_LEN || wrapped.len() > header + MAX_PKCS8 + TAG_LEN {
+        let framing = 2 + NONCE_LEN + TAG_LEN;
+        if wrapped.len() <= framing || wrapped.len() > framing + MAX_PKCS8 {
             return Err(CryptoError::InvalidWrappedKey);
         }
-        let mut nonce = [0u8; NONCE_LEN];
-        nonce.copy_from_slice(
-            wrapped
-                .get(2..header)
-                .ok_or(CryptoError::InvalidWrappedKey)?,
-        );
-        let mut buf = Zeroizing::new(
-            wrapped
-                .get(header..)
-                .ok_or(CryptoError::InvalidWrappedKey)?
-                .to_vec(),
-        );
-        let n = self.open_in_place(nonce, &wrap_aad(spec, aad), &mut buf)?;
-        let pkcs8 = buf.get(..n).ok_or(CryptoError::InvalidWrappedKey)?;
-        let key = PrivateKey::from_pkcs8(spec, pkcs8).map_err(|_| CryptoError::InvalidWrappedKey);
-        buf.zeroize();
-        key
+        let pkcs8 = self.open_framed(wrapped, 2, aad)?;
+        PrivateKey::from_pkcs8(spec, &pkcs8).map_err(|_| CryptoError::InvalidWrappedKey)
     }
 }
 

@@ -150,6 +150,16 @@ pub fn exchange(
 
 /// Signed headers for a KMS call by the account root.
 pub fn signed_headers(addr: SocketAddr, op: &str, body: &[u8]) -> Vec<(String, String)> {
+    signed_headers_in(addr, REGION, op, body)
+}
+
+/// [`signed_headers`] for a request signed in `region`.
+pub fn signed_headers_in(
+    addr: SocketAddr,
+    region: &str,
+    op: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
     let mut headers = vec![
         ("Host".to_string(), addr.to_string()),
         (
@@ -177,7 +187,7 @@ pub fn signed_headers(addr: SocketAddr, op: &str, body: &[u8]) -> Vec<(String, S
             access_key_id: ROOT_KEY,
             secret_access_key: ROOT_SECRET,
             session_token: None,
-            region: REGION,
+            region,
             service: "kms",
             time: now,
             settings: SigningSettings::default(),
@@ -195,6 +205,25 @@ pub fn signed_headers(addr: SocketAddr, op: &str, body: &[u8]) -> Vec<(String, S
 pub fn try_kms(addr: SocketAddr, op: &str, input: &Value) -> Result<(u16, Value), String> {
     let body = input.to_string().into_bytes();
     let headers = signed_headers(addr, op, &body);
+    let (status, body) = exchange(addr, &headers, &body)?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        format!(
+            "{op}: HTTP {status}, body not JSON ({e}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    })?;
+    Ok((status, v))
+}
+
+/// [`try_kms`] for a request signed in `region`.
+pub fn try_kms_in(
+    addr: SocketAddr,
+    region: &str,
+    op: &str,
+    input: &Value,
+) -> Result<(u16, Value), String> {
+    let body = input.to_string().into_bytes();
+    let headers = signed_headers_in(addr, region, op, &body);
     let (status, body) = exchange(addr, &headers, &body)?;
     let v: Value = serde_json::from_slice(&body).map_err(|e| {
         format!(
