@@ -3,8 +3,9 @@
 //!
 //! Properties:
 //! - `blob::parse_header` and `blob::open` never panic; `parse_header` accepts only inputs
-//!   of at least `MIN_BLOB_LEN` bytes starting with the v1 version byte, and reports the key
-//!   id as lower-case hyphenated UUID text;
+//!   of at least `MIN_BLOB_LEN` bytes starting with the v1 version byte (key id reported as
+//!   lower-case hyphenated UUID text) or the multi-Region version byte (`mrk-` and the 16
+//!   bytes as 32 lower-case hex digits);
 //! - `open` with a fixed key never succeeds on bytes it did not seal; `RootKey::unwrap`
 //!   never succeeds on bytes it did not wrap;
 //! - `seal` then `parse_header`/`open` gives back key id, material version and plaintext;
@@ -13,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use arbitrary::Unstructured;
-use kmsd_crypto::blob::{self, BLOB_VERSION_V1, MIN_BLOB_LEN};
+use kmsd_crypto::blob::{self, BLOB_VERSION_MRK, BLOB_VERSION_V1, MIN_BLOB_LEN};
 use kmsd_crypto::{KeyMaterial, RootKey};
 
 use crate::gen::{byte, string};
@@ -47,10 +48,17 @@ pub fn run(data: &[u8]) {
     // Arbitrary bytes.
     match blob::parse_header(data) {
         Ok(h) => {
-            assert!(data.len() >= MIN_BLOB_LEN && data[0] == BLOB_VERSION_V1);
+            assert!(data.len() >= MIN_BLOB_LEN);
             let mut id = [0u8; 16];
             id.copy_from_slice(&data[1..17]);
-            assert_eq!(h.key_id, uuid_text(&id));
+            match data[0] {
+                BLOB_VERSION_V1 => assert_eq!(h.key_id, uuid_text(&id)),
+                BLOB_VERSION_MRK => {
+                    let hex: String = id.iter().map(|x| format!("{x:02x}")).collect();
+                    assert_eq!(h.key_id, format!("mrk-{hex}"));
+                }
+                v => panic!("version byte {v:#04x} accepted"),
+            }
             assert_eq!(h.material_version.to_be_bytes(), data[17..21]);
         }
         Err(e) => assert!(e.is_invalid_ciphertext(), "{e:?}"),
@@ -74,7 +82,13 @@ pub fn run(data: &[u8]) {
     let ec = context(&mut u);
     let flip = u.arbitrary::<u16>().unwrap_or(0);
     let plaintext = u.take_rest();
-    let key_id = uuid_text(&id);
+    // Both key id forms: a UUID (v1 blob) and a multi-Region `mrk-` id (its own version).
+    let key_id = if flip & 0x8000 != 0 {
+        let hex: String = id.iter().map(|x| format!("{x:02x}")).collect();
+        format!("mrk-{hex}")
+    } else {
+        uuid_text(&id)
+    };
     let sealed = match blob::seal(&material, &key_id, version, &ec, plaintext) {
         Ok(s) => s,
         Err(e) => panic!("seal failed: {e:?}"),
