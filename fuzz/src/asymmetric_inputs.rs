@@ -56,8 +56,11 @@ pub fn run(data: &[u8]) {
         return;
     };
     let alg = SigningAlgorithm::ALL[usize::from(byte(&mut u)) % SigningAlgorithm::ALL.len()];
-    let mt = [MessageType::Raw, MessageType::Digest, MessageType::ExternalMu]
-        [usize::from(byte(&mut u)) % 3];
+    let mt = [
+        MessageType::Raw,
+        MessageType::Digest,
+        MessageType::ExternalMu,
+    ][usize::from(byte(&mut u)) % 3];
     let message = bytes(&mut u);
     let signature = bytes(&mut u);
     let peer = bytes(&mut u);
@@ -85,14 +88,25 @@ pub fn run(data: &[u8]) {
     }
     let verified = k.verify(alg, mt, &message, &signature);
     if valid && (mt == MessageType::Raw || message.len() == alg.hash().len()) {
-        assert_eq!(verified, Err(AsymError::InvalidSignature), "fuzzer signature verified");
+        assert_eq!(
+            verified,
+            Err(AsymError::InvalidSignature),
+            "fuzzer signature verified"
+        );
     } else {
         assert!(verified.is_err());
     }
 
     match k.derive_shared_secret(&peer) {
-        Ok(s) => assert!(matches!(s.len(), 32 | 48 | 66), "secret of {} bytes", s.len()),
-        Err(e) => assert!(matches!(e, AsymError::InvalidPublicKey | AsymError::Algorithm)),
+        Ok(s) => assert!(
+            matches!(s.len(), 32 | 48 | 66),
+            "secret of {} bytes",
+            s.len()
+        ),
+        Err(e) => assert!(matches!(
+            e,
+            AsymError::InvalidPublicKey | AsymError::Algorithm
+        )),
     }
     if matches!(
         k.spec(),

@@ -65,7 +65,10 @@ pub fn seeded_service(region: &str) -> Service {
 
 /// Sign and send one request through `kmsd_wire::handle`; `None` when a header value
 /// (e.g. a fuzzed `X-Amz-Target`) cannot be sent over HTTP at all.
-#[expect(clippy::too_many_arguments, reason = "each argument is one input of the standard opening of a key operation")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each argument is one input of the standard opening of a key operation"
+)]
 pub fn send(
     service: &Service,
     caller: (&str, &str),

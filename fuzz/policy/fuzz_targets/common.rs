@@ -4,16 +4,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kmsd_policy::{
-    decide_assume_role, decide_identity, decide_kms, explain_assume_role, explain_identity, explain_kms, simulate,
-    AssumeRoleRequest, Caller, IdentityRequest, KmsRequest, Policy, PolicyKind, PolicySet, PolicySourceType,
-    RequestContext, SimulationRequest, SourcedPolicy,
+    decide_assume_role, decide_identity, decide_kms, explain_assume_role, explain_identity,
+    explain_kms, simulate, AssumeRoleRequest, Caller, IdentityRequest, KmsRequest, Policy,
+    PolicyKind, PolicySet, PolicySourceType, RequestContext, SimulationRequest, SourcedPolicy,
 };
 
 pub const KEY: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 pub fn callers() -> Vec<Caller> {
     vec![
-        Caller::Root { account: "111122223333".into() },
+        Caller::Root {
+            account: "111122223333".into(),
+        },
         Caller::User {
             account: "111122223333".into(),
             arn: "arn:aws:iam::111122223333:user/Alice".into(),
@@ -108,7 +110,10 @@ pub fn exercise(policy: Arc<Policy>, ctx: &RequestContext, actions: &[&str]) {
                 trust_policy: &sp,
                 context: ctx,
             };
-            assert_eq!(decide_assume_role(&areq), explain_assume_role(&areq).outcome);
+            assert_eq!(
+                decide_assume_role(&areq),
+                explain_assume_role(&areq).outcome
+            );
         }
     }
 }

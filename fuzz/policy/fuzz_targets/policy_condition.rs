@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    for (kind, principal) in [(PolicyKind::Key, r#""Principal":"*","#), (PolicyKind::Identity, "")] {
+    for (kind, principal) in [
+        (PolicyKind::Key, r#""Principal":"*","#),
+        (PolicyKind::Identity, ""),
+    ] {
         for version in ["2012-10-17", "2008-10-17"] {
             let doc = format!(
                 r#"{{"Version":"{version}","Statement":[{{"Effect":"Allow",{principal}"Action":"kms:*","Resource":"*","Condition":{cond}}},{{"Effect":"Deny",{principal}"Action":"kms:Encrypt","Resource":"*","Condition":{cond}}}]}}"#

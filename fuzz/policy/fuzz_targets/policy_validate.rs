@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = findings_json(&findings).to_string();
         if Policy::parse(text, kind).is_err() {
             assert!(
-                findings.iter().any(|f| f.finding_type == FindingType::Error),
+                findings
+                    .iter()
+                    .any(|f| f.finding_type == FindingType::Error),
                 "kmsd refuses this {kind:?} policy but validation found no error: {findings:?}"
             );
         }
