@@ -15,7 +15,10 @@ echo "== cargo test"
 cargo test --workspace
 
 echo "== end-to-end (real clients against target/debug/kmsd)"
-cargo build -p kmsd
+# `cargo test --workspace` above built target/debug/kmsd for the integration tests; `cargo
+# build -p kmsd` would build a second variant of it (features unified without the
+# dev-dependencies), a minute of CI for the same code.
+[ -x target/debug/kmsd ] || cargo build -p kmsd
 # The aws-sdk-rust client: its own Cargo project (not a workspace member), built here once.
 cargo fmt --manifest-path tests/sdk-rust/Cargo.toml -- --check
 cargo build --locked --manifest-path tests/sdk-rust/Cargo.toml --target-dir tests/sdk-rust/target
