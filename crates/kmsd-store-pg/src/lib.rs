@@ -596,25 +596,34 @@ async fn notifications<S, T>(
 }
 
 impl Store for PgStore {
+    /// A table as of one consistent snapshot of every table: a caller that loads several
+    /// tables in turn (key material, then keys) sees them all as of one commit sequence. The
+    /// snapshot read at open serves each table once; once it is gone (this process committed,
+    /// or a table is loaded again) a fresh snapshot of every table is read and serves the
+    /// tables loaded after it — never one table read live beside another read earlier, which
+    /// let a node starting beside another see a key whose material it had read before the
+    /// key's commit.
     fn load(&self, table: &'static str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        if let Some(snap) = self.shared.snapshot.lock().as_mut() {
+        let mut snapshot = self.shared.snapshot.lock();
+        if let Some(snap) = snapshot.as_mut() {
             if self.shared.loaded.lock().insert(table.to_string()) {
                 return Ok(snap.remove(table).unwrap_or_default());
             }
         }
         let pool = self.shared.pool.clone();
-        self.shared.run(async move {
-            let client = pool.get().await.map_err(pool_err)?;
-            let rows = client
-                .query(
-                    "SELECT key, value FROM kmsd_records WHERE tbl = $1 AND value IS NOT NULL \
-                     ORDER BY key",
-                    &[&table],
-                )
-                .await
-                .map_err(pg_err)?;
-            Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-        })?
+        let (_, rows) = self
+            .shared
+            .run(async move { read_snapshot(&pool).await })??;
+        let mut fresh: Tables = HashMap::new();
+        for (t, k, v) in rows {
+            fresh.entry(t).or_default().push((k, v));
+        }
+        let out = fresh.remove(table).unwrap_or_default();
+        *snapshot = Some(fresh);
+        let mut loaded = self.shared.loaded.lock();
+        loaded.clear();
+        loaded.insert(table.to_string());
+        Ok(out)
     }
 
     fn commit(&self, mutations: &[Mutation]) -> Result<(), StoreError> {

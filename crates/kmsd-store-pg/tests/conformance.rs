@@ -57,3 +57,37 @@ fn postgres_store_conforms() {
     store.commit(&[put]).unwrap();
     assert_eq!(store.load("u").unwrap(), vec![("k".into(), b"v".to_vec())]);
 }
+
+/// Tables loaded one after another come from one snapshot, also after this process has
+/// committed (which drops the snapshot read at open): a node that loads key material and
+/// then keys must never see a key committed, with its material, between the two loads.
+#[test]
+fn tables_loaded_in_turn_are_one_snapshot() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let url = cluster.database("snap_loads");
+    let put = |table: &'static str, key: &str| kmsd_core::store::Mutation::Put {
+        table,
+        key: key.into(),
+        value: b"v".to_vec(),
+    };
+    let other = PgStore::open(&url).unwrap();
+    let node = PgStore::open(&url).unwrap();
+    // This node writes first (as a bootstrap would), so its open-time snapshot is gone.
+    node.commit(&[put("iam", "user")]).unwrap();
+    let material = node.load("material").unwrap();
+    assert!(material.is_empty());
+    // Another node commits a key and its material together.
+    other
+        .commit(&[put("material", "k#1"), put("keys", "k")])
+        .unwrap();
+    // The keys this node loads next are as of the same snapshot as its material.
+    assert!(
+        node.load("keys").unwrap().is_empty(),
+        "keys read after material must not show a key whose material was not read"
+    );
+    // A later load of a table already served reads a fresh snapshot: both are there.
+    assert_eq!(node.load("material").unwrap().len(), 1);
+    assert_eq!(node.load("keys").unwrap().len(), 1);
+}
