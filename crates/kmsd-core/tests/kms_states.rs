@@ -12,7 +12,8 @@
 mod kms_support;
 
 use kms_support::*;
-use kmsd_core::kms::key::{check_state, KeyState};
+use kmsd_core::kms::key::KeyState;
+use kmsd_core::kms::states::check_state;
 use kmsd_core::kms::KmsOp;
 use serde_json::{json, Value};
 

@@ -220,7 +220,12 @@ fn without_test_items(t: Vec<Tok>) -> Vec<Tok> {
 }
 
 /// One `use` declaration's leaves: the path and the name it binds (`None`: a glob, `_`).
-fn use_tree(t: &[Tok], i: &mut usize, prefix: &[String], out: &mut Vec<(Vec<String>, Option<String>)>) {
+fn use_tree(
+    t: &[Tok],
+    i: &mut usize,
+    prefix: &[String],
+    out: &mut Vec<(Vec<String>, Option<String>)>,
+) {
     let mut path = prefix.to_vec();
     loop {
         match t.get(*i) {
@@ -253,7 +258,10 @@ fn use_tree(t: &[Tok], i: &mut usize, prefix: &[String], out: &mut Vec<(Vec<Stri
             }
             _ => break,
         }
-        if !matches!(t.get(*i), Some(Tok::Sep) | Some(Tok::P('{')) | Some(Tok::P('*'))) {
+        if !matches!(
+            t.get(*i),
+            Some(Tok::Sep) | Some(Tok::P('{')) | Some(Tok::P('*'))
+        ) {
             break;
         }
     }
@@ -305,13 +313,17 @@ fn parse(file: &Path) -> Unit {
     while i < t.len() {
         match &t[i] {
             Tok::Ident(k) if k == "use" => {
-                let public = i > 0
-                    && (t[i - 1] == Tok::Ident("pub".into()) || t[i - 1] == Tok::P(')'));
+                let public =
+                    i > 0 && (t[i - 1] == Tok::Ident("pub".into()) || t[i - 1] == Tok::P(')'));
                 i += 1;
                 let mut leaves = Vec::new();
                 use_tree(&t, &mut i, &[], &mut leaves);
                 for (path, bound) in leaves {
-                    u.uses.push(Use { path, bound, public });
+                    u.uses.push(Use {
+                        path,
+                        bound,
+                        public,
+                    });
                 }
                 while i < t.len() && t[i] != Tok::P(';') {
                     i += 1;
@@ -368,7 +380,11 @@ impl Crate {
                 }
                 (b, &segs[k..])
             }
-            _ if self.units.get(from).is_some_and(|u| u.children.contains(first)) => {
+            _ if self
+                .units
+                .get(from)
+                .is_some_and(|u| u.children.contains(first)) =>
+            {
                 (from.to_vec(), segs)
             }
             _ => return None,
@@ -386,7 +402,9 @@ impl Crate {
         if depth < 8 {
             if let Some(item) = abs.get(m.len()) {
                 if let Some(u) = self.units.get(&m).and_then(|u| {
-                    u.uses.iter().find(|x| x.bound.as_deref() == Some(item.as_str()))
+                    u.uses
+                        .iter()
+                        .find(|x| x.bound.as_deref() == Some(item.as_str()))
                 }) {
                     if let Some(a) = self.absolute(&m, &u.path) {
                         let mut a = a;
@@ -435,7 +453,10 @@ fn load_module(file: &Path, dir: &Path, m: Module, units: &mut BTreeMap<Module, 
     let children: Vec<String> = u.children.iter().cloned().collect();
     units.insert(m.clone(), u);
     // lib.rs and x/mod.rs hold their children in their own directory; x.rs in x/.
-    let own_dir = if file.file_name().is_some_and(|n| n == "lib.rs" || n == "mod.rs") {
+    let own_dir = if file
+        .file_name()
+        .is_some_and(|n| n == "lib.rs" || n == "mod.rs")
+    {
         dir.to_path_buf()
     } else {
         dir.join(file.file_stem().unwrap_or_default())
@@ -582,7 +603,12 @@ fn no_two_modules_reach_each_other() {
             report.push(s);
         }
     }
-    assert!(report.is_empty(), "{} import cycle(s):\n{}", report.len(), report.join("\n"));
+    assert!(
+        report.is_empty(),
+        "{} import cycle(s):\n{}",
+        report.len(),
+        report.join("\n")
+    );
 }
 
 #[test]
@@ -618,13 +644,21 @@ fn the_graph_sees_known_imports() {
     let edges = krate.edges();
     let m = |s: &str| -> Module { s.split("::").map(String::from).collect() };
     assert!(krate.units.contains_key(&m("kms")), "kms module found");
-    assert!(krate.units.len() > 40, "modules found: {}", krate.units.len());
     assert!(
-        edges.keys().any(|(a, b)| a == &m("service") && b.starts_with(&m("kms"))),
+        krate.units.len() > 40,
+        "modules found: {}",
+        krate.units.len()
+    );
+    assert!(
+        edges
+            .keys()
+            .any(|(a, b)| a == &m("service") && b.starts_with(&m("kms"))),
         "service imports kms"
     );
     assert!(
-        !edges.keys().any(|(a, _)| a.last().map(String::as_str) == Some("tests")),
+        !edges
+            .keys()
+            .any(|(a, _)| a.last().map(String::as_str) == Some("tests")),
         "test modules are left out"
     );
 }
@@ -634,6 +668,8 @@ fn stripping_leaves_code_only() {
     let s = strip("a // super::x\n/* crate::y */ \"crate::z\" r#\"super::w\"# '\"' b 'a");
     assert!(!s.contains("super") && !s.contains("crate"), "{s}");
     assert!(s.contains('a') && s.contains('b'));
-    let t = without_test_items(tokens("use crate::a; #[cfg(test)] mod tests { use super::b; } c"));
+    let t = without_test_items(tokens(
+        "use crate::a; #[cfg(test)] mod tests { use super::b; } c",
+    ));
     assert!(!t.contains(&Tok::Ident("b".into())) && t.contains(&Tok::Ident("c".into())));
 }

@@ -1,0 +1,158 @@
+//! The operations: one handler per `KmsOp` (each in the module of its family), `Kms::dispatch`,
+//! the shared paging of the List* operations (`paging`) and the opening key operations share
+//! (`gate`). Imports the layers below (model, persist, authz, decode), never `kms.rs`'s callers.
+
+mod aliases;
+mod asymmetric;
+mod aws_managed;
+mod crypto;
+mod custom_key_stores;
+mod data_key_pair;
+pub(crate) mod declared;
+mod gate;
+mod grant_token;
+pub(crate) mod grants;
+mod import;
+pub(crate) mod last_usage;
+mod lifecycle;
+mod mac;
+mod maintain;
+pub(crate) mod multi_region;
+mod paging;
+mod policy_ops;
+mod rotation;
+mod tags;
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::kms::authz::Req;
+use crate::kms::model::grant_token::parse_token;
+use crate::kms::model::grant_token::request_tokens;
+use crate::kms::model::op::KmsOp;
+use crate::kms::model::quota::QuotaConfig;
+use crate::kms::Kms;
+
+impl Kms {
+    /// Every operation's handler: exhaustive, so a new [`KmsOp`] must be given one.
+    pub(crate) fn dispatch(
+        &self,
+        op: KmsOp,
+        req: &mut Req<'_>,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        use KmsOp::*;
+        match op {
+            CreateKey => self.create_key(req, input),
+            DescribeKey => self.describe_key(req, input),
+            ListKeys => self.list_keys(req, input),
+            EnableKey => self.set_enabled(req, input, true),
+            DisableKey => self.set_enabled(req, input, false),
+            ScheduleKeyDeletion => self.schedule_key_deletion(req, input),
+            CancelKeyDeletion => self.cancel_key_deletion(req, input),
+            UpdateKeyDescription => self.update_key_description(req, input),
+            CreateAlias => self.create_alias(req, input),
+            UpdateAlias => self.update_alias(req, input),
+            DeleteAlias => self.delete_alias(req, input),
+            ListAliases => self.list_aliases(req, input),
+            GetKeyPolicy => self.get_key_policy(req, input),
+            PutKeyPolicy => self.put_key_policy(req, input),
+            ListKeyPolicies => self.list_key_policies(req, input),
+            Encrypt => self.encrypt(req, input),
+            Decrypt => self.decrypt(req, input),
+            ReEncrypt => self.re_encrypt(req, input),
+            GenerateDataKey => self.generate_data_key(req, input, true),
+            GenerateDataKeyWithoutPlaintext => self.generate_data_key(req, input, false),
+            GenerateDataKeyPair => self.generate_data_key_pair(req, input, true),
+            GenerateDataKeyPairWithoutPlaintext => self.generate_data_key_pair(req, input, false),
+            GenerateRandom => self.generate_random(req, input),
+            GenerateMac => self.generate_mac(req, input),
+            VerifyMac => self.verify_mac(req, input),
+            CreateGrant => self.create_grant(req, input),
+            ListGrants => self.list_grants(req, input),
+            ListRetirableGrants => self.list_retirable_grants(req, input),
+            RetireGrant => self.retire_grant(req, input),
+            RevokeGrant => self.revoke_grant(req, input),
+            TagResource => self.tag_resource(req, input),
+            UntagResource => self.untag_resource(req, input),
+            ListResourceTags => self.list_resource_tags(req, input),
+            EnableKeyRotation => self.enable_key_rotation(req, input),
+            DisableKeyRotation => self.disable_key_rotation(req, input),
+            GetKeyRotationStatus => self.get_key_rotation_status(req, input),
+            RotateKeyOnDemand => self.rotate_key_on_demand(req, input),
+            ListKeyRotations => self.list_key_rotations(req, input),
+            GetParametersForImport => self.get_parameters_for_import(req, input),
+            ImportKeyMaterial => self.import_key_material(req, input),
+            DeleteImportedKeyMaterial => self.delete_imported_key_material(req, input),
+            DescribeCustomKeyStores => self.describe_custom_key_stores(req, input),
+            CreateCustomKeyStore => self.create_custom_key_store(req, input),
+            UpdateCustomKeyStore => self.update_custom_key_store(req, input),
+            ConnectCustomKeyStore | DisconnectCustomKeyStore | DeleteCustomKeyStore => {
+                self.custom_key_store_by_id(req, op, input)
+            }
+            GetPublicKey => self.get_public_key(req, input),
+            Sign => self.sign(req, input),
+            Verify => self.verify(req, input),
+            DeriveSharedSecret => self.derive_shared_secret(req, input),
+            Encapsulate => self.encapsulate(req, input),
+            Decapsulate => self.decapsulate(req, input),
+            GetKeyLastUsage => self.get_key_last_usage(req, input),
+            ReplicateKey => self.replicate_key(req, input),
+            UpdatePrimaryRegion => self.update_primary_region(req, input),
+        }
+    }
+
+    /// Delete every key whose deletion window has ended (and run automatic rotations that
+    /// fell due). Returns the number of keys deleted.
+    pub fn run_due_deletions(&self) -> Result<usize, ApiError> {
+        self.maintain_retrying()
+    }
+
+    /// Every key ARN on this server.
+    pub fn list_key_arns(&self) -> Vec<String> {
+        let st = self.state.read();
+        let mut v: Vec<String> = st.keys.values().map(|k| k.arn.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// How many keys are in each key state, by the state's wire name (for metrics).
+    pub fn key_state_counts(&self) -> Vec<(&'static str, u64)> {
+        let st = self.state.read();
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for k in st.keys.values() {
+            let name = k.rec.state.as_str();
+            match counts.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name, 1)),
+            }
+        }
+        counts
+    }
+
+    /// Whether the request carries a grant token (`GrantTokens`, `GrantToken`) naming a
+    /// grant this node does not hold.
+    pub(crate) fn names_unknown_grant(&self, input: &Value, honoured: &[&str]) -> bool {
+        let tokens = request_tokens(input);
+        if tokens.is_empty() {
+            return false;
+        }
+        let st = self.state.read();
+        tokens.into_iter().any(|t| match parse_token(t) {
+            Ok((key_id, grant_id)) => {
+                !honoured.contains(&grant_id.as_str())
+                    && st
+                        .keys
+                        .get(&key_id)
+                        .is_none_or(|k| !k.grants.contains_key(&grant_id))
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// Turn request quotas on ([`QuotaConfig::aws_defaults`], possibly scaled) or off
+    /// ([`QuotaConfig::off`]). Buckets start full.
+    pub fn set_quotas(&self, config: QuotaConfig) {
+        self.quotas.set(config);
+    }
+}
