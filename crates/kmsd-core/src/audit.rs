@@ -21,8 +21,10 @@ use crate::principal::{format_iso8601, Principal};
 use kmsd_policy::{Because, Caller, Decision, PolicySourceType};
 
 mod line;
+mod outcome;
 mod redact;
 pub use line::{push_json_str, write_json_value};
+pub use outcome::{AuditFacts, Outcome};
 use redact::{serialize_redacted, serialize_redacted_opt};
 
 /// The CloudTrail `eventVersion` kmsd writes.

@@ -56,6 +56,7 @@ use kmsd_policy::SourcedPolicy;
 use parking_lot::{RwLock, RwLockUpgradableReadGuard, RwLockWriteGuard};
 use serde_json::Value;
 
+use crate::audit::AuditFacts;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::error::KmsError;
@@ -109,38 +110,14 @@ pub(crate) struct State {
     removed_grants: std::collections::HashSet<String>,
 }
 
-/// The answer to one KMS call, with what the audit log records about it.
-#[derive(Debug, Clone)]
-pub struct KmsCall {
-    pub result: Result<Value, ApiError>,
-    pub audit: KmsAudit,
-}
-
-/// What a KMS call contributes to its audit event. Never holds plaintext or key material.
-#[derive(Debug, Clone, Default)]
-pub struct KmsAudit {
-    /// Resource of the request when known (key ARN).
-    pub key_arn: Option<String>,
-    /// `None` when no authorization ran (e.g. a validation error came first).
-    pub decision: Option<kmsd_policy::Decision>,
-    /// Statements/grants behind the decision.
-    pub deciding: Vec<kmsd_policy::Because>,
-    /// The flowchart node the decision's path ended at, when known (metrics).
-    pub end_node: Option<kmsd_policy::Node>,
-    /// The input without `Plaintext` or any secret (camelCase, CloudTrail style).
-    pub request_parameters: Value,
-    /// Non-secret outputs; `None` for cryptographic operations and failures.
-    pub response_elements: Option<Value>,
-    /// The CloudTrail event id, when the call fixed it (a successful cryptographic call
-    /// records it as the key's last use).
-    pub event_id: Option<String>,
-}
+/// The answer to one KMS call (the decoded response body), with its audit facts.
+pub type KmsCall = crate::audit::Outcome<Value>;
 
 /// One request in flight: who, the transport facts, and the audit record being filled.
 pub(crate) struct Req<'a> {
     pub p: &'a Principal,
     pub meta: &'a RequestMeta,
-    pub audit: KmsAudit,
+    pub audit: AuditFacts,
     /// An admission waiting for the request's key (`quota::Limiter::defers`): taken by the
     /// first key authorization.
     pub quota_pending: Option<KmsOp>,
@@ -198,16 +175,13 @@ impl Kms {
     ) -> KmsCall {
         match KmsOp::from_name(op) {
             Some(op) => self.call_op(op, principal, meta, input),
-            None => KmsCall {
-                result: Err(ApiError::new(
+            None => KmsCall::refused(
+                ApiError::new(
                     KmsError::UnknownOperationException,
                     format!("Unknown operation {op}"),
-                )),
-                audit: KmsAudit {
-                    request_parameters: api::sanitize(input),
-                    ..KmsAudit::default()
-                },
-            },
+                ),
+                api::sanitize(input),
+            ),
         }
     }
 
@@ -228,22 +202,14 @@ impl Kms {
             .and_then(|()| self.token_grants(input));
         let token_grants = match admitted {
             Ok(g) => g,
-            Err(e) => {
-                return KmsCall {
-                    result: Err(e),
-                    audit: KmsAudit {
-                        request_parameters: api::sanitize(input),
-                        ..KmsAudit::default()
-                    },
-                }
-            }
+            Err(e) => return KmsCall::refused(e, api::sanitize(input)),
         };
         let fresh_req = || Req {
             p: principal,
             meta,
-            audit: KmsAudit {
+            audit: AuditFacts {
                 request_parameters: api::sanitize(input),
-                ..KmsAudit::default()
+                ..AuditFacts::default()
             },
             quota_pending: deferred,
             token_grants: &token_grants,
@@ -296,7 +262,7 @@ impl Kms {
                 audit.response_elements = Some(api::sanitize(v));
             }
         }
-        KmsCall { result, audit }
+        KmsCall::new(result, audit)
     }
 
     /// Every operation's handler: exhaustive, so a new [`KmsOp`] must be given one.

@@ -20,7 +20,8 @@ use super::key::{
 use super::lifecycle::new_material;
 use super::policy_ops::{check_principals, validate_policy};
 use super::tags::check_tag_rules;
-use super::{persist, Kms, KmsAudit, Req};
+use super::{persist, Kms, Req};
+use crate::audit::AuditFacts;
 use crate::error::ApiError;
 use crate::error::KmsError;
 use crate::principal::{Principal, RequestMeta};
@@ -137,7 +138,7 @@ impl Kms {
         let req = Req {
             p: principal,
             meta: &meta,
-            audit: KmsAudit::default(),
+            audit: AuditFacts::default(),
             quota_pending: None,
             token_grants: &[],
             used: super::last_usage::Used::default(),
