@@ -21,7 +21,9 @@ use crate::principal::{format_iso8601, Principal};
 use kmsd_policy::{Because, Caller, Decision, PolicySourceType};
 
 mod line;
+mod outcome;
 mod redact;
+pub use crate::outcome::{AuditFacts, Outcome};
 pub use line::{push_json_str, write_json_value};
 use redact::{serialize_redacted, serialize_redacted_opt};
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod iam;
 pub mod kms;
+pub mod outcome;
 pub mod principal;
 pub mod service;
 pub mod store;

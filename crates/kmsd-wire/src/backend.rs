@@ -1,34 +1,15 @@
 //! What the wire layer needs from the domain, as a trait: credentials by access key, one
 //! KMS call, one IAM/STS call. [`Service`] implements it; tests plug in a fake.
 
+use kmsd_core::audit::Outcome;
 use kmsd_core::error::{ApiError, KmsError};
 use kmsd_core::kms::KmsOp;
 use kmsd_core::principal::{Principal, RequestMeta};
 use kmsd_core::service::Service;
-use kmsd_policy::{Because, Decision};
 
 pub use kmsd_core::iam::Credential;
 
 use crate::query::QueryOutcome;
-
-/// The result of one KMS call, with what the audit record needs.
-#[derive(Debug, Clone)]
-pub struct KmsOutcome {
-    pub result: Result<serde_json::Value, ApiError>,
-    /// The key the request was about, when known.
-    pub key_arn: Option<String>,
-    /// `None` when no authorization ran.
-    pub decision: Option<Decision>,
-    pub deciding: Vec<Because>,
-    /// The flowchart node the decision ended at, when known.
-    pub end_node: Option<kmsd_policy::Node>,
-    /// Request members without secrets.
-    pub request_parameters: serde_json::Value,
-    /// Non-secret outputs.
-    pub response_elements: Option<serde_json::Value>,
-    /// The CloudTrail event id the domain fixed (a key's last use names it).
-    pub event_id: Option<String>,
-}
 
 /// The domain as the wire layer sees it.
 pub trait Backend {
@@ -43,7 +24,7 @@ pub trait Backend {
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> KmsOutcome;
+    ) -> Outcome<serde_json::Value>;
     /// One of kmsd's own operations (`Explain`, `AccessReview`), authorized inside.
     /// A KMS request was denied (its audit event), for the explain page's list of denials.
     fn record_denial(&self, _event: &kmsd_core::audit::AuditEvent) {}
@@ -84,18 +65,8 @@ impl Backend for Service {
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> KmsOutcome {
-        let call = self.kms.call_op(op, principal, meta, input);
-        KmsOutcome {
-            result: call.result,
-            key_arn: call.audit.key_arn,
-            decision: call.audit.decision,
-            deciding: call.audit.deciding,
-            end_node: call.audit.end_node,
-            request_parameters: call.audit.request_parameters,
-            response_elements: call.audit.response_elements,
-            event_id: call.audit.event_id,
-        }
+    ) -> Outcome<serde_json::Value> {
+        self.kms.call_op(op, principal, meta, input)
     }
 
     fn kmsd_call(

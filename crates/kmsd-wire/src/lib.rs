@@ -18,13 +18,13 @@ pub mod route;
 
 use std::net::IpAddr;
 
-use kmsd_core::audit::{AuditEvent, AuditResource, UserIdentity};
+use kmsd_core::audit::{AuditEvent, UserIdentity};
 use kmsd_core::error::{ErrorCode, IamError, KmsError, StsError};
 use kmsd_core::kms::KmsOp;
 use kmsd_core::principal::RequestMeta;
 use kmsd_core::service::Service;
 
-pub use backend::{Backend, Credential, KmsOutcome};
+pub use backend::{Backend, Credential};
 use error::{Protocol, QueryService, WireError, JSON_CONTENT_TYPE, XML_CONTENT_TYPE};
 use route::Route;
 
@@ -165,24 +165,8 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                 Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
             };
             let out = backend.kms_call(op, &authed.principal, &meta, &input);
-            audit.set_decision_owned(out.decision, out.deciding);
-            audit.end_node = out.end_node.map(kmsd_policy::Node::id);
-            let denied = matches!(
-                out.decision,
-                Some(kmsd_policy::Decision::ExplicitDeny | kmsd_policy::Decision::ImplicitDeny)
-            );
-            audit.request_parameters = out.request_parameters;
-            audit.response_elements = out.response_elements;
-            if let Some(id) = out.event_id {
-                audit.event_id = id;
-            }
-            if let Some(arn) = &out.key_arn {
-                let res = AuditResource::kms_key(arn);
-                if !res.account_id.is_empty() {
-                    audit.recipient_account_id = Some(res.account_id.clone());
-                }
-                audit.resources.push(res);
-            }
+            let denied = out.audit.denied();
+            out.audit.record_in(&mut audit);
             match out.result {
                 Ok(value) => WireResponse {
                     status: 200,
@@ -234,8 +218,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
             set_source(&mut audit, Protocol::Query(service));
             let out = backend.query(&authed.principal, &meta, service.name(), &params);
             audit.event_name = out.action.clone();
-            audit.set_decision(out.decision, &[]);
-            audit.request_parameters = out.request_parameters;
+            out.audit.record_in(&mut audit);
             if let Some(code) = &out.error_code {
                 audit.set_error(code.as_str(), out.error_message.as_deref());
             }

@@ -23,13 +23,13 @@ pub mod render;
 pub mod simulate;
 pub mod xml;
 
+use kmsd_core::audit::AuditFacts;
 use kmsd_core::error::ApiError;
 use kmsd_core::error::IamError;
 use kmsd_core::iam::op::{IamOp, StsOp};
 use kmsd_core::iam::{Actor, AssumeRoleInput, CreateRoleInput, EntityKind, Iam};
 use kmsd_core::principal::{Principal, RequestMeta};
 use kmsd_core::service::Service;
-use kmsd_policy::Decision;
 
 use crate::error::{xml_error_body, QueryService, WireError};
 use params::Params;
@@ -44,9 +44,8 @@ pub struct QueryOutcome {
     pub action: String,
     pub error_code: Option<kmsd_core::error::ErrorCode>,
     pub error_message: Option<String>,
-    pub decision: Option<Decision>,
-    /// Request parameters without secrets.
-    pub request_parameters: serde_json::Value,
+    /// The decision and request parameters (without secrets) for the audit event.
+    pub audit: AuditFacts,
 }
 
 /// IAM API version.
@@ -125,8 +124,11 @@ fn dispatch(
             action,
             error_code: None,
             error_message: None,
-            decision: actor.decision(),
-            request_parameters,
+            audit: AuditFacts {
+                decision: actor.decision(),
+                request_parameters,
+                ..AuditFacts::default()
+            },
         },
         Err(e) => {
             let err = WireError::from_api(&e);
@@ -138,8 +140,11 @@ fn dispatch(
                 action,
                 error_code: Some(err.code),
                 error_message: err.message,
-                decision: actor.decision(),
-                request_parameters,
+                audit: AuditFacts {
+                    decision: actor.decision(),
+                    request_parameters,
+                    ..AuditFacts::default()
+                },
             }
         }
     }

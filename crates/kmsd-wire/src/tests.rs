@@ -94,7 +94,7 @@ impl Backend for Fake {
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> KmsOutcome {
+    ) -> kmsd_core::audit::Outcome<serde_json::Value> {
         let key_arn = input
             .get("KeyId")
             .and_then(|v| v.as_str())
@@ -112,16 +112,15 @@ impl Backend for Fake {
                 "Input": input,
             }))
         };
-        KmsOutcome {
+        kmsd_core::audit::Outcome::new(
             result,
-            key_arn,
-            decision: Some(Decision::Allow),
-            deciding: vec![],
-            end_node: None,
-            request_parameters: serde_json::json!({"keyId": input.get("KeyId"), "Plaintext": "c2VjcmV0"}),
-            response_elements: None,
-            event_id: None,
-        }
+            kmsd_core::audit::AuditFacts {
+                key_arn,
+                decision: Some(Decision::Allow),
+                request_parameters: serde_json::json!({"keyId": input.get("KeyId"), "Plaintext": "c2VjcmV0"}),
+                ..Default::default()
+            },
+        )
     }
 
     fn kmsd_call(
@@ -163,8 +162,11 @@ impl Backend for Fake {
             action,
             error_code: None,
             error_message: None,
-            decision: Some(Decision::Allow),
-            request_parameters: serde_json::json!({}),
+            audit: kmsd_core::audit::AuditFacts {
+                decision: Some(Decision::Allow),
+                request_parameters: serde_json::json!({}),
+                ..Default::default()
+            },
         }
     }
 }

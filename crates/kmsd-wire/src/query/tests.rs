@@ -115,7 +115,7 @@ fn create_user_golden() {
     );
     assert_eq!(out.status, 200, "{}", out.body);
     assert_eq!(out.action, "CreateUser");
-    assert_eq!(out.decision, Some(Decision::Allow));
+    assert_eq!(out.audit.decision, Some(Decision::Allow));
     let id = text(&out.body, "CreateUserResponse/CreateUserResult/User/UserId").unwrap();
     let date = text(
         &out.body,
@@ -128,8 +128,8 @@ fn create_user_golden() {
     );
     assert_eq!(out.body, expected);
     assert!(date.ends_with('Z') && date.len() == 20);
-    assert_eq!(out.request_parameters["userName"], "carol");
-    assert!(out.request_parameters.get("action").is_none());
+    assert_eq!(out.audit.request_parameters["userName"], "carol");
+    assert!(out.audit.request_parameters.get("action").is_none());
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn errors_have_aws_codes_statuses_and_shape() {
         );
     }
     let denied = call(&svc, &alice, "iam", &[("Action", "ListUsers")]);
-    assert_eq!(denied.decision, Some(Decision::ImplicitDeny));
+    assert_eq!(denied.audit.decision, Some(Decision::ImplicitDeny));
     assert_eq!(
         denied.error_message.as_deref(),
         Some("User: arn:aws:iam::111122223333:user/alice is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::111122223333:user/ because no identity-based policy allows the iam:ListUsers action")
@@ -485,7 +485,7 @@ fn access_keys_render_secret_once() {
     )
     .unwrap();
     assert_eq!(secret.len(), 40);
-    assert!(!out.request_parameters.to_string().contains(&secret));
+    assert!(!out.audit.request_parameters.to_string().contains(&secret));
     let out = call(
         &svc,
         &root,

@@ -29,7 +29,7 @@ use crate::kms::Kms;
 pub(crate) struct Req<'a> {
     pub p: &'a Principal,
     pub meta: &'a RequestMeta,
-    pub audit: crate::kms::KmsAudit,
+    pub audit: crate::outcome::AuditFacts,
     /// An admission waiting for the request's key (`model::quota::Limiter::defers`): taken by the
     /// first key authorization.
     pub quota_pending: Option<crate::kms::model::op::KmsOp>,

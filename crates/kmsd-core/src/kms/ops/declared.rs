@@ -38,7 +38,7 @@ use crate::kms::ops::policy_ops::check_principals;
 use crate::kms::ops::tags::check_tag_rules;
 use crate::kms::persist;
 use crate::kms::Kms;
-use crate::kms::KmsAudit;
+use crate::outcome::AuditFacts;
 use crate::principal::{Principal, RequestMeta};
 use crate::store::Mutation;
 
@@ -153,7 +153,7 @@ impl Kms {
         let req = Req {
             p: principal,
             meta: &meta,
-            audit: KmsAudit::default(),
+            audit: AuditFacts::default(),
             quota_pending: None,
             token_grants: &[],
             used: crate::kms::model::last_use::Used::default(),

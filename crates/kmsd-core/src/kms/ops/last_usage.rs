@@ -14,7 +14,7 @@
 //! A crash loses the uses recorded since the key's last such commit; the answer then shows
 //! the older use (or none), never a use that did not happen.
 
-pub(crate) use crate::kms::model::last_use::Used;
+use crate::kms::model::last_use::Used;
 use crate::kms::model::last_use::TRACKED;
 
 use serde_json::{json, Value};
@@ -36,7 +36,9 @@ pub(crate) fn stamp(op: KmsOp, used: Used, millis: i64, request_id: &str) -> Opt
     if used.0.iter().all(Option::is_none) {
         return None;
     }
-    let event = crate::audit::new_id();
+    // A fresh event id, made as `audit::new_id` makes every event id (the audit module
+    // records the facts of KMS calls and is not imported here).
+    let event = kmsd_crypto::random_uuid();
     let e = Uuid::parse_str(&event).ok()?.as_u128();
     // Request ids are UUIDs on the wire; anything else is hashed into one.
     let r = Uuid::parse_str(request_id).map_or_else(

@@ -26,14 +26,122 @@ mod tags;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::error::KmsError;
 use crate::kms::authz::Req;
+use crate::kms::decode::check as shape;
+use crate::kms::decode::input as api;
 use crate::kms::model::grant_token::parse_token;
 use crate::kms::model::grant_token::request_tokens;
+use crate::kms::model::key;
+use crate::kms::model::last_use::Used;
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::quota::QuotaConfig;
-use crate::kms::Kms;
+use crate::kms::{Kms, KmsCall};
+use crate::outcome::AuditFacts;
+use crate::principal::{Principal, RequestMeta};
 
 impl Kms {
+    /// One KMS API call by wire name (`X-Amz-Target` operation); a name outside the model
+    /// is `UnknownOperationException`.
+    pub fn call(
+        &self,
+        op: &str,
+        principal: &Principal,
+        meta: &RequestMeta,
+        input: &Value,
+    ) -> KmsCall {
+        match KmsOp::from_name(op) {
+            Some(op) => self.call_op(op, principal, meta, input),
+            None => KmsCall::refused(
+                ApiError::new(
+                    KmsError::UnknownOperationException,
+                    format!("Unknown operation {op}"),
+                ),
+                api::sanitize(input),
+            ),
+        }
+    }
+
+    /// One KMS API call. `input` = decoded JSON body.
+    pub fn call_op(
+        &self,
+        op: KmsOp,
+        principal: &Principal,
+        meta: &RequestMeta,
+        input: &Value,
+    ) -> KmsCall {
+        let deferred = self.quotas.defers(op).then_some(op);
+        let admitted = self
+            .quotas
+            .admit(op, principal.caller.account(), &meta.region, self.now())
+            .and_then(|()| shape::check_input(op, input))
+            .and_then(|()| self.maintain_if_due())
+            .and_then(|()| self.token_grants(input));
+        let token_grants = match admitted {
+            Ok(g) => g,
+            Err(e) => return KmsCall::refused(e, api::sanitize(input)),
+        };
+        let fresh_req = || Req {
+            p: principal,
+            meta,
+            audit: AuditFacts {
+                request_parameters: api::sanitize(input),
+                ..AuditFacts::default()
+            },
+            quota_pending: deferred,
+            token_grants: &token_grants,
+            used: Used::default(),
+        };
+        // A grant its verified token carries needs no catch-up, except for RetireGrant,
+        // which deletes the row.
+        let honoured: Vec<&str> = match op {
+            KmsOp::RetireGrant => Vec::new(),
+            _ => token_grants.iter().map(|c| c.grant_id.as_str()).collect(),
+        };
+        if self.store.is_shared() && self.names_unknown_grant(input, &honoured) {
+            // A grant token from another node may name a grant not yet here: catch up
+            // first (only then; a store failure leaves the request to decide without it).
+            let _ = self.store.sync();
+        }
+        // On a shared store a commit may meet another node's change to the same record:
+        // catch up and decide again, as if this request had come after that change.
+        let mut attempts = 0;
+        let (mut result, audit, used, unadmitted) = loop {
+            crate::store::take_conflict();
+            let mut req = fresh_req();
+            let result = self.dispatch(op, &mut req, input);
+            if crate::store::take_conflict() && attempts < 8 && self.store.sync().is_ok() {
+                attempts += 1;
+                continue;
+            }
+            break (result, req.audit, req.used, req.quota_pending);
+        };
+        // A request whose key was never found (no such key, bad identifier) still counts,
+        // as in AWS, where throttling comes before everything else: against the symmetric
+        // quota, and a throttled one answers ThrottlingException.
+        if let Some(op) = unadmitted {
+            let account = principal.caller.account();
+            if let Err(e) = self.quotas.admit_key(
+                op,
+                key::KeySpec::SymmetricDefault,
+                account,
+                &meta.region,
+                self.now(),
+            ) {
+                result = Err(e);
+            }
+        }
+        let mut audit = audit;
+        if let Ok(v) = &result {
+            if op.spec().cryptographic {
+                audit.event_id = last_usage::stamp(op, used, meta.time_millis, &meta.request_id);
+            } else {
+                audit.response_elements = Some(api::sanitize(v));
+            }
+        }
+        KmsCall::new(result, audit)
+    }
+
     /// Every operation's handler: exhaustive, so a new [`KmsOp`] must be given one.
     pub(crate) fn dispatch(
         &self,
