@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write crates/kmsd-core/src/kms/shapes.rs: the JSON type of every input member of every
+"""Write crates/kmsd-core/src/kms/decode/shapes.rs: the JSON type of every input member of every
 KMS operation, from botocore's KMS model (the version pinned in tests/e2e/requirements.txt,
 read from tests/e2e/.venv). Run it again when the pin moves; operation_tables.rs checks
 that the file matches the model."""
@@ -65,8 +65,8 @@ out = ['//! The JSON type of every input member of every KMS operation, generate
        '//! `scripts/gen-kms-shapes.py` from botocore\'s KMS model (the version pinned in',
        '//! `tests/e2e/requirements.txt`). A data table: do not edit by hand.',
        '',
-       'use super::op::KmsOp;',
-       'use super::shape::Shape;',
+       'use crate::kms::decode::shape::Shape;',
+       'use crate::kms::model::op::KmsOp;',
        '']
 for name in order:
     out.append("static %s: Shape = %s;" % (ident(name), emitted[name]))
@@ -82,6 +82,6 @@ for op in ops:
 out.append("    }")
 out.append("}")
 out.append("")
-dst = os.path.join(ROOT, "crates/kmsd-core/src/kms/shapes.rs")
+dst = os.path.join(ROOT, "crates/kmsd-core/src/kms/decode/shapes.rs")
 open(dst, "w").write("\n".join(out))
 print("wrote", dst, len(order), "shapes")

@@ -8,12 +8,19 @@
 //! fails the operation fails with `KMSInternalException` and nothing changes.
 //! [`Kms::open`] reloads everything from the store.
 //!
-//! Submodules: `ids` (identifier forms), `api` (request decoding, validation wording),
-//! `key` (records, state table, metadata), `persist` (tables, load), `authz` (request
-//! contexts and decisions), `lifecycle`, `aliases`, `policy_ops`, `crypto_ops`, `mac_ops`,
-//! `asymmetric_ops`, `data_key_pair`, `last_usage`, `grants`, `tags`, `rotation`, `import`,
-//! `custom_key_stores`, `multi_region` (the operations), `regions` (the Regions a key may be
-//! replicated to), `declared` (bootstrap keys, explain, access views).
+//! Layers, bottom first; each imports only those below it, and `kms.rs` (the `Kms` struct,
+//! its `KmsCall` answer, the public re-exports) only the model (`tests/layering.rs` checks
+//! both, and that no two modules import each other):
+//! - `model`: the data and rules, no store, lock or request (ids, Regions, keys and the
+//!   key-state table, grants, aliases, key policies, the operation table, quotas, last use,
+//!   the state held in memory);
+//! - `persist`: the store's tables and rows, loading, other nodes' changes (`feed`), root-key
+//!   rotation of stored material; `Kms::open`, `Kms::commit`, `Kms::update_key`;
+//! - `authz`: the request in flight (`Req`), resolving the key it names, the decision;
+//! - `decode`: the request body's type check against the model's shapes and its typed
+//!   reading (`Input`); imports only the model;
+//! - `ops`: the operations, `Kms::call`/`dispatch`, the shared `paging` and `gate`, and what
+//!   falls due with time (`maintain`).
 //!
 //! `State::keys` is indexed by slot (`ids::slot`): the key id, or `<key id>@<region>` for a
 //! multi-Region key, whose related keys in other Regions share its id.

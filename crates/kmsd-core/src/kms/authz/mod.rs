@@ -4,6 +4,8 @@
 //! decision with the evidence `explain_kms` would trace, without the path),
 //! `explain_identity` for operations without a key. Denials become `AccessDeniedException`
 //! with the engine's message; the decision and the deciding statements go to the audit.
+//!
+//! The authorization layer of `kms/`: imports the model and persistence.
 
 use crate::principal::{Principal, RequestMeta};
 use std::collections::BTreeMap;

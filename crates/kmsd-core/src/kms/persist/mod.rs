@@ -11,6 +11,8 @@
 //! A key's slot (`ids::slot`) is its key id, or `<key id>@<region>` for a multi-Region key
 //! (related keys in other Regions share the key id); stores written before multi-Region keys
 //! hold only UUID key ids, whose slot is the id itself, so they load unchanged.
+//!
+//! The persistence layer of `kms/`: imports only the model (and the store and crypto).
 
 mod feed;
 pub(crate) mod imports;
