@@ -16,6 +16,8 @@
 //! `kms::model::op`, is an import of `kms::model::op`). Test code (`#[cfg(test)]` items and
 //! the files of test-only modules) is left out: a test may reach anything.
 
+#![allow(clippy::panic, reason = "test code: a failed expectation panics")]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -697,7 +697,6 @@ impl Kms {
                 format!("Grant ID {grant_id} is invalid."),
             ));
         }
-        let key = key;
         if !key.grants.contains_key(grant_id) {
             return Err(ApiError::new(
                 KmsError::NotFoundException,

@@ -169,7 +169,6 @@ impl Kms {
         let policy = validate_policy(text)?;
         check_principals(self.directory.as_ref(), &policy)?;
         {
-            let key = key;
             if !bypass {
                 check_lockout(req, key, &policy)?;
             }
