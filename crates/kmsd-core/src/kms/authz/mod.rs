@@ -7,7 +7,6 @@
 //!
 //! The authorization layer of `kms/`: imports the model and persistence.
 
-use crate::principal::{Principal, RequestMeta};
 use std::collections::BTreeMap;
 
 use kmsd_policy::decision::decide_kms_because;
@@ -16,16 +15,12 @@ use kmsd_policy::{
     Node, Outcome, RequestContext, SourcedPolicy,
 };
 
-use crate::error::ApiError;
-use crate::error::KmsError;
+use crate::error::{ApiError, KmsError};
 use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::ids::alias_arn;
-use crate::kms::model::ids::key_arn;
-use crate::kms::model::ids::parse_key_ref;
-use crate::kms::model::ids::slot;
-use crate::kms::model::ids::KeyRef;
+use crate::kms::model::ids::{alias_arn, key_arn, parse_key_ref, slot, KeyRef};
 use crate::kms::model::state::State;
 use crate::kms::Kms;
+use crate::principal::{Principal, RequestMeta};
 
 /// One request in flight: who, the transport facts, and the audit record being filled.
 pub(crate) struct Req<'a> {

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
+use crate::error::{ApiError, KmsError};
 
 /// `keyId` from `KeyId`: the member name AWS puts in validation messages.
 pub(crate) fn lower_camel(name: &str) -> String {

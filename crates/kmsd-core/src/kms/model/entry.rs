@@ -12,13 +12,9 @@ use serde_json::{json, Value};
 use super::grant::GrantRecord;
 use super::grant_view::GrantView;
 use super::ts::ts;
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::model::key::wrong_usage;
-use crate::kms::model::key::KeyRecord;
-use crate::kms::model::key::KeyState;
-use crate::kms::model::op::KmsOp;
-use crate::kms::model::op::Usages;
+use crate::error::{ApiError, KmsError};
+use crate::kms::model::key::{wrong_usage, KeyRecord, KeyState};
+use crate::kms::model::op::{KmsOp, Usages};
 
 /// A key in memory: the record plus everything derived from it.
 #[derive(Debug)]

@@ -1,11 +1,13 @@
 //! The grant record as stored, and the grant operations of the model.
 
-use crate::kms::model::ts::ts;
+use std::collections::BTreeMap;
+
 use kmsd_policy::Grant;
 use kmsd_policy::GrantConstraints;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+
+use crate::kms::model::ts::ts;
 
 /// Every grant operation of the model.
 pub(crate) const GRANT_OPERATIONS: &[&str] = &[

@@ -25,11 +25,8 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::model::grant::ConstraintsRecord;
-use crate::kms::model::grant::GrantRecord;
-use crate::kms::model::ids::hex;
-use crate::kms::model::ids::internal;
-use crate::kms::model::ids::is_grant_id;
+use crate::kms::model::grant::{ConstraintsRecord, GrantRecord};
+use crate::kms::model::ids::{hex, internal, is_grant_id};
 
 /// Leading bytes of a decoded format-2 token.
 pub(crate) const PREFIX: &[u8] = b"kmsd-grant-token-2:";

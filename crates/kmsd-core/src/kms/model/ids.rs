@@ -3,8 +3,7 @@
 
 use kmsd_crypto::random_bytes;
 
-use crate::error::ApiError;
-use crate::error::KmsError;
+use crate::error::{ApiError, KmsError};
 
 /// A key named in a request, before it is looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,17 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use kmsd_crypto::asymmetric::Family;
 use kmsd_crypto::asymmetric::KeySpec as Asym;
 use kmsd_crypto::{KeyMaterial, MacAlgorithm};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::model::ids::internal;
-use crate::kms::model::ids::key_arn;
-use crate::kms::model::ids::random_hex64;
-use kmsd_crypto::asymmetric::Family;
+use crate::error::{ApiError, KmsError};
+use crate::kms::model::ids::{internal, key_arn, random_hex64};
 
 /// A key's state (`KeyState` in `KeyMetadata`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -4,10 +4,11 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
+use uuid::Uuid;
+
 use super::usage::LastUseRecord;
 use super::usage::UsageRecord;
 use crate::kms::model::op::KmsOp;
-use uuid::Uuid;
 
 /// `KeyLastUsageTrackingOperation` of the model, in its order (index + 1 is stored).
 pub(crate) const TRACKED: [KmsOp; 14] = [

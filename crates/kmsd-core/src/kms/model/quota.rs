@@ -35,9 +35,7 @@ use parking_lot::Mutex;
 
 use crate::error::{ApiError, ErrorCode, KmsError};
 use crate::kms::model::key::KeySpec;
-use crate::kms::model::op::KmsOp;
-use crate::kms::model::op::Quota;
-use crate::kms::model::op::KMS_OPS;
+use crate::kms::model::op::{KmsOp, Quota, KMS_OPS};
 
 /// The code AWS KMS answers a throttled request with (HTTP 400).
 pub const THROTTLING_CODE: ErrorCode = ErrorCode::KmsError(KmsError::ThrottlingException);

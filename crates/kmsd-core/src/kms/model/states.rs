@@ -1,8 +1,7 @@
 //! The key-state table: which key states each operation's rule (`op::StateRule`) accepts,
 //! and the error AWS answers for the others.
 
-use crate::error::ApiError;
-use crate::error::KmsError;
+use crate::error::{ApiError, KmsError};
 use crate::kms::model::key::KeyState;
 use crate::kms::model::op::{KmsOp, StateRule};
 

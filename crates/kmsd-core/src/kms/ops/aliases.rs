@@ -5,23 +5,14 @@
 use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::base_context;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{base_context, Forms, Req};
 use crate::kms::decode::input::Input;
-use crate::kms::model::alias::alias_name_rules;
-use crate::kms::model::alias::AliasRecord;
-use crate::kms::model::alias::MAX_ALIASES_PER_KEY;
-use crate::kms::model::ids::alias_arn;
-use crate::kms::model::ids::internal;
+use crate::kms::model::alias::{alias_name_rules, AliasRecord, MAX_ALIASES_PER_KEY};
+use crate::kms::model::ids::{alias_arn, internal};
 use crate::kms::model::op::KmsOp;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
-use crate::kms::ops::paging::paginate;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::ops::paging::{limit_marker, page, paginate};
+use crate::kms::{persist, Kms};
 
 /// `LimitExceededException` when the key already has [`MAX_ALIASES_PER_KEY`] aliases.
 fn check_alias_quota(st: &crate::kms::model::state::State, key_id: &str) -> Result<(), ApiError> {

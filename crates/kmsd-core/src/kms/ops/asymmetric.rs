@@ -22,17 +22,13 @@ use kmsd_crypto::asymmetric::{
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
-use crate::kms::decode::input::b64;
-use crate::kms::decode::input::Input;
+use crate::kms::authz::{Forms, Req};
+use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
 use crate::kms::model::key::algorithm_fields;
 use crate::kms::model::op::KmsOp;
-use crate::kms::ops::crypto::dry_run;
-use crate::kms::ops::crypto::no_recipient;
-use crate::kms::ops::crypto::object;
+use crate::kms::ops::crypto::{dry_run, no_recipient, object};
 use crate::kms::ops::grants::grant_tokens;
 use crate::kms::Kms;
 

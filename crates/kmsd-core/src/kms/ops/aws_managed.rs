@@ -1,25 +1,22 @@
 //! The AWS managed keys (`aws/<service>`) DescribeKey creates on first use of a predefined
 //! `alias/aws/...` alias: their table and key policy.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::RwLockUpgradableReadGuard;
+use serde_json::json;
+
 use crate::error::ApiError;
 use crate::kms::authz::Req;
 use crate::kms::model::alias::AliasRecord;
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::new_key_id;
-use crate::kms::model::key::new_material;
-use crate::kms::model::key::KeyRecord;
-use crate::kms::model::key::KeySpec;
-use crate::kms::model::key::KeyState;
-use crate::kms::model::key::KeyUsage;
-use crate::kms::model::key::MaterialOrigin;
-use crate::kms::model::key::Origin;
+use crate::kms::model::key::{
+    new_material, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialOrigin, Origin,
+};
 use crate::kms::model::policy::validate_policy;
-use crate::kms::persist;
-use crate::kms::Kms;
-use parking_lot::RwLockUpgradableReadGuard;
-use serde_json::json;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use crate::kms::{persist, Kms};
 
 /// Rotation period of AWS managed keys (every year).
 const AWS_MANAGED_ROTATION_DAYS: u32 = 365;

@@ -17,13 +17,10 @@
 use serde_json::Value;
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::base_context;
-use crate::kms::authz::Req;
+use crate::kms::authz::{base_context, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::op::KmsOp;
-use crate::kms::ops::paging::invalid_marker;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
+use crate::kms::ops::paging::{invalid_marker, limit_marker, page};
 use crate::kms::Kms;
 
 fn not_found() -> ApiError {

@@ -14,21 +14,13 @@
 use kmsd_crypto::key_pair::{self, KeyPairSpec};
 use serde_json::Value;
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::add_encryption_context;
-use crate::kms::authz::key_context;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
-use crate::kms::decode::input::b64;
-use crate::kms::decode::input::Input;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{add_encryption_context, key_context, Forms, Req};
+use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;
-use crate::kms::ops::crypto::dry_run;
-use crate::kms::ops::crypto::no_recipient;
-use crate::kms::ops::crypto::object;
-use crate::kms::ops::crypto::seal;
+use crate::kms::ops::crypto::{dry_run, no_recipient, object, seal};
 use crate::kms::ops::grants::grant_tokens;
 use crate::kms::Kms;
 

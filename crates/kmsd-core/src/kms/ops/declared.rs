@@ -10,34 +10,19 @@ use kmsd_policy::{
     SourcedPolicy,
 };
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::add_encryption_context;
-use crate::kms::authz::key_facts;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
-use crate::kms::model::alias::alias_name_rules;
-use crate::kms::model::alias::AliasRecord;
-use crate::kms::model::entry::default_policy;
-use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::grant::ConstraintsRecord;
-use crate::kms::model::grant::GrantRecord;
-use crate::kms::model::grant::GRANT_OPERATIONS;
-use crate::kms::model::ids::internal;
-use crate::kms::model::ids::is_account;
-use crate::kms::model::ids::is_uuid;
-use crate::kms::model::ids::random_hex64;
-use crate::kms::model::key::new_material;
-use crate::kms::model::key::KeyRecord;
-use crate::kms::model::key::KeySpec;
-use crate::kms::model::key::KeyState;
-use crate::kms::model::key::KeyUsage;
-use crate::kms::model::key::MaterialOrigin;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{add_encryption_context, key_facts, Forms, Req};
+use crate::kms::model::alias::{alias_name_rules, AliasRecord};
+use crate::kms::model::entry::{default_policy, KeyEntry};
+use crate::kms::model::grant::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
+use crate::kms::model::ids::{internal, is_account, is_uuid, random_hex64};
+use crate::kms::model::key::{
+    new_material, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialOrigin,
+};
 use crate::kms::model::policy::validate_policy;
 use crate::kms::ops::policy_ops::check_principals;
 use crate::kms::ops::tags::check_tag_rules;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::{persist, Kms};
 use crate::outcome::AuditFacts;
 use crate::principal::{Principal, RequestMeta};
 use crate::store::Mutation;

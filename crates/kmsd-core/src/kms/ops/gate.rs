@@ -4,8 +4,7 @@
 use kmsd_policy::RequestContext;
 
 use crate::error::ApiError;
-use crate::kms::authz::Req;
-use crate::kms::authz::{key_context, Forms, Resolved};
+use crate::kms::authz::{key_context, Forms, Req, Resolved};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;

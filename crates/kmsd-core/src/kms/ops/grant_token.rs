@@ -5,13 +5,9 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::kms::model::grant::GrantRecord;
-use crate::kms::model::grant_token::decode;
-use crate::kms::model::grant_token::issue;
-use crate::kms::model::grant_token::request_tokens;
-use crate::kms::model::grant_token::token_key;
-use crate::kms::model::grant_token::verify;
-use crate::kms::model::grant_token::Claims;
-use crate::kms::model::grant_token::HONOUR_WINDOW_MILLIS;
+use crate::kms::model::grant_token::{
+    decode, issue, request_tokens, token_key, verify, Claims, HONOUR_WINDOW_MILLIS,
+};
 
 impl crate::kms::Kms {
     /// The token CreateGrant returns for `rec` on the key `key_arn`: format 2, or format 1

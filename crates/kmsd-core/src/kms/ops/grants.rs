@@ -19,32 +19,17 @@ use kmsd_policy::{decide_identity, decide_kms, Decision, IdentityRequest, KmsReq
 use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::add_encryption_context;
-use crate::kms::authz::base_context;
-use crate::kms::authz::key_context;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
-use crate::kms::decode::input::map_of_strings;
-use crate::kms::decode::input::Input;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{add_encryption_context, base_context, key_context, Forms, Req};
+use crate::kms::decode::input::{map_of_strings, Input};
 use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::grant::ConstraintsRecord;
-use crate::kms::model::grant::GrantRecord;
-use crate::kms::model::grant::GRANT_OPERATIONS;
+use crate::kms::model::grant::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
 use crate::kms::model::grant_token::parse_token;
-use crate::kms::model::ids::hex;
-use crate::kms::model::ids::internal;
-use crate::kms::model::ids::is_grant_id;
-use crate::kms::model::ids::random_hex64;
+use crate::kms::model::ids::{hex, internal, is_grant_id, random_hex64};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;
-use crate::kms::ops::paging::invalid_marker;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
-use crate::kms::ops::paging::paginate;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::ops::paging::{invalid_marker, limit_marker, page, paginate};
+use crate::kms::{persist, Kms};
 
 /// Grant operations a symmetric encryption key does not support.
 const NOT_FOR_SYMMETRIC: &[&str] = &[

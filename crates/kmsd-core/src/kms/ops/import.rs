@@ -42,27 +42,19 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
-use crate::kms::authz::Resolved;
-use crate::kms::decode::input::b64;
-use crate::kms::decode::input::Input;
+use crate::kms::authz::{Forms, Req, Resolved};
+use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::ids::hex;
-use crate::kms::model::ids::internal;
+use crate::kms::model::ids::{hex, internal};
 use crate::kms::model::imports::ImportParams;
-use crate::kms::model::key::ExpirationModel;
-use crate::kms::model::key::ImportedMaterial;
-use crate::kms::model::key::KeyState;
-use crate::kms::model::key::MaterialInfo;
-use crate::kms::model::key::MaterialOrigin;
-use crate::kms::model::key::Origin;
+use crate::kms::model::key::{
+    ExpirationModel, ImportedMaterial, KeyState, MaterialInfo, MaterialOrigin, Origin,
+};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::state::State;
 use crate::kms::model::ts::ts;
-use crate::kms::persist;
 use crate::kms::persist::imports::{delete_params, params_aad, put_params};
-use crate::kms::Kms;
+use crate::kms::{persist, Kms};
 
 const DAY_MS: i64 = 86_400_000;
 /// Import parameters are valid for 24 hours.

@@ -14,20 +14,16 @@
 //! A crash loses the uses recorded since the key's last such commit; the answer then shows
 //! the older use (or none), never a use that did not happen.
 
-use crate::kms::model::last_use::Used;
-use crate::kms::model::last_use::TRACKED;
-
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::kms::authz::{Forms, Req};
 use crate::kms::decode::input::Input;
+use crate::kms::model::last_use::{Used, TRACKED};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::ts::ts;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::{persist, Kms};
 
 /// Stamp the keys of a successful cryptographic call; returns the CloudTrail event id the
 /// audit line must carry, if any key was stamped.

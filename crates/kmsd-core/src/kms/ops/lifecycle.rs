@@ -3,7 +3,6 @@
 //! (resolve → authorize → key-state check) most key operations start with; and the AWS
 //! managed keys that DescribeKey creates on first use of a predefined `alias/aws/...` alias.
 
-use crate::kms::ops::aws_managed::predefined_alias;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,37 +10,22 @@ use kmsd_crypto::MacKey;
 use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::base_context;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{base_context, Forms, Req};
 use crate::kms::decode::input::Input;
-use crate::kms::model::entry::default_policy;
-use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::ids::internal;
-use crate::kms::model::ids::is_key_id;
-use crate::kms::model::ids::new_key_id;
-use crate::kms::model::key::new_material;
-use crate::kms::model::key::KeyRecord;
-use crate::kms::model::key::KeySpec;
-use crate::kms::model::key::KeyState;
-use crate::kms::model::key::KeyUsage;
-use crate::kms::model::key::MaterialOrigin;
-use crate::kms::model::key::Origin;
+use crate::kms::model::entry::{default_policy, KeyEntry};
+use crate::kms::model::ids::{internal, is_key_id, new_key_id};
+use crate::kms::model::key::{
+    new_material, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialOrigin, Origin,
+};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::policy::validate_policy;
 use crate::kms::model::ts::ts;
-use crate::kms::ops::paging::invalid_marker;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
-use crate::kms::ops::paging::paginate;
-use crate::kms::ops::policy_ops::check_lockout;
-use crate::kms::ops::policy_ops::check_principals;
-use crate::kms::ops::tags::add_request_tags;
-use crate::kms::ops::tags::parse_tags;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::ops::aws_managed::predefined_alias;
+use crate::kms::ops::paging::{invalid_marker, limit_marker, page, paginate};
+use crate::kms::ops::policy_ops::{check_lockout, check_principals};
+use crate::kms::ops::tags::{add_request_tags, parse_tags};
+use crate::kms::{persist, Kms};
 
 const KEY_SPECS: &[&str] = &[
     "RSA_2048",

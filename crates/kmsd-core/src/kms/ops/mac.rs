@@ -13,13 +13,9 @@
 use kmsd_crypto::MacAlgorithm;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::key_context;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
-use crate::kms::decode::input::b64;
-use crate::kms::decode::input::Input;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{key_context, Forms, Req};
+use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;

@@ -9,9 +9,8 @@ use crate::kms::model::alias::AliasKey;
 use crate::kms::model::key;
 use crate::kms::model::state::State;
 use crate::kms::ops::multi_region;
-use crate::kms::persist;
 use crate::kms::persist::imports;
-use crate::kms::Kms;
+use crate::kms::{persist, Kms};
 
 impl Kms {
     pub(crate) fn maintain_if_due(&self) -> Result<(), ApiError> {

@@ -25,13 +25,10 @@ mod tags;
 
 use serde_json::Value;
 
-use crate::error::ApiError;
-use crate::error::KmsError;
+use crate::error::{ApiError, KmsError};
 use crate::kms::authz::Req;
-use crate::kms::decode::check as shape;
-use crate::kms::decode::input as api;
-use crate::kms::model::grant_token::parse_token;
-use crate::kms::model::grant_token::request_tokens;
+use crate::kms::decode::{check as shape, input as api};
+use crate::kms::model::grant_token::{parse_token, request_tokens};
 use crate::kms::model::key;
 use crate::kms::model::last_use::Used;
 use crate::kms::model::op::KmsOp;

@@ -19,31 +19,19 @@ use std::sync::Arc;
 use parking_lot::{RwLockUpgradableReadGuard, RwLockWriteGuard};
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::base_context;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{base_context, Forms, Req};
 use crate::kms::decode::input::Input;
-use crate::kms::model::entry::default_policy;
-use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::ids::internal;
-use crate::kms::model::ids::key_arn;
-use crate::kms::model::ids::slot;
-use crate::kms::model::key::KeyRecord;
-use crate::kms::model::key::KeyState;
-use crate::kms::model::key::Origin;
+use crate::kms::model::entry::{default_policy, KeyEntry};
+use crate::kms::model::ids::{internal, key_arn, slot};
+use crate::kms::model::key::{KeyRecord, KeyState, Origin};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::policy::validate_policy;
 use crate::kms::model::regions;
 use crate::kms::model::state::State;
-use crate::kms::ops::policy_ops::check_lockout;
-use crate::kms::ops::policy_ops::check_principals;
-use crate::kms::ops::policy_ops::policy_pattern;
-use crate::kms::ops::tags::add_request_tags;
-use crate::kms::ops::tags::parse_tags;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::ops::policy_ops::{check_lockout, check_principals, policy_pattern};
+use crate::kms::ops::tags::{add_request_tags, parse_tags};
+use crate::kms::{persist, Kms};
 
 /// The related keys of a multi-Region key `rec` (same account and key id; `rec`'s own entry
 /// included when it is installed), in Region order. Empty for a single-Region key.

@@ -2,24 +2,17 @@
 //! principals that exist, the lock-out safety check), compilation (once per policy text,
 //! cached in the key), and the GetKeyPolicy / PutKeyPolicy / ListKeyPolicies operations.
 
-use crate::kms::model::policy::policy_chars_ok;
-
 use kmsd_policy::{decide_kms, Decision, KmsRequest, SourcedPolicy};
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::key_context_for;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{key_context_for, Forms, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
-use crate::kms::model::policy::validate_policy;
-use crate::kms::ops::paging::invalid_marker;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
+use crate::kms::model::policy::{policy_chars_ok, validate_policy};
+use crate::kms::ops::paging::{invalid_marker, limit_marker, page};
 use crate::kms::Kms;
 use crate::principal::PrincipalDirectory;
 

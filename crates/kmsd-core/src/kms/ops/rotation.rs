@@ -8,29 +8,20 @@
 use std::sync::Arc;
 
 use kmsd_crypto::KeyMaterial;
-
 use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{Forms, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
-use crate::kms::model::key::new_material;
-use crate::kms::model::key::KeyRecord;
-use crate::kms::model::key::MaterialOrigin;
-use crate::kms::model::key::Origin;
+use crate::kms::model::key::{new_material, KeyRecord, MaterialOrigin, Origin};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::state::State;
 use crate::kms::model::ts::ts;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
-use crate::kms::ops::paging::paginate;
-use crate::kms::persist;
-use crate::kms::Kms;
+use crate::kms::ops::paging::{limit_marker, page, paginate};
+use crate::kms::{persist, Kms};
 
 const DAY_MS: i64 = 86_400_000;
 /// Most on-demand rotations per key.

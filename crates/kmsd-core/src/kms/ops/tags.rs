@@ -7,15 +7,11 @@ use std::collections::BTreeMap;
 use kmsd_policy::RequestContext;
 use serde_json::{json, Value};
 
-use crate::error::ApiError;
-use crate::error::KmsError;
-use crate::kms::authz::Forms;
-use crate::kms::authz::Req;
+use crate::error::{ApiError, KmsError};
+use crate::kms::authz::{Forms, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::op::KmsOp;
-use crate::kms::ops::paging::limit_marker;
-use crate::kms::ops::paging::page;
-use crate::kms::ops::paging::paginate;
+use crate::kms::ops::paging::{limit_marker, page, paginate};
 use crate::kms::Kms;
 
 /// Most tags a key may carry.

@@ -9,17 +9,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::error::ApiError;
-use crate::kms::model::alias::AliasKey;
-use crate::kms::model::alias::AliasRecord;
+use crate::kms::model::alias::{AliasKey, AliasRecord};
 use crate::kms::model::grant::GrantRecord;
 use crate::kms::model::key::KeyRecord;
 use crate::kms::model::state::State;
-use crate::kms::persist;
-use crate::kms::persist::tables::ALIASES;
-use crate::kms::persist::tables::GRANTS;
-use crate::kms::persist::tables::KEYS;
-use crate::kms::persist::tables::MATERIAL;
-use crate::kms::Kms;
+use crate::kms::persist::tables::{ALIASES, GRANTS, KEYS, MATERIAL};
+use crate::kms::{persist, Kms};
 use crate::store::Changed;
 
 impl Kms {

@@ -14,8 +14,9 @@ use kmsd_crypto::mac::WRAPPED_MAC_KEY_VERSION_V2;
 use kmsd_crypto::{wrap_aad, RootKey, WRAPPED_KEY_VERSION_V1};
 
 use crate::kms::persist::tables::MATERIAL;
-pub use crate::kms::persist::tables::ROTATION_TABLE;
 use crate::store::{Mutation, Store};
+
+pub use crate::kms::persist::tables::ROTATION_TABLE;
 
 /// Key of the marker record.
 const MARKER_KEY: &str = "in_progress";

@@ -2,8 +2,9 @@
 
 #![allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 
-use super::*;
 use std::collections::BTreeMap;
+
+use super::*;
 
 const GRANTEES: &[&str] = &[
     "111122223333",
