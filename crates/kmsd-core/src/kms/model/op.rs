@@ -7,8 +7,8 @@
 //! accepts, and how its `KeyId` may name the key.
 //!
 //! Readers: [`crate::kms::Kms::call`] (dispatch, quotas, audit), the key-state table
-//! ([`crate::kms::model::states::check_state`]), the key-usage check, the wire layer (known operations)
-//! and the server's worker (inline or blocking pool). Adding an operation = one variant,
+//! ([`crate::kms::model::states::check_state`]), the key-usage check, the wire layer
+//! (known operations) and the server's worker (inline or blocking pool). Adding an operation = one variant,
 //! one row here, one handler arm in `Kms::dispatch` (the `match` there is exhaustive).
 
 use crate::kms::model::key::KeyUsage;

@@ -285,7 +285,7 @@ type BucketKey = (String, String, &'static str);
 /// a fresh bucket would do for its first request anyway.
 const MAX_BUCKETS: usize = 4096;
 
-/// The limiter a [`Kms`] holds: the configuration and the buckets in use.
+/// The limiter a [`Kms`](crate::kms::Kms) holds: the configuration and the buckets in use.
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
     inner: Mutex<LimiterState>,

@@ -17,7 +17,7 @@
 //! `PendingImport` while any material that is not pending rotation is absent.
 //!
 //! Imported asymmetric keys (RSA_2048/3072/4096, ECC_NIST_P256/P384/P521, ECC_SECG_P256K1; see
-//! [`importable`]): the material is the private key as PKCS#8 DER (AWS KMS Developer Guide,
+//! [`importable`](crate::kms::model::key::importable)): the material is the private key as PKCS#8 DER (AWS KMS Developer Guide,
 //! *Requirements for imported key material*); KMS derives the public key from it. An RSA
 //! private key, longer than RSA-OAEP can carry, must be wrapped with `RSA_AES_KEY_WRAP_SHA_*`,
 //! and ECC_NIST_P521 material cannot be wrapped with `RSAES_OAEP_*` under an RSA_2048 wrapping

@@ -1,8 +1,8 @@
 //! GetKeyLastUsage: each key's last successful cryptographic use, tracked without a store
 //! write or a lock on the cryptographic path.
 //!
-//! Every [`KeyEntry`](crate::kms::model::entry::KeyEntry) holds a [`LastUse`]: a few atomics guarded by a
-//! sequence number (a seqlock whose writers never wait: a writer that finds another write
+//! Every [`KeyEntry`](crate::kms::model::entry::KeyEntry) holds a
+//! [`LastUse`](crate::kms::model::last_use::LastUse): a few atomics guarded by a sequence number (a seqlock whose writers never wait: a writer that finds another write
 //! in progress on the same key drops its own, which is as recent as the one being written).
 //! A cryptographic handler notes the keys it authorized in its [`Req`]; when the call
 //! succeeds, [`Kms::call_op`] stamps them with the time, the operation, the request id and
