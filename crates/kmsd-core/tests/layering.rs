@@ -2,7 +2,9 @@
 //!
 //! Reads `crates/kmsd-core/src`, builds the graph of modules from the paths the source
 //! names (`use` declarations and paths in code starting with `crate::`, `super::`,
-//! `self::` or a child module's name), and checks:
+//! `self::` or a child module's name) and from calls of `Kms` methods (`self.f(`,
+//! `kms.f(`, `Kms::f(` where `f` is defined in one `impl Kms` block and nowhere else: the
+//! service's methods are spread over the layers), and checks:
 //!
 //! - at every level (the crate's top modules; the children of each module, with the
 //!   module's own file as one more node) no two nodes reach each other;
@@ -305,6 +307,11 @@ struct Unit {
     idents: BTreeSet<String>,
     /// `mod x;` declarations (test-only ones removed).
     children: BTreeSet<String>,
+    /// Functions defined here: those of `impl Kms` blocks, and all others.
+    kms_methods: BTreeSet<String>,
+    other_fns: BTreeSet<String>,
+    /// Method calls on `self` or `kms` and `Kms::f(` calls: the names called.
+    calls: BTreeSet<String>,
 }
 
 fn parse(file: &Path) -> Unit {
@@ -316,7 +323,11 @@ fn parse(file: &Path) -> Unit {
         paths: Vec::new(),
         idents: BTreeSet::new(),
         children: BTreeSet::new(),
+        kms_methods: BTreeSet::new(),
+        other_fns: BTreeSet::new(),
+        calls: BTreeSet::new(),
     };
+    functions(&t, &mut u);
     let mut i = 0;
     while i < t.len() {
         match &t[i] {
@@ -360,6 +371,76 @@ fn parse(file: &Path) -> Unit {
         }
     }
     u
+}
+
+/// The functions a file defines (inside `impl Kms` blocks or not) and the methods it calls
+/// on `self` / `kms` or as `Kms::f(...)`.
+fn functions(t: &[Tok], u: &mut Unit) {
+    let ident = |k: usize| match t.get(k) {
+        Some(Tok::Ident(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let mut depth = 0usize;
+    // Brace depths at which an `impl Kms` block's body is open.
+    let mut kms_impl: Vec<usize> = Vec::new();
+    let mut pending_kms_impl = false;
+    for k in 0..t.len() {
+        match &t[k] {
+            Tok::P('{') => {
+                depth += 1;
+                if pending_kms_impl {
+                    kms_impl.push(depth);
+                    pending_kms_impl = false;
+                }
+            }
+            Tok::P('}') => {
+                if kms_impl.last() == Some(&depth) {
+                    kms_impl.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Tok::P(';') => pending_kms_impl = false,
+            Tok::Ident(w) if w == "impl" => {
+                // `impl Kms {`, `impl crate::kms::Kms {` (not `impl Trait for Kms`).
+                let mut j = k + 1;
+                let mut last = None;
+                while let Some(x) = ident(j) {
+                    last = Some(x);
+                    j += 1;
+                    if t.get(j) == Some(&Tok::Sep) {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                pending_kms_impl = last == Some("Kms") && t.get(j) == Some(&Tok::P('{'));
+            }
+            Tok::Ident(w) if w == "fn" => {
+                if let Some(n) = ident(k + 1) {
+                    if kms_impl.last() == Some(&depth) {
+                        u.kms_methods.insert(n.to_string());
+                    } else {
+                        u.other_fns.insert(n.to_string());
+                    }
+                }
+            }
+            Tok::Ident(w) if w == "self" || w == "kms" => {
+                if let (Some(Tok::P('.')), Some(n), Some(Tok::P('('))) =
+                    (t.get(k + 1), ident(k + 2), t.get(k + 3))
+                {
+                    u.calls.insert(n.to_string());
+                }
+            }
+            Tok::Ident(w) if w == "Kms" => {
+                if let (Some(Tok::Sep), Some(n), Some(Tok::P('('))) =
+                    (t.get(k + 1), ident(k + 2), t.get(k + 3))
+                {
+                    u.calls.insert(n.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 struct Crate {
@@ -450,6 +531,28 @@ impl Crate {
             }
             for p in &u.paths {
                 add(p);
+            }
+        }
+        // `impl Kms` spreads the service's methods over the layers: a call of a method
+        // defined in one `impl Kms` block of another module (and nowhere else in the crate)
+        // is an import of that module too.
+        let mut defined: BTreeMap<&str, Vec<(&Module, bool)>> = BTreeMap::new();
+        for (m, u) in &self.units {
+            for n in &u.kms_methods {
+                defined.entry(n).or_default().push((m, true));
+            }
+            for n in &u.other_fns {
+                defined.entry(n).or_default().push((m, false));
+            }
+        }
+        for (m, u) in &self.units {
+            for n in &u.calls {
+                if let Some([(to, true)]) = defined.get(n.as_str()).map(Vec::as_slice) {
+                    if *to != m {
+                        out.entry((m.clone(), (*to).clone()))
+                            .or_insert_with(|| format!("{}: calls Kms::{n}", u.file.display()));
+                    }
+                }
             }
         }
         out

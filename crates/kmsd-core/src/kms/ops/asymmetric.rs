@@ -28,7 +28,7 @@ use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
 use crate::kms::model::key::algorithm_fields;
 use crate::kms::model::op::KmsOp;
-use crate::kms::ops::crypto::{dry_run, no_recipient, object};
+use crate::kms::ops::crypto_shared::{dry_run, no_recipient, object};
 use crate::kms::ops::grants::grant_tokens;
 use crate::kms::Kms;
 

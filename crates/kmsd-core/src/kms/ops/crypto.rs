@@ -21,6 +21,7 @@ use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;
+use crate::kms::ops::crypto_shared::{dry_run, no_recipient, object};
 use crate::kms::ops::grants::grant_tokens;
 use crate::kms::Kms;
 
@@ -49,13 +50,6 @@ fn unknown_ciphertext_key() -> ApiError {
     )
 }
 
-pub(super) fn dry_run() -> ApiError {
-    ApiError::new(
-        KmsError::DryRunOperationException,
-        "The request would have succeeded, but the DryRun option is set.",
-    )
-}
-
 fn check_algorithm(alg: Option<&str>, arn: &str, op: &str) -> Result<(), ApiError> {
     match alg {
         None | Some("SYMMETRIC_DEFAULT") => Ok(()),
@@ -66,16 +60,6 @@ fn check_algorithm(alg: Option<&str>, arn: &str, op: &str) -> Result<(), ApiErro
             ),
         )),
     }
-}
-
-pub(super) fn no_recipient(i: &Input<'_>) -> Result<(), ApiError> {
-    if i.has("Recipient") {
-        return Err(ApiError::new(
-            KmsError::UnsupportedOperationException,
-            "Recipient attestation is not supported by this server.",
-        ));
-    }
-    Ok(())
 }
 
 fn ignore_ciphertext(i: &mut Input<'_>) -> Result<bool, ApiError> {
@@ -92,16 +76,6 @@ fn ignore_ciphertext(i: &mut Input<'_>) -> Result<bool, ApiError> {
         }
     }
     Ok(mods.contains(&"IGNORE_CIPHERTEXT"))
-}
-
-/// A JSON object of `members` in this order (as `json!` builds it, without serializing each
-/// value through serde).
-pub(super) fn object<const N: usize>(members: [(&str, Value); N]) -> Value {
-    let mut m = serde_json::Map::with_capacity(N + 1);
-    for (k, v) in members {
-        m.insert(k.to_string(), v);
-    }
-    Value::Object(m)
 }
 
 /// Seal under the key's current material.
@@ -539,27 +513,5 @@ impl Kms {
                 .map_err(|_| internal())?,
         );
         Ok(json!({ "Plaintext": b64(&bytes) }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn object_equals_json_macro_in_value_and_text() {
-        let arn = "arn:aws:kms:us-east-1:111122223333:key/k".to_string();
-        let built = object([
-            ("CiphertextBlob", b64(b"\x01\x02")),
-            ("KeyId", Value::String(arn.clone())),
-            ("EncryptionAlgorithm", Value::from("SYMMETRIC_DEFAULT")),
-        ]);
-        let reference = json!({
-            "CiphertextBlob": b64(b"\x01\x02"),
-            "KeyId": arn,
-            "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-        });
-        assert_eq!(built, reference);
-        assert_eq!(built.to_string(), reference.to_string());
     }
 }

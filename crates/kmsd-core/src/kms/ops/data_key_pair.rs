@@ -20,7 +20,8 @@ use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;
-use crate::kms::ops::crypto::{dry_run, no_recipient, object, seal};
+use crate::kms::ops::crypto::seal;
+use crate::kms::ops::crypto_shared::{dry_run, no_recipient, object};
 use crate::kms::ops::grants::grant_tokens;
 use crate::kms::Kms;
 

@@ -19,6 +19,7 @@ use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;
+use crate::kms::ops::crypto_shared::dry_run;
 use crate::kms::ops::grants::grant_tokens;
 use crate::kms::Kms;
 
@@ -34,13 +35,6 @@ const MAC_ALGORITHMS: &[&str] = &[
 const MAX_MESSAGE: usize = 4096;
 /// Longest `Mac` (bytes), as the model allows.
 const MAX_MAC: usize = 6144;
-
-fn dry_run() -> ApiError {
-    ApiError::new(
-        KmsError::DryRunOperationException,
-        "The request would have succeeded, but the DryRun option is set.",
-    )
-}
 
 impl Kms {
     pub(crate) fn generate_mac(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {

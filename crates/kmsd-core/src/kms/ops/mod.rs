@@ -6,6 +6,7 @@ mod aliases;
 mod asymmetric;
 mod aws_managed;
 mod crypto;
+mod crypto_shared;
 mod custom_key_stores;
 mod data_key_pair;
 pub(crate) mod declared;
