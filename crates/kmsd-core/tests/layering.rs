@@ -780,6 +780,11 @@ fn the_graph_sees_known_imports() {
             .any(|(a, b)| a == &m("service") && b.starts_with(&m("kms"))),
         "service imports kms"
     );
+    // Dispatch calls `self.create_key(..)`, defined in `impl Kms` of `ops::lifecycle`.
+    assert!(
+        edges.contains_key(&(m("kms::ops"), m("kms::ops::lifecycle"))),
+        "calls of Kms methods are imports"
+    );
     assert!(
         !edges
             .keys()
