@@ -125,19 +125,29 @@ impl Backend for Fake {
 
     fn kmsd_call(
         &self,
-        op: &str,
+        op: kmsd_core::review::KmsdOp,
         principal: &Principal,
         _meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
-        match op {
-            "Explain" => Ok(serde_json::json!({
+    ) -> kmsd_core::audit::Outcome<serde_json::Value> {
+        let result = match op {
+            kmsd_core::review::KmsdOp::Explain => Ok(serde_json::json!({
                 "decision": "Allow",
                 "asked_by": principal.caller.arn(),
                 "input": input,
             })),
-            _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
-        }
+            _ => Err(ApiError::new(KmsError::AccessDeniedException, "no")),
+        };
+        let denied = result.is_err();
+        kmsd_core::audit::Outcome::new(
+            result,
+            kmsd_core::audit::AuditFacts {
+                decision: denied.then_some(Decision::ImplicitDeny),
+                request_parameters: input.clone(),
+                response_elements: (!denied).then(|| serde_json::json!({"decision": "Allow"})),
+                ..Default::default()
+            },
+        )
     }
 
     fn query(
@@ -359,12 +369,34 @@ fn kmsd_operations_are_routed() {
     assert_eq!(v["asked_by"], "arn:aws:iam::111122223333:user/alice");
     assert_eq!(resp.audit.event_name, "KmsdService.Explain");
     assert!(resp.audit.read_only);
+    // The facts the domain returned are the event's.
+    assert_eq!(
+        resp.audit.request_parameters["PrincipalArn"],
+        "arn:aws:iam::111122223333:user/bob"
+    );
+    assert_eq!(
+        resp.audit.response_elements,
+        Some(serde_json::json!({"decision": "Allow"}))
+    );
+    assert_eq!(resp.audit.decision, None);
 
-    let resp = Req::kms("Encrypt", "{}")
+    let resp = Req::kms("Encrypt", r#"{"KeyId":"k"}"#)
+        .header("X-Amz-Target", "KmsdService.AccessReview")
+        .sign("kms")
+        .send();
+    assert_json_error(&resp, 400, "AccessDeniedException");
+    assert_eq!(resp.audit.decision, Some("ImplicitDeny"));
+    assert_eq!(resp.audit.response_elements, None);
+    assert_eq!(resp.audit.request_parameters["KeyId"], "k");
+
+    let resp = Req::kms("Encrypt", r#"{"KeyId":"k"}"#)
         .header("X-Amz-Target", "KmsdService.Nope")
         .sign("kms")
         .send();
     assert_json_error(&resp, 400, "UnknownOperationException");
+    assert_eq!(resp.audit.event_name, "KmsdService.Nope");
+    assert_eq!(resp.audit.decision, None);
+    assert_eq!(resp.audit.request_parameters["KeyId"], "k");
 
     // Unsigned: the gate applies.
     let resp = Req::kms("Encrypt", "{}")
