@@ -331,6 +331,22 @@ pub(crate) struct KeyCase {
     pub proposed: Option<(SourcedPolicy, Vec<Grant>)>,
 }
 
+impl KeyCase {
+    /// Every key of the world, each under its own policy and grants (no proposal).
+    pub(crate) fn every_key(service: &Service) -> Vec<KeyCase> {
+        service
+            .kms
+            .list_key_arns()
+            .iter()
+            .filter_map(|k| service.kms.key_authz_view(k))
+            .map(|view| KeyCase {
+                view,
+                proposed: None,
+            })
+            .collect()
+    }
+}
+
 /// What [`decide`] found.
 pub(crate) struct Decided {
     pub changes: Vec<Change>,

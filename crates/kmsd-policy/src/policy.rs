@@ -17,6 +17,24 @@ use crate::principal::PrincipalClause;
 mod compile;
 use compile::{check_charset, Compiler};
 
+/// The members a policy statement may have (IAM JSON policy element reference).
+pub const STATEMENT_ELEMENTS: [&str; 9] = [
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+/// Whether `name` is one of [`STATEMENT_ELEMENTS`] (case-sensitive, as IAM reads them).
+pub fn is_statement_element(name: &str) -> bool {
+    STATEMENT_ELEMENTS.contains(&name)
+}
+
 /// Which kind of policy a document is; the grammar differs (Principal rules, Sid charset, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyKind {

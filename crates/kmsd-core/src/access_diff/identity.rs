@@ -137,16 +137,7 @@ pub fn identity_diff(
         });
     }
 
-    let keys: Vec<KeyCase> = service
-        .kms
-        .list_key_arns()
-        .iter()
-        .filter_map(|k| service.kms.key_authz_view(k))
-        .map(|view| KeyCase {
-            view,
-            proposed: None,
-        })
-        .collect();
+    let keys = KeyCase::every_key(service);
     let actions = key_actions();
     let decided = decide(service, &subjects, &keys, &actions)?;
     Ok(AccessDiff {

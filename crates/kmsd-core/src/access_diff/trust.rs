@@ -84,16 +84,7 @@ pub fn trust_diff(service: &Service, role: &str, document: &str) -> Result<Acces
 
     // What the role's sessions may do on the world's keys (under some witness).
     let session = service.iam.principal_for_arn(&role_full, None)?;
-    let keys: Vec<KeyCase> = service
-        .kms
-        .list_key_arns()
-        .iter()
-        .filter_map(|k| service.kms.key_authz_view(k))
-        .map(|view| KeyCase {
-            view,
-            proposed: None,
-        })
-        .collect();
+    let keys = KeyCase::every_key(service);
     let actions = key_actions();
     let role_subject = Subject {
         arn: role_full.clone(),

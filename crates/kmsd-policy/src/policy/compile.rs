@@ -214,18 +214,7 @@ impl Compiler<'_> {
             }
         }
         for (k, _) in members {
-            if !matches!(
-                k.as_str(),
-                "Sid"
-                    | "Effect"
-                    | "Principal"
-                    | "NotPrincipal"
-                    | "Action"
-                    | "NotAction"
-                    | "Resource"
-                    | "NotResource"
-                    | "Condition"
-            ) {
+            if !crate::policy::is_statement_element(k) {
                 return Err(cx.err(k, "unknown statement element"));
             }
         }

@@ -300,18 +300,7 @@ impl<'a> Checker<'a> {
     fn statement(&mut self, w: &Walked<'_>, sids: &mut HashMap<String, Path>) {
         let path = &w.path;
         for (k, v) in w.members {
-            if !matches!(
-                k.as_str(),
-                "Sid"
-                    | "Effect"
-                    | "Principal"
-                    | "NotPrincipal"
-                    | "Action"
-                    | "NotAction"
-                    | "Resource"
-                    | "NotResource"
-                    | "Condition"
-            ) {
+            if !crate::policy::is_statement_element(k) {
                 self.push(
                     Error,
                     INVALID_POLICY_ELEMENT,
