@@ -190,7 +190,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                 Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
             };
             let op = KmsdOp::from_name(&operation);
-            audit.read_only = op.map_or(true, KmsdOp::read_only);
+            audit.read_only = op.is_none_or(KmsdOp::read_only);
             let out = match op {
                 Some(op) => backend.kmsd_call(op, &authed.principal, &meta, &input),
                 None => {
