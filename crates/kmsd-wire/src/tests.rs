@@ -889,3 +889,5 @@ mod fuzz {
         }
     }
 }
+
+mod analyzer;
