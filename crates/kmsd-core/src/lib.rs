@@ -13,5 +13,6 @@ pub mod error;
 pub mod iam;
 pub mod kms;
 pub mod principal;
+pub mod review;
 pub mod service;
 pub mod store;
