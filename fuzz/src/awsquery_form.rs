@@ -1,6 +1,7 @@
 //! IAM and STS over awsQuery, end to end: SigV4-signed form POSTs with arbitrary bodies
-//! through `kmsd_wire::handle` (routing, form decoding, `query::params`) into the IAM/STS
-//! domain of `kmsd_core`, on a fresh in-memory service holding the seed world.
+//! through `kmsd_wire::handle` (routing, form decoding) into the IAM/STS domain of
+//! `kmsd_core` (`iam::params` decoding, dispatch), on a fresh in-memory service holding the
+//! seed world.
 //!
 //! One input is a session of up to four calls; a body is either raw bytes or a form built
 //! from the input: an `Action`, then parameters (plain, `.member.N`, tag and context-entry
@@ -201,13 +202,13 @@ fn form(u: &mut Unstructured<'_>) -> (String, Vec<u8>) {
 pub fn run(data: &[u8]) {
     // Form decoding and the parameter accessors alone.
     let pairs: Vec<(String, String)> = form_urlencoded_pairs(data);
-    let p = kmsd_wire::query::params::Params::new(&pairs);
+    let p = kmsd_core::iam::params::Params::new(&pairs);
     let _ = p.to_json();
     let _ = p.tags("Tags");
     let _ = p.int("DurationSeconds");
     let _ = p.bool("SetAsDefault");
     let _ = p.struct_members("ContextEntries", "ContextKeyName");
-    let _ = kmsd_wire::query::params::lower_camel(&String::from_utf8_lossy(data));
+    let _ = kmsd_core::iam::params::lower_camel(&String::from_utf8_lossy(data));
 
     let service = seeded_service("us-east-1");
     let mut u = Unstructured::new(data);

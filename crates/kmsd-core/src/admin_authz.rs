@@ -1,6 +1,6 @@
 //! The authorization of kmsd's own read-only APIs: the access review of a key, online explain
-//! and the simulator (who may ask what), and the IAM rule for GetSessionToken credentials.
-//! Every authorization decision lives in the domain; the wire layer only asks.
+//! and the simulator (who may ask what). Every authorization decision lives in the domain;
+//! the wire layer only asks. (IAM's rule for GetSessionToken credentials is in `iam::call`.)
 
 use kmsd_policy::Decision;
 
@@ -86,15 +86,4 @@ pub fn authorize_simulate(
             message.unwrap_or_default(),
         )),
     }
-}
-
-/// A user or the account root calling with GetSessionToken credentials (role sessions are
-/// `AssumedRole` callers): such credentials cannot call IAM API operations (without MFA,
-/// which kmsd does not have).
-pub fn is_session_token_caller(principal: &Principal) -> bool {
-    principal.token_issue_time.is_some()
-        && matches!(
-            principal.caller,
-            kmsd_policy::Caller::User { .. } | kmsd_policy::Caller::Root { .. }
-        )
 }

@@ -7,22 +7,27 @@
 //! [`Iam::open`] reads everything back (sessions included). Resolved principals are
 //! cached as shared snapshots and the cache is dropped on every change.
 //!
-//! IAM and STS calls are themselves authorized ([`Actor`]): the account root user may do
+//! A call arrives as awsQuery form pairs at [`Iam::call`] (`call`: decoding with `params`,
+//! paging with `paging`, dispatch over the `op` tables, the simulator in `simulate`) and
+//! leaves as a typed [`Reply`] with its audit facts. IAM and STS calls are themselves
+//! authorized ([`Actor`], which carries the decision reached): the account root user may do
 //! everything in its own account; anyone else needs an identity policy that allows the
 //! action on the entity's ARN (`kmsd_policy::decide_identity`). AssumeRole is decided on
 //! the role's trust policy and the caller's identity policies (`kmsd_policy::explain_assume_role`).
 
 pub mod aws_managed;
 pub(crate) mod binding;
+pub mod call;
 mod feed;
 pub mod model;
 pub mod op;
 pub mod ops;
+pub mod paging;
+pub mod params;
 mod resolve;
 pub mod simulate;
 pub mod sts;
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -41,8 +46,10 @@ use model::{
     UserRec,
 };
 
+pub use call::{QueryApi, Reply};
 pub use ops::{CreateRoleInput, EntityKind, PolicyView};
-pub use simulate::SimulationSource;
+pub use paging::Page;
+pub use simulate::{EvaluationResult, SimulationSource};
 pub use sts::{AssumeRoleInput, AssumeRoleOutput, CallerIdentity, SessionCredentials};
 
 /// Resolved credentials: the secret to verify a signature with, and who signs with it.
@@ -89,12 +96,15 @@ impl Credential {
     }
 }
 
-/// The caller of one IAM/STS operation, and the decision its authorization reached.
+/// The caller of one IAM/STS operation, and the authorization decision the operation
+/// reached (`None` until one is made: a call refused by input checks first has none). An
+/// operation takes it `&mut` and records its decision; [`Iam::call`] returns it in the
+/// call's audit facts.
 #[derive(Debug)]
 pub struct Actor<'a> {
     pub principal: &'a Principal,
     pub meta: &'a RequestMeta,
-    decision: Cell<Option<Decision>>,
+    decision: Option<Decision>,
 }
 
 impl<'a> Actor<'a> {
@@ -103,22 +113,22 @@ impl<'a> Actor<'a> {
         Actor {
             principal,
             meta,
-            decision: Cell::new(None),
+            decision: None,
         }
     }
 
     /// The caller's account: IAM operations act there.
-    pub fn account(&self) -> &str {
+    pub fn account(&self) -> &'a str {
         self.principal.caller.account()
     }
 
     /// The authorization decision of the operation, once one was made.
     pub fn decision(&self) -> Option<Decision> {
-        self.decision.get()
+        self.decision
     }
 
-    pub(crate) fn record(&self, d: Decision) {
-        self.decision.set(Some(d));
+    pub(crate) fn record(&mut self, d: Decision) {
+        self.decision = Some(d);
     }
 
     /// A request context with the caller's principal keys and the request's keys.
@@ -615,7 +625,7 @@ impl Iam {
     /// Authorize an IAM/STS action on a resource of the caller's account.
     pub(crate) fn authorize(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         action: &str,
         resource: &str,
         extra: &dyn Fn(&mut RequestContext),

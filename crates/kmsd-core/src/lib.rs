@@ -14,5 +14,6 @@ pub mod iam;
 pub mod kms;
 pub mod outcome;
 pub mod principal;
+pub mod review;
 pub mod service;
 pub mod store;

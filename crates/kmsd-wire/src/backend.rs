@@ -1,10 +1,11 @@
 //! What the wire layer needs from the domain, as a trait: credentials by access key, one
-//! KMS call, one IAM/STS call. [`Service`] implements it; tests plug in a fake.
+//! KMS call, one of kmsd's own calls, one IAM/STS call. [`Service`] implements it; tests
+//! plug in a fake.
 
 use kmsd_core::audit::Outcome;
-use kmsd_core::error::{ApiError, KmsError};
 use kmsd_core::kms::KmsOp;
 use kmsd_core::principal::{Principal, RequestMeta};
+use kmsd_core::review::KmsdOp;
 use kmsd_core::service::Service;
 
 pub use kmsd_core::iam::Credential;
@@ -25,17 +26,18 @@ pub trait Backend {
         meta: &RequestMeta,
         input: &serde_json::Value,
     ) -> Outcome<serde_json::Value>;
-    /// One of kmsd's own operations (`Explain`, `AccessReview`), authorized inside.
     /// A KMS request was denied (its audit event), for the explain page's list of denials.
     fn record_denial(&self, _event: &kmsd_core::audit::AuditEvent) {}
 
+    /// One of kmsd's own operations (`Explain`, `AccessReview`, ...) on a decoded JSON body,
+    /// authorized inside.
     fn kmsd_call(
         &self,
-        op: &str,
+        op: KmsdOp,
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError>;
+    ) -> Outcome<serde_json::Value>;
     /// One IAM or STS operation (`service_name` is `iam` or `sts`).
     fn query(
         &self,
@@ -71,31 +73,12 @@ impl Backend for Service {
 
     fn kmsd_call(
         &self,
-        op: &str,
+        op: KmsdOp,
         principal: &Principal,
         meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
-        match op {
-            "Explain" => crate::explain::handle_explain(self, principal, meta, input),
-            "RecentDenials" => crate::explain::recent_denials(self, principal, meta),
-            "AccessReview" => {
-                let key = input
-                    .get("KeyId")
-                    .and_then(serde_json::Value::as_str)
-                    .ok_or_else(|| {
-                        ApiError::validation("KeyId is required and must be a string")
-                    })?;
-                self.authorize_access_review(principal, meta, key)?;
-                crate::explain::access_review(self, key)
-            }
-            "AccessDiff" => {
-                let (key, _, _) = crate::access_diff::proposal_from(input)?;
-                self.authorize_access_review(principal, meta, &key)?;
-                crate::access_diff::handle(self, input)
-            }
-            _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
-        }
+    ) -> Outcome<serde_json::Value> {
+        Service::kmsd_call(self, op, principal, meta, input)
     }
 
     fn query(

@@ -7,21 +7,20 @@
 //! mistake with a 5xx.
 
 pub mod access_analyzer;
-pub mod access_diff;
 pub mod auth;
 pub mod backend;
 pub mod error;
-pub mod explain;
 pub mod kms;
 pub mod query;
 pub mod route;
 
 use std::net::IpAddr;
 
-use kmsd_core::audit::{AuditEvent, UserIdentity};
-use kmsd_core::error::{ErrorCode, IamError, KmsError, StsError};
+use kmsd_core::audit::{AuditEvent, Outcome, UserIdentity};
+use kmsd_core::error::{ApiError, ErrorCode, IamError, KmsError, StsError};
 use kmsd_core::kms::KmsOp;
 use kmsd_core::principal::RequestMeta;
+use kmsd_core::review::KmsdOp;
 use kmsd_core::service::Service;
 
 pub use backend::{Backend, Credential};
@@ -113,7 +112,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
         Route::Kms { operation } => (Protocol::Json, operation.clone()),
         Route::Kmsd { operation } => (
             Protocol::Json,
-            format!("{}{operation}", explain::KMSD_TARGET_PREFIX),
+            format!("{}{operation}", kmsd_core::review::KMSD_TARGET_PREFIX),
         ),
         Route::Query {
             action, guessed, ..
@@ -190,25 +189,24 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                 Ok(v) => v,
                 Err(err) => return error_response(Protocol::Json, &err, request_id, audit),
             };
-            audit.read_only = true;
-            audit.request_parameters = input.clone();
-            match backend.kmsd_call(&operation, &authed.principal, &meta, &input) {
-                Ok(value) => {
-                    if let Some(d) = value.get("decision").and_then(|d| d.as_str()) {
-                        audit.response_elements = Some(serde_json::json!({ "decision": d }));
-                    }
-                    WireResponse {
-                        status: 200,
-                        content_type: JSON_CONTENT_TYPE,
-                        body: kms::encode_success(&value),
-                        request_id,
-                        audit,
-                    }
+            let op = KmsdOp::from_name(&operation);
+            audit.read_only = op.is_none_or(KmsdOp::read_only);
+            let out = match op {
+                Some(op) => backend.kmsd_call(op, &authed.principal, &meta, &input),
+                None => {
+                    Outcome::refused(ApiError::bare(KmsError::UnknownOperationException), input)
                 }
+            };
+            out.audit.record_in(&mut audit);
+            match out.result {
+                Ok(value) => WireResponse {
+                    status: 200,
+                    content_type: JSON_CONTENT_TYPE,
+                    body: kms::encode_success(&value),
+                    request_id,
+                    audit,
+                },
                 Err(api) => {
-                    if api.code == ErrorCode::KmsError(KmsError::AccessDeniedException) {
-                        audit.decision = Some("ImplicitDeny");
-                    }
                     error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
                 }
             }

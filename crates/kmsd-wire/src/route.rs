@@ -98,7 +98,7 @@ pub fn classify(req: &WireRequest) -> Result<Route, Unroutable> {
             Route::Kms {
                 operation: op.to_string(),
             }
-        } else if let Some(op) = target.strip_prefix(crate::explain::KMSD_TARGET_PREFIX) {
+        } else if let Some(op) = target.strip_prefix(kmsd_core::review::KMSD_TARGET_PREFIX) {
             Route::Kmsd {
                 operation: op.to_string(),
             }

@@ -125,19 +125,29 @@ impl Backend for Fake {
 
     fn kmsd_call(
         &self,
-        op: &str,
+        op: kmsd_core::review::KmsdOp,
         principal: &Principal,
         _meta: &RequestMeta,
         input: &serde_json::Value,
-    ) -> Result<serde_json::Value, ApiError> {
-        match op {
-            "Explain" => Ok(serde_json::json!({
+    ) -> kmsd_core::audit::Outcome<serde_json::Value> {
+        let result = match op {
+            kmsd_core::review::KmsdOp::Explain => Ok(serde_json::json!({
                 "decision": "Allow",
                 "asked_by": principal.caller.arn(),
                 "input": input,
             })),
-            _ => Err(ApiError::bare(KmsError::UnknownOperationException)),
-        }
+            _ => Err(ApiError::new(KmsError::AccessDeniedException, "no")),
+        };
+        let denied = result.is_err();
+        kmsd_core::audit::Outcome::new(
+            result,
+            kmsd_core::audit::AuditFacts {
+                decision: denied.then_some(Decision::ImplicitDeny),
+                request_parameters: input.clone(),
+                response_elements: (!denied).then(|| serde_json::json!({"decision": "Allow"})),
+                ..Default::default()
+            },
+        )
     }
 
     fn query(
@@ -342,35 +352,6 @@ fn signed_kms_request_reaches_kms_with_scope_region() {
     assert!(a.error_code.is_none());
     let line = a.to_json_line();
     assert!(!line.contains("c2VjcmV0"), "{line}");
-}
-
-#[test]
-fn kmsd_operations_are_routed() {
-    let resp = Req::kms(
-        "Encrypt",
-        r#"{"PrincipalArn":"arn:aws:iam::111122223333:user/bob"}"#,
-    )
-    .header("X-Amz-Target", "KmsdService.Explain")
-    .sign("kms")
-    .send();
-    assert_eq!(resp.status, 200, "{}", body(&resp));
-    let v = json(&resp);
-    assert_eq!(v["decision"], "Allow");
-    assert_eq!(v["asked_by"], "arn:aws:iam::111122223333:user/alice");
-    assert_eq!(resp.audit.event_name, "KmsdService.Explain");
-    assert!(resp.audit.read_only);
-
-    let resp = Req::kms("Encrypt", "{}")
-        .header("X-Amz-Target", "KmsdService.Nope")
-        .sign("kms")
-        .send();
-    assert_json_error(&resp, 400, "UnknownOperationException");
-
-    // Unsigned: the gate applies.
-    let resp = Req::kms("Encrypt", "{}")
-        .header("X-Amz-Target", "KmsdService.Explain")
-        .send();
-    assert_json_error(&resp, 400, "MissingAuthenticationTokenException");
 }
 
 #[test]
@@ -857,3 +838,6 @@ mod fuzz {
         }
     }
 }
+
+mod analyzer;
+mod kmsd;

@@ -132,7 +132,8 @@ pub fn run(args: AccessArgs) -> i32 {
 
 fn offline(path: &std::path::Path, key: &str, region: &str) -> Result<Value, String> {
     let service = crate::explain::load_world(path, region)?;
-    kmsd_wire::explain::access_review(&service, key)
+    kmsd_core::review::access::access_review(&service, key)
+        .map(|review| kmsd_core::review::json::access_review_json(&review))
         .map_err(|e| format!("--key {key}: {}", crate::explain::api_text(&e)))
 }
 

@@ -7,8 +7,8 @@
 //! 2 bad input.
 
 use kmsd_core::access_diff::{access_diff, identity_diff, trust_diff, AccessDiff, Proposal};
+use kmsd_core::review::json::diff_json;
 use kmsd_policy::validate::catalog;
-use kmsd_wire::access_diff::diff_json;
 use serde_json::{json, Value};
 
 use crate::access::AccessArgs;

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use kmsd_core::review::json::explanation_json;
 use kmsd_policy::RequestContext;
-use kmsd_wire::explain::explanation_json;
 use serde_json::Value;
 
 /// Flags of `kmsd explain`.

@@ -1,7 +1,8 @@
 //! The IAM and STS operation tables: one row per operation kmsd serves (IAM) or the STS
 //! model has (STS), with its IAM action, CloudTrail `readOnly` and whether it may commit to
-//! the store. The wire layer decodes an `Action=` into [`IamOp`] / [`StsOp`] and dispatches
-//! with an exhaustive `match`; the audit record and the server's worker read the rest.
+//! the store. [`Iam::call`](super::Iam::call) turns an `Action=` into [`IamOp`] / [`StsOp`]
+//! and dispatches with an exhaustive `match`; the audit record and the server's worker read
+//! the rest.
 
 /// One row of an awsQuery operation table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -137,7 +137,7 @@ fn check_pattern(value: &str, field: &str, extra: &str, pattern: &str) -> Result
 
 impl Iam {
     /// GetCallerIdentity: always allowed.
-    pub fn get_caller_identity(&self, actor: &Actor<'_>) -> CallerIdentity {
+    pub fn get_caller_identity(&self, actor: &mut Actor<'_>) -> CallerIdentity {
         actor.record(Decision::Allow);
         let c = &actor.principal.caller;
         CallerIdentity {
@@ -152,7 +152,7 @@ impl Iam {
     /// temporary credentials.
     pub fn get_session_token(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         duration_seconds: Option<i64>,
     ) -> Result<SessionCredentials, ApiError> {
         if let Some(d) = duration_seconds {
@@ -233,7 +233,7 @@ impl Iam {
     /// AssumeRole.
     pub fn assume_role(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         input: &AssumeRoleInput,
     ) -> Result<AssumeRoleOutput, ApiError> {
         // Input constraints (ValidationError), in the order of the model.

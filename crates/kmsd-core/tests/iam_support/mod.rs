@@ -100,8 +100,12 @@ impl Fixture {
 }
 
 /// Run `f` with an actor for `principal`.
-pub fn with_actor<T>(fx: &Fixture, principal: &Principal, f: impl FnOnce(&Actor<'_>) -> T) -> T {
+pub fn with_actor<T>(
+    fx: &Fixture,
+    principal: &Principal,
+    f: impl FnOnce(&mut Actor<'_>) -> T,
+) -> T {
     let meta = fx.meta();
-    let actor = Actor::new(principal, &meta);
-    f(&actor)
+    let mut actor = Actor::new(principal, &meta);
+    f(&mut actor)
 }

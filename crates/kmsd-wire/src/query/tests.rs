@@ -1091,3 +1091,5 @@ fn lists_page_with_max_items_and_marker() {
     );
     assert_eq!(zero.error_code.map(|c| c.as_str()), Some("ValidationError"));
 }
+
+mod shapes;

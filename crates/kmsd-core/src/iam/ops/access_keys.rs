@@ -41,7 +41,7 @@ impl Iam {
     /// CreateAccessKey (at most two per user). The result carries the secret.
     pub fn create_access_key(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         user: Option<&str>,
     ) -> Result<AccessKeyRec, ApiError> {
         let account = actor.account().to_string();
@@ -79,7 +79,7 @@ impl Iam {
     /// DeleteAccessKey.
     pub fn delete_access_key(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         user: Option<&str>,
         access_key_id: &str,
     ) -> Result<(), ApiError> {
@@ -103,7 +103,7 @@ impl Iam {
     /// ListAccessKeys: the owner's user name (empty for root) and its keys (secrets not to be shown).
     pub fn list_access_keys(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         user: Option<&str>,
     ) -> Result<(String, Vec<AccessKeyRec>), ApiError> {
         let account = actor.account().to_string();
@@ -127,7 +127,7 @@ impl Iam {
     /// UpdateAccessKey (`Active` / `Inactive`).
     pub fn update_access_key(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         user: Option<&str>,
         access_key_id: &str,
         status: &str,

@@ -10,7 +10,7 @@ impl Iam {
     /// Attach{User,Group,Role}Policy / Detach… (`attach` false).
     pub fn set_attached_policy(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         arn: &str,
@@ -61,7 +61,7 @@ impl Iam {
     /// ListAttached{User,Group,Role}Policies: (policy name, policy ARN).
     pub fn list_attached_policies(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
     ) -> Result<Vec<(String, String)>, ApiError> {
@@ -86,7 +86,7 @@ impl Iam {
     /// Put{User,Role}PermissionsBoundary / Delete… (`arn` None).
     pub fn set_permissions_boundary(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         arn: Option<&str>,

@@ -10,7 +10,7 @@ impl Iam {
     /// CreateGroup.
     pub fn create_group(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
         path: Option<&str>,
     ) -> Result<GroupRec, ApiError> {
@@ -46,7 +46,7 @@ impl Iam {
     /// AddUserToGroup / RemoveUserFromGroup.
     pub fn set_group_membership(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         group: &str,
         user: &str,
         member: bool,
@@ -102,7 +102,7 @@ impl Iam {
     }
 
     /// DeleteGroup (fails while it has members or policies).
-    pub fn delete_group(&self, actor: &Actor<'_>, name: &str) -> Result<(), ApiError> {
+    pub fn delete_group(&self, actor: &mut Actor<'_>, name: &str) -> Result<(), ApiError> {
         let account = actor.account().to_string();
         let mut st = self.write();
         let Entity::Group(g) = entity(&st, &account, EntityKind::Group, name)? else {
@@ -132,7 +132,7 @@ impl Iam {
     /// GetGroup: the group and its members.
     pub fn get_group(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
     ) -> Result<(GroupRec, Vec<UserRec>), ApiError> {
         let account = actor.account().to_string();
@@ -160,7 +160,7 @@ impl Iam {
     /// ListGroups.
     pub fn list_groups(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         path_prefix: Option<&str>,
     ) -> Result<Vec<GroupRec>, ApiError> {
         let account = actor.account().to_string();
@@ -183,7 +183,7 @@ impl Iam {
     /// ListGroupsForUser.
     pub fn list_groups_for_user(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         user: &str,
     ) -> Result<Vec<GroupRec>, ApiError> {
         let account = actor.account().to_string();

@@ -9,7 +9,7 @@ impl Iam {
     /// Put{User,Group,Role}Policy: create or replace an inline policy.
     pub fn put_inline_policy(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         policy_name: &str,
@@ -43,7 +43,7 @@ impl Iam {
     /// Get{User,Group,Role}Policy: (entity name, policy name, document).
     pub fn get_inline_policy(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         policy_name: &str,
@@ -71,7 +71,7 @@ impl Iam {
     /// Delete{User,Group,Role}Policy.
     pub fn delete_inline_policy(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         policy_name: &str,
@@ -98,7 +98,7 @@ impl Iam {
     /// List{User,Group,Role}Policies: inline policy names.
     pub fn list_inline_policies(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
     ) -> Result<Vec<String>, ApiError> {

@@ -44,7 +44,7 @@ impl Iam {
     /// CreatePolicy (version v1, default).
     pub fn create_policy(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
         path: Option<&str>,
         document: &str,
@@ -91,7 +91,7 @@ impl Iam {
     }
 
     /// GetPolicy.
-    pub fn get_policy(&self, actor: &Actor<'_>, arn: &str) -> Result<PolicyView, ApiError> {
+    pub fn get_policy(&self, actor: &mut Actor<'_>, arn: &str) -> Result<PolicyView, ApiError> {
         let account = actor.account().to_string();
         check_policy_arn_syntax(arn, "policyArn")?;
         self.authorize(actor, "iam:GetPolicy", arn, &no_extra)?;
@@ -103,7 +103,7 @@ impl Iam {
     /// CreatePolicyVersion (at most five versions).
     pub fn create_policy_version(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         arn: &str,
         document: &str,
         set_as_default: bool,
@@ -140,7 +140,7 @@ impl Iam {
     /// GetPolicyVersion: the version and whether it is the default.
     pub fn get_policy_version(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         arn: &str,
         version_id: &str,
     ) -> Result<(PolicyVersionRec, bool), ApiError> {
@@ -175,7 +175,7 @@ impl Iam {
     }
 
     /// DeletePolicy (fails while attached or while it has non-default versions).
-    pub fn delete_policy(&self, actor: &Actor<'_>, arn: &str) -> Result<(), ApiError> {
+    pub fn delete_policy(&self, actor: &mut Actor<'_>, arn: &str) -> Result<(), ApiError> {
         let account = actor.account().to_string();
         check_policy_arn_syntax(arn, "policyArn")?;
         self.authorize(actor, "iam:DeletePolicy", arn, &no_extra)?;
@@ -200,7 +200,7 @@ impl Iam {
     /// DeletePolicyVersion (not the default version).
     pub fn delete_policy_version(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         arn: &str,
         version_id: &str,
     ) -> Result<(), ApiError> {
@@ -228,7 +228,7 @@ impl Iam {
     /// SetDefaultPolicyVersion.
     pub fn set_default_policy_version(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         arn: &str,
         version_id: &str,
     ) -> Result<(), ApiError> {
@@ -251,7 +251,7 @@ impl Iam {
     /// ListPolicyVersions: (version, is default), newest first.
     pub fn list_policy_versions(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         arn: &str,
     ) -> Result<Vec<(PolicyVersionRec, bool)>, ApiError> {
         let account = actor.account().to_string();
@@ -269,7 +269,7 @@ impl Iam {
     /// ListPolicies (customer managed policies of the caller's account).
     pub fn list_policies(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         path_prefix: Option<&str>,
     ) -> Result<Vec<PolicyView>, ApiError> {
         self.list_policies_in_scope(actor, path_prefix, Some("Local"))
@@ -279,7 +279,7 @@ impl Iam {
     /// catalog) or `All` (both, the default).
     pub fn list_policies_in_scope(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         path_prefix: Option<&str>,
         scope: Option<&str>,
     ) -> Result<Vec<PolicyView>, ApiError> {

@@ -14,7 +14,7 @@ impl Iam {
     fn role_to_change(
         &self,
         st: &State,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
         action: &str,
     ) -> Result<RoleRec, ApiError> {
@@ -34,7 +34,7 @@ impl Iam {
     /// UpdateRole: the role's description and/or maximum session duration.
     pub fn update_role(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
         description: Option<&str>,
         max_session_duration: Option<i64>,
@@ -54,7 +54,7 @@ impl Iam {
     /// CreateRole.
     pub fn create_role(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         input: CreateRoleInput,
     ) -> Result<RoleRec, ApiError> {
         check_name(&input.name, "roleName", 64)?;
@@ -104,7 +104,7 @@ impl Iam {
     }
 
     /// GetRole.
-    pub fn get_role(&self, actor: &Actor<'_>, name: &str) -> Result<RoleRec, ApiError> {
+    pub fn get_role(&self, actor: &mut Actor<'_>, name: &str) -> Result<RoleRec, ApiError> {
         let account = actor.account().to_string();
         let st = self.read();
         let Entity::Role(r) = entity(&st, &account, EntityKind::Role, name)? else {
@@ -123,7 +123,7 @@ impl Iam {
     }
 
     /// DeleteRole (fails with DeleteConflict while it has policies).
-    pub fn delete_role(&self, actor: &Actor<'_>, name: &str) -> Result<(), ApiError> {
+    pub fn delete_role(&self, actor: &mut Actor<'_>, name: &str) -> Result<(), ApiError> {
         let account = actor.account().to_string();
         let mut st = self.write();
         let Entity::Role(r) = entity(&st, &account, EntityKind::Role, name)? else {
@@ -161,7 +161,7 @@ impl Iam {
     /// UpdateAssumeRolePolicy.
     pub fn update_assume_role_policy(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
         document: &str,
     ) -> Result<(), ApiError> {
@@ -177,7 +177,7 @@ impl Iam {
     /// ListRoles.
     pub fn list_roles(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         path_prefix: Option<&str>,
     ) -> Result<Vec<RoleRec>, ApiError> {
         let account = actor.account().to_string();

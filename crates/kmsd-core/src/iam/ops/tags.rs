@@ -9,7 +9,7 @@ impl Iam {
     /// Tag{User,Role} (merge; same key replaces) / Untag{User,Role}.
     pub fn tag_entity(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         tags: Tags,
@@ -44,7 +44,7 @@ impl Iam {
     /// Untag{User,Role}: remove tag keys (case-insensitive; absent keys are ignored).
     pub fn untag_entity(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         entity_name: &str,
         keys: &[String],
@@ -78,7 +78,7 @@ impl Iam {
     /// List{User,Role}Tags.
     pub fn list_entity_tags(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         kind: EntityKind,
         name: &str,
     ) -> Result<Tags, ApiError> {

@@ -10,7 +10,7 @@ impl Iam {
     /// CreateUser.
     pub fn create_user(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         name: &str,
         path: Option<&str>,
         permissions_boundary: Option<&str>,
@@ -54,7 +54,7 @@ impl Iam {
     }
 
     /// GetUser (no name: the caller; for the root user a record with its account id and no name).
-    pub fn get_user(&self, actor: &Actor<'_>, name: Option<&str>) -> Result<UserRec, ApiError> {
+    pub fn get_user(&self, actor: &mut Actor<'_>, name: Option<&str>) -> Result<UserRec, ApiError> {
         let account = actor.account().to_string();
         let name = match (name, &actor.principal.caller) {
             (Some(n), _) => n.to_string(),
@@ -100,7 +100,7 @@ impl Iam {
     }
 
     /// DeleteUser (fails with DeleteConflict while it has keys, policies or groups).
-    pub fn delete_user(&self, actor: &Actor<'_>, name: &str) -> Result<(), ApiError> {
+    pub fn delete_user(&self, actor: &mut Actor<'_>, name: &str) -> Result<(), ApiError> {
         let account = actor.account().to_string();
         let mut st = self.write();
         let Entity::User(u) = entity(&st, &account, EntityKind::User, name)? else {
@@ -141,7 +141,7 @@ impl Iam {
     /// ListUsers, optionally under a path prefix.
     pub fn list_users(
         &self,
-        actor: &Actor<'_>,
+        actor: &mut Actor<'_>,
         path_prefix: Option<&str>,
     ) -> Result<Vec<UserRec>, ApiError> {
         let account = actor.account().to_string();

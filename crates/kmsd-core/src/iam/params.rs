@@ -1,10 +1,13 @@
-//! awsQuery request parameters: flat `Name=value` pairs, lists as `Name.member.N`,
-//! structures as `Tags.member.N.Key` / `.Value` and `PolicyArns.member.N.arn`.
+//! Decoding of an IAM/STS call's awsQuery parameters: the form pairs the wire layer
+//! parsed (flat `Name=value`, lists as `Name.member.N`, structures as `Tags.member.N.Key` /
+//! `.Value` and `PolicyArns.member.N.arn`) read as typed values, with AWS's
+//! `ValidationError` wording for a missing or mistyped member; and the call's
+//! `requestParameters` for the audit event.
 
 use std::collections::BTreeMap;
 
-use kmsd_core::error::ApiError;
-use kmsd_core::error::IamError;
+use crate::error::ApiError;
+use crate::error::IamError;
 
 /// Decoded form parameters of one call.
 #[derive(Debug, Clone, Default)]
