@@ -376,15 +376,6 @@ impl AuditEvent {
         self.error_message = message.map(str::to_string);
     }
 
-    /// Append [`AuditEvent::to_json_line`]'s line (no newline) to `out`, without an
-    /// intermediate string: the same bytes serde_json writes for the event (checked by a
-    /// property test against it), written by hand — constant member names in one copy each,
-    /// strings through [`push_json_str`], secret members of the free-form values skipped
-    /// while writing (nothing redacted is ever copied).
-    pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        line::event(self, out);
-    }
-
     /// The event as one JSON line (no trailing newline), redacted.
     pub fn to_json_line(&self) -> String {
         match serde_json::to_string(self) {

@@ -26,6 +26,7 @@ pub mod paging;
 pub mod params;
 mod resolve;
 pub mod simulate;
+mod state;
 pub mod sts;
 
 use std::collections::{BTreeMap, HashMap};
@@ -40,6 +41,8 @@ use crate::error::ApiError;
 use crate::error::IamError;
 use crate::principal::{Principal, PrincipalDirectory, RequestMeta};
 use crate::store::{Mutation, Store};
+
+pub(crate) use state::{key, State};
 
 use model::{
     AccessKeyRec, AccountRec, GroupRec, KeyOwner, ParsedArn, PolicyRec, RoleRec, SessionRec,
@@ -140,87 +143,8 @@ impl<'a> Actor<'a> {
     }
 }
 
-/// Everything IAM holds, keyed by (account, lower-cased name): IAM names are unique
-/// regardless of case.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct State {
-    pub accounts: BTreeMap<String, AccountRec>,
-    pub users: BTreeMap<(String, String), UserRec>,
-    pub groups: BTreeMap<(String, String), GroupRec>,
-    pub roles: BTreeMap<(String, String), RoleRec>,
-    pub policies: BTreeMap<(String, String), PolicyRec>,
-    pub keys: BTreeMap<String, AccessKeyRec>,
-    pub sessions: BTreeMap<String, SessionRec>,
-}
-
-pub(crate) fn key(account: &str, name: &str) -> (String, String) {
-    (account.to_string(), name.to_ascii_lowercase())
-}
-
 fn store_key(k: &(String, String)) -> String {
     format!("{}/{}", k.0, k.1)
-}
-
-impl State {
-    pub fn user(&self, account: &str, name: &str) -> Option<&UserRec> {
-        self.users.get(&key(account, name))
-    }
-    pub fn group(&self, account: &str, name: &str) -> Option<&GroupRec> {
-        self.groups.get(&key(account, name))
-    }
-    pub fn role(&self, account: &str, name: &str) -> Option<&RoleRec> {
-        self.roles.get(&key(account, name))
-    }
-    /// A customer managed policy by ARN (path and name must match), or an AWS managed
-    /// policy of the built-in catalog (`arn:aws:iam::aws:policy/NAME`).
-    pub fn policy_by_arn(&self, arn: &str) -> Option<&PolicyRec> {
-        if aws_managed::is_aws_managed_arn(arn) {
-            return aws_managed::by_arn(arn);
-        }
-        match model::parse_arn(arn)? {
-            ParsedArn::Policy {
-                account,
-                path,
-                name,
-            } => self
-                .policies
-                .get(&key(&account, &name))
-                .filter(|p| p.path == path && p.name == name),
-            _ => None,
-        }
-    }
-    /// True if an account id, root, user, role or session-of-an-existing-role ARN exists.
-    pub fn principal_exists(&self, arn: &str) -> bool {
-        match model::parse_arn(arn) {
-            Some(ParsedArn::Root { account }) => self.accounts.contains_key(&account),
-            Some(ParsedArn::User {
-                account,
-                path,
-                name,
-            }) => self
-                .user(&account, &name)
-                .is_some_and(|u| u.path == path && u.name == name),
-            Some(ParsedArn::Role { .. }) => self.role_by_arn(arn).is_some(),
-            Some(ParsedArn::AssumedRole { account, role, .. }) => {
-                self.role(&account, &role).is_some_and(|r| r.name == role)
-            }
-            _ => false,
-        }
-    }
-
-    /// A role by ARN (path and name must match).
-    pub fn role_by_arn(&self, arn: &str) -> Option<&RoleRec> {
-        match model::parse_arn(arn)? {
-            ParsedArn::Role {
-                account,
-                path,
-                name,
-            } => self
-                .role(&account, &name)
-                .filter(|r| r.path == path && r.name == name),
-            _ => None,
-        }
-    }
 }
 
 /// One change to IAM state, written to the store and then applied in memory.
@@ -335,19 +259,6 @@ impl std::fmt::Debug for Iam {
             .field("roles", &st.roles.len())
             .finish_non_exhaustive()
     }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(
-    table: &str,
-    key: &str,
-    bytes: &[u8],
-) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(
-            IamError::ServiceFailure,
-            format!("corrupt record {table}/{key}: {e}"),
-        )
-    })
 }
 
 fn store_err(e: crate::store::StoreError) -> ApiError {

@@ -35,12 +35,6 @@ const KMS_LAYERS: &[(&str, &[&str])] = &[
 ];
 const KMS_OWN_FILE: &[&str] = &["model"];
 
-/// Modules whose own file and children still import each other (parent file <-> child),
-/// left for the work on those modules (ARCHITECTURE.md, *Open*). A cycle there that does
-/// not involve the module's own file still fails, and so does an entry that is no longer
-/// cyclic (remove it).
-const OWN_FILE_CYCLES_OPEN: &[&str] = &["audit", "iam"];
-
 type Module = Vec<String>;
 
 fn name(m: &[String]) -> String {
@@ -684,16 +678,9 @@ fn no_two_modules_reach_each_other() {
     let krate = Crate::load(&src());
     let edges = krate.edges();
     let mut report = Vec::new();
-    let mut open_seen = BTreeSet::new();
     for parent in krate.units.keys() {
         let g = level(parent, &edges);
         for (cycle, members) in cycles(&g) {
-            if OWN_FILE_CYCLES_OPEN.contains(&name(parent).as_str())
-                && members.iter().any(|m| m == "self")
-            {
-                open_seen.insert(name(parent));
-                continue;
-            }
             let own = |n: &String| -> String {
                 if n == "self" {
                     format!("{} (own file)", name(parent))
@@ -719,13 +706,6 @@ fn no_two_modules_reach_each_other() {
                 }
             }
             report.push(s);
-        }
-    }
-    for m in OWN_FILE_CYCLES_OPEN {
-        if !open_seen.contains(*m) {
-            report.push(format!(
-                "{m}: its own file and children no longer import each other: remove it from OWN_FILE_CYCLES_OPEN"
-            ));
         }
     }
     assert!(

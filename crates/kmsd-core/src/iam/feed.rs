@@ -6,7 +6,7 @@ use super::model::{
     AccessKeyRec, AccountRec, GroupRec, PolicyRec, RoleRec, SessionRec, UserRec, T_ACCOUNTS,
     T_GROUPS, T_KEYS, T_POLICIES, T_ROLES, T_SESSIONS, T_USERS,
 };
-use super::{decode, key, State};
+use super::state::{decode, key, State};
 use crate::error::ApiError;
 
 /// (account, lower-cased name) from a store key `ACCOUNT/name`.

@@ -9,7 +9,7 @@ use kmsd_policy::decision::PolicySet;
 use kmsd_policy::{Caller, Policy, PolicyKind, PolicySourceType, SourcedPolicy};
 
 use super::model::{role_arn, user_arn, RoleRec, UserRec};
-use super::State;
+use super::state::State;
 use crate::error::ApiError;
 use crate::error::IamError;
 use crate::principal::Principal;
