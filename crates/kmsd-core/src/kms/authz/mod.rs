@@ -18,6 +18,7 @@ use kmsd_policy::{
 use crate::error::{ApiError, KmsError};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::{alias_arn, key_arn, parse_key_ref, slot, KeyRef};
+use crate::kms::model::op::{KeyIdForms, KmsOp};
 use crate::kms::model::state::State;
 use crate::kms::Kms;
 use crate::principal::{Principal, RequestMeta};
@@ -44,17 +45,6 @@ impl Req<'_> {
     pub(crate) fn region(&self) -> &str {
         &self.meta.region
     }
-}
-
-/// Which identifier forms an operation accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Forms {
-    /// Key id, key ARN, alias name, alias ARN; other accounts by ARN.
-    Any,
-    /// Key id or key ARN; other accounts by key ARN.
-    KeyCross,
-    /// Key id or key ARN in the caller's account only.
-    KeyLocal,
 }
 
 /// A key found for a request.
@@ -130,17 +120,34 @@ pub(crate) fn not_visible(req: &Req<'_>, action: &str, resource: &str) -> ApiErr
 }
 
 impl Kms {
-    /// Find the key `raw` names, for `action` (used for the not-visible denial).
+    /// Find the key `raw` names as the key of `op`: the identifier forms it may take and the
+    /// action a not-visible denial names are those of `op`'s row (`key_id`, first action).
     pub(crate) fn resolve(
         &self,
         st: &State,
         req: &Req<'_>,
         raw: &str,
-        forms: Forms,
+        op: KmsOp,
+    ) -> Result<Resolved, ApiError> {
+        let spec = op.spec();
+        self.resolve_as(st, req, raw, spec.key_id, spec.action())
+    }
+
+    /// Find the key `raw` names, accepting `forms`, for `action` (used for the not-visible
+    /// denial). For a key that is not the main key of the operation served (a ReEncrypt
+    /// destination) or a lookup that serves no operation (explanations); an operation's own
+    /// key goes through [`Kms::resolve`]. `NoKey` (no operation resolves a key with it) is
+    /// treated as strictly as `KeyLocal`.
+    pub(crate) fn resolve_as(
+        &self,
+        st: &State,
+        req: &Req<'_>,
+        raw: &str,
+        forms: KeyIdForms,
         action: &str,
     ) -> Result<Resolved, ApiError> {
         let kref = parse_key_ref(raw)?;
-        if kref.is_alias() && forms != Forms::Any {
+        if kref.is_alias() && forms != KeyIdForms::Any {
             return Err(ApiError::new(
                 KmsError::InvalidArnException,
                 "Key Aliases are not supported for this operation.",
@@ -174,7 +181,7 @@ impl Kms {
                     .get(&id)
                     .filter(|k| k.rec.account == account && k.rec.region == r);
                 if account != caller_acct {
-                    if forms == Forms::KeyLocal {
+                    if matches!(forms, KeyIdForms::KeyLocal | KeyIdForms::NoKey) {
                         // Not a cross-account operation (rule E10): denied, without revealing
                         // whether the key exists.
                         return Err(not_visible(req, action, &arn));

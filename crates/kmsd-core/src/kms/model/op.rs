@@ -481,6 +481,9 @@ pub static KMS_OPS: [OpSpec; 56] = {
         },
         OpSpec {
             quota: Quota::Own(5.0),
+            // The rule of the new target (`TargetKeyId`), as for CreateAlias; the old key is
+            // not checked.
+            states: StateRule::Metadata,
             ..row(UpdateAlias, &["kms:UpdateAlias"])
         },
         key_store(UpdateCustomKeyStore, &["kms:UpdateCustomKeyStore"]),
@@ -577,5 +580,71 @@ mod tests {
         assert!(KmsOp::Encrypt.spec().runs_inline());
         assert!(!KmsOp::CreateKey.spec().runs_inline());
         assert!(!KmsOp::GenerateDataKeyPair.spec().runs_inline());
+    }
+
+    /// The `key_id` column decides how a request may name its key (`Kms::resolve` reads it):
+    /// alias names and ARNs only where AWS documents them for `KeyId`, another account's key
+    /// only where AWS documents "Cross-account use: Yes".
+    #[test]
+    fn key_id_forms_are_aws_documented_ones() {
+        use KmsOp::*;
+        let with = |f: KeyIdForms| -> Vec<KmsOp> {
+            KmsOp::ALL
+                .iter()
+                .copied()
+                .filter(|op| op.spec().key_id == f)
+                .collect()
+        };
+        assert_eq!(
+            with(KeyIdForms::Any),
+            [
+                Decapsulate,
+                Decrypt,
+                DeriveSharedSecret,
+                DescribeKey,
+                Encapsulate,
+                Encrypt,
+                GenerateDataKey,
+                GenerateDataKeyPair,
+                GenerateDataKeyPairWithoutPlaintext,
+                GenerateDataKeyWithoutPlaintext,
+                GenerateMac,
+                GetPublicKey,
+                ReEncrypt,
+                Sign,
+                Verify,
+                VerifyMac,
+            ]
+        );
+        assert_eq!(
+            with(KeyIdForms::KeyCross),
+            [
+                CreateGrant,
+                GetKeyRotationStatus,
+                ListGrants,
+                RetireGrant,
+                RevokeGrant
+            ]
+        );
+        assert_eq!(
+            with(KeyIdForms::NoKey),
+            [
+                ConnectCustomKeyStore,
+                CreateCustomKeyStore,
+                CreateKey,
+                DeleteAlias,
+                DeleteCustomKeyStore,
+                DescribeCustomKeyStores,
+                DisconnectCustomKeyStore,
+                GenerateRandom,
+                ListKeys,
+                ListRetirableGrants,
+                UpdateCustomKeyStore,
+            ]
+        );
+        // Everything else names a key of the caller's own account by key id or key ARN.
+        assert_eq!(with(KeyIdForms::KeyLocal).len(), 56 - 16 - 5 - 11);
+        assert!(with(KeyIdForms::KeyLocal).contains(&CreateAlias));
+        assert!(with(KeyIdForms::KeyLocal).contains(&ListKeyRotations));
     }
 }

@@ -6,7 +6,7 @@ use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{base_context, Forms, Req};
+use crate::kms::authz::{base_context, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::alias::{alias_name_rules, AliasRecord, MAX_ALIASES_PER_KEY};
 use crate::kms::model::ids::{alias_arn, internal};
@@ -74,16 +74,9 @@ impl Kms {
             req.region().to_string(),
             name.to_string(),
         );
-        let (r, _) = self.gate(
-            &st,
-            req,
-            target,
-            Forms::KeyLocal,
-            "kms:CreateAlias",
-            KmsOp::CreateAlias,
-            |_| {},
-        )?;
-        self.authorize_alias_arn(req, "kms:CreateAlias", name)?;
+        // `TargetKeyId` is the key identifier the row's `key_id` describes.
+        let (r, _) = self.gate(&st, req, target, KmsOp::CreateAlias, |_| {})?;
+        self.authorize_alias_arn(req, KmsOp::CreateAlias.spec().action(), name)?;
         if st.aliases.contains_key(&ak) {
             return Err(ApiError::new(
                 KmsError::AlreadyExistsException,
@@ -135,20 +128,15 @@ impl Kms {
                 ))
             }
         };
+        let op = KmsOp::UpdateAlias;
+        let action = op.spec().action();
         let old = st.keys.get(&old_id).ok_or_else(internal)?;
         let ctx = crate::kms::authz::key_context(req, old, None);
-        self.authorize(req, old, "kms:UpdateAlias", &ctx, None)?;
-        let (r, _) = self.gate(
-            &st,
-            req,
-            target,
-            Forms::KeyLocal,
-            "kms:UpdateAlias",
-            // The new target: the rule CreateAlias applies to its key.
-            KmsOp::CreateAlias,
-            |_| {},
-        )?;
-        self.authorize_alias_arn(req, "kms:UpdateAlias", name)?;
+        self.authorize(req, old, action, &ctx, None)?;
+        // The new target (`TargetKeyId`, the identifier the row describes), by the row's
+        // state rule (CreateAlias's).
+        let (r, _) = self.gate(&st, req, target, op, |_| {})?;
+        self.authorize_alias_arn(req, action, name)?;
         if r.id == old_id {
             return Ok(json!({}));
         }
@@ -190,8 +178,9 @@ impl Kms {
         };
         let key = st.keys.get(&target).ok_or_else(internal)?;
         let ctx = crate::kms::authz::key_context(req, key, None);
-        self.authorize(req, key, "kms:DeleteAlias", &ctx, None)?;
-        self.authorize_alias_arn(req, "kms:DeleteAlias", name)?;
+        let action = KmsOp::DeleteAlias.spec().action();
+        self.authorize(req, key, action, &ctx, None)?;
+        self.authorize_alias_arn(req, action, name)?;
         self.commit(&[persist::delete_alias(&ak)])?;
         let mut st = RwLockUpgradableReadGuard::upgrade(st);
         st.aliases.remove(&ak);
@@ -207,13 +196,10 @@ impl Kms {
         let (limit, marker) = limit_marker(&mut i, 50, 100)?;
         i.finish()?;
         let ctx = base_context(req);
-        self.authorize_identity(req, "kms:ListAliases", "*", &ctx)?;
+        self.authorize_identity(req, KmsOp::ListAliases.spec().action(), "*", &ctx)?;
         let st = self.state.read();
         let filter = match key_id {
-            Some(k) => Some(
-                self.resolve(&st, req, k, Forms::KeyLocal, "kms:ListAliases")?
-                    .id,
-            ),
+            Some(k) => Some(self.resolve(&st, req, k, KmsOp::ListAliases)?.id),
             None => None,
         };
         let items: Vec<(String, Value)> = st

@@ -22,7 +22,7 @@ use kmsd_crypto::asymmetric::{
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{Forms, Req};
+use crate::kms::authz::Req;
 use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
@@ -118,15 +118,7 @@ impl Kms {
         grant_tokens(&mut i)?;
         i.finish()?;
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::Any,
-            "kms:GetPublicKey",
-            KmsOp::GetPublicKey,
-            |_| {},
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::GetPublicKey, |_| {})?;
         let spec = key.rec.key_spec;
         let (Some(a), Some(pk)) = (spec.asymmetric(), key.asym.as_deref()) else {
             return Err(ApiError::new(
@@ -185,9 +177,8 @@ impl Kms {
             return Err(internal());
         };
         let mt = MessageType::from_name(mt_name).ok_or_else(internal)?;
-        let action = op.spec().action();
         let st = self.state.read();
-        let (_, key) = self.gate(&st, req, key_id, Forms::Any, action, op, |ctx| {
+        let (_, key) = self.gate(&st, req, key_id, op, |ctx| {
             ctx.set("kms:SigningAlgorithm", alg_name);
             ctx.set("kms:MessageType", mt_name);
         })?;
@@ -370,15 +361,9 @@ impl Kms {
             return Err(internal());
         };
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::Any,
-            "kms:DeriveSharedSecret",
-            KmsOp::DeriveSharedSecret,
-            |ctx| ctx.set("kms:KeyAgreementAlgorithm", alg),
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::DeriveSharedSecret, |ctx| {
+            ctx.set("kms:KeyAgreementAlgorithm", alg)
+        })?;
         key.require_usage(KmsOp::DeriveSharedSecret)?;
         let pk = Self::private_key(key, internal)?;
         if dry {
@@ -426,7 +411,7 @@ impl Kms {
         i.finish()?;
         let alg = alg.ok_or_else(internal)?;
         let st = self.state.read();
-        let (_, key) = self.gate(&st, req, key_id, Forms::Any, op.spec().action(), op, |_| {})?;
+        let (_, key) = self.gate(&st, req, key_id, op, |_| {})?;
         key.require_usage(op)?;
         let pk = Self::private_key(key, internal)?;
         if dry {

@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{add_encryption_context, base_context, key_context, Forms, Req};
+use crate::kms::authz::{add_encryption_context, base_context, key_context, Req};
 use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
-use crate::kms::model::op::KmsOp;
+use crate::kms::model::op::{KeyIdForms, KmsOp};
 use crate::kms::model::states::check_state;
 use crate::kms::ops::crypto_shared::{dry_run, no_recipient, object};
 use crate::kms::ops::grants::grant_tokens;
@@ -31,6 +31,19 @@ const ALGORITHMS: &[&str] = &[
     "RSAES_OAEP_SHA_256",
     "SM2PKE",
 ];
+
+/// How ReEncrypt's `DestinationKeyId` may name its key. The row's `key_id` describes the
+/// source (`SourceKeyId`); the destination is a second key with its own rule, which AWS
+/// documents as the same: key id, key ARN, alias name or alias ARN, other accounts by ARN.
+const DESTINATION_FORMS: KeyIdForms = KeyIdForms::Any;
+
+/// ReEncrypt's two IAM actions from its row: on the source key and on the destination key.
+fn re_encrypt_actions() -> Result<(&'static str, &'static str), ApiError> {
+    match KmsOp::ReEncrypt.spec().actions {
+        &[from, to] => Ok((from, to)),
+        _ => Err(internal()),
+    }
+}
 
 fn invalid_ciphertext() -> ApiError {
     ApiError::bare(KmsError::InvalidCiphertextException)
@@ -113,16 +126,16 @@ fn open(
 }
 
 impl Kms {
-    /// Resolve the KeyId of a Decrypt (or ReEncrypt source). A bare key id that is the id the
-    /// ciphertext names is accepted even when the key is in another account: the blob
-    /// identifies the key, as in AWS.
+    /// Resolve the KeyId of a Decrypt (or ReEncrypt source) as the key of `op`. A bare key id
+    /// that is the id the ciphertext names is accepted even when the key is in another
+    /// account: the blob identifies the key, as in AWS.
     fn resolve_source(
         &self,
         st: &crate::kms::model::state::State,
         req: &Req<'_>,
         raw: &str,
         ct: Option<&[u8]>,
-        action: &str,
+        op: KmsOp,
     ) -> Result<crate::kms::authz::Resolved, ApiError> {
         if let (Some(ct), Ok(crate::kms::model::ids::KeyRef::Id(id))) =
             (ct, crate::kms::model::ids::parse_key_ref(raw))
@@ -137,7 +150,7 @@ impl Kms {
                 }
             }
         }
-        self.resolve(st, req, raw, Forms::Any, action)
+        self.resolve(st, req, raw, op)
     }
 
     pub(crate) fn encrypt(&self, req: &mut Req<'_>, input: &Value) -> Result<Value, ApiError> {
@@ -154,7 +167,8 @@ impl Kms {
         i.finish()?;
         let pt = pt.ok_or_else(internal)?;
         let st = self.state.read();
-        let r = self.resolve(&st, req, key_id, Forms::Any, "kms:Encrypt")?;
+        let op = KmsOp::Encrypt;
+        let r = self.resolve(&st, req, key_id, op)?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         let mut ctx = key_context(req, key, r.alias.as_deref());
         add_encryption_context(&mut ctx, &ec);
@@ -162,12 +176,12 @@ impl Kms {
             "kms:EncryptionAlgorithm",
             alg.unwrap_or("SYMMETRIC_DEFAULT"),
         );
-        self.authorize(req, key, "kms:Encrypt", &ctx, Some(&ec))?;
-        check_state(KmsOp::Encrypt, key.rec.state, &key.arn)?;
+        self.authorize(req, key, op.spec().action(), &ctx, Some(&ec))?;
+        check_state(op, key.rec.state, &key.arn)?;
         if key.rec.key_spec.asymmetric().is_some() {
             return self.asym_encrypt(key, alg, &ec, &pt, dry);
         }
-        key.require_usage(KmsOp::Encrypt)?;
+        key.require_usage(op)?;
         check_algorithm(alg, &key.arn, "Encrypt")?;
         if dry {
             return Err(dry_run());
@@ -197,15 +211,11 @@ impl Kms {
         // DryRun with IGNORE_CIPHERTEXT: "KMS ignores the ciphertext" (it may be absent or
         // anything); the key comes from KeyId.
         let ct = if dry && ignore_ct { None } else { ct };
+        let op = KmsOp::Decrypt;
+        let action = op.spec().action();
         let st = self.state.read();
         let named = match key_id {
-            Some(k) => Some(self.resolve_source(
-                &st,
-                req,
-                k,
-                ct.as_deref().map(|c| &c[..]),
-                "kms:Decrypt",
-            )?),
+            Some(k) => Some(self.resolve_source(&st, req, k, ct.as_deref().map(|c| &c[..]), op)?),
             None => None,
         };
         // An asymmetric key named by KeyId: its ciphertext is a bare RSAES-OAEP one.
@@ -221,8 +231,8 @@ impl Kms {
                     "kms:EncryptionAlgorithm",
                     alg.unwrap_or("SYMMETRIC_DEFAULT"),
                 );
-                self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
-                check_state(KmsOp::Decrypt, key.rec.state, &key.arn)?;
+                self.authorize(req, key, action, &ctx, Some(&ec))?;
+                check_state(op, key.rec.state, &key.arn)?;
                 return self.asym_decrypt(key, alg, &ec, ct.as_deref().map(|c| &c[..]), dry);
             }
         }
@@ -258,9 +268,9 @@ impl Kms {
             "kms:EncryptionAlgorithm",
             alg.unwrap_or("SYMMETRIC_DEFAULT"),
         );
-        self.authorize(req, key, "kms:Decrypt", &ctx, Some(&ec))?;
-        check_state(KmsOp::Decrypt, key.rec.state, &key.arn)?;
-        key.require_usage(KmsOp::Decrypt)?;
+        self.authorize(req, key, action, &ctx, Some(&ec))?;
+        check_state(op, key.rec.state, &key.arn)?;
+        key.require_usage(op)?;
         check_algorithm(alg, &key.arn, "Decrypt")?;
         if dry {
             return Err(dry_run());
@@ -298,18 +308,15 @@ impl Kms {
         // DryRun with IGNORE_CIPHERTEXT: the ciphertext is ignored; the source key comes
         // from SourceKeyId.
         let ct = if dry && ignore_ct { None } else { ct };
+        let op = KmsOp::ReEncrypt;
+        let (from_action, to_action) = re_encrypt_actions()?;
         let st = self.state.read();
         let named_src = match src_id {
-            Some(k) => Some(self.resolve_source(
-                &st,
-                req,
-                k,
-                ct.as_deref().map(|c| &c[..]),
-                "kms:ReEncryptFrom",
-            )?),
+            Some(k) => Some(self.resolve_source(&st, req, k, ct.as_deref().map(|c| &c[..]), op)?),
             None => None,
         };
-        let dst = self.resolve(&st, req, dst_id, Forms::Any, "kms:ReEncryptTo")?;
+        // The destination is not the key the row describes: its own forms and action.
+        let dst = self.resolve_as(&st, req, dst_id, DESTINATION_FORMS, to_action)?;
         // An asymmetric source key named by SourceKeyId: the ciphertext is a bare RSAES-OAEP one.
         let src_asym = named_src
             .as_ref()
@@ -359,7 +366,7 @@ impl Kms {
             src_alg.unwrap_or("SYMMETRIC_DEFAULT"),
         );
         sctx.set("kms:ReEncryptOnSameKey", same);
-        self.authorize(req, src, "kms:ReEncryptFrom", &sctx, Some(&src_ec))?;
+        self.authorize(req, src, from_action, &sctx, Some(&src_ec))?;
         let mut dctx = key_context(req, dkey, dst.alias.as_deref());
         add_encryption_context(&mut dctx, &dst_ec);
         dctx.set(
@@ -367,12 +374,12 @@ impl Kms {
             dst_alg.unwrap_or("SYMMETRIC_DEFAULT"),
         );
         dctx.set("kms:ReEncryptOnSameKey", same);
-        self.authorize(req, dkey, "kms:ReEncryptTo", &dctx, Some(&dst_ec))?;
+        self.authorize(req, dkey, to_action, &dctx, Some(&dst_ec))?;
         req.audit.key_arn = Some(src.arn.clone());
-        check_state(KmsOp::ReEncrypt, src.rec.state, &src.arn)?;
-        check_state(KmsOp::ReEncrypt, dkey.rec.state, &dkey.arn)?;
-        src.require_usage(KmsOp::ReEncrypt)?;
-        dkey.require_usage(KmsOp::ReEncrypt)?;
+        check_state(op, src.rec.state, &src.arn)?;
+        check_state(op, dkey.rec.state, &dkey.arn)?;
+        src.require_usage(op)?;
+        dkey.require_usage(op)?;
         // RSA keys take an RSAES algorithm and no encryption context; symmetric keys
         // SYMMETRIC_DEFAULT.
         let src_rsa = match src.rec.key_spec.asymmetric() {
@@ -460,7 +467,7 @@ impl Kms {
             }
         };
         let st = self.state.read();
-        let r = self.resolve(&st, req, key_id, Forms::Any, action)?;
+        let r = self.resolve(&st, req, key_id, op)?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         let mut ctx = key_context(req, key, r.alias.as_deref());
         add_encryption_context(&mut ctx, &ec);
@@ -501,7 +508,7 @@ impl Kms {
         };
         no_recipient(&i)?;
         let ctx = base_context(req);
-        self.authorize_identity(req, "kms:GenerateRandom", "*", &ctx)?;
+        self.authorize_identity(req, KmsOp::GenerateRandom.spec().action(), "*", &ctx)?;
         if let Some(s) = store {
             return Err(ApiError::new(
                 KmsError::CustomKeyStoreNotFoundException,

@@ -236,7 +236,7 @@ impl Kms {
             .unwrap_or("AWS_CLOUDHSM");
         let xks = xks_members(&mut i)?;
         i.finish()?;
-        self.authorize_store_action(req, "kms:CreateCustomKeyStore")?;
+        self.authorize_store_action(req, KmsOp::CreateCustomKeyStore.spec().action())?;
         if kind == "AWS_CLOUDHSM" {
             let Some(cluster) = cluster else {
                 return Err(ApiError::validation(
@@ -279,7 +279,7 @@ impl Kms {
         let name = i.str_opt("CustomKeyStoreName", 1, 256)?;
         let (_limit, marker) = limit_marker(&mut i, 100, 1000)?;
         i.finish()?;
-        self.authorize_store_action(req, "kms:DescribeCustomKeyStores")?;
+        self.authorize_store_action(req, KmsOp::DescribeCustomKeyStores.spec().action())?;
         if id.is_some() || name.is_some() {
             return Err(not_found());
         }
@@ -308,7 +308,7 @@ impl Kms {
         );
         xks_members(&mut i)?;
         i.finish()?;
-        self.authorize_store_action(req, "kms:UpdateCustomKeyStore")?;
+        self.authorize_store_action(req, KmsOp::UpdateCustomKeyStore.spec().action())?;
         Err(not_found())
     }
 

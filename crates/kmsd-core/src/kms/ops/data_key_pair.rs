@@ -15,7 +15,7 @@ use kmsd_crypto::key_pair::{self, KeyPairSpec};
 use serde_json::Value;
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{add_encryption_context, key_context, Forms, Req};
+use crate::kms::authz::{add_encryption_context, key_context, Req};
 use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
@@ -82,7 +82,7 @@ impl Kms {
         let spec = spec.ok_or_else(internal)?;
         let (id, arn) = {
             let st = self.state.read();
-            let r = self.resolve(&st, req, key_id, Forms::Any, action)?;
+            let r = self.resolve(&st, req, key_id, op)?;
             let key = st.keys.get(&r.id).ok_or_else(internal)?;
             let mut ctx = key_context(req, key, r.alias.as_deref());
             add_encryption_context(&mut ctx, &ec);

@@ -11,7 +11,7 @@ use kmsd_policy::{
 };
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{add_encryption_context, key_facts, Forms, Req};
+use crate::kms::authz::{add_encryption_context, key_facts, Req};
 use crate::kms::model::alias::{alias_name_rules, AliasRecord};
 use crate::kms::model::entry::{default_policy, KeyEntry};
 use crate::kms::model::grant::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
@@ -19,6 +19,7 @@ use crate::kms::model::ids::{internal, is_account, is_uuid, random_hex64};
 use crate::kms::model::key::{
     new_material, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialOrigin,
 };
+use crate::kms::model::op::KeyIdForms;
 use crate::kms::model::policy::validate_policy;
 use crate::kms::ops::policy_ops::check_principals;
 use crate::kms::ops::tags::check_tag_rules;
@@ -65,6 +66,11 @@ pub struct KeyAuthzView {
     pub key_spec: crate::kms::model::key::KeySpec,
     pub key_usage: crate::kms::model::key::KeyUsage,
 }
+
+/// How an explanation's key may be named. An explanation serves no operation (its action is
+/// any string the caller asks about), so no row says: every form, as for the cryptographic
+/// operations.
+const EXPLAIN_FORMS: KeyIdForms = KeyIdForms::Any;
 
 fn constraints_record(c: &Option<GrantConstraints>) -> Option<ConstraintsRecord> {
     c.as_ref()
@@ -144,7 +150,7 @@ impl Kms {
             used: crate::kms::model::last_use::Used::default(),
         };
         let st = self.state.read();
-        let r = self.resolve(&st, &req, key, Forms::Any, action)?;
+        let r = self.resolve_as(&st, &req, key, EXPLAIN_FORMS, action)?;
         let k = st.keys.get(&r.id).ok_or_else(internal)?;
         let mut ctx = RequestContext::new();
         principal.add_to_context(&mut ctx);

@@ -20,7 +20,7 @@ use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{add_encryption_context, base_context, key_context, Forms, Req};
+use crate::kms::authz::{add_encryption_context, base_context, key_context, Req};
 use crate::kms::decode::input::{map_of_strings, Input};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::grant::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
@@ -302,7 +302,9 @@ impl Kms {
         // Encrypt/Decrypt on every key go on during the commit's fsync; the write lock is
         // taken only to install the grant.
         let st = self.state.upgradable_read();
-        let r = self.resolve(&st, req, key_id, Forms::KeyCross, "kms:CreateGrant")?;
+        let op = KmsOp::CreateGrant;
+        let action = op.spec().action();
+        let r = self.resolve(&st, req, key_id, op)?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         check_operations_for_key(key, &ops, constraints.is_some())?;
         let mut ctx = key_context(req, key, None);
@@ -324,12 +326,12 @@ impl Kms {
                 constraint_ec = Some(s.clone());
             }
         }
-        self.authorize(req, key, "kms:CreateGrant", &ctx, constraint_ec.as_ref())?;
+        self.authorize(req, key, action, &ctx, constraint_ec.as_ref())?;
         // A caller allowed only through a grant may delegate a subset of that grant.
         let without_grants = decide_kms(&KmsRequest {
             caller: &req.p.caller,
             caller_policies: &req.p.policies,
-            action: "kms:CreateGrant",
+            action,
             key_arn: &key.arn,
             key_policy: &key.policy,
             grants: &[],
@@ -354,14 +356,14 @@ impl Kms {
                 return Err(ApiError::new(
                     KmsError::AccessDeniedException,
                     format!(
-                        "User: {} is not authorized to perform: kms:CreateGrant on resource: {} because the requested grant is not a subset of the caller's grant",
+                        "User: {} is not authorized to perform: {action} on resource: {} because the requested grant is not a subset of the caller's grant",
                         req.p.caller.arn(),
                         key.arn
                     ),
                 ));
             }
         }
-        check_state(KmsOp::CreateGrant, key.rec.state, &key.arn)?;
+        check_state(op, key.rec.state, &key.arn)?;
         if !self.directory.principal_exists(grantee) {
             return Err(ApiError::new(
                 KmsError::InvalidArnException,
@@ -448,15 +450,9 @@ impl Kms {
             }
         }
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyCross,
-            "kms:ListGrants",
-            KmsOp::ListGrants,
-            |c| c.set("kms:GrantIsForAWSResource", "false"),
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::ListGrants, |c| {
+            c.set("kms:GrantIsForAWSResource", "false")
+        })?;
         // A page costs O(log n + the grants it walks), not O(n): the walk starts at the
         // marker (a GrantId: grants are kept in grant-id order, the list's order), and with a
         // GranteePrincipal it walks only that grantee's group of the engine's index.
@@ -525,7 +521,7 @@ impl Kms {
         }
         i.finish()?;
         let ctx = base_context(req);
-        self.authorize_identity(req, "kms:ListRetirableGrants", "*", &ctx)?;
+        self.authorize_identity(req, KmsOp::ListRetirableGrants.spec().action(), "*", &ctx)?;
         let st = self.state.read();
         let mut items: Vec<(String, Value)> = Vec::new();
         if let Some(rp) = rp {
@@ -549,6 +545,8 @@ impl Kms {
         let grant_id = i.str_opt("GrantId", 1, 128)?;
         let dry = i.bool_opt("DryRun")?.unwrap_or(false);
         i.finish()?;
+        let op = KmsOp::RetireGrant;
+        let action = op.spec().action();
         let st = self.state.upgradable_read();
         let (kid, gid) = match (token, key_id, grant_id) {
             (Some(t), _, _) => {
@@ -570,7 +568,7 @@ impl Kms {
                         format!("Grant ID {g} is invalid."),
                     ));
                 }
-                let r = self.resolve(&st, req, k, Forms::KeyCross, "kms:RetireGrant")?;
+                let r = self.resolve(&st, req, k, op)?;
                 (r.id, g.to_string())
             }
             _ => {
@@ -612,7 +610,7 @@ impl Kms {
             let outcome = decide_identity(&IdentityRequest {
                 caller: &req.p.caller,
                 caller_policies: &req.p.policies,
-                action: "kms:RetireGrant",
+                action,
                 resource: &key.arn,
                 context: &ctx,
             });
@@ -620,10 +618,10 @@ impl Kms {
                 req.audit.decision = Some(Decision::ExplicitDeny);
                 let caller = req.p.caller.arn();
                 let msg = outcome
-                    .message(&caller, "kms:RetireGrant", &key.arn)
+                    .message(&caller, action, &key.arn)
                     .unwrap_or_else(|| {
                         format!(
-                            "User: {caller} is not authorized to perform: kms:RetireGrant on resource: {}",
+                            "User: {caller} is not authorized to perform: {action} on resource: {}",
                             key.arn
                         )
                     });
@@ -635,12 +633,12 @@ impl Kms {
                 name: g.name.clone(),
             });
         } else if by_account {
-            self.authorize_identity(req, "kms:RetireGrant", &key.arn, &ctx)?;
+            self.authorize_identity(req, action, &key.arn, &ctx)?;
         } else {
             return Err(ApiError::new(
                 KmsError::AccessDeniedException,
                 format!(
-                    "User: {} is not authorized to perform: kms:RetireGrant on resource: {}",
+                    "User: {} is not authorized to perform: {action} on resource: {}",
                     req.p.caller.arn(),
                     key.arn
                 ),
@@ -667,15 +665,9 @@ impl Kms {
         let dry = i.bool_opt("DryRun")?.unwrap_or(false);
         i.finish()?;
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyCross,
-            "kms:RevokeGrant",
-            KmsOp::RevokeGrant,
-            |c| c.set("kms:GrantIsForAWSResource", "false"),
-        )?;
+        let (r, key) = self.gate(&st, req, key_id, KmsOp::RevokeGrant, |c| {
+            c.set("kms:GrantIsForAWSResource", "false")
+        })?;
         if !is_grant_id(grant_id) {
             return Err(ApiError::new(
                 KmsError::InvalidGrantIdException,

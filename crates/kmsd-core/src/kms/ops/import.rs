@@ -42,7 +42,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{Forms, Req, Resolved};
+use crate::kms::authz::{Req, Resolved};
 use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::{hex, internal};
@@ -212,8 +212,7 @@ impl Kms {
         op: KmsOp,
         extra: impl FnOnce(&mut kmsd_policy::RequestContext),
     ) -> Result<(Resolved, &'s KeyEntry), ApiError> {
-        let action = op.spec().action();
-        self.gate_checked(st, req, raw, Forms::KeyLocal, action, op, extra, |key| {
+        self.gate_checked(st, req, raw, op, extra, |key| {
             if key.rec.origin != Origin::External {
                 return Err(ApiError::new(
                     KmsError::UnsupportedOperationException,

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::kms::authz::{Forms, Req};
+use crate::kms::authz::Req;
 use crate::kms::decode::input::Input;
 use crate::kms::model::last_use::{Used, TRACKED};
 use crate::kms::model::op::KmsOp;
@@ -64,15 +64,7 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:GetKeyLastUsage",
-            KmsOp::GetKeyLastUsage,
-            |_| {},
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::GetKeyLastUsage, |_| {})?;
         let u = key.last_use.snapshot();
         let last = match u.last {
             Some(l) => json!({

@@ -11,7 +11,7 @@ use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{base_context, Forms, Req};
+use crate::kms::authz::{base_context, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::entry::{default_policy, KeyEntry};
 use crate::kms::model::ids::{internal, is_key_id, new_key_id};
@@ -147,9 +147,10 @@ impl Kms {
             if bypass { "true" } else { "false" },
         );
         add_request_tags(&mut ctx, &tags);
-        self.authorize_identity(req, "kms:CreateKey", "*", &ctx)?;
+        self.authorize_identity(req, KmsOp::CreateKey.spec().action(), "*", &ctx)?;
         if !tags.is_empty() {
-            self.authorize_identity(req, "kms:TagResource", "*", &ctx)?;
+            // Tags given at creation: TagResource is decided too.
+            self.authorize_identity(req, KmsOp::TagResource.spec().action(), "*", &ctx)?;
         }
         if multi && matches!(origin, "AWS_CLOUDHSM" | "EXTERNAL_KEY_STORE") {
             return Err(ApiError::new(
@@ -316,15 +317,7 @@ impl Kms {
             self.ensure_aws_managed_key(req, managed)?;
         }
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::Any,
-            "kms:DescribeKey",
-            KmsOp::DescribeKey,
-            |_| {},
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::DescribeKey, |_| {})?;
         Ok(json!({ "KeyMetadata": crate::kms::ops::multi_region::metadata(&st, key) }))
     }
 
@@ -349,7 +342,7 @@ impl Kms {
             }
         }
         let ctx = base_context(req);
-        self.authorize_identity(req, "kms:ListKeys", "*", &ctx)?;
+        self.authorize_identity(req, KmsOp::ListKeys.spec().action(), "*", &ctx)?;
         let st = self.state.read();
         let mut items: Vec<(String, Value)> = st
             .keys
@@ -381,9 +374,8 @@ impl Kms {
         } else {
             KmsOp::DisableKey
         };
-        let action = op.spec().action();
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(&st, req, key_id, Forms::KeyLocal, action, op, |_| {})?;
+        let (r, key) = self.gate(&st, req, key_id, op, |_| {})?;
         let target = if enable {
             KeyState::Enabled
         } else {
@@ -418,20 +410,12 @@ impl Kms {
         }
         let days = days.unwrap_or(30);
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:ScheduleKeyDeletion",
-            KmsOp::ScheduleKeyDeletion,
-            |c| {
-                c.set(
-                    "kms:ScheduleKeyDeletionPendingWindowInDays",
-                    days.to_string(),
-                )
-            },
-        )?;
+        let (r, key) = self.gate(&st, req, key_id, KmsOp::ScheduleKeyDeletion, |c| {
+            c.set(
+                "kms:ScheduleKeyDeletionPendingWindowInDays",
+                days.to_string(),
+            )
+        })?;
         let now = self.now();
         let when = now + days * 86_400_000;
         // A multi-Region primary key with replicas waits for their deletion; its waiting
@@ -474,15 +458,7 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
         let st = self.state.upgradable_read();
-        let (r, _) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:CancelKeyDeletion",
-            KmsOp::CancelKeyDeletion,
-            |_| {},
-        )?;
+        let (r, _) = self.gate(&st, req, key_id, KmsOp::CancelKeyDeletion, |_| {})?;
         let st = self.update_key(st, &r.id, |rec| {
             rec.state = KeyState::Disabled;
             rec.deletion_millis = None;
@@ -504,15 +480,7 @@ impl Kms {
         let desc = i.str_req("Description", 0, 8192)?;
         i.finish()?;
         let st = self.state.upgradable_read();
-        let (r, _) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:UpdateKeyDescription",
-            KmsOp::UpdateKeyDescription,
-            |_| {},
-        )?;
+        let (r, _) = self.gate(&st, req, key_id, KmsOp::UpdateKeyDescription, |_| {})?;
         drop(self.update_key(st, &r.id, |rec| {
             rec.description = desc.to_string();
             Ok(true)

@@ -14,7 +14,7 @@ use kmsd_crypto::MacAlgorithm;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{key_context, Forms, Req};
+use crate::kms::authz::{key_context, Req};
 use crate::kms::decode::input::{b64, Input};
 use crate::kms::model::ids::internal;
 use crate::kms::model::op::KmsOp;
@@ -80,7 +80,7 @@ impl Kms {
         let alg = MacAlgorithm::from_name(alg_name).ok_or_else(internal)?;
         let action = op.spec().action();
         let st = self.state.read();
-        let r = self.resolve(&st, req, key_id, Forms::Any, action)?;
+        let r = self.resolve(&st, req, key_id, op)?;
         let key = st.keys.get(&r.id).ok_or_else(internal)?;
         req.audit.key_arn = Some(key.arn.clone());
         let mut ctx = key_context(req, key, r.alias.as_deref());

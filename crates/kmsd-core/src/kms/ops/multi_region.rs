@@ -20,7 +20,7 @@ use parking_lot::{RwLockUpgradableReadGuard, RwLockWriteGuard};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{base_context, Forms, Req};
+use crate::kms::authz::{base_context, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::entry::{default_policy, KeyEntry};
 use crate::kms::model::ids::{internal, key_arn, slot};
@@ -147,15 +147,9 @@ impl Kms {
         i.finish()?;
         let tags = tags.unwrap_or_default();
         let st = self.state.upgradable_read();
-        let (_, primary) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:ReplicateKey",
-            KmsOp::ReplicateKey,
-            |c| c.set("kms:ReplicaRegion", replica_region),
-        )?;
+        let (_, primary) = self.gate(&st, req, key_id, KmsOp::ReplicateKey, |c| {
+            c.set("kms:ReplicaRegion", replica_region)
+        })?;
         if !primary.rec.is_multi_region() {
             return Err(not_multi_region(&primary.arn));
         }
@@ -196,9 +190,10 @@ impl Kms {
             if bypass { "true" } else { "false" },
         );
         add_request_tags(&mut ctx, &tags);
-        self.authorize_identity(req, "kms:CreateKey", &replica_arn, &ctx)?;
+        self.authorize_identity(req, KmsOp::CreateKey.spec().action(), &replica_arn, &ctx)?;
         if !tags.is_empty() {
-            self.authorize_identity(req, "kms:TagResource", &replica_arn, &ctx)?;
+            let action = KmsOp::TagResource.spec().action();
+            self.authorize_identity(req, action, &replica_arn, &ctx)?;
         }
         let account = primary.rec.account.clone();
         let (text, policy) = match policy_text {
@@ -320,15 +315,9 @@ impl Kms {
         check_region_pattern(&mut i, new_region, "primaryRegion");
         i.finish()?;
         let st = self.state.upgradable_read();
-        let (_, primary) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:UpdatePrimaryRegion",
-            KmsOp::UpdatePrimaryRegion,
-            |c| c.set("kms:PrimaryRegion", new_region),
-        )?;
+        let (_, primary) = self.gate(&st, req, key_id, KmsOp::UpdatePrimaryRegion, |c| {
+            c.set("kms:PrimaryRegion", new_region)
+        })?;
         if !primary.rec.is_multi_region() {
             return Err(not_multi_region(&primary.arn));
         }
@@ -359,7 +348,8 @@ impl Kms {
         // kms:UpdatePrimaryRegion on the replica that becomes the primary, too.
         let mut ctx = crate::kms::authz::key_context(req, target, None);
         ctx.set("kms:PrimaryRegion", new_region);
-        self.authorize(req, target, "kms:UpdatePrimaryRegion", &ctx, None)?;
+        let action = KmsOp::UpdatePrimaryRegion.spec().action();
+        self.authorize(req, target, action, &ctx, None)?;
         crate::kms::model::states::check_state(
             KmsOp::UpdatePrimaryRegion,
             target.rec.state,

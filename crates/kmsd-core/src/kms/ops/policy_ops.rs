@@ -6,7 +6,7 @@ use kmsd_policy::{decide_kms, Decision, KmsRequest, SourcedPolicy};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{key_context_for, Forms, Req};
+use crate::kms::authz::{key_context_for, Req};
 use crate::kms::decode::input::Input;
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
@@ -62,7 +62,7 @@ pub(crate) fn check_lockout(
     let outcome = decide_kms(&KmsRequest {
         caller: &req.p.caller,
         caller_policies: &req.p.policies,
-        action: "kms:PutKeyPolicy",
+        action: KmsOp::PutKeyPolicy.spec().action(),
         key_arn: &key.arn,
         key_policy: policy,
         grants: &key.grant_view,
@@ -99,15 +99,9 @@ impl Kms {
         let name = policy_name(&mut i)?;
         i.finish()?;
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:GetKeyPolicy",
-            KmsOp::GetKeyPolicy,
-            |c| c.set("kms:PolicyName", name),
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::GetKeyPolicy, |c| {
+            c.set("kms:PolicyName", name)
+        })?;
         if name != "default" {
             return Err(ApiError::new(
                 KmsError::NotFoundException,
@@ -144,21 +138,13 @@ impl Kms {
             )));
         }
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:PutKeyPolicy",
-            KmsOp::PutKeyPolicy,
-            |c| {
-                c.set("kms:PolicyName", "default");
-                c.set(
-                    "kms:BypassPolicyLockoutSafetyCheck",
-                    if bypass { "true" } else { "false" },
-                );
-            },
-        )?;
+        let (r, key) = self.gate(&st, req, key_id, KmsOp::PutKeyPolicy, |c| {
+            c.set("kms:PolicyName", "default");
+            c.set(
+                "kms:BypassPolicyLockoutSafetyCheck",
+                if bypass { "true" } else { "false" },
+            );
+        })?;
         let policy = validate_policy(text)?;
         check_principals(self.directory.as_ref(), &policy)?;
         {
@@ -187,15 +173,7 @@ impl Kms {
             return Err(invalid_marker());
         }
         let st = self.state.read();
-        self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:ListKeyPolicies",
-            KmsOp::ListKeyPolicies,
-            |_| {},
-        )?;
+        self.gate(&st, req, key_id, KmsOp::ListKeyPolicies, |_| {})?;
         Ok(page("PolicyNames", vec![json!("default")], None))
     }
 }

@@ -12,7 +12,7 @@ use parking_lot::RwLockUpgradableReadGuard;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{Forms, Req};
+use crate::kms::authz::Req;
 use crate::kms::decode::input::Input;
 use crate::kms::model::entry::KeyEntry;
 use crate::kms::model::ids::internal;
@@ -135,15 +135,9 @@ impl Kms {
         i.finish()?;
         let period = period.unwrap_or(365);
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:EnableKeyRotation",
-            KmsOp::EnableKeyRotation,
-            |c| c.set("kms:RotationPeriodInDays", period.to_string()),
-        )?;
+        let (r, key) = self.gate(&st, req, key_id, KmsOp::EnableKeyRotation, |c| {
+            c.set("kms:RotationPeriodInDays", period.to_string())
+        })?;
         let now = self.now();
         rotatable(key)?;
         not_external(key)?;
@@ -169,15 +163,7 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:DisableKeyRotation",
-            KmsOp::DisableKeyRotation,
-            |_| {},
-        )?;
+        let (r, key) = self.gate(&st, req, key_id, KmsOp::DisableKeyRotation, |_| {})?;
         rotatable(key)?;
         not_external(key)?;
         crate::kms::ops::multi_region::refuse_on_replica(key)?;
@@ -200,15 +186,7 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyCross,
-            "kms:GetKeyRotationStatus",
-            KmsOp::GetKeyRotationStatus,
-            |_| {},
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::GetKeyRotationStatus, |_| {})?;
         let mut out = json!({ "KeyRotationEnabled": key.rec.rotation_enabled, "KeyId": key.arn });
         if key.rec.rotation_enabled {
             if let Value::Object(o) = &mut out {
@@ -232,15 +210,7 @@ impl Kms {
         let key_id = i.str_req("KeyId", 1, 2048)?;
         i.finish()?;
         let st = self.state.upgradable_read();
-        let (r, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:RotateKeyOnDemand",
-            KmsOp::RotateKeyOnDemand,
-            |_| {},
-        )?;
+        let (r, key) = self.gate(&st, req, key_id, KmsOp::RotateKeyOnDemand, |_| {})?;
         rotatable(key)?;
         crate::kms::ops::multi_region::refuse_on_replica(key)?;
         let arn = key.arn.clone();
@@ -298,15 +268,7 @@ impl Kms {
         i.finish()?;
         let all = include == Some("ALL_KEY_MATERIAL");
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:ListKeyRotations",
-            KmsOp::ListKeyRotations,
-            |_| {},
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::ListKeyRotations, |_| {})?;
         rotatable(key)?;
         let current = key.rec.current().map(|m| m.version);
         let items: Vec<(String, Value)> = key

@@ -8,7 +8,7 @@ use kmsd_policy::RequestContext;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, KmsError};
-use crate::kms::authz::{Forms, Req};
+use crate::kms::authz::Req;
 use crate::kms::decode::input::Input;
 use crate::kms::model::op::KmsOp;
 use crate::kms::ops::paging::{limit_marker, page, paginate};
@@ -147,15 +147,9 @@ impl Kms {
         i.finish()?;
         let tags = tags.unwrap_or_default();
         let st = self.state.upgradable_read();
-        let (r, _) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:TagResource",
-            KmsOp::TagResource,
-            |c| add_request_tags(c, &tags),
-        )?;
+        let (r, _) = self.gate(&st, req, key_id, KmsOp::TagResource, |c| {
+            add_request_tags(c, &tags)
+        })?;
         drop(self.update_key(st, &r.id, |rec| {
             for (k, v) in tags {
                 rec.tags.insert(k, v);
@@ -190,15 +184,9 @@ impl Kms {
             return Err(tag_error("Tags beginning with aws: are reserved"));
         }
         let st = self.state.upgradable_read();
-        let (r, _) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:UntagResource",
-            KmsOp::UntagResource,
-            |c| c.set_multi("aws:TagKeys", keys.clone()),
-        )?;
+        let (r, _) = self.gate(&st, req, key_id, KmsOp::UntagResource, |c| {
+            c.set_multi("aws:TagKeys", keys.clone())
+        })?;
         drop(self.update_key(st, &r.id, |rec| {
             let before = rec.tags.len();
             for k in &keys {
@@ -219,15 +207,7 @@ impl Kms {
         let (limit, marker) = limit_marker(&mut i, 50, 50)?;
         i.finish()?;
         let st = self.state.read();
-        let (_, key) = self.gate(
-            &st,
-            req,
-            key_id,
-            Forms::KeyLocal,
-            "kms:ListResourceTags",
-            KmsOp::ListResourceTags,
-            |_| {},
-        )?;
+        let (_, key) = self.gate(&st, req, key_id, KmsOp::ListResourceTags, |_| {})?;
         let items: Vec<(String, Value)> = key
             .rec
             .tags
