@@ -1,8 +1,9 @@
 //! The IAM and STS operation tables: one row per operation kmsd serves (IAM) or the STS
 //! model has (STS), with its IAM action, CloudTrail `readOnly` and whether it may commit to
 //! the store. [`Iam::call`](super::Iam::call) turns an `Action=` into [`IamOp`] / [`StsOp`]
-//! and dispatches with an exhaustive `match`; the audit record and the server's worker read
-//! the rest.
+//! and dispatches with an exhaustive `match`; the audit record reads `read_only` and the
+//! wire layer's protocol guess reads the STS names. `action` and `commits` document each
+//! operation (tests pin them); every awsQuery call runs on the server's blocking pool.
 
 /// One row of an awsQuery operation table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
