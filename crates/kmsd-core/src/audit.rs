@@ -27,6 +27,10 @@ pub use crate::outcome::{AuditFacts, Outcome};
 pub use line::{push_json_str, write_json_value};
 use redact::{serialize_redacted, serialize_redacted_opt};
 
+/// The `errorCode` of an audit line whose event could not be serialized: kmsd's own code,
+/// never an API answer (the one code outside the error enums of `crate::error`).
+pub const AUDIT_SERIALIZATION_FAILURE: &str = "AuditSerializationFailure";
+
 /// The CloudTrail `eventVersion` kmsd writes.
 pub const EVENT_VERSION: &str = "1.08";
 
@@ -382,7 +386,7 @@ impl AuditEvent {
             Ok(s) => s,
             // Serializing plain strings and JSON values cannot fail; keep a valid line anyway.
             Err(e) => format!(
-                "{{\"eventVersion\":\"{EVENT_VERSION}\",\"requestID\":{},\"errorCode\":\"AuditSerializationFailure\",\"errorMessage\":{}}}",
+                "{{\"eventVersion\":\"{EVENT_VERSION}\",\"requestID\":{},\"errorCode\":\"{AUDIT_SERIALIZATION_FAILURE}\",\"errorMessage\":{}}}",
                 serde_json::Value::String(self.request_id.clone()),
                 serde_json::Value::String(e.to_string())
             ),

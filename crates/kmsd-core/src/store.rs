@@ -147,7 +147,7 @@ pub mod conformance {
     use super::{Mutation, Store};
 
     /// Run every check against a fresh, empty store. Panics (test use only) on failure.
-    #[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
+    #[expect(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
     pub fn run_all(store: &dyn Store) {
         assert!(store.load("t1").unwrap().is_empty());
         store
@@ -207,7 +207,7 @@ pub mod conformance {
 
     /// Mutations inside one commit apply in order; keys sort bytewise; empty
     /// values and non-ASCII keys round-trip; a fully deleted table loads empty.
-    #[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
+    #[expect(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
     fn run_ordering_and_overwrites(store: &dyn Store) {
         let put = |t: &'static str, k: &str, v: &[u8]| Mutation::Put {
             table: t,
@@ -257,7 +257,7 @@ pub mod conformance {
     /// Durable backends: what one instance commits, the next instance opened on
     /// the same location loads. `open` must return a new handle on the same data
     /// each time (the previous handle is dropped first). Panics on failure.
-    #[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
+    #[expect(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
     pub fn run_persistence(open: &dyn Fn() -> Box<dyn Store>) {
         {
             let s = open();
@@ -357,7 +357,7 @@ pub mod shared_conformance {
 
     /// Conditional commits and the change feed. `open` returns a new handle on the same,
     /// initially empty data each time. Panics (test use only) on failure.
-    #[allow(
+    #[expect(
         clippy::unwrap_used,
         clippy::panic,
         reason = "test code: a failed expectation panics"

@@ -416,3 +416,77 @@ fn state_table_through_calls_pending_replica_deletion() {
         }
     }
 }
+
+/// Deny by default: a caller of the key's account with no policy at all (the default key
+/// policy delegates to IAM, and IAM grants it nothing) is refused every key operation with
+/// AccessDeniedException, the audit facts say ImplicitDeny, and nothing changes; the same
+/// for the operations that name no key (decided by IAM policies alone).
+#[test]
+fn a_caller_without_any_policy_is_denied_everything() {
+    let nobody = user(ACCT, "nobody", &[]);
+    let w = World::new();
+    let id = w.key();
+    let other = w.key();
+    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let grant = w.ok(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
+    )["GrantId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let external = w.ok("CreateKey", json!({"Origin": "EXTERNAL"}))["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let w_alias = format!("alias/taken-{}", &id[..8]);
+    w.ok(
+        "CreateAlias",
+        json!({"AliasName": w_alias, "TargetKeyId": id}),
+    );
+    let mut cases: Vec<(&str, Value)> = OPS
+        .iter()
+        .map(|op| {
+            let key = if IMPORT_OPS.contains(op) {
+                &external
+            } else {
+                &id
+            };
+            let input = match *op {
+                "DeleteAlias" => json!({"AliasName": w_alias}),
+                _ => request(op, key, &ct, &other, &grant),
+            };
+            (*op, input)
+        })
+        .collect();
+    cases.extend([
+        ("CreateKey", json!({})),
+        ("ListKeys", json!({})),
+        ("ListAliases", json!({})),
+        ("GenerateRandom", json!({"NumberOfBytes": 16})),
+        (
+            "ListRetirableGrants",
+            json!({"RetiringPrincipal": format!("arn:aws:iam::{ACCT}:user/bob")}),
+        ),
+        ("DescribeCustomKeyStores", json!({})),
+    ]);
+    for (op, input) in cases {
+        let before = w.dump();
+        let call = w.call_full(op, &nobody, input);
+        match &call.result {
+            Err(e) if e.code == "AccessDeniedException" => {}
+            other => panic!(
+                "{op} by a caller without policies: want AccessDeniedException, got {other:?}"
+            ),
+        }
+        assert_eq!(
+            call.audit.decision,
+            Some(kmsd_policy::Decision::ImplicitDeny),
+            "{op}: the audit facts must say ImplicitDeny"
+        );
+        assert_eq!(w.dump(), before, "{op} was denied but changed the store");
+    }
+}

@@ -86,11 +86,13 @@ fn every_sts_operation_of_the_model_has_a_row() {
 }
 
 #[test]
-fn every_iam_row_is_an_operation_of_the_model() {
-    let ops = operations(&model("iam"));
-    for op in IamOp::ALL {
-        assert!(ops.contains(op.name()), "{op} is not in the IAM model");
-    }
+fn every_iam_operation_of_the_model_has_a_row() {
+    let m = model("iam");
+    let table: BTreeSet<String> = IamOp::ALL.iter().map(|o| o.name().to_string()).collect();
+    assert_eq!(operations(&m), table);
+    // The operations kmsd serves are the 63 it documents (docs and the wire module list them).
+    let served = IamOp::ALL.iter().filter(|o| o.spec().implemented).count();
+    assert_eq!(served, 63);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Error rendering for both protocols: awsJson1_1 `{"__type", "message"}` bodies for KMS and
-//! awsQuery `<ErrorResponse>` XML for IAM and STS, with AWS's HTTP statuses.
+//! awsQuery `<ErrorResponse>` XML for IAM and STS (restJson1 for Access Analyzer), with
+//! AWS's HTTP statuses.
 
 use kmsd_core::error::{AccessAnalyzerError, ApiError, ErrorCode, IamError, KmsError, StsError};
 
@@ -103,11 +104,6 @@ impl WireError {
             message: err.message.clone(),
             status: status(err.code),
         }
-    }
-
-    /// A KMS error from a domain error, with the KMS status of its code.
-    pub fn kms(err: &ApiError) -> WireError {
-        WireError::from_api(err)
     }
 }
 
@@ -318,13 +314,13 @@ mod tests {
 
     #[test]
     fn json_error_omits_missing_message() {
-        let e = WireError::kms(&ApiError::bare(KmsError::InvalidCiphertextException));
+        let e = WireError::from_api(&ApiError::bare(KmsError::InvalidCiphertextException));
         assert_eq!(e.status, 400);
         assert_eq!(
             String::from_utf8(json_error_body(&e)).unwrap(),
             r#"{"__type":"InvalidCiphertextException"}"#
         );
-        let e = WireError::kms(&ApiError::new(KmsError::KMSInternalException, "x"));
+        let e = WireError::from_api(&ApiError::new(KmsError::KMSInternalException, "x"));
         assert_eq!(e.status, 500);
         assert_eq!(
             String::from_utf8(json_error_body(&e)).unwrap(),

@@ -1,18 +1,11 @@
 //! awsJson1_1 for KMS: operation names, request body decoding and response encoding.
 
 use kmsd_core::error::KmsError;
-use kmsd_core::kms::KmsOp;
 
 use crate::error::WireError;
 
 /// `TrentService.` — the `X-Amz-Target` prefix of KMS.
 pub const TARGET_PREFIX: &str = "TrentService.";
-
-/// True if `op` is an operation of the KMS model (a row of the operation table,
-/// [`KmsOp`]); anything else is `UnknownOperationException`.
-pub fn is_known_operation(op: &str) -> bool {
-    KmsOp::from_name(op).is_some()
-}
 
 /// True for the content types an awsJson1_1 request may carry (parameters such as
 /// `charset` are ignored).
@@ -58,6 +51,7 @@ pub fn encode_success(value: &serde_json::Value) -> Vec<u8> {
 #[allow(clippy::unwrap_used, reason = "test code: a failed expectation panics")]
 mod tests {
     use super::*;
+    use kmsd_core::kms::KmsOp;
 
     #[test]
     fn content_types() {
@@ -94,8 +88,8 @@ mod tests {
     #[test]
     fn operations() {
         assert_eq!(KmsOp::ALL.len(), 56);
-        assert!(is_known_operation("Encrypt"));
-        assert!(!is_known_operation("encrypt"));
-        assert!(!is_known_operation("Frobnicate"));
+        assert!(KmsOp::from_name("Encrypt").is_some());
+        assert!(KmsOp::from_name("encrypt").is_none());
+        assert!(KmsOp::from_name("Frobnicate").is_none());
     }
 }

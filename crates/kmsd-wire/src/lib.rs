@@ -92,7 +92,7 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
             ),
         );
         set_source(&mut audit, protocol);
-        audit.event_name = "RequestEntityTooLarge".to_string();
+        audit.event_name = err.code.as_str().to_string();
         return error_response(protocol, &err, request_id, audit);
     }
     if access_analyzer::is_request(&req) {
@@ -175,8 +175,12 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                     audit,
                 },
                 Err(api) => {
-                    let resp =
-                        error_response(Protocol::Json, &WireError::kms(&api), request_id, audit);
+                    let resp = error_response(
+                        Protocol::Json,
+                        &WireError::from_api(&api),
+                        request_id,
+                        audit,
+                    );
                     if denied {
                         backend.record_denial(&resp.audit);
                     }
@@ -206,9 +210,12 @@ pub fn handle_with<B: Backend + ?Sized>(backend: &B, req: WireRequest) -> WireRe
                     request_id,
                     audit,
                 },
-                Err(api) => {
-                    error_response(Protocol::Json, &WireError::kms(&api), request_id, audit)
-                }
+                Err(api) => error_response(
+                    Protocol::Json,
+                    &WireError::from_api(&api),
+                    request_id,
+                    audit,
+                ),
             }
         }
         Route::Query { params, .. } => {

@@ -1,8 +1,10 @@
 //! Classifying a request by protocol: awsJson1_1 (`X-Amz-Target: TrentService.<Op>`) is KMS;
-//! an `Action=` form POST or GET query is IAM or STS. Anything else gets an AWS-shaped error.
+//! `X-Amz-Target: KmsdService.<Op>` is one of kmsd's own operations (`KmsdOp`); an
+//! `Action=` form POST or GET query is IAM or STS. Anything else gets an AWS-shaped error.
 
 use http::Method;
 use kmsd_core::error::{IamError, KmsError};
+use kmsd_core::iam::op::StsOp;
 
 use crate::error::{Protocol, QueryService, WireError};
 use crate::kms;
@@ -38,25 +40,10 @@ pub struct Unroutable {
     pub event_name: String,
 }
 
-/// STS actions (everything else that arrives as awsQuery is taken for IAM until the
-/// credential scope says otherwise).
-const STS_ACTIONS: &[&str] = &[
-    "AssumeRole",
-    "AssumeRoleWithSAML",
-    "AssumeRoleWithWebIdentity",
-    "AssumeRoot",
-    "DecodeAuthorizationMessage",
-    "GetAccessKeyInfo",
-    "GetCallerIdentity",
-    "GetDelegatedAccessToken",
-    "GetFederationToken",
-    "GetSessionToken",
-    "GetWebIdentityToken",
-];
-
-/// The service an awsQuery action most likely belongs to.
+/// The service an awsQuery action most likely belongs to: STS for a row of its table
+/// ([`StsOp`]), else IAM (until the credential scope says otherwise).
 pub fn guess_query_service(action: &str) -> QueryService {
-    if STS_ACTIONS.contains(&action) {
+    if StsOp::from_name(action).is_some() {
         QueryService::Sts
     } else {
         QueryService::Iam
@@ -144,7 +131,7 @@ pub fn classify(req: &WireRequest) -> Result<Route, Unroutable> {
                 IamError::MissingAction,
                 "Could not find operation Action for version NO_VERSION_SPECIFIED",
             ),
-            event_name: "MissingAction".to_string(),
+            event_name: IamError::MissingAction.as_str().to_string(),
         });
     }
     let guessed = guess_query_service(&action);

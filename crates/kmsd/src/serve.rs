@@ -628,7 +628,7 @@ fn runs_inline(req: &Request<Incoming>) -> bool {
     req.headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix("TrentService."))
+        .and_then(|t| t.strip_prefix(kmsd_wire::kms::TARGET_PREFIX))
         .and_then(kmsd_core::kms::KmsOp::from_name)
         .is_some_and(|op| op.spec().runs_inline())
 }

@@ -144,8 +144,10 @@ impl Iam {
                 "The security token included in the request is invalid.",
             )),
             QueryApi::Iam => match IamOp::from_name(action) {
-                Some(op) => self.run_op(|| self.iam_op(kms, &mut actor, op, &p)),
-                None => Err(invalid_action(action, IAM_VERSION)),
+                Some(op) if op.spec().implemented => {
+                    self.run_op(|| self.iam_op(kms, &mut actor, op, &p))
+                }
+                _ => Err(invalid_action(action, IAM_VERSION)),
             },
             QueryApi::Sts => match StsOp::from_name(action) {
                 Some(op) if op.spec().implemented => {
@@ -437,6 +439,125 @@ impl Iam {
                     ))
                 }
             },
+            // Operations of the model kmsd does not serve.
+            O::AcceptDelegationRequest
+            | O::AcquireRole
+            | O::AddClientIDToOpenIDConnectProvider
+            | O::AddRoleToInstanceProfile
+            | O::AssociateDelegationRequest
+            | O::ChangePassword
+            | O::CreateAccountAlias
+            | O::CreateDelegationRequest
+            | O::CreateInstanceProfile
+            | O::CreateLoginProfile
+            | O::CreateOpenIDConnectProvider
+            | O::CreateSAMLProvider
+            | O::CreateServiceLinkedRole
+            | O::CreateServiceSpecificCredential
+            | O::CreateVirtualMFADevice
+            | O::DeactivateMFADevice
+            | O::DeleteAccountAlias
+            | O::DeleteAccountPasswordPolicy
+            | O::DeleteInstanceProfile
+            | O::DeleteLoginProfile
+            | O::DeleteOpenIDConnectProvider
+            | O::DeleteSAMLProvider
+            | O::DeleteSSHPublicKey
+            | O::DeleteServerCertificate
+            | O::DeleteServiceLinkedRole
+            | O::DeleteServiceSpecificCredential
+            | O::DeleteSigningCertificate
+            | O::DeleteVirtualMFADevice
+            | O::DisableOrganizationsRootCredentialsManagement
+            | O::DisableOrganizationsRootSessions
+            | O::DisableOutboundWebIdentityFederation
+            | O::EnableMFADevice
+            | O::EnableOrganizationsRootCredentialsManagement
+            | O::EnableOrganizationsRootSessions
+            | O::EnableOutboundWebIdentityFederation
+            | O::GenerateCredentialReport
+            | O::GenerateOrganizationsAccessReport
+            | O::GenerateServiceLastAccessedDetails
+            | O::GetAccessKeyLastUsed
+            | O::GetAccountAuthorizationDetails
+            | O::GetAccountPasswordPolicy
+            | O::GetAccountProperties
+            | O::GetAccountSummary
+            | O::GetContextKeysForCustomPolicy
+            | O::GetContextKeysForPrincipalPolicy
+            | O::GetCredentialReport
+            | O::GetDelegationRequest
+            | O::GetHumanReadableSummary
+            | O::GetInstanceProfile
+            | O::GetLoginProfile
+            | O::GetMFADevice
+            | O::GetOpenIDConnectProvider
+            | O::GetOrganizationsAccessReport
+            | O::GetOutboundWebIdentityFederationInfo
+            | O::GetRoleTemplateVersion
+            | O::GetSAMLProvider
+            | O::GetSSHPublicKey
+            | O::GetServerCertificate
+            | O::GetServiceLastAccessedDetails
+            | O::GetServiceLastAccessedDetailsWithEntities
+            | O::GetServiceLinkedRoleDeletionStatus
+            | O::ListAccountAliases
+            | O::ListDelegationRequests
+            | O::ListEntitiesForPolicy
+            | O::ListInstanceProfileTags
+            | O::ListInstanceProfiles
+            | O::ListInstanceProfilesForRole
+            | O::ListMFADeviceTags
+            | O::ListMFADevices
+            | O::ListOpenIDConnectProviderTags
+            | O::ListOpenIDConnectProviders
+            | O::ListOrganizationsFeatures
+            | O::ListPoliciesGrantingServiceAccess
+            | O::ListPolicyTags
+            | O::ListSAMLProviderTags
+            | O::ListSAMLProviders
+            | O::ListSSHPublicKeys
+            | O::ListServerCertificateTags
+            | O::ListServerCertificates
+            | O::ListServiceSpecificCredentials
+            | O::ListSigningCertificates
+            | O::ListVirtualMFADevices
+            | O::PutAccountProperties
+            | O::RejectDelegationRequest
+            | O::RemoveClientIDFromOpenIDConnectProvider
+            | O::RemoveRoleFromInstanceProfile
+            | O::ResetServiceSpecificCredential
+            | O::ResyncMFADevice
+            | O::SendDelegationToken
+            | O::SetSecurityTokenServicePreferences
+            | O::TagInstanceProfile
+            | O::TagMFADevice
+            | O::TagOpenIDConnectProvider
+            | O::TagPolicy
+            | O::TagSAMLProvider
+            | O::TagServerCertificate
+            | O::UntagInstanceProfile
+            | O::UntagMFADevice
+            | O::UntagOpenIDConnectProvider
+            | O::UntagPolicy
+            | O::UntagSAMLProvider
+            | O::UntagServerCertificate
+            | O::UpdateAccountPasswordPolicy
+            | O::UpdateDelegationRequest
+            | O::UpdateGroup
+            | O::UpdateLoginProfile
+            | O::UpdateOpenIDConnectProvider
+            | O::UpdateOpenIDConnectProviderThumbprint
+            | O::UpdateRoleDescription
+            | O::UpdateSAMLProvider
+            | O::UpdateSSHPublicKey
+            | O::UpdateServerCertificate
+            | O::UpdateServiceSpecificCredential
+            | O::UpdateSigningCertificate
+            | O::UpdateUser
+            | O::UploadSSHPublicKey
+            | O::UploadServerCertificate
+            | O::UploadSigningCertificate => return Err(invalid_action(op.name(), IAM_VERSION)),
         })
     }
 

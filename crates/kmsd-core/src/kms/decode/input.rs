@@ -1,6 +1,6 @@
 //! Request decoding and model-constraint validation for the KMS JSON shapes, in AWS's
 //! wording (`1 validation error detected: Value '…' at 'keyId' failed to satisfy constraint: …`),
-//! plus the small response helpers (timestamps, blobs) and the audit sanitizers.
+//! plus the small response helpers (blobs; timestamps are `model::ts`) and the audit sanitizers.
 
 use std::collections::BTreeMap;
 

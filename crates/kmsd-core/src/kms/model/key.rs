@@ -1,6 +1,6 @@
-//! Keys: the persisted key record, the in-memory key (unwrapped material versions, compiled
-//! policy, grants, aliases), `KeyMetadata`, and the key-state table of §3 that every
-//! operation consults.
+//! Keys as stored: key states, specs, usages, origins, material info, the persisted
+//! `KeyRecord` and new material. The in-memory key and `KeyMetadata` are `entry`; the
+//! key-state table of §3 that every operation consults is `states`.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! The operations of asymmetric KMS keys: GetPublicKey, Sign, Verify, RSA Encrypt/Decrypt
-//! (entered from `crypto_ops` when the key is asymmetric), DeriveSharedSecret, Encapsulate
+//! (entered from `ops::crypto` when the key is asymmetric), DeriveSharedSecret, Encapsulate
 //! and Decapsulate, and the algorithm lists of `KeyMetadata`.
 //!
 //! Order of checks, as for every cryptographic operation: input validation → key

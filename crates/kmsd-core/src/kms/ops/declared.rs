@@ -118,7 +118,7 @@ impl Kms {
 
     /// [`Kms::explain`], deciding with a proposed key policy and/or grant list instead of the
     /// key's own (nothing is stored): the "after" side of an access diff.
-    #[allow(
+    #[expect(
         clippy::too_many_arguments,
         reason = "the explain inputs plus the proposed key policy and grants"
     )]

@@ -1,4 +1,5 @@
-//! Grants (§4.5, §6): the grant record, grant tokens, and CreateGrant (with Name
+//! Grant operations (§4.5, §6; the record is `model::grant`, tokens `model::grant_token` and
+//! `ops::grant_token`): CreateGrant (with Name
 //! idempotency and the rule that a grantee may only delegate a subset of its grant),
 //! ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
 //!

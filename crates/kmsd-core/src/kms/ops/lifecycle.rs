@@ -1,7 +1,6 @@
 //! Key lifecycle operations: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
-//! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription; the shared gate
-//! (resolve → authorize → key-state check) most key operations start with; and the AWS
-//! managed keys that DescribeKey creates on first use of a predefined `alias/aws/...` alias.
+//! ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription. The gate most key
+//! operations start with is `ops::gate`; AWS managed keys are `ops::aws_managed`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
-//! Key policies: validation of a new policy (rules K1–K8: size, characters, grammar,
-//! principals that exist, the lock-out safety check), compilation (once per policy text,
-//! cached in the key), and the GetKeyPolicy / PutKeyPolicy / ListKeyPolicies operations.
+//! Key policy operations: GetKeyPolicy, PutKeyPolicy, ListKeyPolicies, and the checks of a
+//! new policy that need the world (rules K1–K8: principals that exist, the lock-out safety
+//! check). Size, characters and compilation (once per policy text) are `model::policy`.
 
 use kmsd_policy::{decide_kms, Decision, KmsRequest, SourcedPolicy};
 use serde_json::{json, Value};
