@@ -5,6 +5,7 @@
 use kmsd_policy::Decision;
 
 use crate::error::{ApiError, KmsError};
+use crate::kms::KmsOp;
 use crate::principal::{Principal, RequestMeta};
 use crate::service::Service;
 
@@ -25,9 +26,14 @@ impl Service {
             .unwrap_or(&meta.region);
         let mut extra = kmsd_policy::RequestContext::new();
         meta.add_to_context(&mut extra);
-        let explanation =
-            self.kms
-                .explain(caller, "kms:GetKeyPolicy", key, region, &extra, None)?;
+        let explanation = self.kms.explain(
+            caller,
+            KmsOp::GetKeyPolicy.spec().action(),
+            key,
+            region,
+            &extra,
+            None,
+        )?;
         if explanation.outcome.decision == Decision::Allow {
             return Ok(());
         }

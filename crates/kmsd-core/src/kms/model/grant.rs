@@ -32,6 +32,18 @@ pub(crate) const GRANT_OPERATIONS: &[&str] = &[
     "Decapsulate",
 ];
 
+/// Grant operations a symmetric encryption key does not support.
+pub(crate) const NOT_FOR_SYMMETRIC: &[&str] = &[
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+    "Encapsulate",
+    "Decapsulate",
+];
+
 /// Encryption-context constraints as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub(crate) struct ConstraintsRecord {

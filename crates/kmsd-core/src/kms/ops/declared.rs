@@ -14,7 +14,9 @@ use crate::error::{ApiError, KmsError};
 use crate::kms::authz::{add_encryption_context, key_facts, Req};
 use crate::kms::model::alias::{alias_name_rules, AliasRecord};
 use crate::kms::model::entry::{default_policy, KeyEntry};
-use crate::kms::model::grant::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
+use crate::kms::model::grant::{
+    ConstraintsRecord, GrantRecord, GRANT_OPERATIONS, NOT_FOR_SYMMETRIC,
+};
 use crate::kms::model::ids::{internal, is_account, is_uuid, random_hex64};
 use crate::kms::model::key::{
     new_material, KeyRecord, KeySpec, KeyState, KeyUsage, MaterialOrigin,
@@ -282,17 +284,7 @@ impl Kms {
                         key.id
                     ));
                 }
-                if matches!(
-                    o.as_str(),
-                    "Sign"
-                        | "Verify"
-                        | "GetPublicKey"
-                        | "GenerateMac"
-                        | "VerifyMac"
-                        | "DeriveSharedSecret"
-                        | "Encapsulate"
-                        | "Decapsulate"
-                ) {
+                if NOT_FOR_SYMMETRIC.contains(&o.as_str()) {
                     return Err(format!(
                         "key {}: grant operation {o} is not valid for a symmetric encryption key",
                         key.id

@@ -24,25 +24,15 @@ use crate::error::{ApiError, KmsError};
 use crate::kms::authz::{add_encryption_context, base_context, key_context, Req};
 use crate::kms::decode::input::{map_of_strings, Input};
 use crate::kms::model::entry::KeyEntry;
-use crate::kms::model::grant::{ConstraintsRecord, GrantRecord, GRANT_OPERATIONS};
+use crate::kms::model::grant::{
+    ConstraintsRecord, GrantRecord, GRANT_OPERATIONS, NOT_FOR_SYMMETRIC,
+};
 use crate::kms::model::grant_token::parse_token;
 use crate::kms::model::ids::{hex, internal, is_grant_id, random_hex64};
 use crate::kms::model::op::KmsOp;
 use crate::kms::model::states::check_state;
 use crate::kms::ops::paging::{invalid_marker, limit_marker, page, paginate};
 use crate::kms::{persist, Kms};
-
-/// Grant operations a symmetric encryption key does not support.
-const NOT_FOR_SYMMETRIC: &[&str] = &[
-    "Sign",
-    "Verify",
-    "GetPublicKey",
-    "GenerateMac",
-    "VerifyMac",
-    "DeriveSharedSecret",
-    "Encapsulate",
-    "Decapsulate",
-];
 
 /// Grant operations no asymmetric key supports.
 const NOT_FOR_ASYMMETRIC: &[&str] = &[
