@@ -178,6 +178,25 @@ fn request(op: &str, id: &str, ct: &str, other: &str, grant: &str) -> Value {
     }
 }
 
+/// A ciphertext of key `id`.
+fn ciphertext(w: &World, id: &str) -> String {
+    w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The id of a grant on key `id` that lets bob of the account encrypt.
+fn bob_grant(w: &World, id: &str) -> String {
+    w.ok(
+        "CreateGrant",
+        json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
+    )["GrantId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn default_policy_text() -> String {
     json!({"Version": "2012-10-17", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
         "Principal": {"AWS": format!("arn:aws:iam::{ACCT}:root")}, "Action": "kms:*", "Resource": "*"}]})
@@ -200,16 +219,8 @@ fn state_table_through_calls() {
             let w = World::new();
             let id = w.key();
             let other = w.key();
-            let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))
-                ["CiphertextBlob"]
-                .clone();
-            let grant = w.ok(
-                "CreateGrant",
-                json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
-            )["GrantId"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let ct = ciphertext(&w, &id);
+            let grant = bob_grant(&w, &id);
             match state {
                 KeyState::Disabled => {
                     w.ok("DisableKey", json!({"KeyId": id}));
@@ -220,11 +231,7 @@ fn state_table_through_calls() {
                 _ => {}
             }
             let before = w.dump();
-            let got = w.call(
-                op,
-                &root(ACCT),
-                request(op, &id, ct.as_str().unwrap(), &other, &grant),
-            );
+            let got = w.call(op, &root(ACCT), request(op, &id, &ct, &other, &grant));
             let want = if IMPORT_OPS.contains(op) {
                 "UnsupportedOperationException"
             } else {
@@ -259,10 +266,7 @@ fn imported_key(w: &World) -> (String, String) {
         .to_string();
     let input = import_request(w, &id);
     w.ok("ImportKeyMaterial", input);
-    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ct = ciphertext(w, &id);
     (id, ct)
 }
 
@@ -321,13 +325,7 @@ fn state_table_through_calls_imported_keys() {
             let w = World::new();
             let (id, ct) = imported_key(&w);
             let other = w.key();
-            let grant = w.ok(
-                "CreateGrant",
-                json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
-            )["GrantId"]
-                .as_str()
-                .unwrap()
-                .to_string();
+            let grant = bob_grant(&w, &id);
             // Parameters made while the key is Enabled (the same material again).
             let input = if *op == "ImportKeyMaterial" {
                 import_request(&w, &id)
@@ -384,24 +382,12 @@ fn state_table_through_calls_pending_replica_deletion() {
             json!({"KeyId": id, "ReplicaRegion": "eu-west-1"}),
         );
         let other = w.key();
-        let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))
-            ["CiphertextBlob"]
-            .clone();
-        let grant = w.ok(
-            "CreateGrant",
-            json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
-        )["GrantId"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let ct = ciphertext(&w, &id);
+        let grant = bob_grant(&w, &id);
         let v = w.ok("ScheduleKeyDeletion", json!({"KeyId": id}));
         assert_eq!(v["KeyState"], "PendingReplicaDeletion");
         let before = w.dump();
-        let got = w.call(
-            op,
-            &root(ACCT),
-            request(op, &id, ct.as_str().unwrap(), &other, &grant),
-        );
+        let got = w.call(op, &root(ACCT), request(op, &id, &ct, &other, &grant));
         let want = if IMPORT_OPS.contains(op) {
             "UnsupportedOperationException"
         } else {
@@ -427,17 +413,8 @@ fn a_caller_without_any_policy_is_denied_everything() {
     let w = World::new();
     let id = w.key();
     let other = w.key();
-    let ct = w.ok("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"hello")}))["CiphertextBlob"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let grant = w.ok(
-        "CreateGrant",
-        json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCT}:user/bob"), "Operations": ["Encrypt"]}),
-    )["GrantId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ct = ciphertext(&w, &id);
+    let grant = bob_grant(&w, &id);
     let external = w.ok("CreateKey", json!({"Origin": "EXTERNAL"}))["KeyMetadata"]["KeyId"]
         .as_str()
         .unwrap()
